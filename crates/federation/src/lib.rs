@@ -1,0 +1,9 @@
+//! ActivityPub for Cohort.
+//!
+//! This is the only crate that knows ActivityStreams JSON and the only one that talks to other
+//! servers (issue 7): WebFinger, NodeInfo, actors, objects and collections, the inbox with its
+//! signature and origin checks, signed fetches, and the delivery workers that walk the durable
+//! outbox. Every outgoing request is made with a `DeliveryPermit` from `cohort-policy`, and
+//! every object served passes `cohort_policy::can_see`; this crate never decides an audience.
+//! It depends on `activitypub_federation` (axum integration) and
+//! `http-signature-normalization`, pinned in the workspace manifest.

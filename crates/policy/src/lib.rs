@@ -1,0 +1,1 @@
+//! The audience and privacy engine (filled by issue 3).

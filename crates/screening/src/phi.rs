@@ -1,0 +1,1 @@
+//! The PHI guard's detectors (being built; see issue 4).

@@ -1,0 +1,1 @@
+//! The urgent-question router's classifier (being built; see issue 10).

@@ -1,0 +1,1 @@
+//! The multi-instance test network (being built).
