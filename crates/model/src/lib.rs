@@ -6,11 +6,13 @@
 //! spelling of a visibility belongs to `cohort-api`, the ActivityStreams addressing to
 //! `cohort-federation`. Keeping it that way lets every crate depend on it cheaply.
 
+mod author_kind;
 mod id;
 mod names;
 mod role;
 mod visibility;
 
+pub use author_kind::{AuthorKind, AuthorKindError};
 pub use id::{Id, IdError, SnowflakeClock};
 pub use names::{Domain, NameError, Username};
 pub use role::{Role, RoleError};
