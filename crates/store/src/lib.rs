@@ -1,1 +1,29 @@
-//! Storage (being built).
+//! Cohort's storage: one interface over SQLite and PostgreSQL.
+//!
+//! SQLite is the embedded default (one file, WAL, foreign keys on, a busy timeout, and a
+//! single writer connection so that writers queue in the pool instead of failing with
+//! `SQLITE_BUSY`); PostgreSQL serves deployments where several `cohort` processes share one
+//! database. Both run the same queries through sqlx's `Any` driver: the SQL is written once,
+//! with `$1`-style placeholders that both engines accept, and the few statements that must
+//! differ (queue claims with `FOR UPDATE SKIP LOCKED`) branch on [`Engine`].
+//!
+//! Migrations are embedded in the binary (`migrations/sqlite` and `migrations/postgres`, the
+//! same schema in each dialect) and applied at start, each in its own transaction, so a
+//! failing migration leaves the database at the previous version.
+//!
+//! Conventions that hold for every table: ids are time-ordered i64 issued here
+//! ([`Store::next_id`]); times are Unix milliseconds; flags are `BOOLEAN` on PostgreSQL and
+//! `INTEGER` 0/1 on SQLite, read through [`row::flag`].
+
+mod accounts;
+mod db;
+mod error;
+mod ids;
+mod row;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use accounts::{AccountRecord, NewLocalAccount};
+pub use db::{DatabaseSettings, Engine, PoolStats, Store, mask_password};
+pub use error::StoreError;
+pub use ids::now_ms;

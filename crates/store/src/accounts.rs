@@ -1,0 +1,248 @@
+//! Accounts: local people and institutions, and cached remote actors.
+
+use cohort_model::{AuthorKind, Domain, Id, Role, Username};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::row::{flag, id, parsed};
+use crate::{Store, StoreError, now_ms};
+
+/// Everything needed to create a local account. The URLs come from the federation layer
+/// (which alone knows their shape); the password hash from the API layer (which alone knows
+/// argon2). The store only keeps them.
+#[derive(Clone, Debug)]
+pub struct NewLocalAccount {
+    /// The `@name` part.
+    pub username: Username,
+    /// Sign-in address; unique on the instance.
+    pub email: String,
+    /// Duties on the instance.
+    pub role: Role,
+    /// Kind of author, for the privacy rules' defaults.
+    pub author_kind: AuthorKind,
+    /// An argon2id PHC string.
+    pub password_hash: String,
+    /// Whether the account may sign in (false while waiting for approval).
+    pub approved: bool,
+    /// Whether follows need the account's approval.
+    pub locked: bool,
+    /// The actor's ActivityPub id.
+    pub actor_uri: String,
+    /// The actor's inbox.
+    pub inbox_uri: String,
+    /// The instance's shared inbox.
+    pub shared_inbox_uri: String,
+    /// The actor's followers collection.
+    pub followers_uri: String,
+    /// The profile page.
+    pub url: String,
+    /// The id of the actor's public key (`publicKey.id`).
+    pub key_id: String,
+    /// PEM of the public key.
+    pub public_key_pem: String,
+    /// PEM of the private key; never leaves this instance.
+    pub private_key_pem: String,
+}
+
+/// An account as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountRecord {
+    /// Time-ordered id.
+    pub id: Id,
+    /// The `@name` part, case as registered.
+    pub username: String,
+    /// `None` for local accounts.
+    pub domain: Option<Domain>,
+    /// Shown name.
+    pub display_name: String,
+    /// Duties on the instance.
+    pub role: Role,
+    /// Kind of author.
+    pub author_kind: AuthorKind,
+    /// Sign-in address (local accounts).
+    pub email: Option<String>,
+    /// Follows need approval.
+    pub locked: bool,
+    /// Automated account.
+    pub bot: bool,
+    /// A community's Group actor.
+    pub is_group: bool,
+    /// May sign in.
+    pub approved: bool,
+    /// ActivityPub id.
+    pub actor_uri: String,
+    /// When created, Unix ms.
+    pub created_at: i64,
+    /// When suspended, Unix ms.
+    pub suspended_at: Option<i64>,
+}
+
+impl AccountRecord {
+    /// `name` for local accounts, `name@domain` for remote ones (Mastodon's `acct`).
+    pub fn acct(&self) -> String {
+        match &self.domain {
+            None => self.username.clone(),
+            Some(d) => format!("{}@{}", self.username, d),
+        }
+    }
+
+    fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
+        let domain: Option<String> = row.try_get("domain")?;
+        let domain = domain
+            .map(|d| {
+                Domain::parse(&d).map_err(|e| StoreError::Corrupt {
+                    column: "domain",
+                    detail: e.to_string(),
+                })
+            })
+            .transpose()?;
+        Ok(AccountRecord {
+            id: id(row, "id")?,
+            username: row.try_get("username")?,
+            domain,
+            display_name: row.try_get("display_name")?,
+            role: parsed(row, "role")?,
+            author_kind: parsed(row, "author_kind")?,
+            email: row.try_get("email")?,
+            locked: flag(row, "locked")?,
+            bot: flag(row, "bot")?,
+            is_group: flag(row, "is_group")?,
+            approved: flag(row, "approved")?,
+            actor_uri: row.try_get("actor_uri")?,
+            created_at: row.try_get("created_at")?,
+            suspended_at: row.try_get("suspended_at")?,
+        })
+    }
+}
+
+/// `SELECT <the columns AccountRecord reads> FROM accounts <rest>`, as one static string
+/// (sqlx only takes literal SQL, which keeps injection out by construction).
+macro_rules! select_accounts {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, username, domain, display_name, role, author_kind, email, locked, bot, ",
+            "is_group, approved, actor_uri, created_at, suspended_at FROM accounts ",
+            $rest
+        )
+    };
+}
+
+impl Store {
+    /// Creates a local account and its key pair in one transaction. Refuses a username or
+    /// email already in use (case-insensitively) with [`StoreError::Conflict`], writing nothing.
+    pub async fn create_local_account(
+        &self,
+        new: &NewLocalAccount,
+    ) -> Result<AccountRecord, StoreError> {
+        let id = self.next_id();
+        let now = now_ms();
+        let username_lower = new.username.as_str().to_ascii_lowercase();
+        let email = new.email.trim().to_lowercase();
+        let mut tx = self.writer().begin().await?;
+
+        let taken: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM accounts WHERE domain IS NULL AND username_lower = $1",
+        )
+        .bind(&username_lower)
+        .fetch_one(&mut *tx)
+        .await?;
+        if taken > 0 {
+            return Err(StoreError::Conflict("username"));
+        }
+        let email_taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE email = $1")
+            .bind(&email)
+            .fetch_one(&mut *tx)
+            .await?;
+        if email_taken > 0 {
+            return Err(StoreError::Conflict("email"));
+        }
+
+        let inserted = sqlx::query(
+            "INSERT INTO accounts (id, username, username_lower, domain, role, author_kind, email, \
+             password_hash, locked, approved, actor_uri, inbox_uri, shared_inbox_uri, \
+             followers_uri, url, created_at, updated_at) \
+             VALUES ($1, $2, $3, NULL, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
+        )
+        .bind(id.as_i64())
+        .bind(new.username.as_str())
+        .bind(&username_lower)
+        .bind(new.role.as_str())
+        .bind(new.author_kind.as_str())
+        .bind(&email)
+        .bind(&new.password_hash)
+        .bind(new.locked)
+        .bind(new.approved)
+        .bind(&new.actor_uri)
+        .bind(&new.inbox_uri)
+        .bind(&new.shared_inbox_uri)
+        .bind(&new.followers_uri)
+        .bind(&new.url)
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
+        if let Err(err) = inserted {
+            return Err(if StoreError::is_unique_violation(&err) {
+                StoreError::Conflict("account")
+            } else {
+                err.into()
+            });
+        }
+
+        sqlx::query(
+            "INSERT INTO actor_keys (account_id, key_id, public_key_pem, private_key_pem, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id.as_i64())
+        .bind(&new.key_id)
+        .bind(&new.public_key_pem)
+        .bind(&new.private_key_pem)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+
+        self.account_by_id(id).await
+    }
+
+    /// One account by id.
+    pub async fn account_by_id(&self, account_id: Id) -> Result<AccountRecord, StoreError> {
+        let row = sqlx::query(select_accounts!("WHERE id = $1"))
+            .bind(account_id.as_i64())
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or(StoreError::NotFound("account"))?;
+        AccountRecord::from_row(&row)
+    }
+
+    /// A local account by username, case-insensitively.
+    pub async fn local_account_by_username(
+        &self,
+        username: &str,
+    ) -> Result<AccountRecord, StoreError> {
+        let row = sqlx::query(select_accounts!(
+            "WHERE domain IS NULL AND username_lower = $1"
+        ))
+        .bind(username.to_ascii_lowercase())
+        .fetch_optional(self.reader())
+        .await?
+        .ok_or(StoreError::NotFound("account"))?;
+        AccountRecord::from_row(&row)
+    }
+
+    /// Local accounts, oldest first.
+    pub async fn list_local_accounts(&self) -> Result<Vec<AccountRecord>, StoreError> {
+        let rows = sqlx::query(select_accounts!("WHERE domain IS NULL ORDER BY id"))
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(AccountRecord::from_row).collect()
+    }
+
+    /// How many local accounts exist.
+    pub async fn count_local_accounts(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE domain IS NULL")
+                .fetch_one(self.reader())
+                .await?,
+        )
+    }
+}
