@@ -5,3 +5,5 @@
 //! pages (sign-in, consent, moderation dashboard). Handlers stay thin: parse, call one
 //! function of the layer below, render. Every status it renders comes from a value that
 //! `cohort_policy::can_see` returned, so nothing is shown without a decision.
+
+pub mod passwords;

@@ -7,3 +7,9 @@
 //! every object served passes `cohort_policy::can_see`; this crate never decides an audience.
 //! It depends on `activitypub_federation` (axum integration) and
 //! `http-signature-normalization`, pinned in the workspace manifest.
+//!
+//! Built so far: the shape of local actor URLs ([`urls`]) and actor key generation
+//! ([`keys`]), which account creation needs.
+
+pub mod keys;
+pub mod urls;
