@@ -1,0 +1,538 @@
+//! Configuration: defaults, then an optional TOML file, then `COHORT_*` environment variables.
+//!
+//! Every error names the setting it is about (`COHORT_LISTEN`, or the file and key) in one
+//! line, so an operator can fix it without reading code.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use cohort_model::Domain;
+use cohort_store::mask_password;
+use serde::Deserialize;
+
+/// Who may create an account.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Registrations {
+    /// Anyone may sign up and use the account at once.
+    Open,
+    /// Anyone may sign up; an admin approves the account before it can sign in.
+    Approval,
+    /// Only admins create accounts.
+    Closed,
+}
+
+impl Registrations {
+    fn parse(raw: &str) -> Option<Self> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "open" => Some(Registrations::Open),
+            "approval" => Some(Registrations::Approval),
+            "closed" => Some(Registrations::Closed),
+            _ => None,
+        }
+    }
+
+    /// The configuration spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Registrations::Open => "open",
+            Registrations::Approval => "approval",
+            Registrations::Closed => "closed",
+        }
+    }
+}
+
+/// How logs are written.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Readable lines for a terminal or journald.
+    Human,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+impl LogFormat {
+    fn parse(raw: &str) -> Option<Self> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "human" | "text" | "pretty" => Some(LogFormat::Human),
+            "json" => Some(LogFormat::Json),
+            _ => None,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            LogFormat::Human => "human",
+            LogFormat::Json => "json",
+        }
+    }
+}
+
+/// The effective configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The public domain (with port, if not 443/80): the authority of every ActivityPub id.
+    pub domain: Domain,
+    /// Where the HTTP server listens.
+    pub listen: SocketAddr,
+    /// `sqlite://...` or `postgres://...`.
+    pub database_url: String,
+    /// Media and the default SQLite file live here.
+    pub data_dir: PathBuf,
+    /// Who may sign up.
+    pub registrations: Registrations,
+    /// Plain-HTTP federation with hosts resolved to loopback, for local trials and tests.
+    pub allow_loopback_federation: bool,
+    /// Log line format.
+    pub log_format: LogFormat,
+    /// `tracing` filter directives (`info`, `cohort_store=debug,info`).
+    pub log_filter: String,
+    /// Connections in the database pool.
+    pub database_max_connections: u32,
+}
+
+/// The settings file as written; every key optional, unknown keys refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    domain: Option<String>,
+    listen: Option<String>,
+    database_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    registrations: Option<String>,
+    allow_loopback_federation: Option<bool>,
+    log_format: Option<String>,
+    log: Option<String>,
+    database_max_connections: Option<u32>,
+}
+
+/// A configuration that cannot be used. The message names the setting.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read configuration file {path}: {reason}")]
+    Unreadable {
+        /// The file.
+        path: String,
+        /// The OS's reason.
+        reason: String,
+    },
+    /// The file is not valid TOML, has an unknown key or a value of the wrong type.
+    #[error("configuration file {path}: {reason}")]
+    InvalidFile {
+        /// The file.
+        path: String,
+        /// What is wrong, with the key and line.
+        reason: String,
+    },
+    /// A value does not parse.
+    #[error("{setting}: {reason}")]
+    InvalidValue {
+        /// The environment variable or file key.
+        setting: String,
+        /// What is wrong and what is expected.
+        reason: String,
+    },
+}
+
+/// Where a value came from, for error messages: the environment variable or the file key.
+#[derive(Copy, Clone)]
+struct Setting {
+    env: &'static str,
+    key: &'static str,
+}
+
+impl Setting {
+    const fn new(env: &'static str, key: &'static str) -> Self {
+        Setting { env, key }
+    }
+}
+
+const DOMAIN: Setting = Setting::new("COHORT_DOMAIN", "domain");
+const LISTEN: Setting = Setting::new("COHORT_LISTEN", "listen");
+const DATABASE_URL: Setting = Setting::new("COHORT_DATABASE_URL", "database_url");
+const DATA_DIR: Setting = Setting::new("COHORT_DATA_DIR", "data_dir");
+const REGISTRATIONS: Setting = Setting::new("COHORT_REGISTRATIONS", "registrations");
+const LOOPBACK: Setting = Setting::new(
+    "COHORT_ALLOW_LOOPBACK_FEDERATION",
+    "allow_loopback_federation",
+);
+const LOG_FORMAT: Setting = Setting::new("COHORT_LOG_FORMAT", "log_format");
+const LOG: Setting = Setting::new("COHORT_LOG", "log");
+const DB_CONNECTIONS: Setting = Setting::new(
+    "COHORT_DATABASE_MAX_CONNECTIONS",
+    "database_max_connections",
+);
+
+/// Every environment variable the server reads, for warnings about misspelt ones.
+pub const KNOWN_ENV_VARS: &[&str] = &[
+    DOMAIN.env,
+    LISTEN.env,
+    DATABASE_URL.env,
+    DATA_DIR.env,
+    REGISTRATIONS.env,
+    LOOPBACK.env,
+    LOG_FORMAT.env,
+    LOG.env,
+    DB_CONNECTIONS.env,
+    "COHORT_CONFIG",
+    "COHORT_TEST_POSTGRES_URL",
+];
+
+/// One raw value and where it came from.
+struct Raw {
+    value: String,
+    origin: String,
+}
+
+impl Config {
+    /// Loads defaults, then `file` (if given), then the environment as `env` reports it.
+    /// `env` is a parameter so tests need not touch the process environment.
+    pub fn load(
+        file: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let file_settings = match file {
+            Some(path) => read_file(path)?,
+            None => FileSettings::default(),
+        };
+        let file_label = file.map(|p| p.display().to_string()).unwrap_or_default();
+        let pick = |setting: Setting, from_file: Option<String>| -> Option<Raw> {
+            if let Some(value) = env(setting.env) {
+                return Some(Raw {
+                    value,
+                    origin: setting.env.to_owned(),
+                });
+            }
+            from_file.map(|value| Raw {
+                value,
+                origin: format!("{} in {}", setting.key, file_label),
+            })
+        };
+
+        let domain = match pick(DOMAIN, file_settings.domain) {
+            Some(raw) => Domain::parse(&raw.value).map_err(|e| invalid(&raw, e.to_string()))?,
+            None => Domain::parse("localhost:8080").map_err(|e| ConfigError::InvalidValue {
+                setting: DOMAIN.env.to_owned(),
+                reason: e.to_string(),
+            })?,
+        };
+        let listen = match pick(LISTEN, file_settings.listen) {
+            Some(raw) => raw.value.trim().parse::<SocketAddr>().map_err(|_| {
+                invalid(
+                    &raw,
+                    format!(
+                        "invalid address {:?}: expected IP:PORT such as 127.0.0.1:8080 or 0.0.0.0:8080",
+                        raw.value
+                    ),
+                )
+            })?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+        let data_dir = match pick(
+            DATA_DIR,
+            file_settings.data_dir.map(|p| p.display().to_string()),
+        ) {
+            Some(raw) if raw.value.trim().is_empty() => {
+                return Err(invalid(&raw, "must not be empty".to_owned()));
+            }
+            Some(raw) => PathBuf::from(raw.value),
+            None => PathBuf::from("./data"),
+        };
+        let database_url = match pick(DATABASE_URL, file_settings.database_url) {
+            Some(raw) => {
+                cohort_store::Engine::of_url(&raw.value)
+                    .map_err(|e| invalid(&raw, e.to_string()))?;
+                raw.value
+            }
+            None => format!("sqlite://{}", data_dir.join("cohort.db").display()),
+        };
+        let registrations = match pick(REGISTRATIONS, file_settings.registrations) {
+            Some(raw) => Registrations::parse(&raw.value).ok_or_else(|| {
+                invalid(
+                    &raw,
+                    format!(
+                        "invalid value {:?}: expected open, approval or closed",
+                        raw.value
+                    ),
+                )
+            })?,
+            None => Registrations::Approval,
+        };
+        let allow_loopback_federation = match env(LOOPBACK.env) {
+            Some(value) => parse_bool(&value).ok_or_else(|| ConfigError::InvalidValue {
+                setting: LOOPBACK.env.to_owned(),
+                reason: format!("invalid value {value:?}: expected true or false"),
+            })?,
+            None => file_settings.allow_loopback_federation.unwrap_or(false),
+        };
+        let log_format = match pick(LOG_FORMAT, file_settings.log_format) {
+            Some(raw) => LogFormat::parse(&raw.value).ok_or_else(|| {
+                invalid(
+                    &raw,
+                    format!("invalid value {:?}: expected human or json", raw.value),
+                )
+            })?,
+            None => LogFormat::Human,
+        };
+        let log_filter = pick(LOG, file_settings.log)
+            .map(|raw| raw.value)
+            .unwrap_or_else(|| "info".to_owned());
+        let database_max_connections = match env(DB_CONNECTIONS.env) {
+            Some(value) => match value.trim().parse::<u32>() {
+                Ok(n) if (1..=1000).contains(&n) => n,
+                _ => {
+                    return Err(ConfigError::InvalidValue {
+                        setting: DB_CONNECTIONS.env.to_owned(),
+                        reason: format!(
+                            "invalid value {value:?}: expected a number from 1 to 1000"
+                        ),
+                    });
+                }
+            },
+            None => file_settings.database_max_connections.unwrap_or(8),
+        };
+
+        let config = Config {
+            domain,
+            listen,
+            database_url,
+            data_dir,
+            registrations,
+            allow_loopback_federation,
+            log_format,
+            log_filter,
+            database_max_connections,
+        };
+        config.check_consistency()?;
+        Ok(config)
+    }
+
+    /// Rules that involve more than one setting.
+    fn check_consistency(&self) -> Result<(), ConfigError> {
+        if self.allow_loopback_federation && !self.listen.ip().is_loopback() {
+            return Err(ConfigError::InvalidValue {
+                setting: LOOPBACK.env.to_owned(),
+                reason: format!(
+                    "loopback federation (plain HTTP, for local trials and tests) is only allowed \
+                     when COHORT_LISTEN is a loopback address; it is {}",
+                    self.listen
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// The base URL clients and peers use.
+    pub fn public_url(&self) -> String {
+        let scheme = if self.allow_loopback_federation || self.domain.host() == "localhost" {
+            "http"
+        } else {
+            "https"
+        };
+        format!("{scheme}://{}", self.domain)
+    }
+
+    /// Whether local URLs use plain HTTP (loopback federation, or a bare `localhost` trial).
+    pub fn plain_http(&self) -> bool {
+        self.public_url().starts_with("http://")
+    }
+}
+
+impl fmt::Display for Config {
+    /// The effective configuration as TOML, with secrets masked: what `cohort config check`
+    /// prints.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "domain = {:?}", self.domain.as_str())?;
+        writeln!(f, "listen = {:?}", self.listen.to_string())?;
+        writeln!(f, "database_url = {:?}", mask_password(&self.database_url))?;
+        writeln!(
+            f,
+            "database_max_connections = {}",
+            self.database_max_connections
+        )?;
+        writeln!(f, "data_dir = {:?}", self.data_dir.display().to_string())?;
+        writeln!(f, "registrations = {:?}", self.registrations.as_str())?;
+        writeln!(
+            f,
+            "allow_loopback_federation = {}",
+            self.allow_loopback_federation
+        )?;
+        writeln!(f, "log_format = {:?}", self.log_format.as_str())?;
+        write!(f, "log = {:?}", self.log_filter)
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Unreadable {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::InvalidFile {
+        path: path.display().to_string(),
+        reason: one_line_toml_error(&e, &text),
+    })
+}
+
+/// toml's messages span several lines with a source excerpt; keep the message and the line.
+fn one_line_toml_error(err: &toml::de::Error, text: &str) -> String {
+    let message = err.message().trim().replace('\n', " ");
+    match err.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("line {line}: {message}")
+        }
+        None => message,
+    }
+}
+
+fn invalid(raw: &Raw, reason: String) -> ConfigError {
+    ConfigError::InvalidValue {
+        setting: raw.origin.clone(),
+        reason,
+    }
+}
+
+/// Booleans as people and clients write them.
+pub fn parse_bool(raw: &str) -> Option<bool> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" | "" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)], file: Option<&str>) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cohort.toml");
+        if let Some(text) = file {
+            std::fs::write(&path, text).unwrap();
+        }
+        Config::load(file.map(|_| path.as_path()), &|k| vars.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let c = load(&[], None).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.domain.as_str(), "localhost:8080");
+        assert_eq!(c.database_url, "sqlite://./data/cohort.db");
+        assert_eq!(c.registrations, Registrations::Approval);
+        assert!(!c.allow_loopback_federation);
+        assert_eq!(c.public_url(), "http://localhost:8080");
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let c = load(
+            &[("COHORT_DOMAIN", "env.example")],
+            Some("domain = \"file.example\"\nregistrations = \"open\"\n"),
+        )
+        .unwrap();
+        assert_eq!(c.domain.as_str(), "env.example");
+        assert_eq!(c.registrations, Registrations::Open);
+        assert_eq!(c.public_url(), "https://env.example");
+    }
+
+    #[test]
+    fn the_sqlite_default_follows_the_data_dir() {
+        let c = load(&[("COHORT_DATA_DIR", "/var/lib/cohort")], None).unwrap();
+        assert_eq!(c.database_url, "sqlite:///var/lib/cohort/cohort.db");
+    }
+
+    #[test]
+    fn unknown_file_keys_are_refused_with_the_key_and_line() {
+        let err = load(&[], Some("domain = \"a.example\"\nlisten_port = 80\n")).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("listen_port") && text.contains("line 2"),
+            "{text}"
+        );
+        assert!(!text.contains('\n'));
+    }
+
+    #[test]
+    fn malformed_values_name_their_setting() {
+        let cases = [
+            ("COHORT_LISTEN", "localhost"),
+            ("COHORT_DOMAIN", "not a domain"),
+            ("COHORT_REGISTRATIONS", "sometimes"),
+            ("COHORT_DATABASE_URL", "mysql://x@y/z"),
+            ("COHORT_ALLOW_LOOPBACK_FEDERATION", "maybe"),
+            ("COHORT_LOG_FORMAT", "xml"),
+            ("COHORT_DATABASE_MAX_CONNECTIONS", "0"),
+            ("COHORT_DATA_DIR", ""),
+        ];
+        for (var, value) in cases {
+            let err = load(&[(var, value)], None).unwrap_err();
+            assert!(err.to_string().starts_with(var), "{var}: {err}");
+        }
+    }
+
+    #[test]
+    fn wrong_types_in_the_file_are_refused() {
+        let err = load(&[], Some("allow_loopback_federation = \"yes please\"\n")).unwrap_err();
+        assert!(matches!(err, ConfigError::InvalidFile { .. }), "{err}");
+    }
+
+    #[test]
+    fn file_values_that_do_not_parse_name_the_key_and_file() {
+        let err = load(&[], Some("listen = \"nowhere\"\n")).unwrap_err();
+        assert!(err.to_string().starts_with("listen in "), "{err}");
+    }
+
+    #[test]
+    fn loopback_federation_requires_a_loopback_listener() {
+        let err = load(
+            &[
+                ("COHORT_ALLOW_LOOPBACK_FEDERATION", "true"),
+                ("COHORT_LISTEN", "0.0.0.0:8080"),
+            ],
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("COHORT_ALLOW_LOOPBACK_FEDERATION")
+        );
+        let ok = load(
+            &[
+                ("COHORT_ALLOW_LOOPBACK_FEDERATION", "1"),
+                ("COHORT_LISTEN", "127.0.0.1:18081"),
+                ("COHORT_DOMAIN", "alpha.localhost:18081"),
+            ],
+            None,
+        )
+        .unwrap();
+        assert_eq!(ok.public_url(), "http://alpha.localhost:18081");
+    }
+
+    #[test]
+    fn printed_configuration_masks_the_database_password() {
+        let c = load(
+            &[("COHORT_DATABASE_URL", "postgres://cohort:hunter2@db/cohort")],
+            None,
+        )
+        .unwrap();
+        let printed = c.to_string();
+        assert!(!printed.contains("hunter2"));
+        assert!(printed.contains("postgres://cohort:***@db/cohort"));
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error_naming_it() {
+        let err = Config::load(Some(Path::new("/nonexistent/cohort.toml")), &|_| None).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/cohort.toml"));
+    }
+}

@@ -1,0 +1,185 @@
+//! `cohort serve`: check the data directory, take the port, open the database, serve until a
+//! signal, then finish in-flight requests.
+//!
+//! The order matters for "nothing half-created": the port is bound before the database is
+//! opened, so a port already in use leaves no new database file behind.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use cohort_store::{DatabaseSettings, Store};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::RunError;
+use crate::app::{AppState, router};
+use crate::config::Config;
+use crate::metrics::Metrics;
+
+/// A server that is bound and has its database open, not yet serving.
+pub struct Prepared {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Prepared {
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> Result<SocketAddr, RunError> {
+        self.listener
+            .local_addr()
+            .map_err(|e| RunError::Other(format!("cannot read the bound address: {e}")))
+    }
+
+    /// The store the server uses.
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting and finishes in-flight requests.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), RunError> {
+        let app = router(self.state.clone());
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(|e| RunError::Other(format!("server error: {e}")))?;
+        self.state.store.close().await;
+        Ok(())
+    }
+}
+
+/// Checks the data directory, binds the listener and opens (and migrates) the database.
+pub async fn prepare(config: Config) -> Result<Prepared, RunError> {
+    ensure_writable_dir(&config.data_dir)?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| RunError::Listen {
+            addr: config.listen,
+            reason: if e.kind() == std::io::ErrorKind::AddrInUse {
+                "the address is already in use (is another cohort running?)".to_owned()
+            } else {
+                e.to_string()
+            },
+        })?;
+    let store = open_store(&config).await?;
+    Ok(Prepared {
+        listener,
+        state: AppState {
+            store,
+            config: Arc::new(config),
+            metrics: Metrics::new(),
+        },
+    })
+}
+
+/// Opens and migrates the configured database.
+pub async fn open_store(config: &Config) -> Result<Store, RunError> {
+    let mut settings = DatabaseSettings::new(&config.database_url);
+    settings.max_connections = config.database_max_connections;
+    Ok(Store::open(&settings).await?)
+}
+
+/// Creates the directory if needed and proves it writable by writing and removing a file.
+pub fn ensure_writable_dir(dir: &Path) -> Result<(), RunError> {
+    let fail = |e: std::io::Error| RunError::DataDir {
+        path: dir.to_path_buf(),
+        reason: e.to_string(),
+    };
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let probe = dir.join(".cohort-write-check");
+    std::fs::write(&probe, b"ok").map_err(fail)?;
+    std::fs::remove_file(&probe).map_err(fail)?;
+    Ok(())
+}
+
+/// `cohort serve`: runs until SIGINT or SIGTERM.
+pub async fn serve(config: Config) -> Result<(), RunError> {
+    let public_url = config.public_url();
+    let database = cohort_store::mask_password(&config.database_url);
+    let prepared = prepare(config).await?;
+    let addr = prepared.local_addr()?;
+    let accounts = prepared.store().count_local_accounts().await?;
+    tracing::info!(%addr, url = %public_url, %database, "cohort is serving");
+    println!(
+        "Cohort {} is serving {public_url} (listening on {addr}, database {database})",
+        env!("CARGO_PKG_VERSION")
+    );
+    if accounts == 0 {
+        println!(
+            "No accounts yet. Create the first admin with:\n  cohort admin create-account admin --email you@example.org --role admin"
+        );
+    }
+    prepared.run(shutdown_signal()).await?;
+    tracing::info!("cohort stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM (systemd, container runtimes).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received; finishing in-flight requests"),
+        () = terminate => tracing::info!("SIGTERM received; finishing in-flight requests"),
+    }
+}
+
+/// A server running in the background of the current runtime (for tests and the test
+/// network).
+pub struct RunningServer {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The store it uses.
+    pub store: Store,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), RunError>>,
+}
+
+impl RunningServer {
+    /// Prepares and starts a server.
+    pub async fn start(config: Config) -> Result<RunningServer, RunError> {
+        let prepared = prepare(config).await?;
+        let addr = prepared.local_addr()?;
+        let store = prepared.store().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(prepared.run(async move {
+            let _ = stopped.await;
+        }));
+        Ok(RunningServer {
+            addr,
+            store,
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    /// Stops accepting, waits for in-flight requests and the server task.
+    pub async fn stop(mut self) -> Result<(), RunError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match (&mut self.task).await {
+            Ok(result) => result,
+            Err(e) => Err(RunError::Other(format!("server task failed: {e}"))),
+        }
+    }
+}
