@@ -1,1 +1,0 @@
-//! The urgent-question router's classifier (being built; see issue 10).
