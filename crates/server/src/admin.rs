@@ -12,7 +12,7 @@ use cohort_store::{NewLocalAccount, StoreError};
 use crate::RunError;
 use crate::cli::CreateAccountArgs;
 use crate::config::Config;
-use crate::serve::{ensure_writable_dir, open_store};
+use crate::serve::open_store;
 
 /// Creates an account. Prints the id on the first line of stdout and, when the password was
 /// generated, `password: ...` on the second, so scripts can read both.
@@ -69,9 +69,6 @@ pub async fn create_account(
         private_key_pem: keys.private_key_pem,
     };
 
-    if config.database_url.starts_with("sqlite:") {
-        ensure_writable_dir(&config.data_dir)?;
-    }
     let store = open_store(config).await?;
     let created = store
         .create_local_account(&new)

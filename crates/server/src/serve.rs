@@ -77,8 +77,12 @@ pub async fn prepare(config: Config) -> Result<Prepared, RunError> {
     })
 }
 
-/// Opens and migrates the configured database.
+/// Opens and migrates the configured database. For SQLite the data directory is created
+/// first, since the database file lives in it by default.
 pub async fn open_store(config: &Config) -> Result<Store, RunError> {
+    if config.database_url.starts_with("sqlite:") {
+        ensure_writable_dir(&config.data_dir)?;
+    }
     let mut settings = DatabaseSettings::new(&config.database_url);
     settings.max_connections = config.database_max_connections;
     Ok(Store::open(&settings).await?)
