@@ -1,1 +1,0 @@
-//! The PHI guard's detectors (being built; see issue 4).
