@@ -1,5 +1,8 @@
 //! The server started in-process, as the test network starts instances.
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use cohort_server::config::Config;
 use cohort_server::serve::RunningServer;
 use cohort_store::testing::TestDatabase;

@@ -1,5 +1,8 @@
 //! Store behaviour that must hold on SQLite and PostgreSQL alike.
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use cohort_model::{AuthorKind, Role, Username};
 use cohort_store::testing::{TestDatabase, on_each_engine};
 use cohort_store::{NewLocalAccount, Store, StoreError};
