@@ -75,10 +75,10 @@ impl ContactRules {
             // "1.2.3.4.5" is a version or outline number, not an address.
             let next = text[m.end()..].chars().next();
             let prev = text[..m.start()].chars().next_back();
-            if next != Some('.') || !text[m.end() + 1..].starts_with(|c: char| c.is_ascii_digit()) {
-                if prev != Some('.') {
-                    out.push(Found::new(m.start(), m.end(), PhiKind::Ip, Hint::None));
-                }
+            let continues =
+                next == Some('.') && text[m.end() + 1..].starts_with(|c: char| c.is_ascii_digit());
+            if !continues && prev != Some('.') {
+                out.push(Found::new(m.start(), m.end(), PhiKind::Ip, Hint::None));
             }
         }
         for m in self.ipv6.find_iter(text) {

@@ -177,8 +177,14 @@ pub enum PhiError {
 }
 
 /// Compiles one of the guard's built-in patterns.
+///
+/// Word boundaries are made ASCII-only (`(?-u:\b)`): the regex crate cannot run a Unicode
+/// `\b` on its fast DFA engines once the text holds non-ASCII characters (emoji, accents),
+/// which made a post take milliseconds. Identifier shapes are ASCII anyway; names in other
+/// scripts use patterns without `\b`.
 pub(crate) fn compile(pattern: &str) -> Result<Regex, PhiError> {
-    Regex::new(pattern).map_err(|source| PhiError::Rule {
+    let ascii_boundaries = pattern.replace(r"\b", r"(?-u:\b)");
+    Regex::new(&ascii_boundaries).map_err(|source| PhiError::Rule {
         pattern: pattern.to_owned(),
         source: Box::new(source),
     })

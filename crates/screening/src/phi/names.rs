@@ -374,17 +374,15 @@ impl NameRules {
                 && lex.is_first_name(&w.lower)
                 && !lex.common_words.contains(&w.lower)
                 && !is_stop(w)
+                && let Some(n) = next
+                && adjacent(w, n)
+                && n.is_lowercase()
+                && lex.surnames.contains(&n.lower)
+                && !lex.common_words.contains(&n.lower)
             {
-                if let Some(n) = next
-                    && adjacent(w, n)
-                    && n.is_lowercase()
-                    && lex.surnames.contains(&n.lower)
-                    && !lex.common_words.contains(&n.lower)
-                {
-                    out.push(Found::new(w.start, n.end, PhiKind::Name, Hint::None));
-                    i += 2;
-                    continue;
-                }
+                out.push(Found::new(w.start, n.end, PhiKind::Name, Hint::None));
+                i += 2;
+                continue;
             }
             if (w.is_lowercase() && lex.is_first_name(&w.lower)
                 || w.is_capitalized() && !lex.common_words.contains(&w.lower))
