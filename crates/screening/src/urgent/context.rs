@@ -48,7 +48,11 @@ pub(crate) fn displaced_sentences(
     let mut now = vec![false; n];
     let mut animal = vec![false; n];
     let spans = |id: usize| hits.get(id).map(|h| h.spans.as_slice()).unwrap_or(&[]);
-    let past_spans: Vec<(usize, usize)> = spans(t.past).iter().chain(spans(t.irrealis)).copied().collect();
+    let past_spans: Vec<(usize, usize)> = spans(t.past)
+        .iter()
+        .chain(spans(t.irrealis))
+        .copied()
+        .collect();
     for &(s, _) in &past_spans {
         past[text::sentence_of(sentences, s)] = true;
     }

@@ -16,7 +16,10 @@ use super::{AuthorKind, UrgentError, UrgentLabel, UrgentRouter};
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
     #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("line {line}: {message}")]
     BadLine { line: usize, message: String },
     #[error("the corpus has no posts")]
@@ -72,7 +75,10 @@ fn idx(l: UrgentLabel) -> usize {
 fn parse_line(n: usize, raw: &str) -> Result<(Line, AuthorKind, UrgentLabel), EvalError> {
     let bad = |message: String| EvalError::BadLine { line: n, message };
     let line: Line = serde_json::from_str(raw).map_err(|e| bad(format!("invalid JSON: {e}")))?;
-    let author = line.author_role.parse::<AuthorKind>().map_err(|e| bad(e.to_string()))?;
+    let author = line
+        .author_role
+        .parse::<AuthorKind>()
+        .map_err(|e| bad(e.to_string()))?;
     let gold = UrgentLabel::from_name(&line.label)
         .ok_or_else(|| bad(format!("unknown label {:?}", line.label)))?;
     Ok((line, author, gold))
@@ -81,8 +87,10 @@ fn parse_line(n: usize, raw: &str) -> Result<(Line, AuthorKind, UrgentLabel), Ev
 /// Reads, classifies and scores the corpus at `path`. Blank lines are skipped; any other bad
 /// line stops the evaluation with an error naming it.
 pub fn evaluate_jsonl(path: &Path) -> Result<UrgentEvalReport, EvalError> {
-    let body = std::fs::read_to_string(path)
-        .map_err(|source| EvalError::Io { path: path.to_owned(), source })?;
+    let body = std::fs::read_to_string(path).map_err(|source| EvalError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
     let mut posts = Vec::new();
     for (i, raw) in body.lines().enumerate() {
         if raw.trim().is_empty() {
@@ -100,7 +108,12 @@ pub fn evaluate_jsonl(path: &Path) -> Result<UrgentEvalReport, EvalError> {
         let f = router.classify(&line.text, line.addresses_clinician, *author);
         confusion[idx(*gold)][idx(f.label)] += 1;
         if f.label != *gold {
-            mistakes.push(Mistake { id: line.id.clone(), gold: *gold, predicted: f.label, reason: f.reason });
+            mistakes.push(Mistake {
+                id: line.id.clone(),
+                gold: *gold,
+                predicted: f.label,
+                reason: f.reason,
+            });
         }
     }
     let p99_us = time_p99(&router, &posts);
@@ -128,20 +141,29 @@ fn ratio(num: usize, den: usize) -> Option<f64> {
     (den > 0).then(|| num as f64 / den as f64)
 }
 
-fn score(posts: usize, c: [[usize; 4]; 4], mistakes: Vec<Mistake>, p99_us: f64) -> UrgentEvalReport {
+fn score(
+    posts: usize,
+    c: [[usize; 4]; 4],
+    mistakes: Vec<Mistake>,
+    p99_us: f64,
+) -> UrgentEvalReport {
     let gold_total = |g: usize| c[g].iter().sum::<usize>();
     let pred_total = |p: usize| c.iter().map(|row| row[p]).sum::<usize>();
     // Macro F1 over the labels that occur in the gold labels or the predictions (a label absent
     // from both says nothing about the router).
     let mut f1s = Vec::new();
-    for l in 0..4 {
-        let (g, p, tp) = (gold_total(l), pred_total(l), c[l][l]);
+    for (l, row) in c.iter().enumerate() {
+        let (g, p, tp) = (gold_total(l), pred_total(l), row[l]);
         if g + p == 0 {
             continue;
         }
         f1s.push(2.0 * tp as f64 / (g + p) as f64);
     }
-    let macro_f1 = if f1s.is_empty() { 0.0 } else { f1s.iter().sum::<f64>() / f1s.len() as f64 };
+    let macro_f1 = if f1s.is_empty() {
+        0.0
+    } else {
+        f1s.iter().sum::<f64>() / f1s.len() as f64
+    };
     let none = idx(UrgentLabel::None);
     UrgentEvalReport {
         posts,
@@ -185,7 +207,8 @@ mod tests {
     use super::*;
 
     fn write(name: &str, body: &str) -> PathBuf {
-        let path = std::env::temp_dir().join(format!("cohort-urgent-{}-{name}.jsonl", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("cohort-urgent-{}-{name}.jsonl", std::process::id()));
         assert!(std::fs::write(&path, body).is_ok());
         path
     }
@@ -195,7 +218,13 @@ mod tests {
         let good = r#"{"id":"a","author_role":"patient","addresses_clinician":false,"text":"hi","label":"none"}"#;
         let cases = [
             ("json", format!("{good}\n{{not json\n"), 2),
-            ("missing", format!("{good}\n\n{{\"id\":\"b\",\"author_role\":\"patient\",\"text\":\"x\",\"label\":\"none\"}}\n"), 3),
+            (
+                "missing",
+                format!(
+                    "{good}\n\n{{\"id\":\"b\",\"author_role\":\"patient\",\"text\":\"x\",\"label\":\"none\"}}\n"
+                ),
+                3,
+            ),
             ("label", good.replace("\"none\"", "\"urgent\""), 1),
             ("role", good.replace("patient", "robot"), 1),
         ];
@@ -205,8 +234,14 @@ mod tests {
                 other => panic!("{name}: expected a bad line, got {other:?}"),
             }
         }
-        assert!(matches!(evaluate_jsonl(Path::new("/nonexistent/x.jsonl")), Err(EvalError::Io { .. })));
-        assert!(matches!(evaluate_jsonl(&write("empty", "\n")), Err(EvalError::Empty)));
+        assert!(matches!(
+            evaluate_jsonl(Path::new("/nonexistent/x.jsonl")),
+            Err(EvalError::Io { .. })
+        ));
+        assert!(matches!(
+            evaluate_jsonl(&write("empty", "\n")),
+            Err(EvalError::Empty)
+        ));
     }
 
     #[test]
@@ -217,11 +252,24 @@ mod tests {
             r#"{"id":"b","author_role":"patient","addresses_clinician":false,"text":"crushing chest pain and sweating buckets right now","label":"emergency"}"#,
         );
         let report = evaluate_jsonl(&write("ok", body));
-        let Ok(report) = report else { panic!("{:?}", report.err()) };
+        let Ok(report) = report else {
+            panic!("{:?}", report.err())
+        };
         let line = report.to_json_line();
         let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
-        let keys: Vec<&str> = v.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
-        for k in ["posts", "macro_f1", "emergency_recall", "crisis_recall", "sensitive_recall", "false_alarm_rate", "p99_us"] {
+        let keys: Vec<&str> = v
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        for k in [
+            "posts",
+            "macro_f1",
+            "emergency_recall",
+            "crisis_recall",
+            "sensitive_recall",
+            "false_alarm_rate",
+            "p99_us",
+        ] {
             assert!(keys.contains(&k), "{k} missing from {line}");
         }
         assert_eq!(v["posts"], 2);

@@ -8,8 +8,8 @@
 /// by Spanish and French ("de", "la", "en", "que") are left out on purpose.
 const EN: &[&str] = &[
     "the", "and", "my", "is", "i", "i'm", "it", "of", "to", "with", "for", "this", "that", "was",
-    "have", "you", "but", "not", "what", "should", "can", "been", "just", "now", "he", "she", "his",
-    "her", "are", "im", "me", "do", "does", "since", "about", "or", "on", "at", "from",
+    "have", "you", "but", "not", "what", "should", "can", "been", "just", "now", "he", "she",
+    "his", "her", "are", "im", "me", "do", "does", "since", "about", "or", "on", "at", "from",
 ];
 const ES: &[&str] = &[
     "el", "los", "las", "y", "mi", "mis", "es", "con", "por", "para", "una", "muy", "ya", "pero",
@@ -17,9 +17,43 @@ const ES: &[&str] = &[
     "mas", "puedo", "debo", "nadie", "cuando", "donde", "porque", "hace", "todo", "nada",
 ];
 const FR: &[&str] = &[
-    "le", "les", "et", "est", "je", "j'ai", "mon", "ma", "mes", "pas", "qui", "du", "au", "avec",
-    "pour", "il", "elle", "ce", "c'est", "ne", "plus", "tres", "une", "des", "sur", "mais", "fils",
-    "fille", "depuis", "est-ce", "ai", "suis", "moi", "tout", "rien", "quelqu'un", "d'etre",
+    "le",
+    "les",
+    "et",
+    "est",
+    "je",
+    "j'ai",
+    "mon",
+    "ma",
+    "mes",
+    "pas",
+    "qui",
+    "du",
+    "au",
+    "avec",
+    "pour",
+    "il",
+    "elle",
+    "ce",
+    "c'est",
+    "ne",
+    "plus",
+    "tres",
+    "une",
+    "des",
+    "sur",
+    "mais",
+    "fils",
+    "fille",
+    "depuis",
+    "est-ce",
+    "ai",
+    "suis",
+    "moi",
+    "tout",
+    "rien",
+    "quelqu'un",
+    "d'etre",
 ];
 
 /// Guesses the language of folded (ASCII) text. `None` when fewer than two function words are
@@ -30,7 +64,9 @@ pub(crate) fn detect(folded: &str) -> Option<&'static str> {
         if raw.is_empty() || raw.len() > 12 {
             continue;
         }
-        let word = raw.trim_matches(|c| c == '\'' || c == '-').to_ascii_lowercase();
+        let word = raw
+            .trim_matches(|c| c == '\'' || c == '-')
+            .to_ascii_lowercase();
         if EN.contains(&word.as_str()) {
             scores[0] += 1;
         }
@@ -41,7 +77,11 @@ pub(crate) fn detect(folded: &str) -> Option<&'static str> {
             scores[2] += 1;
         }
         // French elisions ("j'ai", "l'an", "d'etre") are strong French evidence.
-        if word.len() > 2 && matches!(&word[..2], "j'" | "l'" | "d'" | "n'" | "qu" | "c'" | "m'" | "s'")
+        if word.len() > 2
+            && matches!(
+                &word[..2],
+                "j'" | "l'" | "d'" | "n'" | "qu" | "c'" | "m'" | "s'"
+            )
             && word.as_bytes()[1] == b'\''
         {
             scores[2] += 1;
@@ -66,8 +106,14 @@ mod tests {
     #[test]
     fn language_detection_recognises_three_languages() {
         assert_eq!(detect("my chest hurts and I am sweating"), Some("en"));
-        assert_eq!(detect("Ya no puedo mas con este dolor, nadie lo notaria"), Some("es"));
-        assert_eq!(detect("J'ai plus envie d'etre la. J'ai arrete mes traitements"), Some("fr"));
+        assert_eq!(
+            detect("Ya no puedo mas con este dolor, nadie lo notaria"),
+            Some("es")
+        );
+        assert_eq!(
+            detect("J'ai plus envie d'etre la. J'ai arrete mes traitements"),
+            Some("fr")
+        );
         assert_eq!(detect(""), None);
         assert_eq!(detect("ok"), None);
     }

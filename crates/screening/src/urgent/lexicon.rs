@@ -26,7 +26,8 @@ pub(crate) const CUE_FILES: &[(&str, &str)] = &[
 
 /// Phrases whose words would otherwise look like cues but mean something else ("treasure
 /// chest", "this meeting is killing me"). They are blanked out before any cue is matched.
-pub(crate) const MASK_FILE: (&str, &str) = ("masks.txt", include_str!("../../data/urgent/masks.txt"));
+pub(crate) const MASK_FILE: (&str, &str) =
+    ("masks.txt", include_str!("../../data/urgent/masks.txt"));
 
 /// Upper bounds handed to the regex compiler. The lexicon is small; these only stop a bad
 /// data edit from producing a pathological automaton.
@@ -103,7 +104,9 @@ impl Lexicon {
         let mut sources = Vec::new();
         for &(file, body) in files {
             for (n, line) in body.lines().enumerate() {
-                let Some((name, pattern)) = split_line(line) else { continue };
+                let Some((name, pattern)) = split_line(line) else {
+                    continue;
+                };
                 let bad = |message: String| UrgentError::Data {
                     file: file.to_owned(),
                     line: n + 1,
@@ -150,7 +153,13 @@ impl Lexicon {
                 message: format!("cue set does not compile: {e}"),
             })?;
         let mask = compile_masks(masks)?;
-        Ok(Lexicon { names, ids, patterns, set, mask })
+        Ok(Lexicon {
+            names,
+            ids,
+            patterns,
+            set,
+            mask,
+        })
     }
 
     /// Finds every signal in `folded`, after blanking the masked phrases. Returns the hits
@@ -159,8 +168,10 @@ impl Lexicon {
         let mut bytes = folded.as_bytes().to_vec();
         let mut masked = Vec::new();
         if let Some(mask) = &self.mask {
-            let spans: Vec<(usize, usize)> =
-                mask.find_iter(&bytes).map(|m| (m.start(), m.end())).collect();
+            let spans: Vec<(usize, usize)> = mask
+                .find_iter(&bytes)
+                .map(|m| (m.start(), m.end()))
+                .collect();
             for (s, e) in spans {
                 if masked.len() < 8 {
                     masked.push(String::from_utf8_lossy(&bytes[s..e]).into_owned());
@@ -170,9 +181,14 @@ impl Lexicon {
         }
         let mut hits = vec![Hits::default(); self.names.len()];
         for i in self.set.matches(&bytes).iter() {
-            let Some(p) = self.patterns.get(i) else { continue };
-            let Some(h) = hits.get_mut(p.signal) else { continue };
-            h.spans.extend(p.regex.find_iter(&bytes).map(|m| (m.start(), m.end())));
+            let Some(p) = self.patterns.get(i) else {
+                continue;
+            };
+            let Some(h) = hits.get_mut(p.signal) else {
+                continue;
+            };
+            h.spans
+                .extend(p.regex.find_iter(&bytes).map(|m| (m.start(), m.end())));
         }
         (hits, masked)
     }
@@ -196,11 +212,14 @@ fn compile_masks((file, body): (&str, &str)) -> Result<Option<Regex>, UrgentErro
         return Ok(None);
     }
     let joined = alternatives.join("|");
-    builder(&joined).build().map(Some).map_err(|e| UrgentError::Data {
-        file: file.to_owned(),
-        line: 0,
-        message: format!("masks do not compile together: {e}"),
-    })
+    builder(&joined)
+        .build()
+        .map(Some)
+        .map_err(|e| UrgentError::Data {
+            file: file.to_owned(),
+            line: 0,
+            message: format!("masks do not compile together: {e}"),
+        })
 }
 
 #[cfg(test)]
@@ -217,14 +236,20 @@ mod tests {
     fn bad_pattern_names_file_and_line() {
         let err = Lexicon::from_sources(&[("x.txt", "# c\nem_a  (unclosed\n")], ("m", ""), &[]);
         match err {
-            Err(UrgentError::Data { file, line, .. }) => assert_eq!((file.as_str(), line), ("x.txt", 2)),
+            Err(UrgentError::Data { file, line, .. }) => {
+                assert_eq!((file.as_str(), line), ("x.txt", 2))
+            }
             other => panic!("expected a data error, got {:?}", other.err()),
         }
     }
 
     #[test]
     fn masked_phrases_do_not_match() {
-        let lex = Lexicon::from_sources(&[("x.txt", "em_chest  chest")], ("m", "treasure chest"), &[]);
+        let lex = Lexicon::from_sources(
+            &[("x.txt", "em_chest  chest")],
+            ("m", "treasure chest"),
+            &[],
+        );
         let Ok(lex) = lex else { panic!("lexicon") };
         let (hits, masked) = lex.scan("a treasure chest arrived");
         assert!(hits[0].spans.is_empty());

@@ -61,8 +61,12 @@ pub enum UrgentLabel {
 
 impl UrgentLabel {
     /// All labels, in priority order.
-    pub const ALL: [UrgentLabel; 4] =
-        [UrgentLabel::Emergency, UrgentLabel::Crisis, UrgentLabel::SensitiveCare, UrgentLabel::None];
+    pub const ALL: [UrgentLabel; 4] = [
+        UrgentLabel::Emergency,
+        UrgentLabel::Crisis,
+        UrgentLabel::SensitiveCare,
+        UrgentLabel::None,
+    ];
 
     /// The stable name used in the corpora and in logs.
     pub fn as_str(self) -> &'static str {
@@ -112,12 +116,21 @@ pub struct UrgentFinding {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum UrgentError {
     #[error("{file}:{line}: {message}")]
-    Data { file: String, line: usize, message: String },
+    Data {
+        file: String,
+        line: usize,
+        message: String,
+    },
 }
 
 /// Signals set from the call's arguments rather than from the text.
-const ARGUMENT_SIGNALS: [&str; 5] =
-    ["to_clinician", "author_clinician", "author_patient", "author_caregiver", "author_org"];
+const ARGUMENT_SIGNALS: [&str; 5] = [
+    "to_clinician",
+    "author_clinician",
+    "author_patient",
+    "author_caregiver",
+    "author_org",
+];
 
 /// Most cues reported in one finding.
 const MAX_CUES: usize = 12;
@@ -175,11 +188,23 @@ impl UrgentRouter {
                 _ => None,
             })
             .collect();
-        Ok(UrgentRouter { lex, names, rules, time, first_argument, derived_by })
+        Ok(UrgentRouter {
+            lex,
+            names,
+            rules,
+            time,
+            first_argument,
+            derived_by,
+        })
     }
 
     /// Labels one post. Never panics; cost is linear in `text` and capped for huge inputs.
-    pub fn classify(&self, text: &str, addresses_clinician: bool, author: AuthorKind) -> UrgentFinding {
+    pub fn classify(
+        &self,
+        text: &str,
+        addresses_clinician: bool,
+        author: AuthorKind,
+    ) -> UrgentFinding {
         let folded = text::fold(text);
         let language = lang::detect(&folded);
         let (hits, masked) = self.lex.scan(&folded);
@@ -229,11 +254,18 @@ impl UrgentRouter {
             }
         }
 
-        let cue_text = |rule: &Rule| -> Vec<String> { self.cues_of(rule, &active, &first, &folded) };
+        let cue_text =
+            |rule: &Rule| -> Vec<String> { self.cues_of(rule, &active, &first, &folded) };
         let mut notes = Vec::new();
-        for label in [UrgentLabel::Emergency, UrgentLabel::Crisis, UrgentLabel::SensitiveCare] {
+        for label in [
+            UrgentLabel::Emergency,
+            UrgentLabel::Crisis,
+            UrgentLabel::SensitiveCare,
+        ] {
             let rules_for = &fired[label.index()];
-            let Some(top) = rules_for.first() else { continue };
+            let Some(top) = rules_for.first() else {
+                continue;
+            };
             if let Some(unless) = suppressed[label.index()] {
                 notes.push(format!(
                     "{label} rule {} set aside by its `unless` line [{}]",
@@ -256,13 +288,27 @@ impl UrgentRouter {
                 reason.push_str("; ");
                 reason.push_str(&notes.join("; "));
             }
-            return UrgentFinding { label, cues, reason, language };
+            return UrgentFinding {
+                label,
+                cues,
+                reason,
+                language,
+            };
         }
         if !masked.is_empty() {
             notes.push(format!("other senses ignored: {}", masked.join(", ")));
         }
-        let reason = if notes.is_empty() { "no rule matched".to_owned() } else { notes.join("; ") };
-        UrgentFinding { label: UrgentLabel::None, cues: Vec::new(), reason, language }
+        let reason = if notes.is_empty() {
+            "no rule matched".to_owned()
+        } else {
+            notes.join("; ")
+        };
+        UrgentFinding {
+            label: UrgentLabel::None,
+            cues: Vec::new(),
+            reason,
+            language,
+        }
     }
 
     /// The matched phrases of a rule's positive terms.
@@ -280,7 +326,11 @@ impl UrgentRouter {
                     continue;
                 }
                 let cues = match (first.get(id).copied().flatten(), self.derived_by.get(&id)) {
-                    (Some((s, e)), _) => folded.get(s..e).map(|t| t.trim().to_owned()).into_iter().collect(),
+                    (Some((s, e)), _) => folded
+                        .get(s..e)
+                        .map(|t| t.trim().to_owned())
+                        .into_iter()
+                        .collect(),
                     // A derived signal is explained by the cues of the rule defining it; rules
                     // only refer to earlier lines, so this recursion ends.
                     (None, Some(&r)) => match self.rules.get(r) {

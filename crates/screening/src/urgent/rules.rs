@@ -17,7 +17,8 @@ use super::UrgentError;
 use super::UrgentLabel;
 
 /// The embedded rule table.
-pub(crate) const RULE_FILE: (&str, &str) = ("rules.txt", include_str!("../../data/urgent/rules.txt"));
+pub(crate) const RULE_FILE: (&str, &str) =
+    ("rules.txt", include_str!("../../data/urgent/rules.txt"));
 
 /// One alternation of signals, possibly negated.
 #[derive(Debug, Clone)]
@@ -45,7 +46,10 @@ impl Rule {
     /// True when every term holds on `active`.
     pub(crate) fn holds(&self, active: &[bool]) -> bool {
         self.terms.iter().all(|t| {
-            let any = t.any_of.iter().any(|&s| active.get(s).copied().unwrap_or(false));
+            let any = t
+                .any_of
+                .iter()
+                .any(|&s| active.get(s).copied().unwrap_or(false));
             any != t.negated
         })
     }
@@ -72,13 +76,19 @@ pub(crate) fn parse(
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let bad = |message: String| UrgentError::Data { file: file.to_owned(), line: n + 1, message };
+        let bad = |message: String| UrgentError::Data {
+            file: file.to_owned(),
+            line: n + 1,
+            message,
+        };
         let Some((head, cond)) = line.split_once('=') else {
             return Err(bad("expected `<kind> <name> = <condition>`".to_owned()));
         };
         let mut words = head.split_whitespace();
         let (Some(kind_word), Some(name), None) = (words.next(), words.next(), words.next()) else {
-            return Err(bad("expected exactly a kind and a name before `=`".to_owned()));
+            return Err(bad(
+                "expected exactly a kind and a name before `=`".to_owned()
+            ));
         };
         let mut terms = Vec::new();
         for raw_term in cond.split('&') {
@@ -119,7 +129,11 @@ pub(crate) fn parse(
                 None => return Err(bad(format!("unknown rule kind {other:?}"))),
             },
         };
-        rules.push(Rule { name: name.to_owned(), kind, terms });
+        rules.push(Rule {
+            name: name.to_owned(),
+            kind,
+            terms,
+        });
     }
     Ok(rules)
 }
@@ -131,7 +145,11 @@ mod tests {
 
     fn table(sigs: &[&str]) -> (Vec<String>, HashMap<String, usize>) {
         let names: Vec<String> = sigs.iter().map(|s| (*s).to_owned()).collect();
-        let ids = names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect();
+        let ids = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i))
+            .collect();
         (names, ids)
     }
 
@@ -140,7 +158,9 @@ mod tests {
         let (mut names, mut ids) = table(&["a", "b", "c"]);
         let src = "derive ab = a | b\nemergency r = ab & !c\nunless crisis = c\n";
         let rules = parse(("t", src), &mut names, &mut ids);
-        let Ok(rules) = rules else { panic!("{:?}", rules.err()) };
+        let Ok(rules) = rules else {
+            panic!("{:?}", rules.err())
+        };
         assert_eq!(rules.len(), 3);
         assert_eq!(rules[0].kind, Kind::Derive(3));
         assert!(rules[1].holds(&[false, false, false, true]));

@@ -113,9 +113,9 @@ pub(crate) fn sentences(folded: &str) -> Vec<(usize, usize)> {
         let b = bytes[i];
         let ends = match b {
             b'\n' => true,
-            b'.' | b'!' | b'?' | b';' => {
-                bytes.get(i + 1).is_none_or(|next| next.is_ascii_whitespace())
-            }
+            b'.' | b'!' | b'?' | b';' => bytes
+                .get(i + 1)
+                .is_none_or(|next| next.is_ascii_whitespace()),
             _ => false,
         };
         if ends {
@@ -174,7 +174,10 @@ mod tests {
     fn sentences_ignore_decimal_points_and_handles() {
         let s = "@dr.lee@x.example temp 38.4 now. Fine? yes\nok";
         let parts: Vec<&str> = sentences(s).iter().map(|&(a, b)| &s[a..b]).collect();
-        assert_eq!(parts, vec!["@dr.lee@x.example temp 38.4 now.", " Fine?", " yes\n", "ok"]);
+        assert_eq!(
+            parts,
+            vec!["@dr.lee@x.example temp 38.4 now.", " Fine?", " yes\n", "ok"]
+        );
         assert_eq!(sentence_of(&sentences(s), 3), 0);
     }
 }
