@@ -355,6 +355,12 @@ impl NameRules {
                 let has_surname =
                     j > i && ws[j].is_capitalized() && !lex.common_words.contains(&ws[j].lower);
                 let located = self.location_cue.is_match(&text[ws[j].end..]);
+                // "Lily's mom", "Rose's biopsy": an everyday-word name owning a relative or care.
+                let owns_care = ws[j].possessive
+                    && next.is_some_and(|n| {
+                        RELATIONS.contains(&n.lower.as_str()) || lex.is_health_term(&n.lower)
+                    });
+                let located = located || owns_care;
                 if (clear || has_surname || located)
                     && !is_eponym_use(text, ws, i, j, lex)
                     && !is_facility(ws, j)

@@ -291,3 +291,153 @@ fn dev_mistakes() {
         }
     }
 }
+
+/// Prints decisions for hand-written posts unlike the dev corpus (a generalisation probe):
+/// `cargo test -p cohort-screening probe_unseen -- --ignored --nocapture`.
+#[test]
+#[ignore = "diagnostic listing, not a check"]
+fn probe_unseen() {
+    let posts: &[(&str, AuthorKind, bool)] = &[
+        (
+            "Mrs. Beaumont, 91, bed 3B, is refusing her lasix again.",
+            AuthorKind::Clinician,
+            true,
+        ),
+        (
+            "Pt DW came in with chest pain at 0400, troponin pending.",
+            AuthorKind::Clinician,
+            true,
+        ),
+        (
+            "My nephew Dmitri (age 6) had his tonsils out Tuesday.",
+            AuthorKind::Caregiver,
+            true,
+        ),
+        (
+            "Can someone call Ms. Abara's son on 07700 900461 about her discharge?",
+            AuthorKind::Clinician,
+            true,
+        ),
+        (
+            "Pt's daughter: jan.kowalski [at] example [dot] com, wants the biopsy report.",
+            AuthorKind::Clinician,
+            true,
+        ),
+        (
+            "Admitted 2/14/2024 — my uncle Rashid, heart failure again.",
+            AuthorKind::Caregiver,
+            true,
+        ),
+        (
+            "Our newest nurse, Priyanka Shah, starts Monday on 4 West!",
+            AuthorKind::Organization,
+            false,
+        ),
+        (
+            "Metformin 500 mg BID, titrate to 1000 mg BID over 2 weeks.",
+            AuthorKind::Clinician,
+            false,
+        ),
+        (
+            "Cushing's or pseudo-Cushing's? Dex suppression first.",
+            AuthorKind::Clinician,
+            false,
+        ),
+        (
+            "I'm 93 and still gardening after my hip replacement!",
+            AuthorKind::Patient,
+            false,
+        ),
+        (
+            "Room 12 needs a deep clean before the next admission.",
+            AuthorKind::Clinician,
+            false,
+        ),
+        (
+            "The man in bay 4 with the snake tattoo on his neck is seizing again.",
+            AuthorKind::Clinician,
+            true,
+        ),
+        (
+            "Lily's mom says her seizures are worse since the Keppra change. Lily is 4.",
+            AuthorKind::Clinician,
+            true,
+        ),
+        (
+            "Our clinic moved to 22 Oak Street. Call 555-0123 for appointments.",
+            AuthorKind::Organization,
+            false,
+        ),
+        (
+            "joaquin in room 7 pulled his IV again lol",
+            AuthorKind::Clinician,
+            true,
+        ),
+        (
+            "Mr. O'Brien's INR is 5.2, holding warfarin tonight.",
+            AuthorKind::Clinician,
+            true,
+        ),
+        (
+            "Happy retirement to Linda Park, our unit clerk for 30 years!",
+            AuthorKind::Organization,
+            false,
+        ),
+        (
+            "Patient is a ninety-four year old man with sepsis.",
+            AuthorKind::Clinician,
+            true,
+        ),
+        (
+            "Grandpa Joe's knee surgery went great, he's walking already!",
+            AuthorKind::Caregiver,
+            true,
+        ),
+        (
+            "Reading about Florence Nightingale's statistics on sanitation today.",
+            AuthorKind::Clinician,
+            false,
+        ),
+        (
+            "Stage 4 at 31 and I'm still here. Follow my journey @cancerlife@social.example",
+            AuthorKind::Patient,
+            false,
+        ),
+        (
+            "Vitals: BP 120/80, HR 72, temp 98.6, O2 97% RA.",
+            AuthorKind::Clinician,
+            false,
+        ),
+        (
+            "Sending love to my best friend Marisol, 3 weeks post-op from her mastectomy 💕",
+            AuthorKind::Patient,
+            true,
+        ),
+        (
+            "His VIN is 1HGCM82633A004352 if anyone finds the car, he has dementia.",
+            AuthorKind::Caregiver,
+            true,
+        ),
+        (
+            "Dr. Chen and I presented our hepatitis C outcomes at the summit.",
+            AuthorKind::Clinician,
+            false,
+        ),
+    ];
+    let mut wrong = 0;
+    for (text, author, want) in posts {
+        let f = screen(text, *author);
+        let mark = if f.identifies_patient == *want {
+            "ok "
+        } else {
+            wrong += 1;
+            "BAD"
+        };
+        let spans: Vec<String> = span_texts(text, &f)
+            .into_iter()
+            .map(|(s, k)| format!("{k}:{s}"))
+            .collect();
+        println!("{mark} want={want} {text}\n    {spans:?} | {}", f.reason);
+    }
+    println!("{wrong} wrong of {}", posts.len());
+}
