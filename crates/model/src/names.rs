@@ -77,7 +77,9 @@ impl Domain {
                 && !label.ends_with('-')
                 && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         });
-        let all_numeric = host.split('.').all(|l| l.chars().all(|c| c.is_ascii_digit()));
+        let all_numeric = host
+            .split('.')
+            .all(|l| l.chars().all(|c| c.is_ascii_digit()));
         if !labels_ok || all_numeric {
             return Err(invalid());
         }
@@ -109,7 +111,10 @@ mod tests {
     fn usernames_follow_mastodon_rules() {
         assert!(Username::parse("pat_01").is_ok());
         assert_eq!(Username::parse(""), Err(NameError::UsernameLength));
-        assert_eq!(Username::parse(&"a".repeat(31)), Err(NameError::UsernameLength));
+        assert_eq!(
+            Username::parse(&"a".repeat(31)),
+            Err(NameError::UsernameLength)
+        );
         assert_eq!(Username::parse("pat.s"), Err(NameError::UsernameCharacters));
         assert_eq!(Username::parse("pät"), Err(NameError::UsernameCharacters));
     }
@@ -124,7 +129,16 @@ mod tests {
 
     #[test]
     fn bad_domains_are_refused() {
-        for bad in ["", "127.0.0.1", "a..b", "-a.example", "host:0", "host:99999", "ex ample.org", "x:"] {
+        for bad in [
+            "",
+            "127.0.0.1",
+            "a..b",
+            "-a.example",
+            "host:0",
+            "host:99999",
+            "ex ample.org",
+            "x:",
+        ] {
             assert!(Domain::parse(bad).is_err(), "{bad} should be refused");
         }
     }
