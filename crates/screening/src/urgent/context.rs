@@ -13,11 +13,72 @@
 //!   for people, and vets are a different service.
 //!
 //! Content signals (names starting `em_` or `cr_`) only count when at least one of their
-//! matches sits in a sentence that is not displaced. All other signals (framing, sensitive-care
-//! topics, time markers) count wherever they occur.
+//! matches sits in a sentence that is not displaced and is not negated: a match right after
+//! "no", "without", "denies", "not", "sin", "sans", "pas de"… (at most three words before it,
+//! in the same sentence) is a symptom the author rules out ("no chest pain, no sweating, just a
+//! cough"). All other signals (framing, sensitive-care topics, time markers) count wherever
+//! they occur.
+
+use regex::bytes::Regex;
 
 use super::lexicon::Hits;
 use super::text;
+
+/// A negator followed by at most three words, anchored at the end of the text before a match.
+/// Phrases such as "not just" or "no idea" are excluded afterwards (see [`NOT_NEGATIONS`]).
+pub(crate) const NEGATION_PATTERN: &str = r"(?i-u)\b(no|not|never|without|denies|denied|nor|zero|sin|ni|sans|pas de|pas d'|aucun|aucune|jamais)\b\s+(\w+[,]?\s+){0,3}$";
+
+/// Phrases that start like a negator but do not deny what follows ("no idea, chest pain…").
+const NOT_NEGATIONS: &[&str] = &[
+    "not just",
+    "not only",
+    "no idea",
+    "no clue",
+    "no way",
+    "no one",
+    "nobody",
+    "no matter",
+    "no reason",
+    "no longer",
+    "not sure",
+    "never mind",
+    "no sign of it stopping",
+    "no help",
+    "not helping",
+    "not working",
+    "not stopping",
+    "no better",
+    "not better",
+    "no end",
+];
+
+/// How many bytes before a match are searched for a negator.
+const NEGATION_WINDOW: usize = 40;
+
+/// Compiles [`NEGATION_PATTERN`].
+pub(crate) fn negation_regex() -> Result<Regex, regex::Error> {
+    Regex::new(NEGATION_PATTERN)
+}
+
+/// True when the match starting at `start` is preceded, within its sentence, by a negator.
+pub(crate) fn is_negated(
+    negation: &Regex,
+    folded: &[u8],
+    sentence_start: usize,
+    start: usize,
+) -> bool {
+    let from = start.saturating_sub(NEGATION_WINDOW).max(sentence_start);
+    let Some(window) = folded.get(from..start) else {
+        return false;
+    };
+    match negation.find(window) {
+        Some(m) => {
+            let cue = window[m.start()..].to_ascii_lowercase();
+            !NOT_NEGATIONS.iter().any(|p| cue.starts_with(p.as_bytes()))
+        }
+        None => false,
+    }
+}
 
 /// Ids of the signals this module reads; looked up once when the router is built.
 #[derive(Debug, Clone, Copy)]
@@ -73,6 +134,8 @@ pub(crate) fn first_counting_match(
     hits: &[Hits],
     sentences: &[(usize, usize)],
     displaced: &[bool],
+    negation: &Regex,
+    folded: &[u8],
 ) -> Vec<Option<(usize, usize)>> {
     hits.iter()
         .enumerate()
@@ -83,6 +146,10 @@ pub(crate) fn first_counting_match(
                 if content {
                     let si = text::sentence_of(sentences, span.0);
                     if displaced.get(si).copied().unwrap_or(false) {
+                        continue;
+                    }
+                    let sentence_start = sentences.get(si).map_or(0, |s| s.0);
+                    if is_negated(negation, folded, sentence_start, span.0) {
                         continue;
                     }
                 }

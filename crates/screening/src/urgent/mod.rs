@@ -147,6 +147,7 @@ pub struct UrgentRouter {
     first_argument: usize,
     /// For each derived signal id, the index of the rule that defines it (to explain it).
     derived_by: std::collections::HashMap<usize, usize>,
+    negation: regex::bytes::Regex,
 }
 
 impl fmt::Debug for UrgentRouter {
@@ -188,6 +189,11 @@ impl UrgentRouter {
                 _ => None,
             })
             .collect();
+        let negation = context::negation_regex().map_err(|e| UrgentError::Data {
+            file: "context.rs".to_owned(),
+            line: 0,
+            message: format!("negation pattern does not compile: {e}"),
+        })?;
         Ok(UrgentRouter {
             lex,
             names,
@@ -195,6 +201,7 @@ impl UrgentRouter {
             time,
             first_argument,
             derived_by,
+            negation,
         })
     }
 
@@ -210,7 +217,14 @@ impl UrgentRouter {
         let (hits, masked) = self.lex.scan(&folded);
         let sentences = text::sentences(&folded);
         let displaced = context::displaced_sentences(&sentences, &hits, self.time);
-        let first = context::first_counting_match(&self.lex.names, &hits, &sentences, &displaced);
+        let first = context::first_counting_match(
+            &self.lex.names,
+            &hits,
+            &sentences,
+            &displaced,
+            &self.negation,
+            folded.as_bytes(),
+        );
 
         let mut active = vec![false; self.names.len()];
         for (id, f) in first.iter().enumerate() {
