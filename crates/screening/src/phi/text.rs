@@ -95,8 +95,10 @@ fn strip_possessive(raw: &str, start: usize, text: &str, end: usize) -> (usize, 
     }
     // "Graves' disease": a bare apostrophe right after the word.
     let after = text[end..].chars().next();
-    if matches!(after, Some('\'' | '’')) && raw.ends_with(['s', 'S']) {
-        let following = text[end + 1..].chars().next();
+    if let Some(apostrophe @ ('\'' | '’')) = after
+        && raw.ends_with(['s', 'S'])
+    {
+        let following = text[end + apostrophe.len_utf8()..].chars().next();
         if !following.is_some_and(is_word_char) {
             return (end, true);
         }
@@ -247,6 +249,13 @@ mod tests {
         );
         assert!(w[1].possessive);
         assert!(w[6].possessive);
+    }
+
+    #[test]
+    fn curly_apostrophe_after_a_word_does_not_split_a_character() {
+        let w = words("Graves’ disease and Jones’");
+        assert!(w[0].possessive);
+        assert_eq!(w.last().map(|w| w.text), Some("Jones"));
     }
 
     #[test]
