@@ -16,14 +16,21 @@
 //! `INTEGER` 0/1 on SQLite, read through [`row::flag`].
 
 mod accounts;
+mod audience;
 mod db;
 mod error;
 mod ids;
+mod relations;
 mod row;
+mod sql;
+mod statuses;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use accounts::{AccountRecord, NewLocalAccount};
+pub use audience::StoredDecision;
 pub use db::{DatabaseSettings, Engine, PoolStats, Store, mask_password};
 pub use error::StoreError;
 pub use ids::now_ms;
+pub use relations::{DomainPolicy, FollowState, NewCommunity, NewRemoteAccount};
+pub use statuses::{MAX_ANCESTORS, NewStatus, StatusRecord};

@@ -35,3 +35,11 @@ where
         detail: e.to_string(),
     })
 }
+
+/// Wraps a raw id read from a column.
+pub(crate) fn id_from(raw: i64, column: &'static str) -> Result<Id, StoreError> {
+    Id::from_i64(raw).map_err(|e| StoreError::Corrupt {
+        column,
+        detail: e.to_string(),
+    })
+}

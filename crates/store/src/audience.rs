@@ -1,0 +1,560 @@
+//! Loading the audience engine's facts in bulk, and keeping its records: the decision log
+//! and the list of inboxes each post reached.
+//!
+//! The engine is pure; these functions gather exactly the facts one batch of decisions
+//! needs (a timeline page for one viewer, or one post's delivery) in a handful of queries,
+//! so that no rule ever waits on the database.
+
+use std::collections::{BTreeSet, HashSet};
+
+use cohort_model::{Domain, Id};
+use cohort_policy::{
+    CommunityFacts, DomainDecision, FactSet, Party, PostFacts, Recipient, RecordedInbox, Rule,
+    Viewer,
+};
+use sqlx::Row;
+
+use crate::row::{flag, id};
+use crate::sql::{IN_LIST_CHUNK, placeholders};
+use crate::{Store, StoreError, now_ms};
+
+/// One row of the decision log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredDecision {
+    /// The post.
+    pub status_id: Id,
+    /// The receiving instance.
+    pub domain: String,
+    /// Whether anything was delivered there.
+    pub allowed: bool,
+    /// The deciding rule's name.
+    pub rule: String,
+    /// When, Unix ms.
+    pub decided_at: i64,
+}
+
+/// Every account, domain and community a set of posts involves.
+#[derive(Default)]
+struct Involved {
+    authors: BTreeSet<Id>,
+    domains: BTreeSet<Domain>,
+    communities: BTreeSet<Id>,
+}
+
+impl Involved {
+    fn add_post(&mut self, post: &PostFacts) {
+        self.authors.insert(post.author.id);
+        if let Some(d) = &post.author.domain {
+            self.domains.insert(d.clone());
+        }
+        if let Some(c) = post.audience.community {
+            self.communities.insert(c);
+        }
+        if let Some(parent) = &post.parent {
+            self.add_post(parent);
+        }
+        if let Some(original) = &post.reblog_of {
+            self.add_post(original);
+        }
+    }
+}
+
+impl Store {
+    /// The facts needed to decide whether `viewer` may see each of `posts` (with their
+    /// ancestors and boosted originals).
+    pub async fn facts_for_viewer(
+        &self,
+        viewer: &Viewer,
+        posts: &[&PostFacts],
+    ) -> Result<FactSet, StoreError> {
+        let mut involved = Involved::default();
+        for post in posts {
+            involved.add_post(post);
+        }
+        let mut facts = FactSet::default();
+        let viewer_account = match viewer {
+            Viewer::Account(p) => Some(p),
+            _ => None,
+        };
+        if let Some(d) = match viewer {
+            Viewer::Account(p) => p.domain.clone(),
+            Viewer::Instance(d) => Some(d.clone()),
+            Viewer::Anonymous => None,
+        } {
+            involved.domains.insert(d);
+        }
+        self.load_domain_facts(&mut facts, &involved.domains)
+            .await?;
+        let authors: Vec<Id> = involved.authors.iter().copied().collect();
+        if let Some(v) = viewer_account {
+            self.load_follows(&mut facts, &[v.id], &authors).await?;
+            self.load_blocks(&mut facts, &[v.id], &authors).await?;
+            let mut with_viewer = authors.clone();
+            with_viewer.push(v.id);
+            self.load_account_domain_blocks(&mut facts, &with_viewer)
+                .await?;
+            self.load_memberships(&mut facts, &involved.communities, &[v.id])
+                .await?;
+        } else {
+            self.load_account_domain_blocks(&mut facts, &authors)
+                .await?;
+        }
+        if let Viewer::Instance(domain) = viewer {
+            self.load_member_domains(&mut facts, &involved.communities, domain)
+                .await?;
+        }
+        self.load_communities(&mut facts, &involved.communities)
+            .await?;
+        Ok(facts)
+    }
+
+    /// The candidates for delivering `post` and the facts to decide them: the author's
+    /// remote followers, the remote accounts it addresses, the remote author of its parent,
+    /// and (for community posts) the community's remote members.
+    pub async fn delivery_candidates(
+        &self,
+        post: &PostFacts,
+    ) -> Result<(FactSet, Vec<Recipient>), StoreError> {
+        let mut involved = Involved::default();
+        involved.add_post(post);
+        let subject_author = post.author.id;
+        let mut candidate_ids: BTreeSet<Id> = BTreeSet::new();
+
+        let followers: Vec<i64> = sqlx::query_scalar(
+            "SELECT f.account_id FROM follows f JOIN accounts a ON a.id = f.account_id \
+             WHERE f.target_account_id = $1 AND f.state = 'accepted' AND a.domain IS NOT NULL",
+        )
+        .bind(subject_author.as_i64())
+        .fetch_all(self.reader())
+        .await?;
+        candidate_ids.extend(followers.into_iter().filter_map(|i| Id::from_i64(i).ok()));
+        candidate_ids.extend(post.addressed.iter().copied());
+        let subject = post.reblog_of.as_deref().unwrap_or(post);
+        candidate_ids.insert(subject.author.id);
+        if let Some(parent) = &subject.parent {
+            candidate_ids.insert(parent.author.id);
+        }
+        if let Some(community) = subject.audience.community {
+            let members: Vec<i64> = sqlx::query_scalar(
+                "SELECT m.account_id FROM community_members m JOIN accounts a ON a.id = m.account_id \
+                 WHERE m.community_id = $1 AND m.state = 'member' AND a.domain IS NOT NULL",
+            )
+            .bind(community.as_i64())
+            .fetch_all(self.reader())
+            .await?;
+            candidate_ids.extend(members.into_iter().filter_map(|i| Id::from_i64(i).ok()));
+        }
+        candidate_ids.remove(&subject_author);
+
+        let candidates = self
+            .remote_recipients(&candidate_ids.into_iter().collect::<Vec<_>>())
+            .await?;
+        let candidate_list: Vec<Id> = candidates.iter().map(|c| c.party.id).collect();
+        for c in &candidates {
+            if let Some(d) = &c.party.domain {
+                involved.domains.insert(d.clone());
+            }
+        }
+        let authors: Vec<Id> = involved.authors.iter().copied().collect();
+        let mut facts = FactSet::default();
+        self.load_domain_facts(&mut facts, &involved.domains)
+            .await?;
+        self.load_follows(&mut facts, &candidate_list, &authors)
+            .await?;
+        self.load_blocks(&mut facts, &candidate_list, &authors)
+            .await?;
+        let mut accounts = authors.clone();
+        accounts.extend(candidate_list.iter().copied());
+        self.load_account_domain_blocks(&mut facts, &accounts)
+            .await?;
+        self.load_memberships(&mut facts, &involved.communities, &candidate_list)
+            .await?;
+        self.load_communities(&mut facts, &involved.communities)
+            .await?;
+        Ok((facts, candidates))
+    }
+
+    /// Remote accounts with their inboxes, as delivery candidates. Local accounts and
+    /// accounts without an inbox are left out.
+    pub async fn remote_recipients(&self, ids: &[Id]) -> Result<Vec<Recipient>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "SELECT id, domain, suspended_at, actor_uri, inbox_uri, shared_inbox_uri FROM accounts \
+                 WHERE domain IS NOT NULL AND inbox_uri IS NOT NULL AND id IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id.as_i64());
+            }
+            for row in query.fetch_all(self.reader()).await? {
+                let domain: String = row.try_get("domain")?;
+                let domain = Domain::parse(&domain).map_err(|e| StoreError::Corrupt {
+                    column: "accounts.domain",
+                    detail: e.to_string(),
+                })?;
+                let suspended: Option<i64> = row.try_get("suspended_at")?;
+                out.push(Recipient {
+                    party: Party {
+                        id: id(&row, "id")?,
+                        domain: Some(domain),
+                        suspended: suspended.is_some(),
+                    },
+                    actor_uri: row.try_get("actor_uri")?,
+                    inbox: row.try_get("inbox_uri")?,
+                    shared_inbox: row.try_get("shared_inbox_uri")?,
+                });
+            }
+        }
+        out.sort_by_key(|r| r.party.id);
+        Ok(out)
+    }
+
+    /// Records the per-domain decisions of one plan (replacing earlier ones for the same
+    /// post and domain: the log says where the post stands now).
+    pub async fn record_audience_decisions(
+        &self,
+        status: Id,
+        decisions: &[DomainDecision],
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        let mut tx = self.writer().begin().await?;
+        for d in decisions {
+            sqlx::query(
+                "INSERT INTO audience_decisions (status_id, domain, allowed, rule, decided_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (status_id, domain) DO UPDATE SET \
+                 allowed = excluded.allowed, rule = excluded.rule, decided_at = excluded.decided_at",
+            )
+            .bind(status.as_i64())
+            .bind(d.domain.as_str())
+            .bind(d.allowed)
+            .bind(d.rule.as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Where a post went (and where it did not), by domain.
+    pub async fn audience_decisions_for_status(
+        &self,
+        status: Id,
+    ) -> Result<Vec<StoredDecision>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT status_id, domain, allowed, rule, decided_at FROM audience_decisions \
+             WHERE status_id = $1 ORDER BY domain",
+        )
+        .bind(status.as_i64())
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(decision_from_row).collect()
+    }
+
+    /// The newest decisions about one domain, for admins.
+    pub async fn audience_decisions_for_domain(
+        &self,
+        domain: &Domain,
+        limit: i64,
+    ) -> Result<Vec<StoredDecision>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT status_id, domain, allowed, rule, decided_at FROM audience_decisions \
+             WHERE domain = $1 ORDER BY decided_at DESC, status_id DESC LIMIT $2",
+        )
+        .bind(domain.as_str())
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(decision_from_row).collect()
+    }
+
+    /// Records that `inbox` received `status`, so that a later Delete reaches it.
+    pub async fn record_status_delivery(
+        &self,
+        status: Id,
+        inbox: &str,
+        domain: &Domain,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO status_deliveries (status_id, inbox_uri, domain, delivered_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (status_id, inbox_uri) DO NOTHING",
+        )
+        .bind(status.as_i64())
+        .bind(inbox)
+        .bind(domain.as_str())
+        .bind(now_ms())
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    /// Every inbox that received `status`.
+    pub async fn recorded_inboxes(&self, status: Id) -> Result<Vec<RecordedInbox>, StoreError> {
+        let rows = sqlx::query("SELECT inbox_uri, domain FROM status_deliveries WHERE status_id = $1 ORDER BY inbox_uri")
+            .bind(status.as_i64())
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let domain: String = row.try_get("domain")?;
+                Ok(RecordedInbox {
+                    inbox: row.try_get("inbox_uri")?,
+                    domain: Domain::parse(&domain).map_err(|e| StoreError::Corrupt {
+                        column: "status_deliveries.domain",
+                        detail: e.to_string(),
+                    })?,
+                })
+            })
+            .collect()
+    }
+
+    async fn load_domain_facts(
+        &self,
+        facts: &mut FactSet,
+        domains: &BTreeSet<Domain>,
+    ) -> Result<(), StoreError> {
+        facts.mode = self.federation_mode().await?;
+        let list: Vec<&Domain> = domains.iter().collect();
+        for chunk in list.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "SELECT domain, policy, severity FROM domain_policies WHERE domain IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for d in chunk {
+                query = query.bind(d.as_str());
+            }
+            for row in query.fetch_all(self.reader()).await? {
+                let domain: String = row.try_get("domain")?;
+                let policy: String = row.try_get("policy")?;
+                let severity: String = row.try_get("severity")?;
+                let Ok(domain) = Domain::parse(&domain) else {
+                    continue;
+                };
+                match policy.as_str() {
+                    "block" => {
+                        facts.blocked_domains.insert(domain, severity != "silence");
+                    }
+                    "allow" => {
+                        facts.allowed_domains.insert(domain);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Accepted follows from any of `followers` to any of `followed`.
+    async fn load_follows(
+        &self,
+        facts: &mut FactSet,
+        followers: &[Id],
+        followed: &[Id],
+    ) -> Result<(), StoreError> {
+        for (a, b) in self
+            .pairs(
+                "follows",
+                "account_id",
+                "target_account_id",
+                " AND state = 'accepted'",
+                followers,
+                followed,
+            )
+            .await?
+        {
+            facts.follows.insert((a, b));
+        }
+        Ok(())
+    }
+
+    /// Blocks between any of `xs` and any of `ys`, in both directions.
+    async fn load_blocks(
+        &self,
+        facts: &mut FactSet,
+        xs: &[Id],
+        ys: &[Id],
+    ) -> Result<(), StoreError> {
+        for pair in self
+            .pairs("blocks", "account_id", "target_account_id", "", xs, ys)
+            .await?
+        {
+            facts.blocks.insert(pair);
+        }
+        for pair in self
+            .pairs("blocks", "account_id", "target_account_id", "", ys, xs)
+            .await?
+        {
+            facts.blocks.insert(pair);
+        }
+        Ok(())
+    }
+
+    /// Rows `(left, right)` of `table` with `left` in `lefts` and `right` in `rights`. The
+    /// table and column names come from this module's callers, never from input.
+    async fn pairs(
+        &self,
+        table: &'static str,
+        left: &'static str,
+        right: &'static str,
+        extra: &'static str,
+        lefts: &[Id],
+        rights: &[Id],
+    ) -> Result<Vec<(Id, Id)>, StoreError> {
+        let mut out = Vec::new();
+        if lefts.is_empty() || rights.is_empty() {
+            return Ok(out);
+        }
+        let right_chunk = IN_LIST_CHUNK.min(rights.len());
+        for lchunk in lefts.chunks(IN_LIST_CHUNK) {
+            for rchunk in rights.chunks(right_chunk) {
+                let sql = format!(
+                    "SELECT {left}, {right} FROM {table} WHERE {left} IN ({}) AND {right} IN ({}){extra}",
+                    placeholders(1, lchunk.len()),
+                    placeholders(lchunk.len() + 1, rchunk.len()),
+                );
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for id in lchunk.iter().chain(rchunk) {
+                    query = query.bind(id.as_i64());
+                }
+                for row in query.fetch_all(self.reader()).await? {
+                    out.push((id(&row, left)?, id(&row, right)?));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn load_account_domain_blocks(
+        &self,
+        facts: &mut FactSet,
+        accounts: &[Id],
+    ) -> Result<(), StoreError> {
+        for chunk in accounts.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "SELECT account_id, domain FROM account_domain_blocks WHERE account_id IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id.as_i64());
+            }
+            for row in query.fetch_all(self.reader()).await? {
+                let domain: String = row.try_get("domain")?;
+                if let Ok(domain) = Domain::parse(&domain) {
+                    facts
+                        .account_domain_blocks
+                        .insert((id(&row, "account_id")?, domain));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn load_memberships(
+        &self,
+        facts: &mut FactSet,
+        communities: &BTreeSet<Id>,
+        accounts: &[Id],
+    ) -> Result<(), StoreError> {
+        let communities: Vec<Id> = communities.iter().copied().collect();
+        for (community, account) in self
+            .pairs(
+                "community_members",
+                "community_id",
+                "account_id",
+                " AND state = 'member'",
+                &communities,
+                accounts,
+            )
+            .await?
+        {
+            facts.memberships.insert((community, account));
+        }
+        Ok(())
+    }
+
+    async fn load_member_domains(
+        &self,
+        facts: &mut FactSet,
+        communities: &BTreeSet<Id>,
+        domain: &Domain,
+    ) -> Result<(), StoreError> {
+        for community in communities {
+            let count: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM community_members m JOIN accounts a ON a.id = m.account_id \
+                 WHERE m.community_id = $1 AND m.state = 'member' AND a.domain = $2",
+            )
+            .bind(community.as_i64())
+            .bind(domain.as_str())
+            .fetch_one(self.reader())
+            .await?;
+            if count > 0 {
+                facts.member_domains.insert((*community, domain.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    async fn load_communities(
+        &self,
+        facts: &mut FactSet,
+        communities: &BTreeSet<Id>,
+    ) -> Result<(), StoreError> {
+        for community in communities {
+            let Some(row) = sqlx::query(
+                "SELECT visibility, federation_restricted FROM communities WHERE id = $1",
+            )
+            .bind(community.as_i64())
+            .fetch_optional(self.reader())
+            .await?
+            else {
+                continue;
+            };
+            let visibility: String = row.try_get("visibility")?;
+            let federates_with = if flag(&row, "federation_restricted")? {
+                let domains: Vec<String> = sqlx::query_scalar(
+                    "SELECT domain FROM community_federation WHERE community_id = $1",
+                )
+                .bind(community.as_i64())
+                .fetch_all(self.reader())
+                .await?;
+                Some(
+                    domains
+                        .iter()
+                        .filter_map(|d| Domain::parse(d).ok())
+                        .collect::<HashSet<_>>(),
+                )
+            } else {
+                None
+            };
+            facts.communities.insert(
+                *community,
+                CommunityFacts {
+                    federates_with,
+                    local_only: visibility == "local",
+                },
+            );
+        }
+        Ok(())
+    }
+}
+
+fn decision_from_row(row: &sqlx::any::AnyRow) -> Result<StoredDecision, StoreError> {
+    let rule: String = row.try_get("rule")?;
+    if Rule::from_name(&rule).is_none() {
+        return Err(StoreError::Corrupt {
+            column: "audience_decisions.rule",
+            detail: format!("unknown rule {rule:?}"),
+        });
+    }
+    Ok(StoredDecision {
+        status_id: id(row, "status_id")?,
+        domain: row.try_get("domain")?,
+        allowed: flag(row, "allowed")?,
+        rule,
+        decided_at: row.try_get("decided_at")?,
+    })
+}

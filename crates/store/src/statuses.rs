@@ -1,0 +1,365 @@
+//! Statuses (posts) and the facts the audience engine needs about them.
+
+use std::collections::{HashMap, HashSet};
+
+use cohort_model::{Domain, Id, Visibility};
+use cohort_policy::{AsPostFacts, Audience, Party, PostFacts};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::row::{flag, id, id_from, parsed};
+use crate::sql::{IN_LIST_CHUNK, placeholders};
+use crate::{Store, StoreError, now_ms};
+
+/// How many ancestors of a reply are loaded for the audience checks. Threads deeper than
+/// this are cut off (the check then covers the nearest ancestors, which carry the narrowing
+/// of everything above them, since each reply was narrowed to its parent when written).
+pub const MAX_ANCESTORS: usize = 256;
+
+/// A post to store. The caller allocates `id` with [`Store::next_id`] so it can build the
+/// post's URI from it.
+#[derive(Clone, Debug)]
+pub struct NewStatus {
+    /// Pre-allocated id.
+    pub id: Id,
+    /// Author (local or remote).
+    pub author: Id,
+    /// ActivityPub id.
+    pub uri: String,
+    /// Web page.
+    pub url: Option<String>,
+    /// Written on this instance.
+    pub local: bool,
+    /// The audience the policy granted (already narrowed for replies).
+    pub audience: Audience,
+    /// The text as typed (local posts).
+    pub text_source: String,
+    /// Sanitised HTML.
+    pub content_html: String,
+    /// Content warning.
+    pub spoiler_text: String,
+    /// Media marked sensitive.
+    pub sensitive: bool,
+    /// ISO 639 language.
+    pub language: Option<String>,
+    /// Parent, for replies.
+    pub in_reply_to: Option<Id>,
+    /// Original, for boosts.
+    pub reblog_of: Option<Id>,
+    /// Accounts addressed (mentions; for remote posts, the local accounts addressed).
+    pub addressed: Vec<Id>,
+    /// Set when the PHI guard holds the post, with its reason.
+    pub held_reason: Option<String>,
+    /// When it expires, Unix ms.
+    pub expires_at: Option<i64>,
+}
+
+/// A stored post with its audience facts (ancestors included).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusRecord {
+    /// The facts the audience engine decides on.
+    pub facts: PostFacts,
+    /// ActivityPub id.
+    pub uri: String,
+    /// Web page.
+    pub url: Option<String>,
+    /// Text as typed.
+    pub text_source: String,
+    /// Sanitised HTML.
+    pub content_html: String,
+    /// Content warning.
+    pub spoiler_text: String,
+    /// Media marked sensitive.
+    pub sensitive: bool,
+    /// Language.
+    pub language: Option<String>,
+    /// Parent id.
+    pub in_reply_to_id: Option<Id>,
+    /// Boosted post id.
+    pub reblog_of_id: Option<Id>,
+    /// Created, Unix ms.
+    pub created_at: i64,
+    /// Last edited, Unix ms.
+    pub edited_at: Option<i64>,
+    /// Why the PHI guard holds it.
+    pub hold_reason: Option<String>,
+}
+
+impl AsPostFacts for StatusRecord {
+    fn post_facts(&self) -> &PostFacts {
+        &self.facts
+    }
+}
+
+impl AsPostFacts for &StatusRecord {
+    fn post_facts(&self) -> &PostFacts {
+        &self.facts
+    }
+}
+
+/// One row's own facts, before ancestors are attached.
+struct FlatStatus {
+    record: StatusRecord,
+    parent: Option<Id>,
+}
+
+macro_rules! select_statuses {
+    ($rest:literal) => {
+        concat!(
+            "SELECT s.id, s.account_id, s.uri, s.url, s.visibility, s.local_only, s.community_id, ",
+            "s.in_reply_to_id, s.reblog_of_id, s.text_source, s.content_html, s.spoiler_text, ",
+            "s.sensitive, s.language, s.created_at, s.edited_at, s.deleted_at, s.held_at, ",
+            "s.hold_reason, a.domain AS author_domain, a.suspended_at AS author_suspended_at ",
+            "FROM statuses s JOIN accounts a ON a.id = s.account_id ",
+            $rest
+        )
+    };
+}
+
+impl Store {
+    /// Stores a post and its addressing in one transaction. The caller has already asked
+    /// `cohort_policy::check_new_post`; the store only keeps what it was given.
+    pub async fn create_status(&self, new: &NewStatus) -> Result<StatusRecord, StoreError> {
+        let now = now_ms();
+        let mut tx = self.writer().begin().await?;
+        let thread_root: i64 = match new.in_reply_to {
+            Some(parent) => {
+                let root: Option<Option<i64>> =
+                    sqlx::query_scalar("SELECT thread_root_id FROM statuses WHERE id = $1")
+                        .bind(parent.as_i64())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                match root {
+                    Some(root) => root.unwrap_or(parent.as_i64()),
+                    None => return Err(StoreError::NotFound("parent status")),
+                }
+            }
+            None => new.id.as_i64(),
+        };
+        let in_reply_to_account: Option<i64> = match new.in_reply_to {
+            Some(parent) => {
+                sqlx::query_scalar("SELECT account_id FROM statuses WHERE id = $1")
+                    .bind(parent.as_i64())
+                    .fetch_optional(&mut *tx)
+                    .await?
+            }
+            None => None,
+        };
+        sqlx::query(
+            "INSERT INTO statuses (id, account_id, uri, url, local, visibility, local_only, community_id, \
+             in_reply_to_id, in_reply_to_account_id, reblog_of_id, thread_root_id, text_source, \
+             content_html, spoiler_text, sensitive, language, created_at, expires_at, held_at, hold_reason) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+        )
+        .bind(new.id.as_i64())
+        .bind(new.author.as_i64())
+        .bind(&new.uri)
+        .bind(&new.url)
+        .bind(new.local)
+        .bind(new.audience.visibility.as_str())
+        .bind(new.audience.local_only)
+        .bind(new.audience.community.map(Id::as_i64))
+        .bind(new.in_reply_to.map(Id::as_i64))
+        .bind(in_reply_to_account)
+        .bind(new.reblog_of.map(Id::as_i64))
+        .bind(thread_root)
+        .bind(&new.text_source)
+        .bind(&new.content_html)
+        .bind(&new.spoiler_text)
+        .bind(new.sensitive)
+        .bind(&new.language)
+        .bind(now)
+        .bind(new.expires_at)
+        .bind(new.held_reason.as_ref().map(|_| now))
+        .bind(&new.held_reason)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            if StoreError::is_unique_violation(&e) {
+                StoreError::Conflict("status")
+            } else {
+                e.into()
+            }
+        })?;
+        let addressed: HashSet<Id> = new.addressed.iter().copied().collect();
+        for account in addressed {
+            sqlx::query("INSERT INTO status_mentions (status_id, account_id) VALUES ($1, $2)")
+                .bind(new.id.as_i64())
+                .bind(account.as_i64())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.status(new.id).await
+    }
+
+    /// One status with its facts (deleted ones included: the read gate hides them).
+    pub async fn status(&self, status: Id) -> Result<StatusRecord, StoreError> {
+        self.statuses(&[status])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(StoreError::NotFound("status"))
+    }
+
+    /// Statuses by id, in the order asked, with their audience facts: author, addressing,
+    /// ancestors (up to [`MAX_ANCESTORS`]) and boosted originals. Unknown ids are skipped.
+    pub async fn statuses(&self, ids: &[Id]) -> Result<Vec<StatusRecord>, StoreError> {
+        let mut flat: HashMap<Id, FlatStatus> = HashMap::new();
+        let mut wanted: Vec<Id> = ids.to_vec();
+        let mut rounds = 0;
+        while !wanted.is_empty() && rounds <= MAX_ANCESTORS {
+            rounds += 1;
+            let loaded = self.load_flat(&wanted).await?;
+            let mut next = Vec::new();
+            for status in loaded {
+                for related in [status.parent, status.record.reblog_of_id]
+                    .into_iter()
+                    .flatten()
+                {
+                    if !flat.contains_key(&related) {
+                        next.push(related);
+                    }
+                }
+                flat.insert(status.record.facts.id, status);
+            }
+            next.retain(|id| !flat.contains_key(id));
+            next.sort_unstable();
+            next.dedup();
+            wanted = next;
+        }
+        Ok(ids
+            .iter()
+            .filter_map(|id| assemble(&flat, *id, 0))
+            .collect())
+    }
+
+    async fn load_flat(&self, ids: &[Id]) -> Result<Vec<FlatStatus>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "{} WHERE s.id IN ({})",
+                select_statuses!(""),
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id.as_i64());
+            }
+            let rows = query.fetch_all(self.reader()).await?;
+            let mut statuses: Vec<FlatStatus> =
+                rows.iter().map(flat_from_row).collect::<Result<_, _>>()?;
+
+            let sql = format!(
+                "SELECT status_id, account_id FROM status_mentions WHERE status_id IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id.as_i64());
+            }
+            let mut addressed: HashMap<Id, Vec<Id>> = HashMap::new();
+            for row in query.fetch_all(self.reader()).await? {
+                addressed
+                    .entry(id(&row, "status_id")?)
+                    .or_default()
+                    .push(id(&row, "account_id")?);
+            }
+            for status in &mut statuses {
+                if let Some(list) = addressed.remove(&status.record.facts.id) {
+                    status.record.facts.addressed = list;
+                }
+            }
+            out.extend(statuses);
+        }
+        Ok(out)
+    }
+
+    /// Marks a status deleted. The row stays as a tombstone so that the Delete can reach
+    /// every inbox that received it and the decision log keeps its history.
+    pub async fn mark_status_deleted(&self, status: Id) -> Result<(), StoreError> {
+        let updated =
+            sqlx::query("UPDATE statuses SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL")
+                .bind(now_ms())
+                .bind(status.as_i64())
+                .execute(self.writer())
+                .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound("status"));
+        }
+        Ok(())
+    }
+}
+
+/// Builds a record with its ancestor chain and boosted original attached.
+fn assemble(flat: &HashMap<Id, FlatStatus>, status: Id, depth: usize) -> Option<StatusRecord> {
+    let entry = flat.get(&status)?;
+    let mut record = entry.record.clone();
+    if depth < MAX_ANCESTORS {
+        record.facts.parent = entry
+            .parent
+            .and_then(|p| assemble(flat, p, depth + 1))
+            .map(|r| Box::new(r.facts));
+        record.facts.reblog_of = record
+            .reblog_of_id
+            .and_then(|o| assemble(flat, o, depth + 1))
+            .map(|r| Box::new(r.facts));
+    }
+    Some(record)
+}
+
+fn flat_from_row(row: &AnyRow) -> Result<FlatStatus, StoreError> {
+    let visibility: Visibility = parsed(row, "visibility")?;
+    let community: Option<i64> = row.try_get("community_id")?;
+    let audience = Audience {
+        visibility,
+        local_only: flag(row, "local_only")? || visibility == Visibility::Local,
+        community: community.map(|c| id_from(c, "community_id")).transpose()?,
+    };
+    let author_domain: Option<String> = row.try_get("author_domain")?;
+    let author_domain = author_domain
+        .map(|d| {
+            Domain::parse(&d).map_err(|e| StoreError::Corrupt {
+                column: "accounts.domain",
+                detail: e.to_string(),
+            })
+        })
+        .transpose()?;
+    let author_suspended: Option<i64> = row.try_get("author_suspended_at")?;
+    let deleted_at: Option<i64> = row.try_get("deleted_at")?;
+    let held_at: Option<i64> = row.try_get("held_at")?;
+    let parent: Option<i64> = row.try_get("in_reply_to_id")?;
+    let reblog: Option<i64> = row.try_get("reblog_of_id")?;
+    let facts = PostFacts {
+        id: id(row, "id")?,
+        author: Party {
+            id: id(row, "account_id")?,
+            domain: author_domain,
+            suspended: author_suspended.is_some(),
+        },
+        audience,
+        addressed: Vec::new(),
+        parent: None,
+        reblog_of: None,
+        deleted: deleted_at.is_some(),
+        held: held_at.is_some(),
+    };
+    Ok(FlatStatus {
+        parent: parent.map(|p| id_from(p, "in_reply_to_id")).transpose()?,
+        record: StatusRecord {
+            facts,
+            uri: row.try_get("uri")?,
+            url: row.try_get("url")?,
+            text_source: row.try_get("text_source")?,
+            content_html: row.try_get("content_html")?,
+            spoiler_text: row.try_get("spoiler_text")?,
+            sensitive: flag(row, "sensitive")?,
+            language: row.try_get("language")?,
+            in_reply_to_id: parent.map(|p| id_from(p, "in_reply_to_id")).transpose()?,
+            reblog_of_id: reblog.map(|r| id_from(r, "reblog_of_id")).transpose()?,
+            created_at: row.try_get("created_at")?,
+            edited_at: row.try_get("edited_at")?,
+            hold_reason: row.try_get("hold_reason")?,
+        },
+    })
+}
