@@ -32,6 +32,18 @@ enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Evaluate the PHI guard on a labelled JSON Lines corpus (format:
+    /// shared/data/phi/README.md); the last line printed is the metrics as JSON.
+    PhiEval {
+        /// The corpus.
+        path: PathBuf,
+    },
+    /// Evaluate the urgent-question router on a labelled JSON Lines corpus (format:
+    /// shared/data/urgent/README.md); the last line printed is the metrics as JSON.
+    UrgentEval {
+        /// The corpus.
+        path: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -66,6 +78,12 @@ enum ConfigCommand {
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> Result<(), RunError> {
+    // The evaluations read only their corpus: they need no configuration or database.
+    match &cli.command {
+        Command::PhiEval { path } => return crate::eval::phi(path),
+        Command::UrgentEval { path } => return crate::eval::urgent(path),
+        _ => {}
+    }
     let config = Config::load(cli.config.as_deref(), &|name| std::env::var(name).ok())?;
     crate::logging::init(&config);
     warn_about_unknown_env_vars();
@@ -82,6 +100,7 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             admin::create_account(&config, &args, &mut std::io::stdin().lock()).await
         }
         Command::Admin(AdminCommand::ListAccounts) => admin::list_accounts(&config).await,
+        Command::PhiEval { .. } | Command::UrgentEval { .. } => Ok(()),
         Command::Config(ConfigCommand::Check) => {
             println!("{config}");
             eprintln!("configuration is valid");

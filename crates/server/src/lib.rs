@@ -10,6 +10,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod eval;
 pub mod logging;
 pub mod metrics;
 pub mod serve;

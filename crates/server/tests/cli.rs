@@ -419,3 +419,82 @@ fn admin_refuses_bad_arguments_without_writing() {
         "only the header"
     );
 }
+
+fn shared_corpus(name: &str) -> Option<std::path::PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data")
+        .join(name)
+        .join("dev.jsonl");
+    path.exists().then_some(path)
+}
+
+#[test]
+fn phi_eval_prints_its_metrics_as_the_last_line() {
+    let Some(corpus) = shared_corpus("phi") else {
+        eprintln!("shared/data/phi/dev.jsonl not found; skipped");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["phi-eval", corpus.to_str().unwrap()], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let metrics: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    for key in [
+        "posts",
+        "precision",
+        "recall",
+        "f2",
+        "benign_hold_rate",
+        "span_recall",
+        "p99_us",
+    ] {
+        assert!(metrics.get(key).is_some(), "missing {key}: {metrics}");
+    }
+    assert_eq!(metrics["posts"], 221);
+}
+
+#[test]
+fn urgent_eval_prints_its_metrics_as_the_last_line() {
+    let Some(corpus) = shared_corpus("urgent") else {
+        eprintln!("shared/data/urgent/dev.jsonl not found; skipped");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["urgent-eval", corpus.to_str().unwrap()], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let metrics: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    for key in [
+        "posts",
+        "macro_f1",
+        "emergency_recall",
+        "crisis_recall",
+        "sensitive_recall",
+        "false_alarm_rate",
+        "p99_us",
+    ] {
+        assert!(metrics.get(key).is_some(), "missing {key}: {metrics}");
+    }
+    assert_eq!(metrics["posts"], 200);
+}
+
+#[test]
+fn evals_refuse_missing_and_malformed_corpora() {
+    let dir = tempfile::tempdir().unwrap();
+    for command in ["phi-eval", "urgent-eval"] {
+        let out = run(dir.path(), &[command, "no-such-file.jsonl"], &[]);
+        assert_fails_naming(&out, "PATH");
+        std::fs::write(dir.path().join("bad.jsonl"), "{\"id\": 1}\nnot json\n").unwrap();
+        let out = run(dir.path(), &[command, "bad.jsonl"], &[]);
+        let line = assert_fails_naming(&out, "PATH");
+        assert!(line.contains("line"), "{line}");
+    }
+}
