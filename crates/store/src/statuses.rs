@@ -181,6 +181,19 @@ impl Store {
                 e.into()
             }
         })?;
+        if new.local {
+            let event = crate::outbox::NewOutboxEvent {
+                kind: if new.reblog_of.is_some() {
+                    crate::outbox::OutboxKind::Announce
+                } else {
+                    crate::outbox::OutboxKind::CreateStatus
+                },
+                actor: new.author,
+                status: Some(new.id),
+                target_account: None,
+            };
+            crate::outbox::enqueue_in(&mut tx, self.next_id(), &event).await?;
+        }
         let addressed: HashSet<Id> = new.addressed.iter().copied().collect();
         for account in addressed {
             sqlx::query("INSERT INTO status_mentions (status_id, account_id) VALUES ($1, $2)")

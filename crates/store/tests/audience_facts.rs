@@ -505,3 +505,48 @@ async fn members_only_community_posts_reach_members_not_their_neighbours() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn local_writes_and_their_outbox_events_commit_together() {
+    on_each_engine(|store| async move {
+        let pat = local(&store, "pat").await;
+        let bob = remote(&store, "bob", "beta.example", true).await;
+        let status = post(&store, pat, Visibility::Public, None, vec![]).await;
+        store.mark_status_deleted(status).await.unwrap();
+        // A remote status records nothing to send.
+        let id = store.next_id();
+        store
+            .create_status(&NewStatus {
+                id,
+                author: bob,
+                uri: "https://beta.example/statuses/1".into(),
+                url: None,
+                local: false,
+                audience: Audience::new(Visibility::Public),
+                text_source: String::new(),
+                content_html: "<p>hi</p>".into(),
+                spoiler_text: String::new(),
+                sensitive: false,
+                language: None,
+                in_reply_to: None,
+                reblog_of: None,
+                addressed: vec![],
+                held_reason: None,
+                expires_at: None,
+            })
+            .await
+            .unwrap();
+        let events = store.outbox_events_after(0, 100).await.unwrap();
+        let kinds: Vec<(cohort_store::OutboxKind, Option<Id>)> =
+            events.iter().map(|e| (e.kind, e.status)).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (cohort_store::OutboxKind::CreateStatus, Some(status)),
+                (cohort_store::OutboxKind::DeleteStatus, Some(status)),
+            ]
+        );
+        assert!(events.iter().all(|e| e.actor == Some(pat)));
+    })
+    .await;
+}

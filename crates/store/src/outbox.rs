@@ -1,0 +1,230 @@
+//! The durable outbox: what happened on this instance that other servers must hear about.
+//!
+//! A write and its outbox event commit in one transaction, so nothing is lost between them.
+//! An event records *what happened* (a status was created, deleted, boosted; an account
+//! followed another), not the ActivityStreams JSON: `cohort-federation` renders the activity
+//! at send time from the current state, after `cohort-policy` has re-planned its audience.
+//! The event's id gives the activity a stable id across retries.
+
+use cohort_model::Id;
+use sqlx::{Any, Row, Transaction};
+
+use crate::row::{id, id_from};
+use crate::{Store, StoreError, now_ms};
+
+/// What happened.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum OutboxKind {
+    /// A local status was created (`Create`).
+    CreateStatus,
+    /// A local status was edited (`Update`).
+    UpdateStatus,
+    /// A local status was deleted or expired (`Delete`).
+    DeleteStatus,
+    /// A local account boosted a status (`Announce`).
+    Announce,
+    /// A boost was undone (`Undo(Announce)`).
+    UndoAnnounce,
+    /// A local account followed a remote one (`Follow`).
+    Follow,
+    /// A follow was undone (`Undo(Follow)`).
+    UndoFollow,
+    /// A local account accepted a remote follow (`Accept`).
+    AcceptFollow,
+    /// A local account rejected a remote follow (`Reject`).
+    RejectFollow,
+    /// A local account blocked a remote one (`Block`).
+    Block,
+    /// A block was undone (`Undo(Block)`).
+    UndoBlock,
+    /// A local account favourited a status (`Like`).
+    Like,
+    /// A favourite was undone (`Undo(Like)`).
+    UndoLike,
+    /// A local account's profile changed (`Update` of the actor).
+    UpdateActor,
+    /// A local account was deleted (`Delete` of the actor).
+    DeleteActor,
+}
+
+impl OutboxKind {
+    /// Every kind.
+    pub const ALL: [OutboxKind; 15] = [
+        OutboxKind::CreateStatus,
+        OutboxKind::UpdateStatus,
+        OutboxKind::DeleteStatus,
+        OutboxKind::Announce,
+        OutboxKind::UndoAnnounce,
+        OutboxKind::Follow,
+        OutboxKind::UndoFollow,
+        OutboxKind::AcceptFollow,
+        OutboxKind::RejectFollow,
+        OutboxKind::Block,
+        OutboxKind::UndoBlock,
+        OutboxKind::Like,
+        OutboxKind::UndoLike,
+        OutboxKind::UpdateActor,
+        OutboxKind::DeleteActor,
+    ];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxKind::CreateStatus => "create_status",
+            OutboxKind::UpdateStatus => "update_status",
+            OutboxKind::DeleteStatus => "delete_status",
+            OutboxKind::Announce => "announce",
+            OutboxKind::UndoAnnounce => "undo_announce",
+            OutboxKind::Follow => "follow",
+            OutboxKind::UndoFollow => "undo_follow",
+            OutboxKind::AcceptFollow => "accept_follow",
+            OutboxKind::RejectFollow => "reject_follow",
+            OutboxKind::Block => "block",
+            OutboxKind::UndoBlock => "undo_block",
+            OutboxKind::Like => "like",
+            OutboxKind::UndoLike => "undo_like",
+            OutboxKind::UpdateActor => "update_actor",
+            OutboxKind::DeleteActor => "delete_actor",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn from_name(name: &str) -> Option<OutboxKind> {
+        OutboxKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+/// An event to record.
+#[derive(Clone, Debug)]
+pub struct NewOutboxEvent {
+    /// What happened.
+    pub kind: OutboxKind,
+    /// The local account that acted.
+    pub actor: Id,
+    /// The status concerned, if any.
+    pub status: Option<Id>,
+    /// The other account concerned (followed, blocked...), if any.
+    pub target_account: Option<Id>,
+}
+
+/// A recorded event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxEvent {
+    /// Time-ordered id; also the activity's stable id suffix.
+    pub id: Id,
+    /// What happened.
+    pub kind: OutboxKind,
+    /// The local account that acted (None if it was deleted since).
+    pub actor: Option<Id>,
+    /// The status concerned.
+    pub status: Option<Id>,
+    /// The other account concerned.
+    pub target_account: Option<Id>,
+    /// When, Unix ms.
+    pub created_at: i64,
+}
+
+/// Records an event inside the caller's transaction.
+pub(crate) async fn enqueue_in(
+    tx: &mut Transaction<'static, Any>,
+    id: Id,
+    event: &NewOutboxEvent,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO outbox_activities (id, actor_account_id, kind, subject_status_id, activity_json, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id.as_i64())
+    .bind(event.actor.as_i64())
+    .bind(event.kind.as_str())
+    .bind(event.status.map(Id::as_i64))
+    .bind(
+        event
+            .target_account
+            .map_or_else(|| "{}".to_owned(), |t| format!("{{\"target_account\":{t}}}")),
+    )
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Records an event on its own (for writes that have no other row to commit with it).
+    pub async fn enqueue_outbox_event(&self, event: &NewOutboxEvent) -> Result<Id, StoreError> {
+        let id = self.next_id();
+        let mut tx = self.writer().begin().await?;
+        enqueue_in(&mut tx, id, event).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Events with an id greater than `after`, oldest first.
+    pub async fn outbox_events_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<OutboxEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, actor_account_id, kind, subject_status_id, activity_json, created_at \
+             FROM outbox_activities WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.try_get("kind")?;
+                let actor: Option<i64> = row.try_get("actor_account_id")?;
+                let status: Option<i64> = row.try_get("subject_status_id")?;
+                let params: String = row.try_get("activity_json")?;
+                Ok(OutboxEvent {
+                    id: id(row, "id")?,
+                    kind: OutboxKind::from_name(&kind).ok_or(StoreError::Corrupt {
+                        column: "outbox_activities.kind",
+                        detail: kind.clone(),
+                    })?,
+                    actor: actor.map(|a| id_from(a, "actor_account_id")).transpose()?,
+                    status: status
+                        .map(|s| id_from(s, "subject_status_id"))
+                        .transpose()?,
+                    target_account: target_from_params(&params),
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Reads `{"target_account": N}` (written by [`enqueue_in`]).
+fn target_from_params(params: &str) -> Option<Id> {
+    let digits: String = params
+        .split("\"target_account\":")
+        .nth(1)?
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip() {
+        for k in OutboxKind::ALL {
+            assert_eq!(OutboxKind::from_name(k.as_str()), Some(k));
+        }
+    }
+
+    #[test]
+    fn target_accounts_are_read_back() {
+        assert_eq!(
+            target_from_params("{\"target_account\":42}"),
+            Id::from_i64(42).ok()
+        );
+        assert_eq!(target_from_params("{}"), None);
+    }
+}
