@@ -289,17 +289,29 @@ impl Store {
     }
 
     /// Marks a status deleted. The row stays as a tombstone so that the Delete can reach
-    /// every inbox that received it and the decision log keeps its history.
+    /// every inbox that received it and the decision log keeps its history. For a local
+    /// status, the `Delete` event is recorded in the same transaction.
     pub async fn mark_status_deleted(&self, status: Id) -> Result<(), StoreError> {
-        let updated =
-            sqlx::query("UPDATE statuses SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL")
-                .bind(now_ms())
-                .bind(status.as_i64())
-                .execute(self.writer())
-                .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::NotFound("status"));
+        let mut tx = self.writer().begin().await?;
+        let row = sqlx::query(
+            "UPDATE statuses SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL \
+             RETURNING account_id, local",
+        )
+        .bind(now_ms())
+        .bind(status.as_i64())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound("status"))?;
+        if flag(&row, "local")? {
+            let event = crate::outbox::NewOutboxEvent {
+                kind: crate::outbox::OutboxKind::DeleteStatus,
+                actor: id(&row, "account_id")?,
+                status: Some(status),
+                target_account: None,
+            };
+            crate::outbox::enqueue_in(&mut tx, self.next_id(), &event).await?;
         }
+        tx.commit().await?;
         Ok(())
     }
 }
