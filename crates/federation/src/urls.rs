@@ -55,6 +55,26 @@ impl LocalUrls {
     pub fn shared_inbox(&self) -> String {
         format!("{}/inbox", self.base)
     }
+
+    /// A status's ActivityPub id (Mastodon's shape).
+    pub fn status(&self, username: &str, status: cohort_model::Id) -> String {
+        format!("{}/users/{}/statuses/{}", self.base, username, status)
+    }
+
+    /// A status's web page.
+    pub fn status_page(&self, username: &str, status: cohort_model::Id) -> String {
+        format!("{}/@{}/{}", self.base, username, status)
+    }
+
+    /// The stable id of an activity rendered from an outbox event.
+    pub fn activity(&self, event: cohort_model::Id) -> String {
+        format!("{}/activities/{}", self.base, event)
+    }
+
+    /// The instance actor (signs fetches; `acct:DOMAIN@DOMAIN` in WebFinger).
+    pub fn instance_actor(&self) -> String {
+        format!("{}/actor", self.base)
+    }
 }
 
 #[cfg(test)]
