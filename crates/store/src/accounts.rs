@@ -127,6 +127,17 @@ macro_rules! select_accounts {
     };
 }
 
+/// [`select_accounts`] plus the password hash, for sign-in only.
+macro_rules! select_accounts_with_hash {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, username, domain, display_name, role, author_kind, email, locked, bot, ",
+            "is_group, approved, actor_uri, created_at, suspended_at, password_hash FROM accounts ",
+            $rest
+        )
+    };
+}
+
 impl Store {
     /// Creates a local account and its key pair in one transaction. Refuses a username or
     /// email already in use (case-insensitively) with [`StoreError::Conflict`], writing nothing.
@@ -245,4 +256,57 @@ impl Store {
                 .await?,
         )
     }
+}
+
+impl Store {
+    /// The local account a sign-in form names (by email or username, case-insensitively),
+    /// with its password hash.
+    pub async fn account_for_login(
+        &self,
+        identifier: &str,
+    ) -> Result<(AccountRecord, String), StoreError> {
+        let identifier = identifier.trim().to_lowercase();
+        let row = sqlx::query(select_accounts_with_hash!(
+            "WHERE domain IS NULL AND (email = $1 OR username_lower = $1)"
+        ))
+        .bind(&identifier)
+        .fetch_optional(self.reader())
+        .await?
+        .ok_or(StoreError::NotFound("account"))?;
+        let hash: Option<String> = row.try_get("password_hash")?;
+        Ok((AccountRecord::from_row(&row)?, hash.unwrap_or_default()))
+    }
+
+    /// Profile numbers Mastodon's Account entity shows.
+    pub async fn account_counts(&self, account: Id) -> Result<AccountCounts, StoreError> {
+        let row = sqlx::query(
+            "SELECT \
+             (SELECT COUNT(*) FROM follows WHERE target_account_id = $1 AND state = 'accepted') AS followers, \
+             (SELECT COUNT(*) FROM follows WHERE account_id = $1 AND state = 'accepted') AS following, \
+             (SELECT COUNT(*) FROM statuses WHERE account_id = $1 AND deleted_at IS NULL) AS statuses, \
+             (SELECT MAX(created_at) FROM statuses WHERE account_id = $1 AND deleted_at IS NULL) AS last_status_at",
+        )
+        .bind(account.as_i64())
+        .fetch_one(self.reader())
+        .await?;
+        Ok(AccountCounts {
+            followers: row.try_get("followers")?,
+            following: row.try_get("following")?,
+            statuses: row.try_get("statuses")?,
+            last_status_at: row.try_get("last_status_at")?,
+        })
+    }
+}
+
+/// Followers, following and statuses of an account.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub struct AccountCounts {
+    /// Accepted followers.
+    pub followers: i64,
+    /// Accepted follows.
+    pub following: i64,
+    /// Statuses not deleted.
+    pub statuses: i64,
+    /// Newest status, Unix ms.
+    pub last_status_at: Option<i64>,
 }

@@ -20,6 +20,7 @@ mod audience;
 mod db;
 mod error;
 mod ids;
+mod oauth;
 mod outbox;
 mod relations;
 mod row;
@@ -28,11 +29,12 @@ mod statuses;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use accounts::{AccountRecord, NewLocalAccount};
+pub use accounts::{AccountCounts, AccountRecord, NewLocalAccount};
 pub use audience::StoredDecision;
 pub use db::{DatabaseSettings, Engine, PoolStats, Store, mask_password};
 pub use error::StoreError;
 pub use ids::now_ms;
+pub use oauth::{AccessToken, AuthorizationCode, CodeProblem, OAuthApp};
 pub use outbox::{NewOutboxEvent, OutboxEvent, OutboxKind};
 pub use relations::{DomainPolicy, FollowState, NewCommunity, NewRemoteAccount};
 pub use statuses::{MAX_ANCESTORS, NewStatus, StatusRecord};
