@@ -2,8 +2,84 @@
 //!
 //! This is the only crate that knows Mastodon's JSON (issues 5 and 6): OAuth, accounts,
 //! statuses, timelines, notifications, streaming, the admin API and the server-rendered
-//! pages (sign-in, consent, moderation dashboard). Handlers stay thin: parse, call one
-//! function of the layer below, render. Every status it renders comes from a value that
-//! `cohort_policy::can_see` returned, so nothing is shown without a decision.
+//! pages (sign-in, consent, moderation dashboard). Handlers stay thin: parse, call the store
+//! and the policy, render. Every status it renders comes from a value that
+//! `cohort_policy::can_see` returned ([`routes::shared::visible_statuses`]), so nothing is
+//! shown without a decision.
 
+pub mod auth;
+pub mod entities;
+pub mod error;
+pub mod params;
 pub mod passwords;
+pub mod routes;
+pub mod state;
+pub mod text;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+pub use state::{ApiSettings, ApiState, RegistrationMode};
+
+use routes::{accounts, instance, oauth, statuses, timelines};
+
+/// Every client API route.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        // OAuth
+        .route("/api/v1/apps", post(oauth::create_app))
+        .route("/api/v1/apps/verify_credentials", get(oauth::verify_app))
+        .route(
+            "/oauth/authorize",
+            get(oauth::authorize_form).post(oauth::authorize_submit),
+        )
+        .route("/oauth/token", post(oauth::token))
+        .route("/oauth/revoke", post(oauth::revoke))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oauth::metadata),
+        )
+        // Instance and start-up calls
+        .route("/api/v1/instance", get(instance::v1))
+        .route("/api/v2/instance", get(instance::v2))
+        .route("/api/v1/preferences", get(instance::preferences))
+        .route("/api/v1/custom_emojis", get(instance::empty_list))
+        .route("/api/v1/lists", get(instance::empty_list))
+        .route("/api/v1/filters", get(instance::empty_list))
+        .route("/api/v2/filters", get(instance::empty_list))
+        .route("/api/v1/announcements", get(instance::empty_list))
+        .route("/api/v1/trends", get(instance::empty_list))
+        .route("/api/v1/trends/tags", get(instance::empty_list))
+        .route("/api/v1/trends/statuses", get(instance::empty_list))
+        .route("/api/v1/instance/rules", get(instance::empty_list))
+        .route("/api/v1/markers", get(instance::empty_object))
+        // Accounts
+        .route("/api/v1/accounts", post(accounts::register))
+        .route(
+            "/api/v1/accounts/verify_credentials",
+            get(accounts::verify_credentials),
+        )
+        .route(
+            "/api/v1/accounts/relationships",
+            get(accounts::relationships),
+        )
+        .route("/api/v1/accounts/lookup", get(accounts::lookup))
+        .route("/api/v1/accounts/{id}", get(accounts::show))
+        .route("/api/v1/accounts/{id}/statuses", get(accounts::statuses))
+        .route("/api/v1/accounts/{id}/follow", post(accounts::follow))
+        .route("/api/v1/accounts/{id}/unfollow", post(accounts::unfollow))
+        .route("/api/v1/accounts/{id}/block", post(accounts::block))
+        .route("/api/v1/accounts/{id}/unblock", post(accounts::unblock))
+        // Statuses
+        .route("/api/v1/statuses", post(statuses::create))
+        .route(
+            "/api/v1/statuses/{id}",
+            get(statuses::show).delete(statuses::delete),
+        )
+        .route("/api/v1/statuses/{id}/context", get(statuses::context))
+        .route("/api/v1/statuses/{id}/audience", get(statuses::audience))
+        // Timelines
+        .route("/api/v1/timelines/home", get(timelines::home))
+        .route("/api/v1/timelines/public", get(timelines::public))
+        .with_state(state)
+}

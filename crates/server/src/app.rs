@@ -12,8 +12,10 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::config::Config;
+use crate::config::{Config, Registrations};
 use crate::metrics::{Metrics, track_requests};
+use cohort_api::{ApiSettings, ApiState, RegistrationMode};
+use tower_http::cors::{Any, CorsLayer};
 
 /// The header carrying the request id, set on the request if the client (or a proxy) did
 /// not, and echoed on the response so a log line can be matched to a user's report.
@@ -33,14 +35,17 @@ pub struct AppState {
 /// Builds the whole application.
 pub fn router(state: AppState) -> Router {
     let metrics = state.metrics.clone();
+    let api = cohort_api::router(api_state(&state));
     Router::new()
         .route("/health", get(health))
         .route("/metrics", get(metrics_text))
         .with_state(state)
+        .merge(api)
         .layer(axum::middleware::from_fn_with_state(
             metrics,
             track_requests,
         ))
+        .layer(cors())
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
@@ -62,6 +67,36 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID_HEADER, MakeRequestUuid))
+}
+
+/// The client API's view of the configuration.
+fn api_state(state: &AppState) -> ApiState {
+    let config = &state.config;
+    let mut settings = ApiSettings::new(config.domain.clone(), config.public_url());
+    settings.registrations = match config.registrations {
+        Registrations::Open => RegistrationMode::Open,
+        Registrations::Approval => RegistrationMode::Approval,
+        Registrations::Closed => RegistrationMode::Closed,
+    };
+    settings.password_grant = config.oauth_password_grant;
+    settings.max_status_chars = config.max_status_chars;
+    ApiState::new(state.store.clone(), settings)
+}
+
+/// Browser clients call the API from other origins: allow any origin (tokens, not cookies,
+/// authenticate), answer preflights, and expose the headers clients read.
+fn cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods(Any)
+        .allow_headers(Any)
+        .expose_headers([
+            header::LINK,
+            HeaderName::from_static("x-ratelimit-limit"),
+            HeaderName::from_static("x-ratelimit-remaining"),
+            HeaderName::from_static("x-ratelimit-reset"),
+            REQUEST_ID_HEADER,
+        ])
 }
 
 /// 200 when the database answers, 503 otherwise. Load balancers and the container health

@@ -91,6 +91,10 @@ pub struct Config {
     pub log_filter: String,
     /// Connections in the database pool.
     pub database_max_connections: u32,
+    /// Whether the OAuth password grant is offered (Mastodon 4.4 removed it; off by default).
+    pub oauth_password_grant: bool,
+    /// Longest status, in characters.
+    pub max_status_chars: usize,
 }
 
 /// The settings file as written; every key optional, unknown keys refused.
@@ -106,6 +110,8 @@ struct FileSettings {
     log_format: Option<String>,
     log: Option<String>,
     database_max_connections: Option<u32>,
+    oauth_password_grant: Option<bool>,
+    max_status_chars: Option<usize>,
 }
 
 /// A configuration that cannot be used. The message names the setting.
@@ -165,6 +171,8 @@ const DB_CONNECTIONS: Setting = Setting::new(
     "COHORT_DATABASE_MAX_CONNECTIONS",
     "database_max_connections",
 );
+const PASSWORD_GRANT: Setting = Setting::new("COHORT_OAUTH_PASSWORD_GRANT", "oauth_password_grant");
+const MAX_STATUS_CHARS: Setting = Setting::new("COHORT_MAX_STATUS_CHARS", "max_status_chars");
 
 /// Every environment variable the server reads, for warnings about misspelt ones.
 pub const KNOWN_ENV_VARS: &[&str] = &[
@@ -177,6 +185,8 @@ pub const KNOWN_ENV_VARS: &[&str] = &[
     LOG_FORMAT.env,
     LOG.env,
     DB_CONNECTIONS.env,
+    PASSWORD_GRANT.env,
+    MAX_STATUS_CHARS.env,
     "COHORT_CONFIG",
     "COHORT_TEST_POSTGRES_URL",
 ];
@@ -295,6 +305,28 @@ impl Config {
             None => file_settings.database_max_connections.unwrap_or(8),
         };
 
+        let oauth_password_grant = match env(PASSWORD_GRANT.env) {
+            Some(value) => parse_bool(&value).ok_or_else(|| ConfigError::InvalidValue {
+                setting: PASSWORD_GRANT.env.to_owned(),
+                reason: format!("invalid value {value:?}: expected true or false"),
+            })?,
+            None => file_settings.oauth_password_grant.unwrap_or(false),
+        };
+        let max_status_chars = match env(MAX_STATUS_CHARS.env) {
+            Some(value) => match value.trim().parse::<usize>() {
+                Ok(n) if (1..=100_000).contains(&n) => n,
+                _ => {
+                    return Err(ConfigError::InvalidValue {
+                        setting: MAX_STATUS_CHARS.env.to_owned(),
+                        reason: format!(
+                            "invalid value {value:?}: expected a number from 1 to 100000"
+                        ),
+                    });
+                }
+            },
+            None => file_settings.max_status_chars.unwrap_or(5000),
+        };
+
         let config = Config {
             domain,
             listen,
@@ -305,6 +337,8 @@ impl Config {
             log_format,
             log_filter,
             database_max_connections,
+            oauth_password_grant,
+            max_status_chars,
         };
         config.check_consistency()?;
         Ok(config)
@@ -360,6 +394,8 @@ impl fmt::Display for Config {
             "allow_loopback_federation = {}",
             self.allow_loopback_federation
         )?;
+        writeln!(f, "oauth_password_grant = {}", self.oauth_password_grant)?;
+        writeln!(f, "max_status_chars = {}", self.max_status_chars)?;
         writeln!(f, "log_format = {:?}", self.log_format.as_str())?;
         write!(f, "log = {:?}", self.log_filter)
     }
@@ -473,6 +509,8 @@ mod tests {
             ("COHORT_LOG_FORMAT", "xml"),
             ("COHORT_DATABASE_MAX_CONNECTIONS", "0"),
             ("COHORT_DATA_DIR", ""),
+            ("COHORT_OAUTH_PASSWORD_GRANT", "sometimes"),
+            ("COHORT_MAX_STATUS_CHARS", "0"),
         ];
         for (var, value) in cases {
             let err = load(&[(var, value)], None).unwrap_err();

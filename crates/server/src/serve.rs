@@ -9,10 +9,13 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+use axum::ServiceExt;
 use cohort_store::{DatabaseSettings, Store};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tower::Layer;
+use tower_http::normalize_path::NormalizePathLayer;
 
 use crate::RunError;
 use crate::app::{AppState, router};
@@ -43,11 +46,16 @@ impl Prepared {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), RunError> {
-        let app = router(self.state.clone());
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(|e| RunError::Other(format!("server error: {e}")))?;
+        // Clients send `/api/v1/instance/` as often as `/api/v1/instance`: trim the slash
+        // before routing.
+        let app = NormalizePathLayer::trim_trailing_slash().layer(router(self.state.clone()));
+        axum::serve(
+            self.listener,
+            ServiceExt::<axum::extract::Request>::into_make_service(app),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| RunError::Other(format!("server error: {e}")))?;
         self.state.store.close().await;
         Ok(())
     }

@@ -174,6 +174,31 @@ impl Store {
         Ok((facts, candidates))
     }
 
+    /// Blocks between `account` and any of `others`, in both directions, as (blocker,
+    /// blocked) pairs.
+    pub async fn blocks_between(
+        &self,
+        account: Id,
+        others: &[Id],
+    ) -> Result<HashSet<(Id, Id)>, StoreError> {
+        let mut facts = FactSet::default();
+        self.load_blocks(&mut facts, &[account], others).await?;
+        Ok(facts.blocks)
+    }
+
+    /// `account`'s current membership of `community`, as a (community, account) pair set.
+    pub async fn memberships_of(
+        &self,
+        account: Id,
+        community: Id,
+    ) -> Result<HashSet<(Id, Id)>, StoreError> {
+        let mut facts = FactSet::default();
+        let communities: BTreeSet<Id> = [community].into_iter().collect();
+        self.load_memberships(&mut facts, &communities, &[account])
+            .await?;
+        Ok(facts.memberships)
+    }
+
     /// Remote accounts with their inboxes, as delivery candidates. Local accounts and
     /// accounts without an inbox are left out.
     pub async fn remote_recipients(&self, ids: &[Id]) -> Result<Vec<Recipient>, StoreError> {

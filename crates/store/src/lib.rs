@@ -18,6 +18,7 @@
 mod accounts;
 mod audience;
 mod db;
+mod delivery;
 mod error;
 mod ids;
 mod oauth;
@@ -28,13 +29,19 @@ mod sql;
 mod statuses;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod timelines;
 
 pub use accounts::{AccountCounts, AccountRecord, NewLocalAccount};
 pub use audience::StoredDecision;
 pub use db::{DatabaseSettings, Engine, PoolStats, Store, mask_password};
+pub use delivery::{
+    DeliveryActor, DomainDeliveryState, FailureOutcome, MAX_BACKOFF_MS, PLANNER_LOOKBACK_MS,
+    QueuedDelivery, UNREACHABLE_AFTER_MS, backoff_ms,
+};
 pub use error::StoreError;
 pub use ids::now_ms;
 pub use oauth::{AccessToken, AuthorizationCode, CodeProblem, OAuthApp};
 pub use outbox::{NewOutboxEvent, OutboxEvent, OutboxKind};
-pub use relations::{DomainPolicy, FollowState, NewCommunity, NewRemoteAccount};
+pub use relations::{DomainPolicy, FollowState, NewCommunity, NewRemoteAccount, Relationship};
 pub use statuses::{MAX_ANCESTORS, NewStatus, StatusRecord};
+pub use timelines::{Page, PublicScope};

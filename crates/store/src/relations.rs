@@ -70,7 +70,60 @@ pub struct NewCommunity {
     pub federates_with: Option<Vec<Domain>>,
 }
 
+/// How two accounts relate, from the first one's side.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Relationship {
+    /// The first follows the second (accepted).
+    pub following: bool,
+    /// The first asked to follow the second (pending).
+    pub requested: bool,
+    /// The second follows the first.
+    pub followed_by: bool,
+    /// The second asked to follow the first.
+    pub requested_by: bool,
+    /// The first blocks the second.
+    pub blocking: bool,
+    /// The second blocks the first.
+    pub blocked_by: bool,
+}
+
 impl Store {
+    /// The relationship between `account` and `target`.
+    pub async fn relationship(&self, account: Id, target: Id) -> Result<Relationship, StoreError> {
+        let follows = sqlx::query(
+            "SELECT account_id, state FROM follows WHERE (account_id = $1 AND target_account_id = $2) \
+             OR (account_id = $2 AND target_account_id = $1)",
+        )
+        .bind(account.as_i64())
+        .bind(target.as_i64())
+        .fetch_all(self.reader())
+        .await?;
+        let mut r = Relationship::default();
+        for row in &follows {
+            let from: i64 = sqlx::Row::try_get(row, "account_id")?;
+            let state: String = sqlx::Row::try_get(row, "state")?;
+            let accepted = state == "accepted";
+            if from == account.as_i64() {
+                r.following = accepted;
+                r.requested = !accepted;
+            } else {
+                r.followed_by = accepted;
+                r.requested_by = !accepted;
+            }
+        }
+        let blocks: Vec<i64> = sqlx::query_scalar(
+            "SELECT account_id FROM blocks WHERE (account_id = $1 AND target_account_id = $2) \
+             OR (account_id = $2 AND target_account_id = $1)",
+        )
+        .bind(account.as_i64())
+        .bind(target.as_i64())
+        .fetch_all(self.reader())
+        .await?;
+        r.blocking = blocks.contains(&account.as_i64());
+        r.blocked_by = blocks.contains(&target.as_i64());
+        Ok(r)
+    }
+
     /// Records or refreshes a remote actor; returns its account id.
     pub async fn upsert_remote_account(&self, actor: &NewRemoteAccount) -> Result<Id, StoreError> {
         let now = now_ms();

@@ -1,0 +1,221 @@
+//! Mastodon's JSON entities. Every documented key is present (null or empty when unknown):
+//! clients crash on missing keys. A [`Status`] can only be rendered from a
+//! [`cohort_policy::Visible`] value: nothing is shown without the read gate's decision.
+
+use cohort_model::Visibility;
+use cohort_policy::Visible;
+use cohort_store::{AccountCounts, AccountRecord, StatusRecord};
+use serde::Serialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::state::ApiState;
+
+/// RFC 3339 with milliseconds, UTC: `2024-05-01T00:29:32.391Z`.
+pub fn datetime(unix_ms: i64) -> String {
+    let nanos = i128::from(unix_ms) * 1_000_000;
+    let Ok(t) = OffsetDateTime::from_unix_timestamp_nanos(nanos) else {
+        return "1970-01-01T00:00:00.000Z".to_owned();
+    };
+    let t = t
+        .replace_nanosecond((t.nanosecond() / 1_000_000) * 1_000_000)
+        .unwrap_or(t);
+    let formatted = t.format(&Rfc3339).unwrap_or_default();
+    // Rfc3339 drops trailing zero fractions; clients expect exactly three digits.
+    match formatted.split_once('.') {
+        Some((head, _)) => format!("{head}.{:03}Z", t.millisecond()),
+        None => format!(
+            "{}.{:03}Z",
+            formatted.trim_end_matches('Z'),
+            t.millisecond()
+        ),
+    }
+}
+
+/// A plain date (`2024-05-01`), as `last_status_at` is.
+pub fn date(unix_ms: i64) -> String {
+    datetime(unix_ms).chars().take(10).collect()
+}
+
+/// The Mastodon spelling of a visibility, and whether it is local-only.
+pub fn visibility_name(visibility: Visibility) -> &'static str {
+    match visibility {
+        Visibility::Public => "public",
+        Visibility::Unlisted => "unlisted",
+        Visibility::Followers => "private",
+        Visibility::Direct => "direct",
+        Visibility::Community => "community",
+        Visibility::Local => "local",
+    }
+}
+
+/// The Account entity.
+#[derive(Debug, Serialize)]
+pub struct Account {
+    id: String,
+    username: String,
+    acct: String,
+    display_name: String,
+    locked: bool,
+    bot: bool,
+    discoverable: bool,
+    indexable: bool,
+    group: bool,
+    created_at: String,
+    note: String,
+    url: String,
+    uri: String,
+    avatar: String,
+    avatar_static: String,
+    header: String,
+    header_static: String,
+    followers_count: i64,
+    following_count: i64,
+    statuses_count: i64,
+    last_status_at: Option<String>,
+    hide_collections: bool,
+    noindex: bool,
+    emojis: Vec<Value>,
+    roles: Vec<Value>,
+    fields: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<Value>,
+}
+
+impl Account {
+    /// Renders an account with its counts.
+    pub fn render(state: &ApiState, account: &AccountRecord, counts: AccountCounts) -> Account {
+        let base = &state.settings.base_url;
+        let url = match &account.domain {
+            None => format!("{base}/@{}", account.username),
+            Some(_) => account.actor_uri.clone(),
+        };
+        let avatar = format!("{base}/avatars/original/missing.png");
+        let header = format!("{base}/headers/original/missing.png");
+        Account {
+            id: account.id.to_string(),
+            username: account.username.clone(),
+            acct: account.acct(),
+            display_name: account.display_name.clone(),
+            locked: account.locked,
+            bot: account.bot,
+            discoverable: false,
+            indexable: false,
+            group: account.is_group,
+            created_at: datetime(account.created_at),
+            note: String::new(),
+            url,
+            uri: account.actor_uri.clone(),
+            avatar: avatar.clone(),
+            avatar_static: avatar,
+            header: header.clone(),
+            header_static: header,
+            followers_count: counts.followers,
+            following_count: counts.following,
+            statuses_count: counts.statuses,
+            last_status_at: counts.last_status_at.map(date),
+            hide_collections: false,
+            noindex: true,
+            emojis: Vec::new(),
+            roles: Vec::new(),
+            fields: Vec::new(),
+            source: None,
+            role: None,
+        }
+    }
+
+    /// Adds what only the account itself sees (`verify_credentials`).
+    pub fn with_credentials(mut self, account: &AccountRecord) -> Account {
+        self.source = Some(json!({
+            "privacy": if account.locked { "private" } else { "public" },
+            "sensitive": false,
+            "language": null,
+            "note": "",
+            "fields": [],
+            "follow_requests_count": 0,
+            "hide_collections": false,
+            "discoverable": false,
+            "indexable": false,
+        }));
+        self.role = Some(json!({
+            "id": account.role.as_str(),
+            "name": account.role.as_str(),
+            "color": "",
+            "permissions": if account.role.can_moderate() { "1" } else { "0" },
+            "highlighted": account.role.can_moderate(),
+        }));
+        self
+    }
+}
+
+/// What a status needs besides itself to render: its author, and for the viewer whether
+/// they favourited, boosted or bookmarked it.
+pub struct StatusContext<'a> {
+    /// The author, rendered.
+    pub author: &'a Value,
+    /// The boosted status, rendered (for boosts).
+    pub reblog: Option<Value>,
+}
+
+/// Renders a status the read gate let through.
+pub fn render_status(visible: &Visible<StatusRecord>, ctx: StatusContext<'_>) -> Value {
+    let status = visible.get();
+    let audience = status.facts.audience;
+    let url = status.url.clone().unwrap_or_else(|| status.uri.clone());
+    let in_reply_to_account = status
+        .facts
+        .parent
+        .as_ref()
+        .map(|p| p.author.id.to_string());
+    json!({
+        "id": status.facts.id.to_string(),
+        "uri": status.uri,
+        "url": url,
+        "created_at": datetime(status.created_at),
+        "edited_at": status.edited_at.map(datetime),
+        "account": ctx.author,
+        "content": status.content_html,
+        "text": if status.facts.is_local() { Value::String(status.text_source.clone()) } else { Value::Null },
+        "visibility": visibility_name(audience.visibility),
+        "local_only": audience.local_only,
+        "sensitive": status.sensitive,
+        "spoiler_text": status.spoiler_text,
+        "media_attachments": [],
+        "application": null,
+        "mentions": [],
+        "tags": [],
+        "emojis": [],
+        "reblogs_count": 0,
+        "favourites_count": 0,
+        "replies_count": 0,
+        "in_reply_to_id": status.in_reply_to_id.map(|i| i.to_string()),
+        "in_reply_to_account_id": in_reply_to_account,
+        "reblog": ctx.reblog,
+        "poll": null,
+        "card": null,
+        "language": status.language,
+        "favourited": false,
+        "reblogged": false,
+        "muted": false,
+        "bookmarked": false,
+        "pinned": false,
+        "filtered": [],
+        "held_for_review": status.facts.held,
+        "hold_reason": status.hold_reason,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datetimes_have_exactly_three_fraction_digits() {
+        assert_eq!(datetime(1_714_523_372_391), "2024-05-01T00:29:32.391Z");
+        assert_eq!(datetime(1_714_523_372_000), "2024-05-01T00:29:32.000Z");
+        assert_eq!(date(1_714_523_372_391), "2024-05-01");
+    }
+}

@@ -1,0 +1,257 @@
+//! Request parameters from wherever clients put them.
+//!
+//! Mastodon clients send parameters in the query string, as form fields, as JSON or as
+//! multipart fields, with arrays as `ids[]=1&ids[]=2`, nested keys as `poll[options][]`, and
+//! booleans as `true`, `1` or `"True"`. [`Params`] reads them all into one JSON object, and
+//! its getters are lenient about types where clients disagree and strict where a wrong value
+//! would change meaning (an unparseable boolean is a 400, not `false`).
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::header::CONTENT_TYPE;
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+
+/// All parameters of a request, merged: query first, then the body (body wins).
+#[derive(Clone, Debug, Default)]
+pub struct Params(pub Map<String, Value>);
+
+impl<S: Send + Sync> FromRequest<S> for Params {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let mut params = Params::default();
+        if let Some(query) = request.uri().query() {
+            params.merge_urlencoded(query.as_bytes());
+        }
+        let content_type = request
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if content_type.starts_with("multipart/form-data") {
+            let mut multipart = Multipart::from_request(request, state)
+                .await
+                .map_err(|e| ApiError::BadRequest(format!("invalid multipart body: {e}")))?;
+            while let Some(field) = multipart
+                .next_field()
+                .await
+                .map_err(|e| ApiError::BadRequest(format!("invalid multipart body: {e}")))?
+            {
+                let Some(name) = field.name().map(str::to_owned) else {
+                    continue;
+                };
+                if field.file_name().is_some() {
+                    // Files are read by the media endpoints, not here.
+                    continue;
+                }
+                let text = field.text().await.map_err(|e| {
+                    ApiError::BadRequest(format!("invalid multipart field {name}: {e}"))
+                })?;
+                params.insert_pair(&name, text);
+            }
+            return Ok(params);
+        }
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(|e| ApiError::BadRequest(format!("cannot read the request body: {e}")))?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(params);
+        }
+        if content_type.starts_with("application/json") || content_type.ends_with("+json") {
+            let value: Value = serde_json::from_slice(&body)
+                .map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))?;
+            match value {
+                Value::Object(map) => params.0.extend(map),
+                _ => {
+                    return Err(ApiError::BadRequest(
+                        "the JSON body must be an object".into(),
+                    ));
+                }
+            }
+        } else {
+            params.merge_urlencoded(&body);
+        }
+        Ok(params)
+    }
+}
+
+impl Params {
+    /// Parses `a=1&b[]=2&c[d]=3` into the map.
+    pub fn merge_urlencoded(&mut self, raw: &[u8]) {
+        for (key, value) in url::form_urlencoded::parse(raw) {
+            self.insert_pair(&key, value.into_owned());
+        }
+    }
+
+    /// Inserts one `key=value`, honouring `[]` (array) and `[sub]` (object) suffixes.
+    pub fn insert_pair(&mut self, key: &str, value: String) {
+        let mut parts: Vec<&str> = Vec::new();
+        let (head, mut rest) = match key.find('[') {
+            Some(i) => (&key[..i], &key[i..]),
+            None => (key, ""),
+        };
+        parts.push(head);
+        while let Some(stripped) = rest.strip_prefix('[') {
+            let Some(end) = stripped.find(']') else { break };
+            parts.push(&stripped[..end]);
+            rest = &stripped[end + 1..];
+        }
+        insert_path(&mut self.0, &parts, Value::String(value));
+    }
+
+    fn value(&self, key: &str) -> Option<&Value> {
+        self.0.get(key).filter(|v| !v.is_null())
+    }
+
+    /// A text parameter (numbers and booleans given as JSON are turned into text).
+    pub fn string(&self, key: &str) -> Option<String> {
+        match self.value(key)? {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+
+    /// A boolean in any spelling clients use; anything else is a 400 naming the parameter.
+    pub fn bool(&self, key: &str) -> Result<Option<bool>, ApiError> {
+        let Some(value) = self.value(key) else {
+            return Ok(None);
+        };
+        let parsed = match value {
+            Value::Bool(b) => Some(*b),
+            Value::Number(n) => n.as_i64().map(|i| i != 0),
+            Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => Some(true),
+                "false" | "0" | "no" | "off" | "" | "none" | "null" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        };
+        parsed
+            .map(Some)
+            .ok_or_else(|| ApiError::BadRequest(format!("{key} must be a boolean")))
+    }
+
+    /// An integer; anything else is a 400 naming the parameter.
+    pub fn int(&self, key: &str) -> Result<Option<i64>, ApiError> {
+        let Some(value) = self.value(key) else {
+            return Ok(None);
+        };
+        let parsed = match value {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) if s.trim().is_empty() => return Ok(None),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        };
+        parsed
+            .map(Some)
+            .ok_or_else(|| ApiError::BadRequest(format!("{key} must be an integer")))
+    }
+
+    /// A list: `key[]=a&key[]=b`, a JSON array, or a single value.
+    pub fn list(&self, key: &str) -> Vec<String> {
+        match self.value(key) {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|v| match v {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
+                .collect(),
+            Some(_) => self.string(key).into_iter().collect(),
+            None => Vec::new(),
+        }
+    }
+}
+
+fn insert_path(map: &mut Map<String, Value>, parts: &[&str], value: Value) {
+    let Some((first, rest)) = parts.split_first() else {
+        return;
+    };
+    match rest.first() {
+        None => {
+            map.insert((*first).to_owned(), value);
+        }
+        Some(&"") => {
+            // `key[]`: append to an array.
+            let entry = map
+                .entry((*first).to_owned())
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if !entry.is_array() {
+                *entry = Value::Array(vec![entry.take()]);
+            }
+            if let Value::Array(items) = entry {
+                if rest.len() == 1 {
+                    items.push(value);
+                } else {
+                    let mut inner = Map::new();
+                    insert_path(&mut inner, &rest[1..], value);
+                    items.push(Value::Object(inner));
+                }
+            }
+        }
+        Some(_) => {
+            let entry = map
+                .entry((*first).to_owned())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !entry.is_object() {
+                *entry = Value::Object(Map::new());
+            }
+            if let Value::Object(inner) = entry {
+                insert_path(inner, rest, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(raw: &str) -> Params {
+        let mut p = Params::default();
+        p.merge_urlencoded(raw.as_bytes());
+        p
+    }
+
+    #[test]
+    fn arrays_and_nested_keys_are_understood() {
+        let p = parse(
+            "id[]=1&id[]=2&poll[options][]=a&poll[options][]=b&poll[expires_in]=60&status=hi",
+        );
+        assert_eq!(p.list("id"), vec!["1", "2"]);
+        assert_eq!(p.string("status").as_deref(), Some("hi"));
+        assert_eq!(p.0["poll"]["options"], serde_json::json!(["a", "b"]));
+        assert_eq!(p.0["poll"]["expires_in"], "60");
+    }
+
+    #[test]
+    fn booleans_in_every_client_spelling() {
+        let p = parse("a=true&b=1&c=True&d=False&e=0&f=maybe");
+        assert_eq!(p.bool("a").unwrap(), Some(true));
+        assert_eq!(p.bool("b").unwrap(), Some(true));
+        assert_eq!(p.bool("c").unwrap(), Some(true));
+        assert_eq!(p.bool("d").unwrap(), Some(false));
+        assert_eq!(p.bool("e").unwrap(), Some(false));
+        assert!(p.bool("f").is_err());
+        assert_eq!(p.bool("missing").unwrap(), None);
+    }
+
+    #[test]
+    fn integers_are_checked() {
+        let p = parse("limit=20&bad=x&empty=");
+        assert_eq!(p.int("limit").unwrap(), Some(20));
+        assert!(p.int("bad").is_err());
+        assert_eq!(p.int("empty").unwrap(), None);
+    }
+
+    #[test]
+    fn single_values_read_as_lists() {
+        assert_eq!(parse("id=5").list("id"), vec!["5"]);
+    }
+}

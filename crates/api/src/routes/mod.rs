@@ -1,0 +1,9 @@
+//! HTTP handlers, one module per area. Handlers stay thin: parse, call the store and the
+//! policy, render.
+
+pub mod accounts;
+pub mod instance;
+pub mod oauth;
+pub mod shared;
+pub mod statuses;
+pub mod timelines;

@@ -1,0 +1,327 @@
+//! Statuses: post, read, delete, thread context, and where a post went.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use cohort_model::{Id, Visibility};
+use cohort_policy::{Audience, ComposeError, Party, Viewer, check_new_post};
+use cohort_store::{NewStatus, StoreError};
+use serde_json::{Value, json};
+
+use crate::auth::{Authenticated, MaybeAuthenticated};
+use crate::entities::datetime;
+use crate::error::{ApiError, ApiResult};
+use crate::params::Params;
+use crate::routes::shared::{parse_id, visible_record, visible_status, visible_statuses};
+use crate::state::ApiState;
+use crate::text::{LinkedMention, mentions, to_html};
+
+/// The audience a client asked for: `visibility` (Mastodon's names, Akkoma's `local`,
+/// Cohort's `community`) and GoToSocial's `local_only`.
+fn requested_audience(params: &Params) -> ApiResult<Audience> {
+    let visibility = match params.string("visibility").as_deref() {
+        None | Some("") => Visibility::Public,
+        Some(name) => name.parse::<Visibility>().map_err(|_| {
+            ApiError::Unprocessable(format!(
+                "Validation failed: Visibility {name:?} is not one of public, unlisted, private, direct, local, community"
+            ))
+        })?,
+    };
+    let mut audience = Audience::new(visibility);
+    if params.bool("local_only")?.unwrap_or(false) {
+        audience = audience.local_only();
+    }
+    if let Some(community) = params.string("community_id") {
+        let id: Id = community.parse().map_err(|_| {
+            ApiError::Unprocessable("Validation failed: community_id is not an id".into())
+        })?;
+        audience = audience.in_community(id);
+    }
+    Ok(audience)
+}
+
+/// Resolves written mentions to accounts. Unknown accounts are refused (nothing is stored).
+async fn resolve_mentions(state: &ApiState, text: &str) -> ApiResult<Vec<(Party, LinkedMention)>> {
+    let mut out = Vec::new();
+    let own_domain = state.settings.domain.as_str();
+    for written in mentions(text) {
+        let local = written.domain.as_deref().is_none_or(|d| d == own_domain);
+        if !local {
+            // Remote resolution comes with federation (WebFinger); until then a remote
+            // mention must name an account this instance already knows.
+            return Err(ApiError::Unprocessable(format!(
+                "Validation failed: @{}@{} is not known to this instance",
+                written.username,
+                written.domain.unwrap_or_default()
+            )));
+        }
+        let account = match state
+            .store
+            .local_account_by_username(&written.username)
+            .await
+        {
+            Ok(a) => a,
+            Err(StoreError::NotFound(_)) => {
+                return Err(ApiError::Unprocessable(format!(
+                    "Validation failed: @{} does not exist",
+                    written.username
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let written_text = match &written.domain {
+            Some(d) => format!("{}@{}", written.username, d),
+            None => written.username.clone(),
+        };
+        out.push((
+            Party {
+                id: account.id,
+                domain: None,
+                suspended: account.suspended_at.is_some(),
+            },
+            LinkedMention {
+                written: written_text,
+                url: format!("{}/@{}", state.settings.base_url, account.username),
+                username: account.username,
+            },
+        ));
+    }
+    Ok(out)
+}
+
+fn compose_error(err: ComposeError) -> ApiError {
+    match err {
+        ComposeError::ParentNotVisible | ComposeError::BoostTargetNotVisible => ApiError::NotFound,
+        ComposeError::NotACommunityMember => ApiError::Forbidden(err.to_string()),
+        other => ApiError::Unprocessable(format!("Validation failed: {other}")),
+    }
+}
+
+/// `POST /api/v1/statuses`.
+pub async fn create(
+    State(state): State<ApiState>,
+    auth: Authenticated,
+    headers: HeaderMap,
+    params: Params,
+) -> ApiResult<Json<Value>> {
+    auth.require("write:statuses")?;
+    let idempotency_key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .filter(|k| !k.is_empty());
+    if let Some(key) = &idempotency_key
+        && let Some(existing) = state.store.idempotent_status(auth.account.id, key).await?
+    {
+        return Ok(Json(
+            visible_status(&state, &auth.viewer(), existing).await?,
+        ));
+    }
+
+    let text = params.string("status").unwrap_or_default();
+    if text.trim().is_empty() && params.list("media_ids").is_empty() {
+        return Err(ApiError::Unprocessable(
+            "Validation failed: Text can't be blank".into(),
+        ));
+    }
+    if params.string("scheduled_at").is_some_and(|s| !s.is_empty()) {
+        return Err(ApiError::Unprocessable(
+            "Validation failed: scheduled statuses are not supported yet".into(),
+        ));
+    }
+    let length = text.chars().count();
+    if length > state.settings.max_status_chars {
+        return Err(ApiError::Unprocessable(format!(
+            "Validation failed: Text character limit of {} exceeded ({length})",
+            state.settings.max_status_chars
+        )));
+    }
+    let requested = requested_audience(&params)?;
+    let resolved = resolve_mentions(&state, &text).await?;
+    if resolved.len() > state.settings.max_mentions {
+        return Err(ApiError::Unprocessable(format!(
+            "Validation failed: too many mentions (at most {})",
+            state.settings.max_mentions
+        )));
+    }
+    let parent = match params.string("in_reply_to_id").filter(|s| !s.is_empty()) {
+        Some(raw) => {
+            let id = parse_id(&raw)?;
+            Some(
+                state
+                    .store
+                    .status(id)
+                    .await
+                    .map_err(|_| ApiError::NotFound)?,
+            )
+        }
+        None => None,
+    };
+
+    let author = auth.party();
+    let mentioned: Vec<Party> = resolved.iter().map(|(p, _)| p.clone()).collect();
+    let mut involved: Vec<&cohort_policy::PostFacts> = Vec::new();
+    if let Some(p) = &parent {
+        involved.push(&p.facts);
+    }
+    let mut facts = state
+        .store
+        .facts_for_viewer(&Viewer::Account(author.clone()), &involved)
+        .await?;
+    // Blocks between the author and each mentioned account, for the mention rule.
+    let mention_blocks = state
+        .store
+        .blocks_between(
+            author.id,
+            &mentioned.iter().map(|m| m.id).collect::<Vec<_>>(),
+        )
+        .await?;
+    facts.blocks.extend(mention_blocks);
+    if let Some(community) = requested.community {
+        facts
+            .memberships
+            .extend(state.store.memberships_of(author.id, community).await?);
+    }
+    let audience = check_new_post(
+        &facts,
+        &author,
+        requested,
+        parent.as_ref().map(|p| &p.facts),
+        &mentioned,
+    )
+    .map_err(compose_error)?;
+
+    let id = state.store.next_id();
+    let linked: Vec<LinkedMention> = resolved.iter().map(|(_, l)| l.clone()).collect();
+    let base = state.settings.base_url.clone();
+    let html = to_html(&text, &linked, &|tag| format!("{base}/tags/{tag}"));
+    let new = NewStatus {
+        id,
+        author: auth.account.id,
+        uri: state.urls.status(&auth.account.username, id),
+        url: Some(state.urls.status_page(&auth.account.username, id)),
+        local: true,
+        audience,
+        text_source: text,
+        content_html: html,
+        spoiler_text: params.string("spoiler_text").unwrap_or_default(),
+        sensitive: params.bool("sensitive")?.unwrap_or(false),
+        language: params.string("language").filter(|l| !l.is_empty()),
+        in_reply_to: parent.as_ref().map(|p| p.facts.id),
+        reblog_of: None,
+        addressed: mentioned.iter().map(|m| m.id).collect(),
+        held_reason: None,
+        expires_at: None,
+    };
+    state.store.create_status(&new).await?;
+    if let Some(key) = &idempotency_key {
+        state
+            .store
+            .remember_idempotency_key(auth.account.id, key, id)
+            .await?;
+    }
+    Ok(Json(visible_status(&state, &auth.viewer(), id).await?))
+}
+
+/// `GET /api/v1/statuses/:id`.
+pub async fn show(
+    State(state): State<ApiState>,
+    auth: MaybeAuthenticated,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    auth.require_if_present("read:statuses")?;
+    Ok(Json(
+        visible_status(&state, &auth.viewer(), parse_id(&id)?).await?,
+    ))
+}
+
+/// `DELETE /api/v1/statuses/:id`: the author deletes; the response carries the text so
+/// clients can offer "delete and redraft".
+pub async fn delete(
+    State(state): State<ApiState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    auth.require("write:statuses")?;
+    let id = parse_id(&id)?;
+    let mut rendered = visible_status(&state, &auth.viewer(), id).await?;
+    let record = state.store.status(id).await?;
+    if record.facts.author.id != auth.account.id {
+        // Someone else's visible post: Mastodon answers 404 rather than revealing it.
+        return Err(ApiError::NotFound);
+    }
+    state.store.mark_status_deleted(id).await?;
+    rendered["text"] = Value::String(record.text_source);
+    Ok(Json(rendered))
+}
+
+/// `GET /api/v1/statuses/:id/context`: ancestors and descendants the viewer may see.
+pub async fn context(
+    State(state): State<ApiState>,
+    auth: MaybeAuthenticated,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    auth.require_if_present("read:statuses")?;
+    let viewer = auth.viewer();
+    let id = parse_id(&id)?;
+    let record = visible_record(&state, &viewer, id).await?;
+    let mut ancestors = Vec::new();
+    let mut parent = record.facts.parent.as_deref();
+    while let Some(p) = parent {
+        ancestors.push(p.id);
+        parent = p.parent.as_deref();
+    }
+    ancestors.reverse();
+    let root = state.store.thread_root(id).await?;
+    let thread = state.store.thread_ids(root, 4096).await?;
+    // Descendants: statuses in the thread whose ancestor chain contains `id`.
+    let thread_records = state.store.statuses(&thread).await?;
+    let descendants: Vec<Id> = thread_records
+        .iter()
+        .filter(|r| {
+            let mut p = r.facts.parent.as_deref();
+            while let Some(pp) = p {
+                if pp.id == id {
+                    return true;
+                }
+                p = pp.parent.as_deref();
+            }
+            false
+        })
+        .map(|r| r.facts.id)
+        .collect();
+    Ok(Json(json!({
+        "ancestors": visible_statuses(&state, &viewer, &ancestors).await?,
+        "descendants": visible_statuses(&state, &viewer, &descendants).await?,
+    })))
+}
+
+/// `GET /api/v1/statuses/:id/audience`: where the author's post went, and where it did not,
+/// one line per instance with the deciding rule (Cohort's decision log; authors and
+/// moderators only).
+pub async fn audience(
+    State(state): State<ApiState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    auth.require("read:statuses")?;
+    let id = parse_id(&id)?;
+    let record = visible_record(&state, &auth.viewer(), id).await?;
+    if record.facts.author.id != auth.account.id && !auth.account.role.can_moderate() {
+        return Err(ApiError::NotFound);
+    }
+    let decisions = state.store.audience_decisions_for_status(id).await?;
+    let audience = record.facts.audience;
+    Ok(Json(json!({
+        "id": id.to_string(),
+        "visibility": crate::entities::visibility_name(audience.visibility),
+        "local_only": audience.local_only,
+        "held_for_review": record.facts.held,
+        "domains": decisions.iter().map(|d| json!({
+            "domain": d.domain,
+            "delivered": d.allowed,
+            "rule": d.rule,
+            "decided_at": datetime(d.decided_at),
+        })).collect::<Vec<_>>(),
+    })))
+}

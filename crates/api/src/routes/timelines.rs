@@ -1,0 +1,115 @@
+//! Timelines: home and public. Candidates come from the store newest first; each passes
+//! the read gate; pages are refilled when the gate hides some, so a page is short only at
+//! the end of the timeline.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::IntoResponse;
+use cohort_model::Id;
+use cohort_policy::Viewer;
+use cohort_store::{Page, PublicScope};
+use serde_json::Value;
+
+use crate::auth::{Authenticated, MaybeAuthenticated};
+use crate::error::ApiResult;
+use crate::params::Params;
+use crate::routes::shared::{link_header, page, visible_statuses};
+use crate::state::ApiState;
+
+/// How many store pages one request may read to fill a page the gate thinned.
+const MAX_REFILLS: usize = 5;
+
+async fn fill_page<F, Fut>(
+    state: &ApiState,
+    viewer: &Viewer,
+    mut page: Page,
+    fetch: F,
+) -> ApiResult<Vec<Value>>
+where
+    F: Fn(Page) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<Id>, cohort_store::StoreError>>,
+{
+    let wanted = usize::try_from(page.limit).unwrap_or(20);
+    let ascending = page.min_id.is_some();
+    let mut out: Vec<Value> = Vec::new();
+    for _ in 0..MAX_REFILLS {
+        let ids = fetch(page).await?;
+        let exhausted = ids.len() < wanted;
+        let (Some(newest), Some(oldest)) = (ids.first().copied(), ids.last().copied()) else {
+            break;
+        };
+        let visible = visible_statuses(state, viewer, &ids).await?;
+        if ascending {
+            // Catching up: these are the oldest of the newer posts; keep the order newest
+            // first and continue above the newest.
+            let mut merged = visible;
+            merged.extend(out);
+            out = merged;
+            page.min_id = Some(newest.as_i64());
+        } else {
+            out.extend(visible);
+            page.max_id = Some(oldest.as_i64());
+        }
+        if out.len() >= wanted || exhausted {
+            break;
+        }
+    }
+    if ascending {
+        let excess = out.len().saturating_sub(wanted);
+        out.drain(..excess);
+    } else {
+        out.truncate(wanted);
+    }
+    Ok(out)
+}
+
+/// `GET /api/v1/timelines/home`.
+pub async fn home(
+    State(state): State<ApiState>,
+    auth: Authenticated,
+    params: Params,
+) -> ApiResult<impl IntoResponse> {
+    auth.require("read:statuses")?;
+    let page = page(&params, 40)?;
+    let viewer = auth.viewer();
+    let me = auth.account.id;
+    let store = state.store.clone();
+    let items = fill_page(&state, &viewer, page, |p| {
+        let store = store.clone();
+        async move { store.home_timeline_ids(me, p).await }
+    })
+    .await?;
+    let headers = link_header(&state, "/api/v1/timelines/home", "", &items);
+    Ok((headers, Json(Value::Array(items))))
+}
+
+/// `GET /api/v1/timelines/public?local=&remote=`.
+pub async fn public(
+    State(state): State<ApiState>,
+    auth: MaybeAuthenticated,
+    params: Params,
+) -> ApiResult<impl IntoResponse> {
+    auth.require_if_present("read:statuses")?;
+    let local = params.bool("local")?.unwrap_or(false);
+    let remote = params.bool("remote")?.unwrap_or(false);
+    let scope = match (local, remote) {
+        (true, false) => PublicScope::Local,
+        (false, true) => PublicScope::Remote,
+        _ => PublicScope::All,
+    };
+    let page = page(&params, 40)?;
+    let viewer = auth.viewer();
+    let store = state.store.clone();
+    let items = fill_page(&state, &viewer, page, |p| {
+        let store = store.clone();
+        async move { store.public_timeline_ids(scope, p).await }
+    })
+    .await?;
+    let extra = match scope {
+        PublicScope::Local => "local=true",
+        PublicScope::Remote => "remote=true",
+        PublicScope::All => "",
+    };
+    let headers = link_header(&state, "/api/v1/timelines/public", extra, &items);
+    Ok((headers, Json(Value::Array(items))))
+}

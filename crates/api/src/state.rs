@@ -1,0 +1,77 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+
+use cohort_federation::urls::LocalUrls;
+use cohort_model::Domain;
+use cohort_store::Store;
+
+/// Who may sign up (mirrors the server's configuration).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum RegistrationMode {
+    /// Sign-up gives a working account at once.
+    Open,
+    /// Accounts wait for an admin.
+    Approval,
+    /// No sign-up.
+    Closed,
+}
+
+/// Instance settings the API needs.
+#[derive(Clone, Debug)]
+pub struct ApiSettings {
+    /// The public domain.
+    pub domain: Domain,
+    /// `https://DOMAIN` (or `http://` for local trials and test networks).
+    pub base_url: String,
+    /// Sign-up mode.
+    pub registrations: RegistrationMode,
+    /// Whether the OAuth password grant is offered (off unless configured; Mastodon 4.4
+    /// removed it).
+    pub password_grant: bool,
+    /// Longest status text, in characters.
+    pub max_status_chars: usize,
+    /// Most mentions in one status.
+    pub max_mentions: usize,
+    /// Instance title.
+    pub title: String,
+}
+
+impl ApiSettings {
+    /// Defaults for a domain.
+    pub fn new(domain: Domain, base_url: String) -> Self {
+        ApiSettings {
+            domain,
+            base_url,
+            registrations: RegistrationMode::Approval,
+            password_grant: false,
+            max_status_chars: 5000,
+            max_mentions: 50,
+            title: "Cohort".to_owned(),
+        }
+    }
+}
+
+/// Shared state of the API routes.
+#[derive(Clone)]
+pub struct ApiState {
+    /// Storage.
+    pub store: Store,
+    /// Settings.
+    pub settings: Arc<ApiSettings>,
+    /// Local URL shapes.
+    pub urls: Arc<LocalUrls>,
+}
+
+impl ApiState {
+    /// State for `store` with `settings`.
+    pub fn new(store: Store, settings: ApiSettings) -> Self {
+        let plain_http = settings.base_url.starts_with("http://");
+        let urls = LocalUrls::new(&settings.domain, plain_http);
+        ApiState {
+            store,
+            settings: Arc::new(settings),
+            urls: Arc::new(urls),
+        }
+    }
+}

@@ -1,0 +1,947 @@
+//! The delivery queue: what the federation layer's planner and per-domain workers keep.
+//!
+//! The outbox (`outbox_activities`) records what happened. The **planner** turns each event
+//! into one `delivery_queue` row per candidate remote domain and marks the event planned, in
+//! one transaction, so a crash re-runs it idempotently (`ON CONFLICT DO NOTHING`). One
+//! **worker per domain** holds that domain's lease (`outbox_instance_state.lease_owner`,
+//! `lease_until`), walks its rows in event order, and deletes each once it is delivered or
+//! permanently refused. Failures back off per domain (`1.25^(fails-1)` seconds, capped at a
+//! day); after three days of failures the domain is marked unreachable
+//! (`instances.unreachable_since`) until something clears it.
+//!
+//! Claims are one conditional `UPDATE` on both engines. On PostgreSQL the candidate rows are
+//! picked `FOR UPDATE SKIP LOCKED`, so several `cohort` processes sharing a database never
+//! wait on each other's claims; on SQLite the single writer makes the conditional update
+//! atomic by itself.
+//!
+//! This module also gathers the audience engine's facts for *one receiving domain* (a worker
+//! re-plans each activity at send time for its domain only, so a post to 10,000 followers on
+//! 500 instances loads 20 followers per worker, not 10,000).
+
+use std::collections::BTreeSet;
+
+use cohort_model::{Domain, Id};
+use cohort_policy::{CommunityFacts, FactSet, PostFacts, Recipient};
+use sqlx::Row;
+
+use crate::outbox::OutboxEvent;
+use crate::row::{flag, id, id_from};
+use crate::sql::{IN_LIST_CHUNK, placeholders};
+use crate::{Engine, OutboxKind, Store, StoreError, now_ms};
+
+/// How long before the cursor the planner looks again for late-committing events (ids are
+/// issued before their transaction commits, so an older id can appear after a newer one).
+pub const PLANNER_LOOKBACK_MS: i64 = 5 * 60 * 1000;
+
+/// The backoff cap: one day.
+pub const MAX_BACKOFF_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// After this long failing without a success, a domain is marked unreachable.
+pub const UNREACHABLE_AFTER_MS: i64 = 3 * 24 * 60 * 60 * 1000;
+
+/// The delay before the next attempt after `fails` consecutive failures:
+/// `1.25^(fails-1)` seconds, capped at [`MAX_BACKOFF_MS`].
+pub fn backoff_ms(fails: i64) -> i64 {
+    let exponent = (fails.max(1) - 1).min(200) as i32;
+    let secs = 1.25_f64.powi(exponent);
+    let ms = (secs * 1000.0).round();
+    if ms >= MAX_BACKOFF_MS as f64 {
+        MAX_BACKOFF_MS
+    } else {
+        ms as i64
+    }
+}
+
+/// One queued delivery.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueuedDelivery {
+    /// The receiving domain.
+    pub domain: Domain,
+    /// The outbox event.
+    pub event_id: Id,
+    /// Inboxes of this domain already served for this event.
+    pub done_inboxes: Vec<String>,
+}
+
+/// What a worker needs of the local account that acts: its ids and its signing key.
+#[derive(Clone)]
+pub struct DeliveryActor {
+    /// The account.
+    pub id: Id,
+    /// `@name`.
+    pub username: String,
+    /// ActivityPub id.
+    pub actor_uri: String,
+    /// Followers collection.
+    pub followers_uri: Option<String>,
+    /// `publicKey.id`, the signature's keyId.
+    pub key_id: Option<String>,
+    /// PKCS#8 PEM of the private key.
+    pub private_key_pem: Option<String>,
+    /// Suspended accounts send nothing.
+    pub suspended: bool,
+    /// `None` for local accounts.
+    pub domain: Option<Domain>,
+}
+
+impl std::fmt::Debug for DeliveryActor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliveryActor")
+            .field("id", &self.id)
+            .field("actor_uri", &self.actor_uri)
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A domain's delivery state, for admins and tests.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DomainDeliveryState {
+    /// The domain.
+    pub domain: Domain,
+    /// Consecutive failures.
+    pub fail_count: i64,
+    /// No attempt before this time, Unix ms.
+    pub next_attempt_at: i64,
+    /// When the current run of failures began.
+    pub failing_since: Option<i64>,
+    /// The last error seen.
+    pub last_error: Option<String>,
+    /// When the domain was marked unreachable.
+    pub unreachable_since: Option<i64>,
+    /// Rows still queued.
+    pub queued: i64,
+}
+
+/// What a recorded failure led to.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct FailureOutcome {
+    /// Consecutive failures, this one included.
+    pub fail_count: i64,
+    /// The next attempt, Unix ms.
+    pub next_attempt_at: i64,
+    /// Whether the domain is now marked unreachable.
+    pub unreachable: bool,
+}
+
+fn parse_domain(raw: &str, column: &'static str) -> Result<Domain, StoreError> {
+    Domain::parse(raw).map_err(|e| StoreError::Corrupt {
+        column,
+        detail: e.to_string(),
+    })
+}
+
+impl Store {
+    // ----- planner -----
+
+    /// The planner's cursor: the newest event id planned (0 before the first).
+    pub async fn planner_cursor(&self) -> Result<i64, StoreError> {
+        let position: Option<i64> =
+            sqlx::query_scalar("SELECT position FROM delivery_cursors WHERE name = 'planner'")
+                .fetch_optional(self.reader())
+                .await?;
+        Ok(position.unwrap_or(0))
+    }
+
+    /// Outbox events not planned yet, oldest first: those newer than the cursor, and those a
+    /// little older (within [`PLANNER_LOOKBACK_MS`]) that committed late.
+    pub async fn unplanned_outbox_events(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<OutboxEvent>, StoreError> {
+        let cursor = self.planner_cursor().await?;
+        let from = if cursor <= 0 {
+            0
+        } else {
+            let ms = (cursor >> 16) - PLANNER_LOOKBACK_MS;
+            Id::lower_bound_at(ms.max(0)).as_i64()
+        };
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT o.id FROM outbox_activities o WHERE o.id > $1 AND NOT EXISTS \
+             (SELECT 1 FROM delivery_planned p WHERE p.event_id = o.id) ORDER BY o.id LIMIT $2",
+        )
+        .bind(from)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for raw in ids {
+            if let Some(event) = self
+                .outbox_event(id_from(raw, "outbox_activities.id")?)
+                .await?
+            {
+                out.push(event);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Queues `event` for each of `domains` and marks it planned, in one transaction.
+    /// Re-running it is harmless.
+    pub async fn enqueue_deliveries(
+        &self,
+        event: Id,
+        domains: &[Domain],
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        let mut tx = self.writer().begin().await?;
+        for chunk in domains.chunks(IN_LIST_CHUNK / 4) {
+            let mut sql =
+                String::from("INSERT INTO delivery_queue (domain, event_id, created_at) VALUES ");
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(${}, $1, $2)", i + 3))
+                .collect();
+            sql.push_str(&rows.join(", "));
+            sql.push_str(" ON CONFLICT (domain, event_id) DO NOTHING");
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(event.as_i64())
+                .bind(now);
+            for d in chunk {
+                query = query.bind(d.as_str());
+            }
+            query.execute(&mut *tx).await?;
+
+            let mut sql = String::from("INSERT INTO outbox_instance_state (domain) VALUES ");
+            let rows: Vec<String> = (0..chunk.len()).map(|i| format!("(${})", i + 1)).collect();
+            sql.push_str(&rows.join(", "));
+            sql.push_str(" ON CONFLICT (domain) DO NOTHING");
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for d in chunk {
+                query = query.bind(d.as_str());
+            }
+            query.execute(&mut *tx).await?;
+        }
+        sqlx::query(
+            "INSERT INTO delivery_planned (event_id, planned_at) VALUES ($1, $2) \
+             ON CONFLICT (event_id) DO NOTHING",
+        )
+        .bind(event.as_i64())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO delivery_cursors (name, position, updated_at) VALUES ('planner', $1, $2) \
+             ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at \
+             WHERE delivery_cursors.position < excluded.position",
+        )
+        .bind(event.as_i64())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Forgets planned markers older than the lookback window behind the cursor.
+    pub async fn prune_planned_markers(&self) -> Result<u64, StoreError> {
+        let cursor = self.planner_cursor().await?;
+        if cursor <= 0 {
+            return Ok(0);
+        }
+        let before = Id::lower_bound_at(((cursor >> 16) - 2 * PLANNER_LOOKBACK_MS).max(0));
+        let done = sqlx::query("DELETE FROM delivery_planned WHERE event_id < $1")
+            .bind(before.as_i64())
+            .execute(self.writer())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Domains with a queued row for any event about `status` (deliveries that may be in
+    /// flight): a Delete planned now must reach them too.
+    pub async fn queued_domains_for_status(&self, status: Id) -> Result<Vec<Domain>, StoreError> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT q.domain FROM delivery_queue q JOIN outbox_activities o ON o.id = q.event_id \
+             WHERE o.subject_status_id = $1 ORDER BY q.domain",
+        )
+        .bind(status.as_i64())
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|d| parse_domain(d, "delivery_queue.domain"))
+            .collect()
+    }
+
+    // ----- claims and leases -----
+
+    /// Claims up to `limit` domains that have queued rows, are due, are not leased by
+    /// anyone else and are not unreachable. Returns the domains now leased to `owner` until
+    /// `now + lease_ms`.
+    pub async fn claim_delivery_domains(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<Domain>, StoreError> {
+        let lock = match self.engine() {
+            Engine::Postgres => " FOR UPDATE SKIP LOCKED",
+            Engine::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE outbox_instance_state SET lease_owner = $1, lease_until = $2 \
+             WHERE (lease_until IS NULL OR lease_until < $3) AND next_attempt_at <= $3 AND domain IN (\
+               SELECT s.domain FROM outbox_instance_state s \
+               WHERE s.next_attempt_at <= $3 AND (s.lease_until IS NULL OR s.lease_until < $3) \
+               AND EXISTS (SELECT 1 FROM delivery_queue q WHERE q.domain = s.domain) \
+               AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.domain = s.domain AND i.unreachable_since IS NOT NULL) \
+               ORDER BY s.next_attempt_at, s.domain LIMIT $4{lock}) \
+             RETURNING domain"
+        );
+        let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(owner)
+            .bind(now + lease_ms)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(self.writer())
+            .await?;
+        rows.iter()
+            .map(|d| parse_domain(d, "outbox_instance_state.domain"))
+            .collect()
+    }
+
+    /// Extends `owner`'s lease on `domain`; `false` if it no longer holds it.
+    pub async fn renew_delivery_lease(
+        &self,
+        domain: &Domain,
+        owner: &str,
+        until: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE outbox_instance_state SET lease_until = $1 WHERE domain = $2 AND lease_owner = $3",
+        )
+        .bind(until)
+        .bind(domain.as_str())
+        .bind(owner)
+        .execute(self.writer())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Gives up `owner`'s lease on `domain`.
+    pub async fn release_delivery_lease(
+        &self,
+        domain: &Domain,
+        owner: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE outbox_instance_state SET lease_owner = NULL, lease_until = NULL \
+             WHERE domain = $1 AND lease_owner = $2",
+        )
+        .bind(domain.as_str())
+        .bind(owner)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    /// The oldest queued rows of `domain`, in event order.
+    pub async fn queued_deliveries(
+        &self,
+        domain: &Domain,
+        limit: i64,
+    ) -> Result<Vec<QueuedDelivery>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT event_id, done_inboxes FROM delivery_queue WHERE domain = $1 ORDER BY event_id LIMIT $2",
+        )
+        .bind(domain.as_str())
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let done: String = row.try_get("done_inboxes")?;
+                Ok(QueuedDelivery {
+                    domain: domain.clone(),
+                    event_id: id(row, "event_id")?,
+                    done_inboxes: done
+                        .lines()
+                        .filter(|l| !l.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                })
+            })
+            .collect()
+    }
+
+    /// Notes that `inbox` was served for a queued row (delivered or permanently refused).
+    pub async fn mark_delivery_inbox_done(
+        &self,
+        domain: &Domain,
+        event: Id,
+        inbox: &str,
+    ) -> Result<(), StoreError> {
+        let line = format!("{}\n", inbox.replace('\n', ""));
+        sqlx::query(
+            "UPDATE delivery_queue SET done_inboxes = done_inboxes || $1 WHERE domain = $2 AND event_id = $3",
+        )
+        .bind(line)
+        .bind(domain.as_str())
+        .bind(event.as_i64())
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    /// Removes a queued row: delivered, refused for good, or nothing left to send.
+    pub async fn finish_delivery(&self, domain: &Domain, event: Id) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM delivery_queue WHERE domain = $1 AND event_id = $2")
+            .bind(domain.as_str())
+            .bind(event.as_i64())
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
+    /// Records that `domain` answered: clears its failure run and unreachable mark.
+    pub async fn record_domain_success(&self, domain: &Domain, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await?;
+        sqlx::query(
+            "UPDATE outbox_instance_state SET fail_count = 0, failing_since = NULL, next_attempt_at = 0, \
+             last_error = NULL WHERE domain = $1",
+        )
+        .bind(domain.as_str())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO instances (domain, first_seen_at, last_success_at) VALUES ($1, $2, $2) \
+             ON CONFLICT (domain) DO UPDATE SET last_success_at = excluded.last_success_at, \
+             unreachable_since = NULL",
+        )
+        .bind(domain.as_str())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records a transient failure of `domain`: backs it off and, after
+    /// [`UNREACHABLE_AFTER_MS`] of failures, marks it unreachable.
+    pub async fn record_domain_failure(
+        &self,
+        domain: &Domain,
+        now: i64,
+        error: &str,
+    ) -> Result<FailureOutcome, StoreError> {
+        let mut tx = self.writer().begin().await?;
+        let row = sqlx::query(
+            "UPDATE outbox_instance_state SET fail_count = fail_count + 1, \
+             failing_since = COALESCE(failing_since, $1), last_error = $2 WHERE domain = $3 \
+             RETURNING fail_count, failing_since",
+        )
+        .bind(now)
+        .bind(error.chars().take(500).collect::<String>())
+        .bind(domain.as_str())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound("delivery domain"))?;
+        let fail_count: i64 = row
+            .try_get::<i64, _>("fail_count")
+            .or_else(|_| row.try_get::<i32, _>("fail_count").map(i64::from))?;
+        let failing_since: i64 = row
+            .try_get::<Option<i64>, _>("failing_since")?
+            .unwrap_or(now);
+        let next_attempt_at = now + backoff_ms(fail_count);
+        sqlx::query("UPDATE outbox_instance_state SET next_attempt_at = $1 WHERE domain = $2")
+            .bind(next_attempt_at)
+            .bind(domain.as_str())
+            .execute(&mut *tx)
+            .await?;
+        let unreachable = now - failing_since >= UNREACHABLE_AFTER_MS;
+        if unreachable {
+            sqlx::query(
+                "INSERT INTO instances (domain, first_seen_at, unreachable_since) VALUES ($1, $2, $2) \
+                 ON CONFLICT (domain) DO UPDATE SET unreachable_since = \
+                 COALESCE(instances.unreachable_since, excluded.unreachable_since)",
+            )
+            .bind(domain.as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(FailureOutcome {
+            fail_count,
+            next_attempt_at,
+            unreachable,
+        })
+    }
+
+    /// Clears a domain's unreachable mark and backoff, so its worker resumes at once. The
+    /// inbox calls it when the domain sends us something; a successful probe does too.
+    pub async fn clear_unreachable(&self, domain: &Domain) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await?;
+        sqlx::query("UPDATE instances SET unreachable_since = NULL WHERE domain = $1")
+            .bind(domain.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE outbox_instance_state SET fail_count = 0, failing_since = NULL, next_attempt_at = 0 \
+             WHERE domain = $1",
+        )
+        .bind(domain.as_str())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Makes a backed-off domain due now, keeping its failure count (an admin's "retry now";
+    /// tests use it instead of waiting).
+    pub async fn retry_domain_now(&self, domain: &Domain) -> Result<(), StoreError> {
+        sqlx::query("UPDATE outbox_instance_state SET next_attempt_at = 0 WHERE domain = $1")
+            .bind(domain.as_str())
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
+    /// Domains marked unreachable that still have queued rows.
+    pub async fn unreachable_domains_with_queue(&self) -> Result<Vec<Domain>, StoreError> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT i.domain FROM instances i WHERE i.unreachable_since IS NOT NULL AND EXISTS \
+             (SELECT 1 FROM delivery_queue q WHERE q.domain = i.domain) ORDER BY i.domain",
+        )
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|d| parse_domain(d, "instances.domain"))
+            .collect()
+    }
+
+    /// How many rows are queued, in all.
+    pub async fn delivery_queue_len(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM delivery_queue")
+            .fetch_one(self.reader())
+            .await?)
+    }
+
+    /// Queued rows that a worker could take now (due, not unreachable), whoever leases them.
+    pub async fn due_delivery_rows(&self, now: i64) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM delivery_queue q JOIN outbox_instance_state s ON s.domain = q.domain \
+             WHERE s.next_attempt_at <= $1 AND NOT EXISTS \
+             (SELECT 1 FROM instances i WHERE i.domain = q.domain AND i.unreachable_since IS NOT NULL)",
+        )
+        .bind(now)
+        .fetch_one(self.reader())
+        .await?)
+    }
+
+    /// A domain's delivery state.
+    pub async fn domain_delivery_state(
+        &self,
+        domain: &Domain,
+    ) -> Result<Option<DomainDeliveryState>, StoreError> {
+        let Some(row) = sqlx::query(
+            "SELECT s.domain, s.fail_count, s.next_attempt_at, s.failing_since, s.last_error, \
+             (SELECT i.unreachable_since FROM instances i WHERE i.domain = s.domain) AS unreachable_since, \
+             (SELECT COUNT(*) FROM delivery_queue q WHERE q.domain = s.domain) AS queued \
+             FROM outbox_instance_state s WHERE s.domain = $1",
+        )
+        .bind(domain.as_str())
+        .fetch_optional(self.reader())
+        .await?
+        else {
+            return Ok(None);
+        };
+        let fail_count: i64 = row
+            .try_get::<i64, _>("fail_count")
+            .or_else(|_| row.try_get::<i32, _>("fail_count").map(i64::from))?;
+        Ok(Some(DomainDeliveryState {
+            domain: domain.clone(),
+            fail_count,
+            next_attempt_at: row.try_get("next_attempt_at")?,
+            failing_since: row.try_get("failing_since")?,
+            last_error: row.try_get("last_error")?,
+            unreachable_since: row.try_get("unreachable_since")?,
+            queued: row.try_get("queued")?,
+        }))
+    }
+
+    // ----- what rendering and signing need -----
+
+    /// One outbox event by id.
+    pub async fn outbox_event(&self, event: Id) -> Result<Option<OutboxEvent>, StoreError> {
+        Ok(self
+            .outbox_events_after(event.as_i64() - 1, 1)
+            .await?
+            .into_iter()
+            .find(|e| e.id == event))
+    }
+
+    /// The federation mode and the policies of `domains`: the facts a relationship
+    /// activity's plan needs.
+    pub async fn domain_facts(&self, domains: &[Domain]) -> Result<FactSet, StoreError> {
+        let mut facts = FactSet {
+            mode: self.federation_mode().await?,
+            ..FactSet::default()
+        };
+        let set: BTreeSet<Domain> = domains.iter().cloned().collect();
+        self.load_domain_policies(&mut facts, &set).await?;
+        Ok(facts)
+    }
+
+    /// The acting account's ids and signing key.
+    pub async fn delivery_actor(&self, account: Id) -> Result<DeliveryActor, StoreError> {
+        let row = sqlx::query(
+            "SELECT a.id, a.username, a.domain, a.actor_uri, a.followers_uri, a.suspended_at, \
+             k.key_id, k.private_key_pem FROM accounts a LEFT JOIN actor_keys k ON k.account_id = a.id \
+             WHERE a.id = $1",
+        )
+        .bind(account.as_i64())
+        .fetch_optional(self.reader())
+        .await?
+        .ok_or(StoreError::NotFound("account"))?;
+        let domain: Option<String> = row.try_get("domain")?;
+        let suspended: Option<i64> = row.try_get("suspended_at")?;
+        Ok(DeliveryActor {
+            id: id(&row, "id")?,
+            username: row.try_get("username")?,
+            actor_uri: row.try_get("actor_uri")?,
+            followers_uri: row.try_get("followers_uri")?,
+            key_id: row.try_get("key_id")?,
+            private_key_pem: row.try_get("private_key_pem")?,
+            suspended: suspended.is_some(),
+            domain: domain
+                .map(|d| parse_domain(&d, "accounts.domain"))
+                .transpose()?,
+        })
+    }
+
+    /// The stored id of the follow from `follower` to `followed`, if it has one.
+    pub async fn follow_uri(
+        &self,
+        follower: Id,
+        followed: Id,
+    ) -> Result<Option<String>, StoreError> {
+        let uri: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT uri FROM follows WHERE account_id = $1 AND target_account_id = $2",
+        )
+        .bind(follower.as_i64())
+        .bind(followed.as_i64())
+        .fetch_optional(self.reader())
+        .await?;
+        Ok(uri.flatten())
+    }
+
+    /// The newest earlier event of `kind` by `actor` about the same status or target: the
+    /// activity an `Undo` undoes.
+    pub async fn previous_outbox_event(
+        &self,
+        kind: OutboxKind,
+        actor: Id,
+        status: Option<Id>,
+        target: Option<Id>,
+        before: Id,
+    ) -> Result<Option<Id>, StoreError> {
+        let params = target.map_or_else(
+            || "{}".to_owned(),
+            |t| format!("{{\"target_account\":{t}}}"),
+        );
+        let query = match status {
+            Some(_) => sqlx::query_scalar(
+                "SELECT MAX(id) FROM outbox_activities WHERE kind = $1 AND actor_account_id = $2 \
+                 AND id < $3 AND activity_json = $4 AND subject_status_id = $5",
+            ),
+            None => sqlx::query_scalar(
+                "SELECT MAX(id) FROM outbox_activities WHERE kind = $1 AND actor_account_id = $2 \
+                 AND id < $3 AND activity_json = $4 AND subject_status_id IS NULL AND $5 = $5",
+            ),
+        };
+        let found: Option<i64> = query
+            .bind(kind.as_str())
+            .bind(actor.as_i64())
+            .bind(before.as_i64())
+            .bind(params)
+            .bind(status.map_or(0, Id::as_i64))
+            .fetch_one(self.reader())
+            .await?;
+        found
+            .map(|f| id_from(f, "outbox_activities.id"))
+            .transpose()
+    }
+
+    /// Statuses whose expiry has passed and that are not deleted yet, oldest expiry first.
+    pub async fn statuses_due_to_expire(
+        &self,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<Id>, StoreError> {
+        let rows: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM statuses WHERE expires_at IS NOT NULL AND expires_at <= $1 \
+             AND deleted_at IS NULL ORDER BY expires_at, id LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
+        rows.into_iter()
+            .map(|i| id_from(i, "statuses.id"))
+            .collect()
+    }
+
+    // ----- facts for one receiving domain -----
+
+    /// The candidates on `domain` for delivering `post`, with the facts to decide them: the
+    /// same candidates as [`Store::delivery_candidates`] (the author's remote followers, the
+    /// addressed accounts, the parent's author, community members), restricted to one domain.
+    pub async fn delivery_candidates_on_domain(
+        &self,
+        post: &PostFacts,
+        domain: &Domain,
+    ) -> Result<(FactSet, Vec<Recipient>), StoreError> {
+        let mut authors: BTreeSet<Id> = BTreeSet::new();
+        let mut domains: BTreeSet<Domain> = BTreeSet::new();
+        let mut communities: BTreeSet<Id> = BTreeSet::new();
+        collect_involved(post, &mut authors, &mut domains, &mut communities);
+        domains.insert(domain.clone());
+        let subject_author = post.author.id;
+
+        let mut candidate_ids: BTreeSet<Id> = BTreeSet::new();
+        let followers: Vec<i64> = sqlx::query_scalar(
+            "SELECT f.account_id FROM follows f JOIN accounts a ON a.id = f.account_id \
+             WHERE f.target_account_id = $1 AND f.state = 'accepted' AND a.domain = $2",
+        )
+        .bind(subject_author.as_i64())
+        .bind(domain.as_str())
+        .fetch_all(self.reader())
+        .await?;
+        candidate_ids.extend(followers.into_iter().filter_map(|i| Id::from_i64(i).ok()));
+        candidate_ids.extend(post.addressed.iter().copied());
+        let subject = post.reblog_of.as_deref().unwrap_or(post);
+        candidate_ids.insert(subject.author.id);
+        if let Some(parent) = &subject.parent {
+            candidate_ids.insert(parent.author.id);
+        }
+        if let Some(community) = subject.audience.community {
+            let members: Vec<i64> = sqlx::query_scalar(
+                "SELECT m.account_id FROM community_members m JOIN accounts a ON a.id = m.account_id \
+                 WHERE m.community_id = $1 AND m.state = 'member' AND a.domain = $2",
+            )
+            .bind(community.as_i64())
+            .bind(domain.as_str())
+            .fetch_all(self.reader())
+            .await?;
+            candidate_ids.extend(members.into_iter().filter_map(|i| Id::from_i64(i).ok()));
+        }
+        candidate_ids.remove(&subject_author);
+        let mut candidates = self
+            .remote_recipients(&candidate_ids.into_iter().collect::<Vec<_>>())
+            .await?;
+        candidates.retain(|c| c.party.domain.as_ref() == Some(domain));
+
+        let candidate_list: Vec<Id> = candidates.iter().map(|c| c.party.id).collect();
+        let author_list: Vec<Id> = authors.iter().copied().collect();
+        let mut facts = FactSet {
+            mode: self.federation_mode().await?,
+            ..FactSet::default()
+        };
+        self.load_domain_policies(&mut facts, &domains).await?;
+        if !candidate_list.is_empty() {
+            for (a, b) in self
+                .id_pairs(
+                    "SELECT account_id AS l, target_account_id AS r FROM follows WHERE state = 'accepted' AND",
+                    "account_id",
+                    "target_account_id",
+                    &candidate_list,
+                    &author_list,
+                )
+                .await?
+            {
+                facts.follows.insert((a, b));
+            }
+            for (xs, ys) in [
+                (&candidate_list, &author_list),
+                (&author_list, &candidate_list),
+            ] {
+                for pair in self
+                    .id_pairs(
+                        "SELECT account_id AS l, target_account_id AS r FROM blocks WHERE",
+                        "account_id",
+                        "target_account_id",
+                        xs,
+                        ys,
+                    )
+                    .await?
+                {
+                    facts.blocks.insert(pair);
+                }
+            }
+            let community_list: Vec<Id> = communities.iter().copied().collect();
+            for pair in self
+                .id_pairs(
+                    "SELECT community_id AS l, account_id AS r FROM community_members WHERE state = 'member' AND",
+                    "community_id",
+                    "account_id",
+                    &community_list,
+                    &candidate_list,
+                )
+                .await?
+            {
+                facts.memberships.insert(pair);
+            }
+        }
+        let mut accounts = author_list.clone();
+        accounts.extend(candidate_list.iter().copied());
+        for chunk in accounts.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "SELECT account_id, domain FROM account_domain_blocks WHERE account_id IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for a in chunk {
+                query = query.bind(a.as_i64());
+            }
+            for row in query.fetch_all(self.reader()).await? {
+                let d: String = row.try_get("domain")?;
+                if let Ok(d) = Domain::parse(&d) {
+                    facts
+                        .account_domain_blocks
+                        .insert((id(&row, "account_id")?, d));
+                }
+            }
+        }
+        for community in &communities {
+            let Some(row) = sqlx::query(
+                "SELECT visibility, federation_restricted FROM communities WHERE id = $1",
+            )
+            .bind(community.as_i64())
+            .fetch_optional(self.reader())
+            .await?
+            else {
+                continue;
+            };
+            let visibility: String = row.try_get("visibility")?;
+            let federates_with = if flag(&row, "federation_restricted")? {
+                let listed: Vec<String> = sqlx::query_scalar(
+                    "SELECT domain FROM community_federation WHERE community_id = $1",
+                )
+                .bind(community.as_i64())
+                .fetch_all(self.reader())
+                .await?;
+                Some(
+                    listed
+                        .iter()
+                        .filter_map(|d| Domain::parse(d).ok())
+                        .collect(),
+                )
+            } else {
+                None
+            };
+            facts.communities.insert(
+                *community,
+                CommunityFacts {
+                    federates_with,
+                    local_only: visibility == "local",
+                },
+            );
+        }
+        Ok((facts, candidates))
+    }
+
+    async fn load_domain_policies(
+        &self,
+        facts: &mut FactSet,
+        domains: &BTreeSet<Domain>,
+    ) -> Result<(), StoreError> {
+        let list: Vec<&Domain> = domains.iter().collect();
+        for chunk in list.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "SELECT domain, policy, severity FROM domain_policies WHERE domain IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for d in chunk {
+                query = query.bind(d.as_str());
+            }
+            for row in query.fetch_all(self.reader()).await? {
+                let d: String = row.try_get("domain")?;
+                let policy: String = row.try_get("policy")?;
+                let severity: String = row.try_get("severity")?;
+                let Ok(d) = Domain::parse(&d) else {
+                    continue;
+                };
+                match policy.as_str() {
+                    "block" => {
+                        facts.blocked_domains.insert(d, severity != "silence");
+                    }
+                    "allow" => {
+                        facts.allowed_domains.insert(d);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `(l, r)` pairs from `select` (which ends in `WHERE ...` or `AND`) with `left_col` in
+    /// `lefts` and `right_col` in `rights`. Every SQL fragment is a literal of this module.
+    async fn id_pairs(
+        &self,
+        select: &'static str,
+        left_col: &'static str,
+        right_col: &'static str,
+        lefts: &[Id],
+        rights: &[Id],
+    ) -> Result<Vec<(Id, Id)>, StoreError> {
+        let mut out = Vec::new();
+        if lefts.is_empty() || rights.is_empty() {
+            return Ok(out);
+        }
+        for lchunk in lefts.chunks(IN_LIST_CHUNK) {
+            for rchunk in rights.chunks(IN_LIST_CHUNK) {
+                let sql = format!(
+                    "{select} {left_col} IN ({}) AND {right_col} IN ({})",
+                    placeholders(1, lchunk.len()),
+                    placeholders(lchunk.len() + 1, rchunk.len()),
+                );
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for i in lchunk.iter().chain(rchunk) {
+                    query = query.bind(i.as_i64());
+                }
+                for row in query.fetch_all(self.reader()).await? {
+                    out.push((id(&row, "l")?, id(&row, "r")?));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn collect_involved(
+    post: &PostFacts,
+    authors: &mut BTreeSet<Id>,
+    domains: &mut BTreeSet<Domain>,
+    communities: &mut BTreeSet<Id>,
+) {
+    authors.insert(post.author.id);
+    if let Some(d) = &post.author.domain {
+        domains.insert(d.clone());
+    }
+    if let Some(c) = post.audience.community {
+        communities.insert(c);
+    }
+    if let Some(parent) = &post.parent {
+        collect_involved(parent, authors, domains, communities);
+    }
+    if let Some(original) = &post.reblog_of {
+        collect_involved(original, authors, domains, communities);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_by_a_quarter_and_caps_at_a_day() {
+        assert_eq!(backoff_ms(1), 1000);
+        assert_eq!(backoff_ms(2), 1250);
+        assert_eq!(backoff_ms(3), 1563);
+        assert_eq!(backoff_ms(60), MAX_BACKOFF_MS);
+        assert_eq!(backoff_ms(100_000), MAX_BACKOFF_MS);
+        assert_eq!(backoff_ms(0), 1000);
+    }
+}
