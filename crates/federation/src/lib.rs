@@ -8,8 +8,15 @@
 //! It depends on `activitypub_federation` (axum integration) and
 //! `http-signature-normalization`, pinned in the workspace manifest.
 //!
-//! Built so far: the shape of local actor URLs ([`urls`]) and actor key generation
-//! ([`keys`]), which account creation needs.
+//! Built so far: the shape of local actor URLs ([`urls`]), actor key generation ([`keys`]),
+//! ActivityStreams rendering of what Cohort sends ([`render`]) and the durable, signed,
+//! permit-gated delivery pipeline ([`delivery`]: the only module that sends).
 
+pub mod delivery;
 pub mod keys;
+pub mod render;
 pub mod urls;
+
+pub use delivery::{
+    Delivery, DeliveryConfig, DeliveryError, DeliveryHandle, DeliveryStats, expire_due_statuses,
+};

@@ -1,0 +1,109 @@
+//! The planner: turns new outbox events into queue rows, one per candidate remote domain.
+//!
+//! The domains are a superset: whether anything is actually sent there is decided by the
+//! audience engine when the domain's worker gets to the row (re-planning at send time).
+
+use std::collections::BTreeSet;
+
+use cohort_model::Domain;
+use cohort_store::{OutboxEvent, OutboxKind, Store, StoreError};
+
+/// How many events one planner round takes.
+const BATCH: i64 = 100;
+
+/// Plans every unplanned event. Returns how many were planned.
+pub(crate) async fn plan_pending(store: &Store) -> Result<usize, StoreError> {
+    let mut planned = 0;
+    loop {
+        let events = store.unplanned_outbox_events(BATCH).await?;
+        if events.is_empty() {
+            break;
+        }
+        for event in &events {
+            let domains = candidate_domains(store, event).await?;
+            tracing::debug!(event = %event.id, kind = event.kind.as_str(), domains = domains.len(), "planned outbox event");
+            store.enqueue_deliveries(event.id, &domains).await?;
+            planned += 1;
+        }
+    }
+    if planned > 0 {
+        store.prune_planned_markers().await?;
+    }
+    Ok(planned)
+}
+
+/// The remote domains an event may have to reach.
+pub(crate) async fn candidate_domains(
+    store: &Store,
+    event: &OutboxEvent,
+) -> Result<Vec<Domain>, StoreError> {
+    let mut domains: BTreeSet<Domain> = BTreeSet::new();
+    match event.kind {
+        OutboxKind::CreateStatus | OutboxKind::UpdateStatus | OutboxKind::Announce => {
+            let Some(status) = event.status else {
+                return Ok(Vec::new());
+            };
+            let record = match store.status(status).await {
+                Ok(r) => r,
+                Err(StoreError::NotFound(_)) => return Ok(Vec::new()),
+                Err(e) => return Err(e),
+            };
+            let (_, candidates) = store.delivery_candidates(&record.facts).await?;
+            domains.extend(candidates.into_iter().filter_map(|c| c.party.domain));
+        }
+        OutboxKind::DeleteStatus | OutboxKind::UndoAnnounce => {
+            let Some(status) = event.status else {
+                return Ok(Vec::new());
+            };
+            // Rows still queued first: a delivery in flight is recorded before its row is
+            // removed, so between the two reads every domain that got (or is getting) the
+            // post is seen.
+            domains.extend(store.queued_domains_for_status(status).await?);
+            domains.extend(
+                store
+                    .recorded_inboxes(status)
+                    .await?
+                    .into_iter()
+                    .map(|r| r.domain),
+            );
+        }
+        OutboxKind::Follow
+        | OutboxKind::UndoFollow
+        | OutboxKind::AcceptFollow
+        | OutboxKind::RejectFollow
+        | OutboxKind::Block
+        | OutboxKind::UndoBlock
+        | OutboxKind::Like
+        | OutboxKind::UndoLike => {
+            if let Some(domain) = relationship_domain(store, event).await? {
+                domains.insert(domain);
+            }
+        }
+        OutboxKind::UpdateActor | OutboxKind::DeleteActor => {
+            tracing::info!(event = %event.id, kind = event.kind.as_str(), "actor updates and deletions are not federated yet");
+        }
+    }
+    Ok(domains.into_iter().collect())
+}
+
+/// The counterpart's domain of a relationship event: the target account's, or for a Like
+/// the liked post's author's.
+pub(crate) async fn relationship_domain(
+    store: &Store,
+    event: &OutboxEvent,
+) -> Result<Option<Domain>, StoreError> {
+    let target = match (event.target_account, event.status) {
+        (Some(t), _) => t,
+        (None, Some(s)) => match store.status(s).await {
+            Ok(r) => r.facts.author.id,
+            Err(StoreError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        },
+        (None, None) => return Ok(None),
+    };
+    match store.account_by_id(target).await {
+        Ok(a) => Ok(a.domain),
+        Err(StoreError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,505 @@
+//! One domain's worker: walks the domain's queue in event order, re-plans each activity
+//! through the audience engine with fresh facts for that domain, renders it, and spends the
+//! permits.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use cohort_model::{Domain, Id};
+use cohort_policy::{DeliveryPermit, FactSet, Party, Subject, plan_delivery};
+use cohort_store::{
+    DeliveryActor, OutboxEvent, OutboxKind, QueuedDelivery, StatusRecord, Store, StoreError, now_ms,
+};
+
+use super::send::SendOutcome;
+use super::sign::{SignError, Signer};
+use super::{Shared, Stats};
+use crate::render::{self, ActorRef, Mention, NoteSource, Unaddressed};
+
+/// Rows fetched per round.
+const ROWS_PER_ROUND: i64 = 32;
+
+/// What became of one queued row.
+enum RowResult {
+    /// Nothing more to do: delivered, refused for good, or nothing permitted.
+    Finished,
+    /// A transient failure: keep the row, back the domain off.
+    Retry(String),
+}
+
+/// Signing keys by account, parsed once.
+#[derive(Default)]
+pub(crate) struct KeyCache {
+    keys: Mutex<HashMap<Id, (String, Arc<Signer>)>>,
+}
+
+impl KeyCache {
+    fn signer(&self, actor: &DeliveryActor) -> Result<Arc<Signer>, SignError> {
+        let (Some(key_id), Some(pem)) = (&actor.key_id, &actor.private_key_pem) else {
+            return Err(SignError::Key(format!(
+                "account {} has no private key",
+                actor.id
+            )));
+        };
+        if let Ok(keys) = self.keys.lock()
+            && let Some((cached_id, signer)) = keys.get(&actor.id)
+            && cached_id == key_id
+        {
+            return Ok(signer.clone());
+        }
+        let signer = Arc::new(Signer::from_pem(key_id, pem)?);
+        if let Ok(mut keys) = self.keys.lock() {
+            keys.insert(actor.id, (key_id.clone(), signer.clone()));
+        }
+        Ok(signer)
+    }
+}
+
+/// Holds the lease on `domain` (already claimed) and works through its queue.
+pub(crate) async fn run_domain(shared: &Shared, domain: &Domain) -> Result<(), StoreError> {
+    let result = work(shared, domain).await;
+    if let Err(e) = &result {
+        tracing::warn!(%domain, error = %e, "delivery worker stopped on a storage error");
+        // Back off so that a persistent fault does not spin.
+        let _ = shared
+            .store
+            .record_domain_failure(domain, now_ms(), &e.to_string())
+            .await;
+    }
+    shared
+        .store
+        .release_delivery_lease(domain, &shared.owner)
+        .await?;
+    result
+}
+
+async fn work(shared: &Shared, domain: &Domain) -> Result<(), StoreError> {
+    let store = &shared.store;
+    let lease_ms = shared.lease_ms();
+    let mut lease_until = now_ms() + lease_ms;
+    let mut answered = false;
+    loop {
+        let rows = store.queued_deliveries(domain, ROWS_PER_ROUND).await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        for row in rows {
+            if shared.stopping.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            let now = now_ms();
+            if lease_until - now < lease_ms / 2 {
+                lease_until = now + lease_ms;
+                if !store
+                    .renew_delivery_lease(domain, &shared.owner, lease_until)
+                    .await?
+                {
+                    tracing::warn!(%domain, "lost the delivery lease; stopping");
+                    return Ok(());
+                }
+            }
+            match deliver_row(shared, &row, &mut answered).await? {
+                RowResult::Finished => store.finish_delivery(domain, row.event_id).await?,
+                RowResult::Retry(why) => {
+                    let outcome = store.record_domain_failure(domain, now_ms(), &why).await?;
+                    shared.stats.retried.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(
+                        %domain,
+                        event = %row.event_id,
+                        error = %why,
+                        fails = outcome.fail_count,
+                        next_attempt_at = outcome.next_attempt_at,
+                        unreachable = outcome.unreachable,
+                        "delivery failed; backing off"
+                    );
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+async fn deliver_row(
+    shared: &Shared,
+    row: &QueuedDelivery,
+    answered: &mut bool,
+) -> Result<RowResult, StoreError> {
+    let store = &shared.store;
+    let Some(event) = store.outbox_event(row.event_id).await? else {
+        return Ok(RowResult::Finished);
+    };
+    let Some(actor_id) = event.actor else {
+        return Ok(RowResult::Finished);
+    };
+    let actor = match store.delivery_actor(actor_id).await {
+        Ok(a) => a,
+        Err(StoreError::NotFound(_)) => return Ok(RowResult::Finished),
+        Err(e) => return Err(e),
+    };
+    if actor.domain.is_some() {
+        tracing::warn!(event = %event.id, "outbox event by a remote account; not delivered");
+        return Ok(RowResult::Finished);
+    }
+    let signer = match shared.keys.signer(&actor) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(event = %event.id, account = %actor.id, error = %e, "cannot sign; dropping the delivery");
+            return Ok(RowResult::Finished);
+        }
+    };
+    let ctx = RowContext {
+        shared,
+        row,
+        event: &event,
+        actor: ActorRef {
+            id: actor.actor_uri.clone(),
+            followers: actor.followers_uri.clone(),
+        },
+        party: Party {
+            id: actor.id,
+            domain: None,
+            suspended: actor.suspended,
+        },
+        activity_id: shared.config.urls.activity(event.id),
+        signer,
+    };
+    match event.kind {
+        OutboxKind::CreateStatus | OutboxKind::UpdateStatus | OutboxKind::Announce => {
+            ctx.post(answered).await
+        }
+        OutboxKind::DeleteStatus | OutboxKind::UndoAnnounce => ctx.retraction(answered).await,
+        OutboxKind::Follow
+        | OutboxKind::UndoFollow
+        | OutboxKind::AcceptFollow
+        | OutboxKind::RejectFollow
+        | OutboxKind::Block
+        | OutboxKind::UndoBlock
+        | OutboxKind::Like
+        | OutboxKind::UndoLike => ctx.relationship(answered).await,
+        OutboxKind::UpdateActor | OutboxKind::DeleteActor => Ok(RowResult::Finished),
+    }
+}
+
+struct RowContext<'a> {
+    shared: &'a Shared,
+    row: &'a QueuedDelivery,
+    event: &'a OutboxEvent,
+    actor: ActorRef,
+    party: Party,
+    activity_id: String,
+    signer: Arc<Signer>,
+}
+
+impl RowContext<'_> {
+    fn store(&self) -> &Store {
+        &self.shared.store
+    }
+
+    fn domain(&self) -> &Domain {
+        &self.row.domain
+    }
+
+    async fn status(&self) -> Result<Option<StatusRecord>, StoreError> {
+        let Some(id) = self.event.status else {
+            return Ok(None);
+        };
+        match self.store().status(id).await {
+            Ok(r) => Ok(Some(r)),
+            Err(StoreError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Create, Update, Announce: re-planned over the domain's current candidates.
+    async fn post(&self, answered: &mut bool) -> Result<RowResult, StoreError> {
+        let Some(record) = self.status().await? else {
+            return Ok(RowResult::Finished);
+        };
+        let (facts, candidates) = self
+            .store()
+            .delivery_candidates_on_domain(&record.facts, self.domain())
+            .await?;
+        let plan = plan_delivery(
+            &facts,
+            &Subject::Post {
+                post: &record.facts,
+                candidates: &candidates,
+            },
+        );
+        if !plan.decisions.is_empty() {
+            self.store()
+                .record_audience_decisions(record.facts.id, &plan.decisions)
+                .await?;
+        }
+        if plan.permits.is_empty() {
+            self.shared.stats.denied.fetch_add(1, Ordering::Relaxed);
+            return Ok(RowResult::Finished);
+        }
+        let activity = match self.event.kind {
+            OutboxKind::Announce => {
+                let Some(original) = record.reblog_of_id else {
+                    return Ok(RowResult::Finished);
+                };
+                let original = self.store().status(original).await?;
+                render::announce(
+                    &self.activity_id,
+                    &self.actor,
+                    &original.uri,
+                    record.created_at,
+                )
+            }
+            OutboxKind::UpdateStatus => render::update(
+                &self.activity_id,
+                &self.actor,
+                &self.note_source(&record).await?,
+            ),
+            _ => render::create(
+                &self.activity_id,
+                &self.actor,
+                &self.note_source(&record).await?,
+            ),
+        };
+        self.spend(plan.permits, &activity, Some(record.facts.id), answered)
+            .await
+    }
+
+    /// Delete (or, for a boost, Undo(Announce)): to every inbox of this domain that received
+    /// the post.
+    async fn retraction(&self, answered: &mut bool) -> Result<RowResult, StoreError> {
+        let Some(record) = self.status().await? else {
+            return Ok(RowResult::Finished);
+        };
+        let recorded: Vec<_> = self
+            .store()
+            .recorded_inboxes(record.facts.id)
+            .await?
+            .into_iter()
+            .filter(|r| &r.domain == self.domain())
+            .collect();
+        let plan = plan_delivery(
+            &FactSet::default(),
+            &Subject::Retraction {
+                post: record.facts.id,
+                recorded: &recorded,
+            },
+        );
+        if !plan.decisions.is_empty() {
+            self.store()
+                .record_audience_decisions(record.facts.id, &plan.decisions)
+                .await?;
+        }
+        if plan.permits.is_empty() {
+            return Ok(RowResult::Finished);
+        }
+        let activity =
+            if self.event.kind == OutboxKind::UndoAnnounce || record.reblog_of_id.is_some() {
+                let original_uri = match record.reblog_of_id {
+                    Some(o) => self
+                        .store()
+                        .status(o)
+                        .await
+                        .map(|s| s.uri)
+                        .unwrap_or_default(),
+                    None => String::new(),
+                };
+                let announce_id = self
+                    .undone_id(OutboxKind::Announce, Some(record.facts.id), None)
+                    .await?;
+                render::undo(
+                    &self.activity_id,
+                    &self.actor,
+                    render::announce(&announce_id, &self.actor, &original_uri, record.created_at),
+                )
+            } else {
+                render::delete(&self.activity_id, &self.actor, &record.uri)
+            };
+        self.spend(plan.permits, &activity, None, answered).await
+    }
+
+    /// Follow, Accept, Reject, Block, Like and their Undos: to the one counterpart.
+    async fn relationship(&self, answered: &mut bool) -> Result<RowResult, StoreError> {
+        let status = self.status().await?;
+        let target = match (self.event.target_account, &status) {
+            (Some(t), _) => t,
+            (None, Some(s)) => s.facts.author.id,
+            (None, None) => return Ok(RowResult::Finished),
+        };
+        let Some(recipient) = self
+            .store()
+            .remote_recipients(&[target])
+            .await?
+            .into_iter()
+            .next()
+        else {
+            return Ok(RowResult::Finished);
+        };
+        if recipient.party.domain.as_ref() != Some(self.domain()) {
+            return Ok(RowResult::Finished);
+        }
+        let facts = self.store().domain_facts(&[self.domain().clone()]).await?;
+        let plan = plan_delivery(
+            &facts,
+            &Subject::Relationship {
+                from: &self.party,
+                to: &recipient,
+            },
+        );
+        if plan.permits.is_empty() {
+            self.shared.stats.denied.fetch_add(1, Ordering::Relaxed);
+            return Ok(RowResult::Finished);
+        }
+        let them = recipient.actor_uri.as_str();
+        let id = self.activity_id.as_str();
+        let me = &self.actor;
+        let status_uri = status.as_ref().map(|s| s.uri.as_str()).unwrap_or_default();
+        let activity = match self.event.kind {
+            OutboxKind::Follow => render::follow(id, me, them),
+            OutboxKind::UndoFollow => {
+                let inner = self
+                    .undone_id(OutboxKind::Follow, None, Some(target))
+                    .await?;
+                render::undo(id, me, render::follow(&inner, me, them))
+            }
+            OutboxKind::AcceptFollow | OutboxKind::RejectFollow => {
+                let follow_id = self.store().follow_uri(target, self.party.id).await?;
+                let follow = render::incoming_follow(follow_id.as_deref(), them, &me.id);
+                if self.event.kind == OutboxKind::AcceptFollow {
+                    render::accept(id, me, follow)
+                } else {
+                    render::reject(id, me, follow)
+                }
+            }
+            OutboxKind::Block => render::block(id, me, them),
+            OutboxKind::UndoBlock => {
+                let inner = self
+                    .undone_id(OutboxKind::Block, None, Some(target))
+                    .await?;
+                render::undo(id, me, render::block(&inner, me, them))
+            }
+            OutboxKind::Like => render::like(id, me, status_uri),
+            OutboxKind::UndoLike => {
+                let inner = self
+                    .undone_id(
+                        OutboxKind::Like,
+                        self.event.status,
+                        self.event.target_account,
+                    )
+                    .await?;
+                render::undo(id, me, render::like(&inner, me, status_uri))
+            }
+            _ => return Ok(RowResult::Finished),
+        };
+        self.spend(plan.permits, &activity, None, answered).await
+    }
+
+    /// The id of the activity an Undo undoes: the earlier event's, or a derived one.
+    async fn undone_id(
+        &self,
+        kind: OutboxKind,
+        status: Option<Id>,
+        target: Option<Id>,
+    ) -> Result<String, StoreError> {
+        let previous = self
+            .store()
+            .previous_outbox_event(kind, self.party.id, status, target, self.event.id)
+            .await?;
+        Ok(match previous {
+            Some(p) => self.shared.config.urls.activity(p),
+            None => format!("{}#undone", self.activity_id),
+        })
+    }
+
+    async fn note_source(&self, record: &StatusRecord) -> Result<NoteSource, StoreError> {
+        let in_reply_to = match record.in_reply_to_id {
+            Some(parent) => match self.store().status(parent).await {
+                Ok(p) => Some(p.uri),
+                Err(StoreError::NotFound(_)) => None,
+                Err(e) => return Err(e),
+            },
+            None => None,
+        };
+        let mut mentions = Vec::with_capacity(record.facts.addressed.len());
+        for account in &record.facts.addressed {
+            let Ok(a) = self.store().account_by_id(*account).await else {
+                continue;
+            };
+            let host = a.domain.as_ref().map_or_else(
+                || self.shared.config.local_domain.to_string(),
+                ToString::to_string,
+            );
+            mentions.push(Mention {
+                href: a.actor_uri.clone(),
+                name: format!("@{}@{}", a.username, host),
+            });
+        }
+        Ok(NoteSource {
+            id: record.uri.clone(),
+            url: record.url.clone(),
+            attributed_to: self.actor.id.clone(),
+            content_html: record.content_html.clone(),
+            summary: record.spoiler_text.clone(),
+            sensitive: record.sensitive,
+            language: record.language.clone(),
+            in_reply_to,
+            published_ms: record.created_at,
+            updated_ms: record.edited_at,
+            mentions,
+        })
+    }
+
+    /// Spends the permits for this domain, skipping inboxes already served for this row.
+    async fn spend(
+        &self,
+        permits: Vec<DeliveryPermit>,
+        activity: &Unaddressed,
+        delivered_status: Option<Id>,
+        answered: &mut bool,
+    ) -> Result<RowResult, StoreError> {
+        let several = permits.len() > 1;
+        let stats: &Stats = &self.shared.stats;
+        for permit in permits {
+            if permit.domain() != self.domain() {
+                tracing::warn!(domain = %self.domain(), other = %permit.domain(), "permit for another domain ignored");
+                continue;
+            }
+            let inbox = permit.inbox().to_owned();
+            if self.row.done_inboxes.iter().any(|d| d == &inbox) {
+                continue;
+            }
+            match self
+                .shared
+                .sender
+                .send(permit, activity, &self.signer)
+                .await
+            {
+                SendOutcome::Delivered(code) => {
+                    stats.delivered.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(%inbox, code, activity = activity.id(), "delivered");
+                    if let Some(status) = delivered_status {
+                        self.store()
+                            .record_status_delivery(status, &inbox, self.domain())
+                            .await?;
+                    }
+                    if !*answered {
+                        *answered = true;
+                        self.store()
+                            .record_domain_success(self.domain(), now_ms())
+                            .await?;
+                    }
+                }
+                SendOutcome::Refused(why) => {
+                    stats.refused.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(%inbox, activity = activity.id(), reason = %why, "delivery refused; dropping it");
+                }
+                SendOutcome::Retry(why) => return Ok(RowResult::Retry(why)),
+            }
+            if several {
+                self.store()
+                    .mark_delivery_inbox_done(self.domain(), self.row.event_id, &inbox)
+                    .await?;
+            }
+        }
+        Ok(RowResult::Finished)
+    }
+}

@@ -1,0 +1,429 @@
+//! ActivityStreams JSON for what Cohort sends: `Note`, and the activities `Create`,
+//! `Update`, `Delete` (with a `Tombstone`), `Announce`, `Follow`, `Accept`, `Reject`, `Undo`,
+//! `Block` and `Like`.
+//!
+//! Rendering is split in two on purpose. The functions here build an [`Unaddressed`]
+//! activity: everything but `to`/`cc`. Only [`Unaddressed::addressed`] adds them, and it takes
+//! the policy's [`Addressing`]: the delivery module calls it with the addressing of the
+//! `DeliveryPermit` it is about to spend, so the audience on the wire is exactly the one the
+//! policy computed for that inbox. `bto`/`bcc` are never written. Mention tags are kept only
+//! for actors the addressing names, so a restricted post does not tell one instance whom it
+//! was also sent to elsewhere.
+
+use cohort_policy::{Addressing, Slot};
+use serde_json::{Map, Value, json};
+
+/// The ActivityStreams context.
+pub const AS_CONTEXT: &str = "https://www.w3.org/ns/activitystreams";
+/// The security vocabulary (`publicKey`); JSON-LD peers need it to see our keys.
+pub const SECURITY_CONTEXT: &str = "https://w3id.org/security/v1";
+/// The Public collection.
+pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
+
+/// The `@context` of everything Cohort sends.
+pub fn context() -> Value {
+    json!([
+        AS_CONTEXT,
+        SECURITY_CONTEXT,
+        {
+            "sensitive": "as:sensitive",
+            "Hashtag": "as:Hashtag",
+            "toot": "http://joinmastodon.org/ns#"
+        }
+    ])
+}
+
+/// A mentioned actor, for a `Mention` tag.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mention {
+    /// The actor id.
+    pub href: String,
+    /// `@user@host`.
+    pub name: String,
+}
+
+/// The actor an activity is from.
+#[derive(Clone, Debug)]
+pub struct ActorRef {
+    /// Its ActivityPub id.
+    pub id: String,
+    /// Its followers collection (the addressing's "author followers").
+    pub followers: Option<String>,
+}
+
+/// A post's content, as stored, for rendering a `Note`.
+#[derive(Clone, Debug)]
+pub struct NoteSource {
+    /// The Note's id.
+    pub id: String,
+    /// Its web page.
+    pub url: Option<String>,
+    /// The author's actor id.
+    pub attributed_to: String,
+    /// Sanitised HTML.
+    pub content_html: String,
+    /// Content warning (empty for none).
+    pub summary: String,
+    /// Media marked sensitive (or a content warning present).
+    pub sensitive: bool,
+    /// ISO 639 language.
+    pub language: Option<String>,
+    /// The parent's id, for replies.
+    pub in_reply_to: Option<String>,
+    /// Published, Unix ms.
+    pub published_ms: i64,
+    /// Last edited, Unix ms.
+    pub updated_ms: Option<i64>,
+    /// Mentioned actors (kept in the output only where the addressing names them).
+    pub mentions: Vec<Mention>,
+}
+
+/// An activity without `to`/`cc`. Address it with [`Unaddressed::addressed`].
+#[derive(Clone, Debug)]
+pub struct Unaddressed {
+    body: Map<String, Value>,
+    /// Whether the embedded `object` carries the same addressing (a Create's or Update's
+    /// Note: Mastodon reads the Note's `to`/`cc` for visibility).
+    object_addressed: bool,
+    followers: Option<String>,
+    mentions: Vec<Mention>,
+}
+
+impl Unaddressed {
+    fn new(kind: &str, id: &str, actor: &ActorRef, object: Value) -> Self {
+        let mut body = Map::new();
+        body.insert("id".into(), Value::String(id.to_owned()));
+        body.insert("type".into(), Value::String(kind.to_owned()));
+        body.insert("actor".into(), Value::String(actor.id.clone()));
+        body.insert("object".into(), object);
+        Unaddressed {
+            body,
+            object_addressed: false,
+            followers: actor.followers.clone(),
+            mentions: Vec::new(),
+        }
+    }
+
+    /// The activity's id.
+    pub fn id(&self) -> &str {
+        self.body.get("id").and_then(Value::as_str).unwrap_or("")
+    }
+
+    /// The activity's type.
+    pub fn kind(&self) -> &str {
+        self.body.get("type").and_then(Value::as_str).unwrap_or("")
+    }
+
+    /// The activity as an embedded object (inside an `Undo`, `Accept`...): no `@context`,
+    /// no addressing.
+    pub fn into_embedded(self) -> Value {
+        Value::Object(self.body)
+    }
+
+    /// The complete activity, with `@context` and the `to`/`cc` computed by the policy.
+    pub fn addressed(&self, addressing: &Addressing) -> Value {
+        let (to, cc) = audience_lists(addressing, self.followers.as_deref());
+        let mut out = Map::new();
+        out.insert("@context".into(), context());
+        for (k, v) in &self.body {
+            out.insert(k.clone(), v.clone());
+        }
+        out.insert("to".into(), json!(to));
+        out.insert("cc".into(), json!(cc));
+        if self.object_addressed
+            && let Some(Value::Object(object)) = out.get_mut("object")
+        {
+            object.insert("to".into(), json!(to));
+            object.insert("cc".into(), json!(cc));
+            let tags: Vec<Value> = self
+                .mentions
+                .iter()
+                .filter(|m| to.contains(&m.href) || cc.contains(&m.href))
+                .map(|m| json!({"type": "Mention", "href": m.href, "name": m.name}))
+                .collect();
+            object.insert("tag".into(), Value::Array(tags));
+        }
+        Value::Object(out)
+    }
+}
+
+/// `to` and `cc` from the policy's addressing.
+pub fn audience_lists(
+    addressing: &Addressing,
+    followers: Option<&str>,
+) -> (Vec<String>, Vec<String>) {
+    let mut to: Vec<String> = Vec::new();
+    let mut cc: Vec<String> = Vec::new();
+    let slot = |s: Slot, to: &mut Vec<String>, cc: &mut Vec<String>, v: &str| match s {
+        Slot::To => to.push(v.to_owned()),
+        Slot::Cc => cc.push(v.to_owned()),
+    };
+    if let Some(s) = addressing.public {
+        slot(s, &mut to, &mut cc, PUBLIC);
+    }
+    if let (Some(s), Some(f)) = (addressing.author_followers, followers) {
+        slot(s, &mut to, &mut cc, f);
+    }
+    for a in addressing.to.iter() {
+        if !to.contains(a) {
+            to.push(a.clone());
+        }
+    }
+    for a in addressing.cc.iter() {
+        if !to.contains(a) && !cc.contains(a) {
+            cc.push(a.clone());
+        }
+    }
+    (to, cc)
+}
+
+/// RFC 3339 in UTC with second precision, as Mastodon writes it.
+pub fn timestamp(unix_ms: i64) -> String {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    time::OffsetDateTime::from_unix_timestamp(unix_ms.div_euclid(1000))
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned())
+}
+
+/// A `Note` (without addressing; see [`create`] and [`update`]).
+pub fn note(src: &NoteSource) -> Value {
+    let mut note = Map::new();
+    note.insert("id".into(), json!(src.id));
+    note.insert("type".into(), json!("Note"));
+    note.insert("attributedTo".into(), json!(src.attributed_to));
+    note.insert("content".into(), json!(src.content_html));
+    if let Some(lang) = &src.language {
+        note.insert(
+            "contentMap".into(),
+            json!({ lang.as_str(): src.content_html }),
+        );
+    }
+    note.insert(
+        "summary".into(),
+        if src.summary.is_empty() {
+            Value::Null
+        } else {
+            json!(src.summary)
+        },
+    );
+    note.insert(
+        "sensitive".into(),
+        json!(src.sensitive || !src.summary.is_empty()),
+    );
+    note.insert("inReplyTo".into(), json!(src.in_reply_to));
+    note.insert("published".into(), json!(timestamp(src.published_ms)));
+    if let Some(updated) = src.updated_ms {
+        note.insert("updated".into(), json!(timestamp(updated)));
+    }
+    if let Some(url) = &src.url {
+        note.insert("url".into(), json!(url));
+    }
+    Value::Object(note)
+}
+
+fn with_note(kind: &str, id: &str, actor: &ActorRef, src: &NoteSource) -> Unaddressed {
+    let mut activity = Unaddressed::new(kind, id, actor, note(src));
+    activity.object_addressed = true;
+    activity.mentions = src.mentions.clone();
+    let when = if kind == "Update" {
+        src.updated_ms.unwrap_or(src.published_ms)
+    } else {
+        src.published_ms
+    };
+    activity
+        .body
+        .insert("published".into(), json!(timestamp(when)));
+    activity
+}
+
+/// `Create(Note)`.
+pub fn create(id: &str, actor: &ActorRef, src: &NoteSource) -> Unaddressed {
+    with_note("Create", id, actor, src)
+}
+
+/// `Update(Note)`.
+pub fn update(id: &str, actor: &ActorRef, src: &NoteSource) -> Unaddressed {
+    with_note("Update", id, actor, src)
+}
+
+/// `Delete(Tombstone)` of a post.
+pub fn delete(id: &str, actor: &ActorRef, object_id: &str) -> Unaddressed {
+    Unaddressed::new(
+        "Delete",
+        id,
+        actor,
+        json!({"id": object_id, "type": "Tombstone", "atomUri": object_id}),
+    )
+}
+
+/// `Announce` (a boost) of `object_id`.
+pub fn announce(id: &str, actor: &ActorRef, object_id: &str, published_ms: i64) -> Unaddressed {
+    let mut a = Unaddressed::new("Announce", id, actor, json!(object_id));
+    a.body
+        .insert("published".into(), json!(timestamp(published_ms)));
+    a
+}
+
+/// `Follow` of `object_actor`.
+pub fn follow(id: &str, actor: &ActorRef, object_actor: &str) -> Unaddressed {
+    Unaddressed::new("Follow", id, actor, json!(object_actor))
+}
+
+/// The remote follow being answered, as the object of an `Accept` or `Reject`.
+pub fn incoming_follow(follow_id: Option<&str>, follower: &str, followed: &str) -> Value {
+    let mut f = Map::new();
+    if let Some(id) = follow_id {
+        f.insert("id".into(), json!(id));
+    }
+    f.insert("type".into(), json!("Follow"));
+    f.insert("actor".into(), json!(follower));
+    f.insert("object".into(), json!(followed));
+    Value::Object(f)
+}
+
+/// `Accept(Follow)`.
+pub fn accept(id: &str, actor: &ActorRef, follow: Value) -> Unaddressed {
+    Unaddressed::new("Accept", id, actor, follow)
+}
+
+/// `Reject(Follow)`.
+pub fn reject(id: &str, actor: &ActorRef, follow: Value) -> Unaddressed {
+    Unaddressed::new("Reject", id, actor, follow)
+}
+
+/// `Undo` of an earlier activity (given unaddressed; it is embedded).
+pub fn undo(id: &str, actor: &ActorRef, undone: Unaddressed) -> Unaddressed {
+    Unaddressed::new("Undo", id, actor, undone.into_embedded())
+}
+
+/// `Block` of `object_actor`.
+pub fn block(id: &str, actor: &ActorRef, object_actor: &str) -> Unaddressed {
+    Unaddressed::new("Block", id, actor, json!(object_actor))
+}
+
+/// `Like` of `object_id`.
+pub fn like(id: &str, actor: &ActorRef, object_id: &str) -> Unaddressed {
+    Unaddressed::new("Like", id, actor, json!(object_id))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn pat() -> ActorRef {
+        ActorRef {
+            id: "https://a.example/users/pat".into(),
+            followers: Some("https://a.example/users/pat/followers".into()),
+        }
+    }
+
+    fn source() -> NoteSource {
+        NoteSource {
+            id: "https://a.example/users/pat/statuses/1".into(),
+            url: Some("https://a.example/@pat/1".into()),
+            attributed_to: pat().id,
+            content_html: "<p>hi @bob</p>".into(),
+            summary: String::new(),
+            sensitive: false,
+            language: Some("en".into()),
+            in_reply_to: None,
+            published_ms: 1_700_000_000_123,
+            updated_ms: None,
+            mentions: vec![
+                Mention {
+                    href: "https://b.example/users/bob".into(),
+                    name: "@bob@b.example".into(),
+                },
+                Mention {
+                    href: "https://c.example/users/cy".into(),
+                    name: "@cy@c.example".into(),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn a_public_create_carries_public_in_to_and_followers_in_cc_on_activity_and_note() {
+        let a = create("https://a.example/activities/9", &pat(), &source());
+        let json = a.addressed(&Addressing {
+            public: Some(Slot::To),
+            author_followers: Some(Slot::Cc),
+            to: vec![].into(),
+            cc: vec!["https://b.example/users/bob".into()].into(),
+        });
+        assert_eq!(json["@context"][0], AS_CONTEXT);
+        assert_eq!(json["@context"][1], SECURITY_CONTEXT);
+        assert_eq!(json["type"], "Create");
+        assert_eq!(json["to"], json!([PUBLIC]));
+        assert_eq!(
+            json["cc"],
+            json!([
+                "https://a.example/users/pat/followers",
+                "https://b.example/users/bob"
+            ])
+        );
+        assert_eq!(json["object"]["to"], json["to"]);
+        assert_eq!(json["object"]["cc"], json["cc"]);
+        assert_eq!(json["object"]["type"], "Note");
+        assert_eq!(json["object"]["published"], "2023-11-14T22:13:20Z");
+        // Only the addressed mention is tagged.
+        assert_eq!(json["object"]["tag"].as_array().unwrap().len(), 1);
+        assert_eq!(json["object"]["tag"][0]["name"], "@bob@b.example");
+        let text = json.to_string();
+        assert!(!text.contains("bto") && !text.contains("bcc"));
+        assert!(!text.contains("cy@c.example"), "unaddressed mention leaked");
+    }
+
+    #[test]
+    fn a_restricted_create_names_only_the_permitted_recipients() {
+        let a = create("https://a.example/activities/9", &pat(), &source());
+        let json = a.addressed(&Addressing {
+            public: None,
+            author_followers: None,
+            to: vec!["https://b.example/users/bob".into()].into(),
+            cc: vec![].into(),
+        });
+        assert_eq!(json["to"], json!(["https://b.example/users/bob"]));
+        assert_eq!(json["cc"], json!([]));
+        assert!(!json.to_string().contains("followers"));
+        assert!(!json.to_string().contains(PUBLIC));
+    }
+
+    #[test]
+    fn delete_is_a_tombstone_and_undo_embeds_without_context() {
+        let d = delete(
+            "https://a.example/activities/10",
+            &pat(),
+            "https://a.example/s/1",
+        );
+        let json = d.addressed(&Addressing {
+            public: Some(Slot::To),
+            author_followers: None,
+            to: vec![].into(),
+            cc: vec![].into(),
+        });
+        assert_eq!(json["object"]["type"], "Tombstone");
+        assert_eq!(json["to"], json!([PUBLIC]));
+        let u = undo(
+            "https://a.example/activities/11",
+            &pat(),
+            follow(
+                "https://a.example/activities/3",
+                &pat(),
+                "https://b.example/users/bob",
+            ),
+        );
+        let json = u.addressed(&Addressing {
+            public: None,
+            author_followers: None,
+            to: vec!["https://b.example/users/bob".into()].into(),
+            cc: vec![].into(),
+        });
+        assert_eq!(json["object"]["type"], "Follow");
+        assert_eq!(json["object"]["id"], "https://a.example/activities/3");
+        assert!(json["object"].get("@context").is_none());
+    }
+}
