@@ -54,6 +54,10 @@ pub fn audience_for_reply(requested: Audience, parent: &PostFacts) -> Audience {
             audience.visibility = Visibility::Community;
         }
     } else if breadth(parent_audience.visibility) > breadth(requested.visibility)
+        // Equally narrow but different (followers vs community): neither contains the
+        // other, so the parent's wins.
+        || (breadth(parent_audience.visibility) == breadth(requested.visibility)
+            && parent_audience.visibility != requested.visibility)
         || (parent_audience.visibility == Visibility::Local
             && matches!(
                 requested.visibility,

@@ -18,6 +18,7 @@
 //!   control.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use cohort_model::{Domain, Id};
 
@@ -96,10 +97,12 @@ pub struct Addressing {
     pub public: Option<Slot>,
     /// Where the author's followers collection goes, if anywhere.
     pub author_followers: Option<Slot>,
-    /// Actor ids in `to`.
-    pub to: Vec<String>,
-    /// Actor ids in `cc`.
-    pub cc: Vec<String>,
+    /// Actor ids in `to`. Shared between the permits of one instance (a restricted post to
+    /// n followers on one instance makes n permits with the same list: sharing keeps
+    /// planning linear).
+    pub to: Arc<[String]>,
+    /// Actor ids in `cc`, shared likewise.
+    pub cc: Arc<[String]>,
 }
 
 /// Permission to send one activity to one inbox. Only this crate can make one.
@@ -187,7 +190,8 @@ fn plan_post(facts: &dyn Facts, post: &PostFacts, candidates: &[Recipient]) -> D
             // Local accounts are never delivered to over HTTP.
             continue;
         };
-        if !seen.insert(candidate.party.id) {
+        // A post's own author never receives it.
+        if candidate.party.id == post.author.id || !seen.insert(candidate.party.id) {
             continue;
         }
         let rule = decide_view(facts, &Viewer::Account(candidate.party.clone()), post);
@@ -237,7 +241,7 @@ fn open_permits(post: &PostFacts, allowed: &[(&Recipient, Rule)]) -> Vec<Deliver
         Slot::Cc => Slot::To,
     };
     // Mentioned recipients that passed the gate, in candidate order.
-    let mentioned: Vec<String> = allowed
+    let mentioned: Arc<[String]> = allowed
         .iter()
         .filter(|(r, _)| post.addressed.contains(&r.party.id))
         .map(|(r, _)| r.actor_uri.clone())
@@ -261,8 +265,8 @@ fn open_permits(post: &PostFacts, allowed: &[(&Recipient, Rule)]) -> Vec<Deliver
             addressing: Addressing {
                 public: Some(public_slot),
                 author_followers: Some(followers_slot),
-                to: Vec::new(),
-                cc: mentioned.clone(),
+                to: Arc::from([]),
+                cc: Arc::clone(&mentioned),
             },
             rule,
         })
@@ -271,15 +275,19 @@ fn open_permits(post: &PostFacts, allowed: &[(&Recipient, Rule)]) -> Vec<Deliver
 
 fn restricted_permits(allowed: &[(&Recipient, Rule)]) -> Vec<DeliveryPermit> {
     // Each instance learns only its own permitted recipients.
-    let mut per_domain: HashMap<&Domain, Vec<String>> = HashMap::new();
+    let mut lists: HashMap<&Domain, Vec<String>> = HashMap::new();
     for (recipient, _) in allowed {
         if let Some(domain) = recipient.party.domain.as_ref() {
-            per_domain
+            lists
                 .entry(domain)
                 .or_default()
                 .push(recipient.actor_uri.clone());
         }
     }
+    let per_domain: HashMap<&Domain, Arc<[String]>> = lists
+        .into_iter()
+        .map(|(domain, list)| (domain, Arc::from(list)))
+        .collect();
     allowed
         .iter()
         .filter_map(|(recipient, rule)| {
@@ -290,8 +298,11 @@ fn restricted_permits(allowed: &[(&Recipient, Rule)]) -> Vec<DeliveryPermit> {
                 addressing: Addressing {
                     public: None,
                     author_followers: None,
-                    to: per_domain.get(domain).cloned().unwrap_or_default(),
-                    cc: Vec::new(),
+                    to: per_domain
+                        .get(domain)
+                        .cloned()
+                        .unwrap_or_else(|| Arc::from([])),
+                    cc: Arc::from([]),
                 },
                 rule: *rule,
             })
@@ -314,8 +325,8 @@ fn plan_retraction(recorded: &[RecordedInbox]) -> DeliveryPlan {
             addressing: Addressing {
                 public: Some(Slot::To),
                 author_followers: None,
-                to: Vec::new(),
-                cc: Vec::new(),
+                to: Arc::from([]),
+                cc: Arc::from([]),
             },
             rule: Rule::RetractionReachesRecipients,
         });
@@ -347,8 +358,8 @@ fn plan_relationship(facts: &dyn Facts, from: &Party, to: &Recipient) -> Deliver
             addressing: Addressing {
                 public: None,
                 author_followers: None,
-                to: vec![to.actor_uri.clone()],
-                cc: Vec::new(),
+                to: Arc::from([to.actor_uri.clone()]),
+                cc: Arc::from([]),
             },
             rule,
         });

@@ -189,8 +189,8 @@ pub trait Facts {
     fn account_blocks_domain(&self, account: Id, domain: &Domain) -> bool;
     /// Whether `account` is a current member (or moderator) of `community`.
     fn is_member(&self, community: Id, account: Id) -> bool;
-    /// Whether some current member of `community` is on `domain`.
-    fn has_member_on(&self, community: Id, domain: &Domain) -> bool;
+    /// The current members of `community` whose accounts are on `domain`.
+    fn members_on(&self, community: Id, domain: &Domain) -> Vec<Id>;
     /// The community's federation facts, if known.
     fn community(&self, community: Id) -> Option<&CommunityFacts>;
 }
@@ -213,10 +213,26 @@ pub struct FactSet {
     pub account_domain_blocks: HashSet<(Id, Domain)>,
     /// Current memberships, (community, account).
     pub memberships: HashSet<(Id, Id)>,
-    /// Domains of each community's current members.
-    pub member_domains: HashSet<(Id, Domain)>,
+    /// Each community's current members, by the domain of their account (remote members).
+    pub members_by_domain: HashMap<(Id, Domain), Vec<Id>>,
     /// Communities.
     pub communities: HashMap<Id, CommunityFacts>,
+}
+
+impl FactSet {
+    /// Records a current membership, keeping the per-domain index in step.
+    pub fn add_member(&mut self, community: Id, member: &Party) {
+        self.memberships.insert((community, member.id));
+        if let Some(domain) = &member.domain {
+            let members = self
+                .members_by_domain
+                .entry((community, domain.clone()))
+                .or_default();
+            if !members.contains(&member.id) {
+                members.push(member.id);
+            }
+        }
+    }
 }
 
 impl Facts for FactSet {
@@ -249,8 +265,11 @@ impl Facts for FactSet {
         self.memberships.contains(&(community, account))
     }
 
-    fn has_member_on(&self, community: Id, domain: &Domain) -> bool {
-        self.member_domains.contains(&(community, domain.clone()))
+    fn members_on(&self, community: Id, domain: &Domain) -> Vec<Id> {
+        self.members_by_domain
+            .get(&(community, domain.clone()))
+            .cloned()
+            .unwrap_or_default()
     }
 
     fn community(&self, community: Id) -> Option<&CommunityFacts> {

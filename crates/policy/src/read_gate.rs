@@ -6,7 +6,7 @@
 //! renders statuses only from `Visible`, so forgetting the check does not compile.
 //!
 //! Each rule is its own function, checked in this order (the first that decides wins):
-//! deletion, the PHI hold, the author's own view, suspensions, instance-level domain
+//! deletion, suspensions, the PHI hold, the author's own view, instance-level domain
 //! policy, blocks, local-only, community federation, the post's own audience, and finally
 //! every known ancestor's audience (a reply never reaches further than its parent).
 
@@ -77,6 +77,9 @@ pub fn decide_view(facts: &dyn Facts, viewer: &Viewer, post: &PostFacts) -> Rule
         return decide_boost_view(facts, viewer, post, original);
     }
     if let Some(rule) = deleted_posts_are_seen_by_nobody(post) {
+        return rule;
+    }
+    if let Some(rule) = suspended_accounts_neither_see_nor_are_seen(viewer, &post.author) {
         return rule;
     }
     if let Some(rule) = held_posts_are_seen_only_by_their_author(viewer, post) {
@@ -266,7 +269,8 @@ pub fn local_posts_never_leave_the_instance(
         .community
         .and_then(|c| facts.community(c))
         .is_some_and(|c| c.local_only);
-    if (audience.local_only || community_is_local) && !viewer_is_local_account(viewer) {
+    let local_only = audience.local_only || audience.visibility == Visibility::Local;
+    if (local_only || community_is_local) && !viewer_is_local_account(viewer) {
         Some(Rule::LocalNeverLeaves)
     } else {
         None
@@ -318,7 +322,10 @@ pub fn direct_posts_reach_only_the_addressed(viewer: &Viewer, post: &PostFacts) 
 }
 
 /// Rule: a community post is seen by the community's current members (each member, not
-/// each instance), and fetched by an instance only while it hosts a current member.
+/// each instance: it is delivered to members' own inboxes). A signed fetch by an instance
+/// actor (how Mastodon-like servers fetch) is answered only while that instance hosts a
+/// current member in good standing with the author (not blocked either way): an instance
+/// whose only member the author blocked gets nothing.
 pub fn community_posts_reach_only_members(
     facts: &dyn Facts,
     viewer: &Viewer,
@@ -330,7 +337,12 @@ pub fn community_posts_reach_only_members(
     };
     match viewer {
         Viewer::Account(v) if facts.is_member(community, v.id) => Rule::CommunityMember,
-        Viewer::Instance(domain) if facts.has_member_on(community, domain) => {
+        Viewer::Instance(domain)
+            if facts
+                .members_on(community, domain)
+                .iter()
+                .any(|m| !facts.blocked_either_way(*m, post.author.id)) =>
+        {
             Rule::InstanceOfMember
         }
         _ => Rule::NotACommunityMember,

@@ -217,8 +217,10 @@ const MATRIX: &[(&str, &str, &str, Outcome)] = &[
     ("community", "anonymous", "read", Deny),
     ("community", "remote_follower", "signed_fetch", Deny),
     ("community", "remote_stranger", "signed_fetch", Deny),
-    ("community", "remote_member", "signed_fetch", Deny),
-    ("community", "remote_nonmember", "signed_fetch", Deny),
+    // Issue 8: "fetched only with a signature of a member or of the instance of a member
+    // whose membership is current": gamma.example hosts remote_member, in good standing.
+    ("community", "remote_member", "signed_fetch", Allow),
+    ("community", "remote_nonmember", "signed_fetch", Allow),
     ("community", "mentioned_remote", "signed_fetch", Deny),
     ("community", "blocked_remote", "signed_fetch", Deny),
     ("community", "blocked_domain_user", "signed_fetch", Deny),
@@ -310,18 +312,10 @@ const MATRIX: &[(&str, &str, &str, Outcome)] = &[
     ("followers_local_only", "unlisted_domain_user", "delivery", Deny),
 ];
 
-/// Rows where the engine today contradicts DESIGN.md ("a members-only community authorises
-/// each member, not each instance"): an instance actor hosting any member, even a blocked
-/// one, may fetch a community post. Checked by the ignored test below; see also
-/// `rules::a_members_only_community_authorises_members_not_instances`.
-const KNOWN_BUGS: &[(&str, &str, &str)] = &[
-    ("community", "remote_member", "signed_fetch"),
-    ("community", "remote_nonmember", "signed_fetch"),
-    ("community", "blocked_remote", "signed_fetch"),
-    // beta.example hosts only blocked_remote among the members, and still may fetch.
-    ("community", "remote_follower", "signed_fetch"),
-    ("community", "remote_stranger", "signed_fetch"),
-];
+/// Rows where the engine contradicts the table; empty since the InstanceOfMember rule
+/// requires a member in good standing with the author (beta.example's only member is
+/// blocked by the author, so beta's instance actor gets nothing).
+const KNOWN_BUGS: &[(&str, &str, &str)] = &[];
 
 fn is_known_bug(post: &str, who: &str, path: &str) -> bool {
     KNOWN_BUGS.contains(&(post, who, path))
@@ -476,14 +470,5 @@ fn leak_matrix_open_instance() {
     let mut w = World::new();
     report(&run(&mut w, |post, who, path| {
         who == "unlisted_domain_user" || is_known_bug(post, who, path)
-    }));
-}
-
-#[test]
-#[ignore = "BUG: InstanceOfMember lets an instance actor fetch a members-only post (per-instance, not per-member)"]
-fn leak_matrix_known_bugs() {
-    let mut w = World::allowlist();
-    report(&run(&mut w, |post, who, path| {
-        !is_known_bug(post, who, path)
     }));
 }

@@ -508,16 +508,22 @@ impl Store {
         domain: &Domain,
     ) -> Result<(), StoreError> {
         for community in communities {
-            let count: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM community_members m JOIN accounts a ON a.id = m.account_id \
+            let members: Vec<i64> = sqlx::query_scalar(
+                "SELECT m.account_id FROM community_members m JOIN accounts a ON a.id = m.account_id \
                  WHERE m.community_id = $1 AND m.state = 'member' AND a.domain = $2",
             )
             .bind(community.as_i64())
             .bind(domain.as_str())
-            .fetch_one(self.reader())
+            .fetch_all(self.reader())
             .await?;
-            if count > 0 {
-                facts.member_domains.insert((*community, domain.clone()));
+            let members: Vec<Id> = members
+                .into_iter()
+                .filter_map(|m| Id::from_i64(m).ok())
+                .collect();
+            if !members.is_empty() {
+                facts
+                    .members_by_domain
+                    .insert((*community, domain.clone()), members);
             }
         }
         Ok(())

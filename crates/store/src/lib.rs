@@ -21,6 +21,7 @@ mod db;
 mod delivery;
 mod error;
 mod ids;
+mod inbox;
 mod oauth;
 mod outbox;
 mod relations;
@@ -40,6 +41,7 @@ pub use delivery::{
 };
 pub use error::StoreError;
 pub use ids::now_ms;
+pub use inbox::{INBOX_MAX_ATTEMPTS, InboxItem, LocalActorProfile, RemoteKey};
 pub use oauth::{AccessToken, AuthorizationCode, CodeProblem, OAuthApp};
 pub use outbox::{NewOutboxEvent, OutboxEvent, OutboxKind};
 pub use relations::{DomainPolicy, FollowState, NewCommunity, NewRemoteAccount, Relationship};

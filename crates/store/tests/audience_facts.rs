@@ -163,7 +163,7 @@ async fn stored_followers_posts_reach_followers_only() {
             "a pending request gets nothing"
         );
         assert_eq!(
-            plan.permits[0].addressing().to,
+            plan.permits[0].addressing().to.to_vec(),
             vec!["https://beta.example/users/bob".to_owned()]
         );
     })

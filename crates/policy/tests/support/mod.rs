@@ -147,12 +147,9 @@ impl World {
         w
     }
 
-    /// Makes `who` a member of `community` (and records its domain).
+    /// Makes `who` a member of `community` (and indexes it by domain).
     pub fn add_member(&mut self, community: Id, who: &Party) {
-        self.facts.memberships.insert((community, who.id));
-        if let Some(d) = &who.domain {
-            self.facts.member_domains.insert((community, d.clone()));
-        }
+        self.facts.add_member(community, who);
     }
 
     /// Makes `follower` follow `followed`.

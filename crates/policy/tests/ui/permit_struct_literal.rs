@@ -5,7 +5,7 @@ fn main() {
     let _forged = DeliveryPermit {
         inbox: String::from("https://evil.example/inbox"),
         domain: Domain::parse("evil.example").unwrap(),
-        addressing: Addressing { public: None, author_followers: None, to: vec![], cc: vec![] },
+        addressing: Addressing { public: None, author_followers: None, to: std::sync::Arc::from([]), cc: std::sync::Arc::from([]) },
         rule: Rule::OpenAudience,
     };
 }
