@@ -6,6 +6,10 @@
 //! - The multi-instance test network (issue 7) will live here: two or three real instances
 //!   on loopback, federating over real HTTP with real signatures, drained with `settle()`.
 //!
+//! - [`harness`]: real instances over HTTP on both engines, with OAuth sign-in as a browser
+//!   does it.
+//!
 //! [`tidy`] holds the scanner so that its own unit tests can prove it catches violations.
 
+pub mod harness;
 pub mod tidy;

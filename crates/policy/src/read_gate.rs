@@ -249,6 +249,9 @@ pub fn audience_admits(facts: &dyn Facts, viewer: &Viewer, post: &PostFacts) -> 
     {
         return rule;
     }
+    if let Some(rule) = a_reply_reaches_the_author_it_answers(viewer, post) {
+        return rule;
+    }
     match post.audience.visibility {
         Visibility::Public | Visibility::Unlisted => Rule::OpenAudience,
         Visibility::Local => Rule::LocalViewer,
@@ -256,6 +259,15 @@ pub fn audience_admits(facts: &dyn Facts, viewer: &Viewer, post: &PostFacts) -> 
         Visibility::Direct => direct_posts_reach_only_the_addressed(viewer, post),
         Visibility::Community => community_posts_reach_only_members(facts, viewer, post),
     }
+}
+
+/// Rule: a reply reaches the author of the post it answers. That author is inside the
+/// parent's audience by definition, so admitting them never widens the thread (the
+/// ancestor check still applies); without it a followers-only reply would be hidden from
+/// the very person it answers.
+pub fn a_reply_reaches_the_author_it_answers(viewer: &Viewer, post: &PostFacts) -> Option<Rule> {
+    let parent = post.parent.as_deref()?;
+    matches!(viewer, Viewer::Account(v) if v.id == parent.author.id).then_some(Rule::RepliedTo)
 }
 
 /// Rule: local-only posts (and their replies) are seen only by signed-in accounts of this

@@ -17,6 +17,9 @@ pub enum Rule {
     Follower,
     /// The post addresses (mentions) the viewer.
     Addressed,
+    /// The viewer wrote the post this one replies to: a reply reaches the author it answers
+    /// (who is inside the parent's audience by definition, so the thread is not widened).
+    RepliedTo,
     /// Community post, seen by a current member.
     CommunityMember,
     /// Community post fetched by an instance that hosts a current member.
@@ -71,6 +74,7 @@ impl Rule {
                 | Rule::LocalViewer
                 | Rule::Follower
                 | Rule::Addressed
+                | Rule::RepliedTo
                 | Rule::CommunityMember
                 | Rule::InstanceOfMember
                 | Rule::RetractionReachesRecipients
@@ -86,6 +90,7 @@ impl Rule {
             Rule::LocalViewer => "local_viewer",
             Rule::Follower => "follower",
             Rule::Addressed => "addressed",
+            Rule::RepliedTo => "replied_to",
             Rule::CommunityMember => "community_member",
             Rule::InstanceOfMember => "instance_of_member",
             Rule::RetractionReachesRecipients => "retraction_reaches_recipients",
@@ -110,12 +115,13 @@ impl Rule {
     }
 
     /// Every rule, for exhaustive tests and documentation.
-    pub const ALL: [Rule; 25] = [
+    pub const ALL: [Rule; 26] = [
         Rule::AuthorSeesOwn,
         Rule::OpenAudience,
         Rule::LocalViewer,
         Rule::Follower,
         Rule::Addressed,
+        Rule::RepliedTo,
         Rule::CommunityMember,
         Rule::InstanceOfMember,
         Rule::RetractionReachesRecipients,

@@ -1025,7 +1025,7 @@ fn a_reply_never_exceeds_its_parent() {
                 "level 3, root's follower",
                 acct(&w.remote_follower),
                 &r3,
-                Rule::OpenAudience,
+                Rule::RepliedTo,
             ),
             row(
                 "level 3, root's author",
@@ -1037,7 +1037,7 @@ fn a_reply_never_exceeds_its_parent() {
                 "dm reply, parent's author",
                 acct(&w.author),
                 &dm_reply,
-                Rule::Addressed,
+                Rule::RepliedTo,
             ),
             row(
                 "dm reply, newly added local",
@@ -1800,4 +1800,29 @@ fn the_rig_is_wired_as_documented() {
         };
         assert_eq!(rule, expect, "{name}");
     }
+}
+
+/// A followers-only reply reaches the author of the post it answers, even when that author
+/// does not follow the replier: they are inside the parent's audience by definition. It
+/// reaches nobody else outside the replier's followers, and never past the root.
+#[test]
+fn a_reply_reaches_the_author_it_answers() {
+    let mut w = World::new();
+    let root = w.followers();
+    let local_follower = w.local_follower.clone();
+    let author = w.author.clone();
+    let stranger = w.local_stranger.clone();
+    let reply = w.reply(&root, &local_follower, Audience::new(Visibility::Followers));
+    check_view(
+        &w.facts,
+        &[
+            row(
+                "the author it answers",
+                acct(&author),
+                &reply,
+                Rule::RepliedTo,
+            ),
+            row("a stranger", acct(&stranger), &reply, Rule::NotAFollower),
+        ],
+    );
 }

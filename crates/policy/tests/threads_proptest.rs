@@ -262,6 +262,15 @@ fn oracle_admits(f: &FactSet, viewer: &Viewer, post: &PostFacts) -> bool {
     {
         return false;
     }
+    // DESIGN.md and the client notes: a reply reaches the author it answers (who is inside
+    // the parent's audience, which the chain check verifies separately).
+    let answers_viewer = post
+        .parent
+        .as_deref()
+        .is_some_and(|parent| account.is_some_and(|p| p.id == parent.author.id));
+    if answers_viewer {
+        return true;
+    }
     let addressed = account.is_some_and(|p| post.addressed.contains(&p.id));
     match a.visibility {
         Visibility::Public | Visibility::Unlisted | Visibility::Local => true,

@@ -1,0 +1,279 @@
+//! Real `cohort` instances for tests: each with its own data directory and database
+//! (SQLite, or a fresh PostgreSQL database when `COHORT_TEST_POSTGRES_URL` is set), serving
+//! over HTTP on a free loopback port, driven with a real HTTP client.
+
+use std::collections::HashMap;
+
+use cohort_model::{AuthorKind, Id, Role, Username};
+use cohort_server::config::Config;
+use cohort_server::serve::RunningServer;
+use cohort_store::testing::TestDatabase;
+use cohort_store::{NewLocalAccount, Store};
+use serde_json::Value;
+
+/// Which database an instance uses.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// A file in the instance's data directory.
+    Sqlite,
+    /// A fresh database on `COHORT_TEST_POSTGRES_URL`.
+    Postgres,
+}
+
+/// The engines to run a scenario on: SQLite always, PostgreSQL when configured.
+pub fn engines() -> Vec<Engine> {
+    let mut out = vec![Engine::Sqlite];
+    if std::env::var(cohort_store::testing::POSTGRES_URL_VAR).is_ok() {
+        out.push(Engine::Postgres);
+    }
+    out
+}
+
+/// A running instance.
+pub struct Instance {
+    /// The server.
+    pub server: RunningServer,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// A client that does not follow redirects (OAuth tests look at them).
+    pub http: reqwest::Client,
+    _dir: tempfile::TempDir,
+    database: Option<TestDatabase>,
+    tokens: HashMap<String, String>,
+}
+
+/// The password every harness account gets.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+impl Instance {
+    /// Starts an instance with extra settings (`COHORT_*` names).
+    pub async fn start(engine: Engine, settings: &[(&str, &str)]) -> Instance {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let database = match engine {
+            Engine::Sqlite => None,
+            Engine::Postgres => TestDatabase::postgres(false)
+                .await
+                .unwrap_or_else(|e| panic!("PostgreSQL test database: {e}")),
+        };
+        let mut vars: HashMap<String, String> = settings
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        vars.insert("COHORT_LISTEN".into(), "127.0.0.1:0".into());
+        vars.insert("COHORT_DATA_DIR".into(), dir.path().display().to_string());
+        if let Some(db) = &database {
+            vars.insert("COHORT_DATABASE_URL".into(), db.url.clone());
+        }
+        // The domain must be known before the port is: bind first to learn a free port.
+        let probe =
+            std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+        let port = probe
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("addr: {e}"));
+        drop(probe);
+        vars.insert("COHORT_LISTEN".into(), format!("127.0.0.1:{port}"));
+        vars.entry("COHORT_DOMAIN".into())
+            .or_insert_with(|| format!("localhost:{port}"));
+        let config = Config::load(None, &|name| vars.get(name).cloned())
+            .unwrap_or_else(|e| panic!("harness configuration: {e}"));
+        let server = RunningServer::start(config)
+            .await
+            .unwrap_or_else(|e| panic!("start instance: {e}"));
+        let base = format!("http://{}", server.addr);
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_else(|e| panic!("client: {e}"));
+        Instance {
+            server,
+            base,
+            http,
+            _dir: dir,
+            database,
+            tokens: HashMap::new(),
+        }
+    }
+
+    /// The instance's store (for setting up facts the API cannot yet, and for checking that
+    /// nothing was written).
+    pub fn store(&self) -> &Store {
+        &self.server.store
+    }
+
+    /// `base + path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Creates a local account directly in the store (password [`PASSWORD`]).
+    pub async fn create_account(&self, name: &str, role: Role, locked: bool) -> Id {
+        let username = Username::parse(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let base = format!("{}/users/{name}", self.base);
+        let hash = cohort_server_passwords::hash(PASSWORD);
+        self.store()
+            .create_local_account(&NewLocalAccount {
+                username,
+                email: format!("{name}@example.org"),
+                role,
+                author_kind: if role == Role::Clinician {
+                    AuthorKind::Clinician
+                } else {
+                    AuthorKind::Patient
+                },
+                password_hash: hash,
+                approved: true,
+                locked,
+                actor_uri: base.clone(),
+                inbox_uri: format!("{base}/inbox"),
+                shared_inbox_uri: format!("{}/inbox", self.base),
+                followers_uri: format!("{base}/followers"),
+                url: format!("{}/@{name}", self.base),
+                key_id: format!("{base}#main-key"),
+                public_key_pem: "-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----".into(),
+                private_key_pem: String::new(),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("create {name}: {e}"))
+            .id
+    }
+
+    /// Registers an app and signs `name` in through the authorization-code flow, submitting
+    /// the HTML form as a browser would; caches the token.
+    pub async fn sign_in(&mut self, name: &str, scopes: &str) -> String {
+        let key = format!("{name} {scopes}");
+        if let Some(token) = self.tokens.get(&key) {
+            return token.clone();
+        }
+        let app: Value = self
+            .http
+            .post(self.url("/api/v1/apps"))
+            .form(&[
+                ("client_name", "harness"),
+                ("redirect_uris", "urn:ietf:wg:oauth:2.0:oob"),
+                ("scopes", scopes),
+            ])
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .unwrap_or_else(|e| panic!("register app: {e}"))
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("app json: {e}"));
+        let client_id = app["client_id"].as_str().unwrap_or_default().to_owned();
+        let client_secret = app["client_secret"].as_str().unwrap_or_default().to_owned();
+        let page = self
+            .http
+            .post(self.url("/oauth/authorize"))
+            .form(&[
+                ("client_id", client_id.as_str()),
+                ("redirect_uri", "urn:ietf:wg:oauth:2.0:oob"),
+                ("scope", scopes),
+                ("response_type", "code"),
+                ("username", name),
+                ("password", PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("authorize: {e}"))
+            .text()
+            .await
+            .unwrap_or_default();
+        let code = page
+            .split("id=\"code\">")
+            .nth(1)
+            .and_then(|rest| rest.split('<').next())
+            .unwrap_or_else(|| panic!("no code on the page: {page}"))
+            .to_owned();
+        let token: Value = self
+            .http
+            .post(self.url("/oauth/token"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("client_id", client_id.as_str()),
+                ("client_secret", client_secret.as_str()),
+                ("redirect_uri", "urn:ietf:wg:oauth:2.0:oob"),
+            ])
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .unwrap_or_else(|e| panic!("token: {e}"))
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("token json: {e}"));
+        let access = token["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        self.tokens.insert(key, access.clone());
+        access
+    }
+
+    /// GET with an optional token; returns status and JSON (Null if not JSON).
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut request = self.http.get(self.url(path));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POST a form with a token; returns status and JSON.
+    pub async fn post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let mut request = self.http.post(self.url(path)).form(form);
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// DELETE with a token.
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut request = self.http.delete(self.url(path));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("DELETE {path}: {e}"));
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Stops the server and drops its database.
+    pub async fn stop(self) {
+        self.server
+            .stop()
+            .await
+            .unwrap_or_else(|e| panic!("stop: {e}"));
+        if let Some(db) = self.database {
+            db.finish()
+                .await
+                .unwrap_or_else(|e| panic!("drop database: {e}"));
+        }
+    }
+}
+
+/// Password hashing for harness accounts (the API's own function).
+mod cohort_server_passwords {
+    pub fn hash(password: &str) -> String {
+        cohort_api::passwords::hash_password(password).unwrap_or_else(|e| panic!("hash: {e}"))
+    }
+}

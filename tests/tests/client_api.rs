@@ -1,0 +1,784 @@
+//! The Mastodon client API over real HTTP, on SQLite and PostgreSQL: sign-in, posting,
+//! reading, and every handled bad input (right status, Mastodon's error JSON, nothing
+//! written).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use cohort_model::Role;
+use cohort_tests::harness::{Instance, PASSWORD, engines};
+use serde_json::Value;
+
+async fn status_count(instance: &Instance) -> i64 {
+    instance
+        .store()
+        .scalar_i64_for_tests("SELECT COUNT(*) FROM statuses")
+        .await
+        .unwrap()
+}
+
+fn error_of(body: &Value) -> &str {
+    body["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no Mastodon error JSON: {body}"))
+}
+
+#[tokio::test]
+async fn the_authorization_code_flow_works_like_a_browser_and_refuses_what_it_must() {
+    for engine in engines() {
+        let instance = Instance::start(engine, &[]).await;
+        instance.create_account("pat", Role::Member, false).await;
+        let redirect = "cohortapp://oauth";
+        let (status, app) = instance
+            .post(
+                "/api/v1/apps",
+                None,
+                &[
+                    ("client_name", "Test app"),
+                    ("redirect_uris", redirect),
+                    ("scopes", "read write follow"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{app}");
+        let client_id = app["client_id"].as_str().unwrap().to_owned();
+        let client_secret = app["client_secret"].as_str().unwrap().to_owned();
+        assert_eq!(app["redirect_uri"], redirect);
+
+        // The form renders without JavaScript.
+        let page = instance
+            .http
+            .get(instance.url(&format!(
+                "/oauth/authorize/?response_type=code&client_id={client_id}&redirect_uri={redirect}&scope=read+write&state=xyz"
+            )))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains("<form method=\"post\" action=\"/oauth/authorize\">"),
+            "{html}"
+        );
+
+        // An unregistered redirect URI is refused on the page, never redirected to.
+        let evil = instance
+            .http
+            .get(instance.url(&format!(
+                "/oauth/authorize?response_type=code&client_id={client_id}&redirect_uri=https://evil.example/cb"
+            )))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(evil.status(), 400);
+        assert!(evil.headers().get("location").is_none());
+
+        // PKCE S256: verifier "abc...", challenge = BASE64URL(SHA256(verifier)).
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        let submit = |password: &'static str| {
+            instance
+                .http
+                .post(instance.url("/oauth/authorize"))
+                .form(&[
+                    ("client_id", client_id.as_str()),
+                    ("redirect_uri", redirect),
+                    ("scope", "read write"),
+                    ("state", "xyz"),
+                    ("response_type", "code"),
+                    ("code_challenge", challenge),
+                    ("code_challenge_method", "S256"),
+                    ("username", "pat@example.org"),
+                    ("password", password),
+                ])
+                .send()
+        };
+        let wrong = submit("wrong password").await.unwrap();
+        assert_eq!(wrong.status(), 422);
+        assert!(
+            wrong
+                .text()
+                .await
+                .unwrap()
+                .contains("Invalid email, username or password")
+        );
+
+        let ok = submit(PASSWORD).await.unwrap();
+        assert_eq!(ok.status(), 303, "a redirect to the app");
+        let location = url::Url::parse(ok.headers()["location"].to_str().unwrap()).unwrap();
+        assert_eq!(location.scheme(), "cohortapp");
+        let params: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+        assert_eq!(params["state"], "xyz");
+        let code = params["code"].clone();
+
+        let exchange = |verifier: &'static str| {
+            instance
+                .http
+                .post(instance.url("/oauth/token"))
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", code.as_str()),
+                    ("client_id", client_id.as_str()),
+                    ("client_secret", client_secret.as_str()),
+                    ("redirect_uri", redirect),
+                    ("code_verifier", verifier),
+                ])
+                .send()
+        };
+        // A PKCE mismatch fails without burning the code... (the code is single-use: the
+        // first redemption attempt consumes it; a mismatch therefore ends the code, as RFC
+        // 7636 allows).
+        let mismatch = exchange("not-the-verifier-not-the-verifier-not-the-v")
+            .await
+            .unwrap();
+        assert_eq!(mismatch.status(), 400);
+        let body: Value = mismatch.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_grant");
+
+        // A fresh code, redeemed correctly.
+        let ok = submit(PASSWORD).await.unwrap();
+        let location = url::Url::parse(ok.headers()["location"].to_str().unwrap()).unwrap();
+        let code2 = location
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .into_owned();
+        let redeem = || {
+            instance
+                .http
+                .post(instance.url("/oauth/token"))
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", code2.as_str()),
+                    ("client_id", client_id.as_str()),
+                    ("client_secret", client_secret.as_str()),
+                    ("redirect_uri", redirect),
+                    ("code_verifier", verifier),
+                ])
+                .send()
+        };
+        let token: Value = redeem().await.unwrap().json().await.unwrap();
+        let access = token["access_token"].as_str().unwrap().to_owned();
+        assert_eq!(token["scope"], "read write");
+        assert!(token["created_at"].is_i64());
+        let (status, me) = instance
+            .get("/api/v1/accounts/verify_credentials", Some(&access))
+            .await;
+        assert_eq!(status, 200, "{me}");
+        assert_eq!(me["username"], "pat");
+        assert!(me["source"].is_object() && me["role"].is_object());
+
+        // A replayed code fails and revokes what it produced.
+        let replay = redeem().await.unwrap();
+        assert_eq!(replay.status(), 400);
+        let (status, body) = instance
+            .get("/api/v1/accounts/verify_credentials", Some(&access))
+            .await;
+        assert_eq!(status, 401, "{body}");
+
+        // Wrong client secret.
+        let (status, body) = instance
+            .post(
+                "/oauth/token",
+                None,
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", &client_id),
+                    ("client_secret", "nope"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client"))
+        );
+        // The password grant is off unless configured.
+        let (status, body) = instance
+            .post(
+                "/oauth/token",
+                None,
+                &[
+                    ("grant_type", "password"),
+                    ("client_id", &client_id),
+                    ("client_secret", &client_secret),
+                    ("username", "pat"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("unsupported_grant_type"))
+        );
+        instance.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn tokens_are_checked_for_presence_revocation_and_scope() {
+    for engine in engines() {
+        let mut instance = Instance::start(engine, &[]).await;
+        instance.create_account("pat", Role::Member, false).await;
+        let (status, body) = instance.get("/api/v1/timelines/home", None).await;
+        assert_eq!(status, 401);
+        error_of(&body);
+        let (status, _) = instance
+            .get("/api/v1/timelines/home", Some("made-up-token"))
+            .await;
+        assert_eq!(status, 401);
+
+        let read_only = instance.sign_in("pat", "read").await;
+        let before = status_count(&instance).await;
+        let (status, body) = instance
+            .post("/api/v1/statuses", Some(&read_only), &[("status", "hi")])
+            .await;
+        assert_eq!(status, 403, "{body}");
+        assert_eq!(
+            error_of(&body),
+            "This action is outside the authorized scopes"
+        );
+        assert_eq!(status_count(&instance).await, before, "nothing written");
+
+        // Revocation.
+        let (status, _) = instance
+            .get("/api/v1/timelines/home", Some(&read_only))
+            .await;
+        assert_eq!(status, 200);
+        instance.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn bad_statuses_are_refused_and_nothing_is_stored() {
+    for engine in engines() {
+        let mut instance = Instance::start(engine, &[("COHORT_MAX_STATUS_CHARS", "100")]).await;
+        instance.create_account("pat", Role::Member, false).await;
+        instance.create_account("sam", Role::Member, false).await;
+        let pat = instance.sign_in("pat", "read write follow").await;
+        let sam = instance.sign_in("sam", "read write follow").await;
+        let (_, secret) = instance
+            .post(
+                "/api/v1/statuses",
+                Some(&sam),
+                &[("status", "only my followers"), ("visibility", "private")],
+            )
+            .await;
+        let secret_id = secret["id"].as_str().unwrap().to_owned();
+        let before = status_count(&instance).await;
+
+        let long = "x".repeat(101);
+        let cases: Vec<(&str, Vec<(&str, &str)>, u16)> = vec![
+            ("empty text", vec![("status", "  ")], 422),
+            ("over the limit", vec![("status", long.as_str())], 422),
+            (
+                "unknown visibility",
+                vec![("status", "hi"), ("visibility", "secret")],
+                422,
+            ),
+            ("unknown mention", vec![("status", "hi @nobody")], 422),
+            (
+                "unknown remote mention",
+                vec![("status", "hi @bob@elsewhere.example")],
+                422,
+            ),
+            (
+                "reply to an invisible post",
+                vec![("status", "hi"), ("in_reply_to_id", secret_id.as_str())],
+                404,
+            ),
+            (
+                "reply to a missing post",
+                vec![("status", "hi"), ("in_reply_to_id", "12345")],
+                404,
+            ),
+            (
+                "malformed boolean",
+                vec![("status", "hi"), ("sensitive", "perhaps")],
+                400,
+            ),
+            (
+                "community without membership",
+                vec![
+                    ("status", "hi"),
+                    ("visibility", "community"),
+                    ("community_id", "99"),
+                ],
+                403,
+            ),
+        ];
+        for (name, form, expected) in cases {
+            let (status, body) = instance.post("/api/v1/statuses", Some(&pat), &form).await;
+            assert_eq!(status, expected, "{name}: {body}");
+            error_of(&body);
+        }
+        // Malformed JSON.
+        let response = instance
+            .http
+            .post(instance.url("/api/v1/statuses"))
+            .bearer_auth(&pat)
+            .header("content-type", "application/json")
+            .body("{\"status\": ")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400);
+        assert!(response.json::<Value>().await.unwrap()["error"].is_string());
+        assert_eq!(status_count(&instance).await, before, "nothing was stored");
+
+        // Unknown ids are 404 with the error JSON.
+        for path in [
+            "/api/v1/statuses/999",
+            "/api/v1/statuses/abc",
+            "/api/v1/accounts/999",
+        ] {
+            let (status, body) = instance.get(path, Some(&pat)).await;
+            assert_eq!(status, 404, "{path}");
+            assert_eq!(error_of(&body), "Record not found");
+        }
+        instance.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn idempotency_keys_return_the_first_status() {
+    for engine in engines() {
+        let mut instance = Instance::start(engine, &[]).await;
+        instance.create_account("pat", Role::Member, false).await;
+        let pat = instance.sign_in("pat", "read write").await;
+        let post = || {
+            instance
+                .http
+                .post(instance.url("/api/v1/statuses"))
+                .bearer_auth(&pat)
+                .header("Idempotency-Key", "same-key")
+                .json(&serde_json::json!({"status": "once", "visibility": "unlisted"}))
+                .send()
+        };
+        let first: Value = post().await.unwrap().json().await.unwrap();
+        let second: Value = post().await.unwrap().json().await.unwrap();
+        assert_eq!(first["id"], second["id"]);
+        assert_eq!(first["visibility"], "unlisted");
+        assert_eq!(status_count(&instance).await, 1);
+        instance.stop().await;
+    }
+}
+
+/// Who sees what through each client read path. Expectations are written by hand from the
+/// audience rules (DESIGN.md), one row per (visibility, viewer); every path must agree.
+#[tokio::test]
+async fn leak_matrix_over_the_client_api_read_paths() {
+    #[rustfmt::skip]
+    const EXPECTED: &[(&str, &str, bool)] = &[
+        // (visibility, viewer, sees)
+        ("public", "author", true), ("public", "follower", true), ("public", "stranger", true),
+        ("public", "mentioned", true), ("public", "blocked", false), ("public", "anonymous", true),
+        ("unlisted", "author", true), ("unlisted", "follower", true), ("unlisted", "stranger", true),
+        ("unlisted", "mentioned", true), ("unlisted", "blocked", false), ("unlisted", "anonymous", true),
+        ("private", "author", true), ("private", "follower", true), ("private", "stranger", false),
+        ("private", "mentioned", false), ("private", "blocked", false), ("private", "anonymous", false),
+        ("direct", "author", true), ("direct", "follower", false), ("direct", "stranger", false),
+        ("direct", "mentioned", true), ("direct", "blocked", false), ("direct", "anonymous", false),
+        ("local", "author", true), ("local", "follower", true), ("local", "stranger", true),
+        ("local", "mentioned", true), ("local", "blocked", false), ("local", "anonymous", false),
+    ];
+    for engine in engines() {
+        let mut instance = Instance::start(engine, &[]).await;
+        let author_id = instance.create_account("author", Role::Member, false).await;
+        let follower_id = instance
+            .create_account("follower", Role::Member, false)
+            .await;
+        instance
+            .create_account("stranger", Role::Member, false)
+            .await;
+        instance
+            .create_account("mentioned", Role::Member, false)
+            .await;
+        let blocked_id = instance
+            .create_account("blocked", Role::Member, false)
+            .await;
+        let author = instance.sign_in("author", "read write follow").await;
+        let follower = instance.sign_in("follower", "read write follow").await;
+        let (status, _) = instance
+            .post(
+                &format!("/api/v1/accounts/{author_id}/follow"),
+                Some(&follower),
+                &[],
+            )
+            .await;
+        assert_eq!(status, 200);
+        let blocked = instance.sign_in("blocked", "read write follow").await;
+        instance
+            .post(
+                &format!("/api/v1/accounts/{author_id}/follow"),
+                Some(&blocked),
+                &[],
+            )
+            .await;
+        instance
+            .post(
+                &format!("/api/v1/accounts/{blocked_id}/block"),
+                Some(&author),
+                &[],
+            )
+            .await;
+
+        let mut tokens = std::collections::HashMap::new();
+        for name in ["author", "follower", "stranger", "mentioned", "blocked"] {
+            tokens.insert(name, instance.sign_in(name, "read write follow").await);
+        }
+        let mut ids = std::collections::HashMap::new();
+        for visibility in ["public", "unlisted", "private", "direct", "local"] {
+            let (status, body) = instance
+                .post(
+                    "/api/v1/statuses",
+                    Some(&author),
+                    &[
+                        ("status", &format!("{visibility} post for @mentioned")),
+                        ("visibility", visibility),
+                    ],
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body["visibility"], visibility);
+            ids.insert(visibility, body["id"].as_str().unwrap().to_owned());
+        }
+
+        let mut failures = Vec::new();
+        for (visibility, viewer, sees) in EXPECTED {
+            let token = tokens.get(viewer).map(String::as_str);
+            let id = &ids[visibility];
+            // Path 1: the status itself.
+            let (status, _) = instance.get(&format!("/api/v1/statuses/{id}"), token).await;
+            if (status == 200) != *sees {
+                failures.push(format!("{visibility}/{viewer}/status: {status}"));
+            }
+            // Path 2: its context (404 when hidden).
+            let (status, _) = instance
+                .get(&format!("/api/v1/statuses/{id}/context"), token)
+                .await;
+            if (status == 200) != *sees {
+                failures.push(format!("{visibility}/{viewer}/context: {status}"));
+            }
+            // Path 3: the author's statuses.
+            let (_, list) = instance
+                .get(
+                    &format!("/api/v1/accounts/{author_id}/statuses?limit=40"),
+                    token,
+                )
+                .await;
+            let listed = list
+                .as_array()
+                .is_some_and(|l| l.iter().any(|s| s["id"] == id.as_str()));
+            if listed != *sees {
+                failures.push(format!("{visibility}/{viewer}/account_statuses: {listed}"));
+            }
+            // Path 4: the home timeline (only where a home exists).
+            if let Some(token) = token {
+                let (_, home) = instance
+                    .get("/api/v1/timelines/home?limit=40", Some(token))
+                    .await;
+                let in_home = home
+                    .as_array()
+                    .is_some_and(|l| l.iter().any(|s| s["id"] == id.as_str()));
+                // Home shows followed accounts' and addressed posts: a stranger's home does
+                // not carry the author's public posts, so only "must not appear" is checked
+                // for those who do not see the post.
+                if in_home && !sees {
+                    failures.push(format!("{visibility}/{viewer}/home: leaked"));
+                }
+            }
+            // Path 5: the public timeline (public posts and local-only public posts only).
+            let (_, public) = instance
+                .get("/api/v1/timelines/public?limit=40", token)
+                .await;
+            let in_public = public
+                .as_array()
+                .is_some_and(|l| l.iter().any(|s| s["id"] == id.as_str()));
+            let expected_public = *sees && matches!(*visibility, "public" | "local");
+            if in_public != expected_public {
+                failures.push(format!(
+                    "{visibility}/{viewer}/public_timeline: {in_public}"
+                ));
+            }
+        }
+        assert!(failures.is_empty(), "{engine:?}: {failures:#?}");
+        let _ = follower_id;
+        instance.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_followers_only_thread_stays_inside_its_root_and_replies_are_narrowed() {
+    for engine in engines() {
+        let mut instance = Instance::start(engine, &[]).await;
+        let author_id = instance.create_account("author", Role::Member, false).await;
+        instance
+            .create_account("follower", Role::Member, false)
+            .await;
+        instance
+            .create_account("stranger", Role::Member, false)
+            .await;
+        let author = instance.sign_in("author", "read write follow").await;
+        let follower = instance.sign_in("follower", "read write follow").await;
+        let stranger = instance.sign_in("stranger", "read write follow").await;
+        instance
+            .post(
+                &format!("/api/v1/accounts/{author_id}/follow"),
+                Some(&follower),
+                &[],
+            )
+            .await;
+        let (_, root) = instance
+            .post(
+                "/api/v1/statuses",
+                Some(&author),
+                &[("status", "how are you all"), ("visibility", "private")],
+            )
+            .await;
+        let root_id = root["id"].as_str().unwrap();
+        let (status, reply) = instance
+            .post(
+                "/api/v1/statuses",
+                Some(&follower),
+                &[
+                    ("status", "fine, thanks"),
+                    ("visibility", "public"),
+                    ("in_reply_to_id", root_id),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{reply}");
+        assert_eq!(
+            reply["visibility"], "private",
+            "a reply's audience never exceeds its parent's"
+        );
+        let reply_id = reply["id"].as_str().unwrap();
+        let (status, _) = instance
+            .get(&format!("/api/v1/statuses/{reply_id}"), Some(&stranger))
+            .await;
+        assert_eq!(status, 404);
+        let (status, context) = instance
+            .get(
+                &format!("/api/v1/statuses/{root_id}/context"),
+                Some(&author),
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(context["descendants"][0]["id"], reply_id);
+        let (_, context) = instance
+            .get(
+                &format!("/api/v1/statuses/{reply_id}/context"),
+                Some(&follower),
+            )
+            .await;
+        assert_eq!(context["ancestors"][0]["id"], root_id);
+        instance.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn deleting_hides_the_post_even_from_its_author() {
+    for engine in engines() {
+        let mut instance = Instance::start(engine, &[]).await;
+        instance.create_account("pat", Role::Member, false).await;
+        instance.create_account("sam", Role::Member, false).await;
+        let pat = instance.sign_in("pat", "read write").await;
+        let sam = instance.sign_in("sam", "read write").await;
+        let (_, post) = instance
+            .post("/api/v1/statuses", Some(&pat), &[("status", "oops")])
+            .await;
+        let id = post["id"].as_str().unwrap();
+        let (status, _) = instance
+            .delete(&format!("/api/v1/statuses/{id}"), Some(&sam))
+            .await;
+        assert_eq!(status, 404, "others cannot delete");
+        let (status, deleted) = instance
+            .delete(&format!("/api/v1/statuses/{id}"), Some(&pat))
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            deleted["text"], "oops",
+            "delete-and-redraft gets the source"
+        );
+        let (status, _) = instance
+            .get(&format!("/api/v1/statuses/{id}"), Some(&pat))
+            .await;
+        assert_eq!(status, 404);
+        instance.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn timelines_page_with_link_headers() {
+    for engine in engines() {
+        let mut instance = Instance::start(engine, &[]).await;
+        instance.create_account("pat", Role::Member, false).await;
+        let pat = instance.sign_in("pat", "read write").await;
+        let mut ids = Vec::new();
+        for i in 0..5 {
+            let (_, post) = instance
+                .post(
+                    "/api/v1/statuses",
+                    Some(&pat),
+                    &[("status", &format!("post {i}"))],
+                )
+                .await;
+            ids.push(post["id"].as_str().unwrap().to_owned());
+        }
+        let response = instance
+            .http
+            .get(instance.url("/api/v1/timelines/home?limit=2"))
+            .bearer_auth(&pat)
+            .send()
+            .await
+            .unwrap();
+        let link = response.headers()["link"].to_str().unwrap().to_owned();
+        let page: Vec<Value> = response.json().await.unwrap();
+        assert_eq!(
+            page.iter()
+                .map(|s| s["id"].as_str().unwrap())
+                .collect::<Vec<_>>(),
+            vec![ids[4].as_str(), ids[3].as_str()]
+        );
+        assert!(
+            link.contains(&format!("max_id={}>; rel=\"next\"", ids[3])),
+            "{link}"
+        );
+        let next = link.split('<').nth(1).unwrap().split('>').next().unwrap();
+        let next_path = next.trim_start_matches(&instance.base).to_owned();
+        let next_path = next_path
+            .split_once("/api")
+            .map(|(_, p)| format!("/api{p}"))
+            .unwrap();
+        let (_, page2) = instance
+            .get(&format!("{next_path}&limit=2"), Some(&pat))
+            .await;
+        let page2: Vec<&str> = page2
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(page2, vec![ids[2].as_str(), ids[1].as_str()]);
+        // min_id pages forward from the oldest.
+        let (_, newer) = instance
+            .get(
+                &format!("/api/v1/timelines/home?min_id={}&limit=2", ids[0]),
+                Some(&pat),
+            )
+            .await;
+        let newer: Vec<&str> = newer
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(newer, vec![ids[2].as_str(), ids[1].as_str()]);
+        // A limit over the maximum is clamped, not refused.
+        let (status, _) = instance
+            .get("/api/v1/timelines/home?limit=1000", Some(&pat))
+            .await;
+        assert_eq!(status, 200);
+        instance.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn registration_follows_the_instance_mode() {
+    for (mode, expected_status, usable) in [
+        ("open", 200, true),
+        ("approval", 200, false),
+        ("closed", 403, false),
+    ] {
+        let instance = Instance::start(
+            cohort_tests::harness::Engine::Sqlite,
+            &[("COHORT_REGISTRATIONS", mode)],
+        )
+        .await;
+        let (_, app) = instance
+            .post(
+                "/api/v1/apps",
+                None,
+                &[("client_name", "signup"), ("scopes", "read write follow")],
+            )
+            .await;
+        let (_, app_token) = instance
+            .post(
+                "/oauth/token",
+                None,
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", app["client_id"].as_str().unwrap()),
+                    ("client_secret", app["client_secret"].as_str().unwrap()),
+                ],
+            )
+            .await;
+        let token = app_token["access_token"].as_str().unwrap();
+        let (status, body) = instance
+            .post(
+                "/api/v1/accounts",
+                Some(token),
+                &[
+                    ("username", "newbie"),
+                    ("email", "newbie@example.org"),
+                    ("password", "long enough pw"),
+                    ("agreement", "true"),
+                ],
+            )
+            .await;
+        assert_eq!(status, expected_status, "{mode}: {body}");
+        if status == 200 {
+            let user_token = body["access_token"].as_str().unwrap();
+            assert!(body["scope"].as_str().unwrap().contains("write"));
+            let (status, _) = instance
+                .get("/api/v1/accounts/verify_credentials", Some(user_token))
+                .await;
+            assert_eq!(status == 200, usable, "{mode}");
+        }
+        // Bad sign-ups are refused with the error JSON.
+        for (form, what) in [
+            (
+                vec![
+                    ("username", "bad name"),
+                    ("email", "a@example.org"),
+                    ("password", "long enough pw"),
+                    ("agreement", "true"),
+                ],
+                "username",
+            ),
+            (
+                vec![
+                    ("username", "okname"),
+                    ("email", "nope"),
+                    ("password", "long enough pw"),
+                    ("agreement", "true"),
+                ],
+                "email",
+            ),
+            (
+                vec![
+                    ("username", "okname"),
+                    ("email", "a@example.org"),
+                    ("password", "short"),
+                    ("agreement", "true"),
+                ],
+                "password",
+            ),
+            (
+                vec![
+                    ("username", "okname"),
+                    ("email", "a@example.org"),
+                    ("password", "long enough pw"),
+                ],
+                "agreement",
+            ),
+        ] {
+            let (status, body) = instance.post("/api/v1/accounts", Some(token), &form).await;
+            if mode != "closed" {
+                assert_eq!(status, 422, "{what}: {body}");
+            }
+            error_of(&body);
+        }
+        instance.stop().await;
+    }
+}
