@@ -202,10 +202,32 @@ pub fn render_status(visible: &Visible<StatusRecord>, ctx: StatusContext<'_>) ->
         "muted": false,
         "bookmarked": false,
         "pinned": false,
-        "filtered": [],
+        "filtered": held_marker(status),
         "held_for_review": status.facts.held,
         "hold_reason": status.hold_reason,
     })
+}
+
+/// A held post carries, besides `held_for_review` and `hold_reason`, a Mastodon filter result
+/// with the `warn` action: every Mastodon client already shows such a status behind a
+/// "Filtered: Held for PHI review" banner, so the author notices without a custom client.
+fn held_marker(status: &StatusRecord) -> Value {
+    if !status.facts.held {
+        return json!([]);
+    }
+    json!([{
+        "filter": {
+            "id": "cohort-phi-hold",
+            "title": "Held for PHI review: only you can see this post",
+            "context": ["home", "public", "thread", "account", "notifications"],
+            "expires_at": null,
+            "filter_action": "warn",
+            "keywords": [],
+            "statuses": [],
+        },
+        "keyword_matches": null,
+        "status_matches": null,
+    }])
 }
 
 #[cfg(test)]

@@ -78,6 +78,8 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/v1/statuses/{id}/context", get(statuses::context))
         .route("/api/v1/statuses/{id}/audience", get(statuses::audience))
+        .route("/api/v1/statuses/{id}/release", post(statuses::release))
+        .route("/api/v1/cohort/held_statuses", get(statuses::held))
         // Timelines
         .route("/api/v1/timelines/home", get(timelines::home))
         .route("/api/v1/timelines/public", get(timelines::public))

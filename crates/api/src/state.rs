@@ -1,9 +1,11 @@
 //! What every handler can reach.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use cohort_federation::urls::LocalUrls;
 use cohort_model::Domain;
+use cohort_policy::PhiRules;
+use cohort_screening::phi::PhiGuard;
 use cohort_store::Store;
 
 /// Who may sign up (mirrors the server's configuration).
@@ -35,6 +37,8 @@ pub struct ApiSettings {
     pub max_mentions: usize,
     /// Instance title.
     pub title: String,
+    /// What the PHI guard does with posts that identify a patient, by kind of author.
+    pub phi_rules: PhiRules,
 }
 
 impl ApiSettings {
@@ -48,6 +52,7 @@ impl ApiSettings {
             max_status_chars: 5000,
             max_mentions: 50,
             title: "Cohort".to_owned(),
+            phi_rules: PhiRules::default(),
         }
     }
 }
@@ -61,6 +66,9 @@ pub struct ApiState {
     pub settings: Arc<ApiSettings>,
     /// Local URL shapes.
     pub urls: Arc<LocalUrls>,
+    /// The PHI guard, built in the background at start (its dictionaries take a moment to
+    /// compile; `/health` should not wait for them). The first post waits if needed.
+    phi_guard: Arc<OnceLock<Result<PhiGuard, String>>>,
 }
 
 impl ApiState {
@@ -68,10 +76,28 @@ impl ApiState {
     pub fn new(store: Store, settings: ApiSettings) -> Self {
         let plain_http = settings.base_url.starts_with("http://");
         let urls = LocalUrls::new(&settings.domain, plain_http);
+        let phi_guard: Arc<OnceLock<Result<PhiGuard, String>>> = Arc::new(OnceLock::new());
+        let warm = Arc::clone(&phi_guard);
+        std::thread::spawn(move || {
+            warm.get_or_init(build_guard);
+        });
         ApiState {
             store,
             settings: Arc::new(settings),
             urls: Arc::new(urls),
+            phi_guard,
         }
     }
+
+    /// The PHI guard (waits for it to be built on first use).
+    pub fn phi_guard(&self) -> Result<&PhiGuard, String> {
+        self.phi_guard
+            .get_or_init(build_guard)
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+fn build_guard() -> Result<PhiGuard, String> {
+    PhiGuard::new().map_err(|e| format!("the PHI guard could not be built: {e}"))
 }

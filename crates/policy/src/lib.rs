@@ -23,6 +23,7 @@
 pub mod compose;
 pub mod delivery;
 pub mod facts;
+pub mod phi;
 pub mod read_gate;
 pub mod rule;
 
@@ -35,5 +36,6 @@ pub use facts::{
     Audience, CommunityFacts, DomainStanding, FactSet, Facts, FederationMode, Party, PostFacts,
     Viewer,
 };
+pub use phi::{PhiAction, PhiOutcome, PhiRules, phi_guard_decides_before_a_post_leaves};
 pub use read_gate::{AsPostFacts, Hidden, Visible, can_see, decide_view};
 pub use rule::Rule;

@@ -15,6 +15,7 @@ use tower_http::trace::TraceLayer;
 use crate::config::{Config, Registrations};
 use crate::metrics::{Metrics, track_requests};
 use cohort_api::{ApiSettings, ApiState, RegistrationMode};
+use cohort_policy::PhiRules;
 use tower_http::cors::{Any, CorsLayer};
 
 /// The header carrying the request id, set on the request if the client (or a proxy) did
@@ -80,6 +81,10 @@ fn api_state(state: &AppState) -> ApiState {
     };
     settings.password_grant = config.oauth_password_grant;
     settings.max_status_chars = config.max_status_chars;
+    settings.phi_rules = PhiRules {
+        professional: config.phi_professional_action,
+        member: config.phi_member_action,
+    };
     ApiState::new(state.store.clone(), settings)
 }
 

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use cohort_model::Domain;
+use cohort_policy::PhiAction;
 use cohort_store::mask_password;
 use serde::Deserialize;
 
@@ -95,6 +96,10 @@ pub struct Config {
     pub oauth_password_grant: bool,
     /// Longest status, in characters.
     pub max_status_chars: usize,
+    /// PHI guard action for clinicians and organisations.
+    pub phi_professional_action: PhiAction,
+    /// PHI guard action for patients and caregivers.
+    pub phi_member_action: PhiAction,
 }
 
 /// The settings file as written; every key optional, unknown keys refused.
@@ -112,6 +117,8 @@ struct FileSettings {
     database_max_connections: Option<u32>,
     oauth_password_grant: Option<bool>,
     max_status_chars: Option<usize>,
+    phi_professional_action: Option<String>,
+    phi_member_action: Option<String>,
 }
 
 /// A configuration that cannot be used. The message names the setting.
@@ -173,6 +180,9 @@ const DB_CONNECTIONS: Setting = Setting::new(
 );
 const PASSWORD_GRANT: Setting = Setting::new("COHORT_OAUTH_PASSWORD_GRANT", "oauth_password_grant");
 const MAX_STATUS_CHARS: Setting = Setting::new("COHORT_MAX_STATUS_CHARS", "max_status_chars");
+const PHI_PROFESSIONAL: Setting =
+    Setting::new("COHORT_PHI_PROFESSIONAL_ACTION", "phi_professional_action");
+const PHI_MEMBER: Setting = Setting::new("COHORT_PHI_MEMBER_ACTION", "phi_member_action");
 
 /// Every environment variable the server reads, for warnings about misspelt ones.
 pub const KNOWN_ENV_VARS: &[&str] = &[
@@ -187,6 +197,8 @@ pub const KNOWN_ENV_VARS: &[&str] = &[
     DB_CONNECTIONS.env,
     PASSWORD_GRANT.env,
     MAX_STATUS_CHARS.env,
+    PHI_PROFESSIONAL.env,
+    PHI_MEMBER.env,
     "COHORT_CONFIG",
     "COHORT_TEST_POSTGRES_URL",
 ];
@@ -327,6 +339,29 @@ impl Config {
             None => file_settings.max_status_chars.unwrap_or(5000),
         };
 
+        let phi_action =
+            |setting: Setting, from_file: Option<String>, default: PhiAction| match pick(
+                setting, from_file,
+            ) {
+                Some(raw) => PhiAction::parse(&raw.value).ok_or_else(|| {
+                    invalid(
+                        &raw,
+                        format!(
+                            "invalid value {:?}: expected hold, warn, narrow or off",
+                            raw.value
+                        ),
+                    )
+                }),
+                None => Ok(default),
+            };
+        let phi_professional_action = phi_action(
+            PHI_PROFESSIONAL,
+            file_settings.phi_professional_action,
+            PhiAction::Hold,
+        )?;
+        let phi_member_action =
+            phi_action(PHI_MEMBER, file_settings.phi_member_action, PhiAction::Warn)?;
+
         let config = Config {
             domain,
             listen,
@@ -339,6 +374,8 @@ impl Config {
             database_max_connections,
             oauth_password_grant,
             max_status_chars,
+            phi_professional_action,
+            phi_member_action,
         };
         config.check_consistency()?;
         Ok(config)
@@ -396,6 +433,16 @@ impl fmt::Display for Config {
         )?;
         writeln!(f, "oauth_password_grant = {}", self.oauth_password_grant)?;
         writeln!(f, "max_status_chars = {}", self.max_status_chars)?;
+        writeln!(
+            f,
+            "phi_professional_action = {:?}",
+            self.phi_professional_action.as_str()
+        )?;
+        writeln!(
+            f,
+            "phi_member_action = {:?}",
+            self.phi_member_action.as_str()
+        )?;
         writeln!(f, "log_format = {:?}", self.log_format.as_str())?;
         write!(f, "log = {:?}", self.log_filter)
     }
@@ -511,6 +558,8 @@ mod tests {
             ("COHORT_DATA_DIR", ""),
             ("COHORT_OAUTH_PASSWORD_GRANT", "sometimes"),
             ("COHORT_MAX_STATUS_CHARS", "0"),
+            ("COHORT_PHI_PROFESSIONAL_ACTION", "delete"),
+            ("COHORT_PHI_MEMBER_ACTION", ""),
         ];
         for (var, value) in cases {
             let err = load(&[(var, value)], None).unwrap_err();

@@ -400,6 +400,16 @@ impl Store {
         Ok(())
     }
 
+    /// A remote account's followers collection, if known.
+    pub async fn remote_followers_uri(&self, account: Id) -> Result<Option<String>, StoreError> {
+        let uri: Option<Option<String>> =
+            sqlx::query_scalar("SELECT followers_uri FROM accounts WHERE id = $1")
+                .bind(account.as_i64())
+                .fetch_optional(self.reader())
+                .await?;
+        Ok(uri.flatten().filter(|u| !u.is_empty()))
+    }
+
     /// Whether any local account follows `account` (accepted).
     pub async fn has_local_follower(&self, account: Id) -> Result<bool, StoreError> {
         let n: i64 = sqlx::query_scalar(

@@ -316,6 +316,92 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The author's statuses held by the PHI guard, newest first.
+    pub async fn held_status_ids(&self, author: Id) -> Result<Vec<Id>, StoreError> {
+        let rows: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM statuses WHERE account_id = $1 AND held_at IS NOT NULL AND deleted_at IS NULL \
+             ORDER BY id DESC LIMIT 200",
+        )
+        .bind(author.as_i64())
+        .fetch_all(self.reader())
+        .await?;
+        rows.into_iter()
+            .map(|r| id_from(r, "statuses.id"))
+            .collect()
+    }
+
+    /// Releases a held status: records who released it, when and what the guard had said,
+    /// optionally narrows its audience, and records the `Create` event that was withheld,
+    /// all in one transaction. `NotFound` if the status is not held.
+    pub async fn release_held_status(
+        &self,
+        status: Id,
+        released_by: Id,
+        narrow_to: Option<Audience>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await?;
+        let row = sqlx::query(
+            "SELECT account_id, visibility, local_only FROM statuses \
+             WHERE id = $1 AND held_at IS NOT NULL AND deleted_at IS NULL",
+        )
+        .bind(status.as_i64())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound("held status"))?;
+        let author = id(&row, "account_id")?;
+        let visibility: String = row.try_get("visibility")?;
+        let local_only = flag(&row, "local_only")?;
+        let (visibility, local_only) = match narrow_to {
+            Some(a) => (a.visibility.as_str().to_owned(), a.local_only),
+            None => (visibility, local_only),
+        };
+        sqlx::query(
+            "UPDATE statuses SET held_at = NULL, released_at = $1, released_by = $2, \
+             release_reason = hold_reason, visibility = $3, local_only = $4 WHERE id = $5",
+        )
+        .bind(now_ms())
+        .bind(released_by.as_i64())
+        .bind(&visibility)
+        .bind(local_only)
+        .bind(status.as_i64())
+        .execute(&mut *tx)
+        .await?;
+        let event = crate::outbox::NewOutboxEvent {
+            kind: crate::outbox::OutboxKind::CreateStatus,
+            actor: author,
+            status: Some(status),
+            target_account: None,
+        };
+        crate::outbox::enqueue_in(&mut tx, self.next_id(), &event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Who released a status, when, and the guard's reason (for the audit trail).
+    pub async fn status_release(
+        &self,
+        status: Id,
+    ) -> Result<Option<(Id, i64, String)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT released_by, released_at, release_reason FROM statuses WHERE id = $1 AND released_at IS NOT NULL",
+        )
+        .bind(status.as_i64())
+        .fetch_optional(self.reader())
+        .await?;
+        row.map(|r| {
+            let by: i64 = r.try_get("released_by")?;
+            let reason: Option<String> = r.try_get("release_reason")?;
+            Ok((
+                id_from(by, "released_by")?,
+                r.try_get("released_at")?,
+                reason.unwrap_or_default(),
+            ))
+        })
+        .transpose()
+    }
+}
+
 /// Builds a record with its ancestor chain and boosted original attached.
 fn assemble(flat: &HashMap<Id, FlatStatus>, status: Id, depth: usize) -> Option<StatusRecord> {
     let entry = flat.get(&status)?;

@@ -4,7 +4,10 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use cohort_model::{Id, Visibility};
-use cohort_policy::{Audience, ComposeError, Party, Viewer, check_new_post};
+use cohort_policy::{
+    Audience, ComposeError, Party, PhiOutcome, Viewer, check_new_post,
+    phi_guard_decides_before_a_post_leaves,
+};
 use cohort_store::{NewStatus, StoreError};
 use serde_json::{Value, json};
 
@@ -191,6 +194,29 @@ pub async fn create(
     )
     .map_err(compose_error)?;
 
+    // The PHI guard, before anything is stored.
+    let guard = state.phi_guard().map_err(ApiError::internal)?;
+    let finding = guard.screen(&text, auth.account.author_kind);
+    let confirmed = params.bool("phi_confirmed")?.unwrap_or(false);
+    let (audience, held_reason) = match phi_guard_decides_before_a_post_leaves(
+        &finding,
+        auth.account.author_kind,
+        audience,
+        confirmed,
+        state.settings.phi_rules,
+    ) {
+        PhiOutcome::Publish => (audience, None),
+        PhiOutcome::Hold { reason } => (audience, Some(reason)),
+        PhiOutcome::Narrow { audience, .. } => (audience, None),
+        PhiOutcome::Warn { reason } => {
+            return Err(ApiError::Unprocessable(format!(
+                "This post may identify a patient ({reason}). Keep it on this instance \
+                 (visibility local) or send it as a direct message, or post again with \
+                 phi_confirmed=true to publish it as it is."
+            )));
+        }
+    };
+
     let id = state.store.next_id();
     let linked: Vec<LinkedMention> = resolved.iter().map(|(_, l)| l.clone()).collect();
     let base = state.settings.base_url.clone();
@@ -210,7 +236,7 @@ pub async fn create(
         in_reply_to: parent.as_ref().map(|p| p.facts.id),
         reblog_of: None,
         addressed: mentioned.iter().map(|m| m.id).collect(),
-        held_reason: None,
+        held_reason,
         expires_at: None,
     };
     state.store.create_status(&new).await?;
@@ -324,4 +350,53 @@ pub async fn audience(
             "decided_at": datetime(d.decided_at),
         })).collect::<Vec<_>>(),
     })))
+}
+
+/// `GET /api/v1/cohort/held_statuses`: the signed-in author's posts held by the PHI guard.
+pub async fn held(State(state): State<ApiState>, auth: Authenticated) -> ApiResult<Json<Value>> {
+    auth.require("read:statuses")?;
+    let ids = state.store.held_status_ids(auth.account.id).await?;
+    Ok(Json(Value::Array(
+        visible_statuses(&state, &auth.viewer(), &ids).await?,
+    )))
+}
+
+/// `POST /api/v1/statuses/:id/release`: the author releases a held post as it is, or with
+/// `visibility=local` / `visibility=direct` narrows it instead. The release is recorded
+/// (who, when, and the guard's reason) and the post is then published to its audience.
+pub async fn release(
+    State(state): State<ApiState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+    params: Params,
+) -> ApiResult<Json<Value>> {
+    auth.require("write:statuses")?;
+    let id = parse_id(&id)?;
+    let record = visible_record(&state, &auth.viewer(), id).await?;
+    if record.facts.author.id != auth.account.id {
+        return Err(ApiError::NotFound);
+    }
+    if !record.facts.held {
+        return Err(ApiError::Unprocessable(
+            "Validation failed: this post is not held for review".into(),
+        ));
+    }
+    let narrow_to = match params.string("visibility").as_deref() {
+        None | Some("") => None,
+        Some("local") => Some(record.facts.audience.local_only()),
+        Some("direct") => Some(Audience {
+            visibility: Visibility::Direct,
+            ..record.facts.audience
+        }),
+        Some(other) => {
+            return Err(ApiError::Unprocessable(format!(
+                "Validation failed: a held post can be narrowed to local or direct, not {other:?}"
+            )));
+        }
+    };
+    state
+        .store
+        .release_held_status(id, auth.account.id, narrow_to)
+        .await?;
+    Ok(Json(visible_status(&state, &auth.viewer(), id).await?))
 }
