@@ -1,0 +1,230 @@
+//! Signed GETs of remote objects (authorized fetch), from the instance actor.
+//!
+//! Only GETs: the one code that POSTs to other servers is the delivery module. The client
+//! refuses IP-literal hosts (ids need names), resolves names through the delivery module's
+//! [`GuardedResolver`] (no loopback or private addresses unless loopback federation is on),
+//! uses no proxy and follows at most three redirects itself, checking and re-signing each hop
+//! (an automatic redirect would resend a signature for the wrong path and skip the check).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::Value;
+use url::Url;
+
+use crate::delivery::{GuardedResolver, Signer};
+
+/// Accept header of our fetches.
+pub const ACCEPT_ACTIVITY: &str = "application/activity+json, application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"";
+
+/// The largest document fetched.
+pub const MAX_FETCH_BYTES: usize = 1024 * 1024;
+
+/// Why a fetch failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The URL is not one we fetch (scheme, IP literal, no host).
+    #[error("refusing to fetch {0}")]
+    Refused(String),
+    /// Network or HTTP client error.
+    #[error("fetch failed: {0}")]
+    Http(String),
+    /// A non-2xx answer.
+    #[error("{url} answered {status}")]
+    Status {
+        /// What was fetched.
+        url: String,
+        /// The status.
+        status: u16,
+    },
+    /// The answer is not a JSON object, is too large, or claims another origin.
+    #[error("unusable document from {0}: {1}")]
+    Document(String, String),
+}
+
+impl FetchError {
+    /// 404 or 410: the object is gone.
+    pub fn is_gone(&self) -> bool {
+        matches!(
+            self,
+            FetchError::Status {
+                status: 404 | 410,
+                ..
+            }
+        )
+    }
+}
+
+/// Makes signed GETs.
+#[derive(Clone, Debug)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    allow_loopback: bool,
+    signer: Arc<Signer>,
+}
+
+impl Fetcher {
+    /// A fetcher signing with the instance actor's key.
+    pub fn new(
+        signer: Signer,
+        allow_loopback: bool,
+        timeout: Duration,
+        user_agent: &str,
+    ) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .dns_resolver(Arc::new(GuardedResolver::new(allow_loopback)))
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .user_agent(user_agent)
+            .build()?;
+        Ok(Fetcher {
+            client,
+            allow_loopback,
+            signer: Arc::new(signer),
+        })
+    }
+
+    /// Checks that `url` is fetchable: https (or http with loopback federation on) and a
+    /// host name, not an IP literal.
+    pub fn check_url(&self, url: &Url) -> Result<(), FetchError> {
+        match url.scheme() {
+            "https" => {}
+            "http" if self.allow_loopback => {}
+            _ => return Err(FetchError::Refused(url.to_string())),
+        }
+        match url.host() {
+            Some(url::Host::Domain(_)) => Ok(()),
+            _ => Err(FetchError::Refused(url.to_string())),
+        }
+    }
+
+    /// GETs `url` signed by the instance actor and returns its JSON object. The object's
+    /// `id` must be on the host it was fetched from (after redirects).
+    pub async fn fetch(&self, url: &str) -> Result<Value, FetchError> {
+        let mut current = Url::parse(url).map_err(|_| FetchError::Refused(url.to_owned()))?;
+        for _ in 0..4 {
+            self.check_url(&current)?;
+            let response = self.signed_get(&current).await?;
+            let status = response.status();
+            if status.is_redirection() {
+                let location = response
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .ok_or_else(|| FetchError::Document(current.to_string(), "redirect".into()))?;
+                current = current
+                    .join(location)
+                    .map_err(|_| FetchError::Refused(location.to_owned()))?;
+                continue;
+            }
+            if !status.is_success() {
+                return Err(FetchError::Status {
+                    url: current.to_string(),
+                    status: status.as_u16(),
+                });
+            }
+            let body = read_limited(response, MAX_FETCH_BYTES).await?;
+            let value: Value = serde_json::from_slice(&body)
+                .map_err(|e| FetchError::Document(current.to_string(), e.to_string()))?;
+            if !value.is_object() {
+                return Err(FetchError::Document(
+                    current.to_string(),
+                    "not an object".into(),
+                ));
+            }
+            let id_host = value
+                .get("id")
+                .and_then(Value::as_str)
+                .and_then(|id| Url::parse(id).ok())
+                .map(|u| authority(&u));
+            if id_host.as_deref() != Some(authority(&current).as_str()) {
+                return Err(FetchError::Document(
+                    current.to_string(),
+                    "id is not on the host it was fetched from".into(),
+                ));
+            }
+            return Ok(value);
+        }
+        Err(FetchError::Document(
+            url.to_owned(),
+            "too many redirects".into(),
+        ))
+    }
+
+    async fn signed_get(&self, url: &Url) -> Result<reqwest::Response, FetchError> {
+        let host = authority(url);
+        let path = match url.query() {
+            Some(q) => format!("{}?{}", url.path(), q),
+            None => url.path().to_owned(),
+        };
+        let (date, signature) = sign_get(&self.signer, &host, &path, SystemTime::now())
+            .map_err(|e| FetchError::Http(e.to_string()))?;
+        self.client
+            .get(url.clone())
+            .header(reqwest::header::ACCEPT, ACCEPT_ACTIVITY)
+            .header(reqwest::header::DATE, date)
+            .header("signature", signature)
+            .send()
+            .await
+            .map_err(|e| FetchError::Http(e.to_string()))
+    }
+}
+
+/// `host` or `host:port` (the port only when not the scheme's default): the `Host` header,
+/// and the form of a [`cohort_model::Domain`].
+pub fn authority(url: &Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{}:{p}", h.to_ascii_lowercase()),
+        (Some(h), None) => h.to_ascii_lowercase(),
+        _ => String::new(),
+    }
+}
+
+/// Signs a GET of `path` on `host` (draft-cavage, `(request-target) host date`): returns
+/// the `Date` and `Signature` header values.
+pub fn sign_get(
+    signer: &Signer,
+    host: &str,
+    path: &str,
+    now: SystemTime,
+) -> Result<(String, String), crate::delivery::SignError> {
+    let date = httpdate::fmt_http_date(now);
+    let signing_string = format!("(request-target): get {path}\nhost: {host}\ndate: {date}");
+    let signature = BASE64.encode(signer.sign(signing_string.as_bytes())?);
+    let header = format!(
+        "keyId=\"{}\",algorithm=\"rsa-sha256\",headers=\"(request-target) host date\",signature=\"{signature}\"",
+        signer.key_id()
+    );
+    Ok((date, header))
+}
+
+async fn read_limited(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, FetchError> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(FetchError::Document(
+            response.url().to_string(),
+            "too large".into(),
+        ));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| FetchError::Http(e.to_string()))?
+    {
+        body.extend_from_slice(&chunk);
+        if body.len() > limit {
+            return Err(FetchError::Document(
+                response.url().to_string(),
+                "too large".into(),
+            ));
+        }
+    }
+    Ok(body)
+}

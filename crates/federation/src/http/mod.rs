@@ -1,0 +1,543 @@
+//! The ActivityPub HTTP surface: discovery (WebFinger, host-meta, NodeInfo), actors, objects
+//! and collections, and the inbox routes (see [`crate::inbox`]).
+//!
+//! **Authorized fetch is on by default**: every GET except the instance actor, WebFinger,
+//! host-meta, NodeInfo and the basic public actor document must carry a valid HTTP
+//! signature. The signer becomes the read gate's viewer (an instance actor is
+//! `Viewer::Instance(domain)`, anyone else `Viewer::Account`), and every object served passes
+//! `cohort_policy::can_see`: a GET of a post the viewer may not see (or an unsigned GET of a
+//! post that is not public) answers 404, as if it did not exist. Collections show counts only.
+//!
+//! Mount with [`router`]; build the state with [`FederationState::new`].
+
+pub mod fetch;
+mod objects;
+pub mod signature;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use axum::Router;
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::routing::{get, post};
+use cohort_model::{Domain, Id};
+use cohort_policy::{DomainStanding, Facts, Party, Viewer};
+use cohort_store::{NewRemoteAccount, RemoteKey, Store, StoreError, now_ms};
+use tokio::sync::Notify;
+use url::Url;
+
+use crate::delivery::Signer;
+use crate::inbox::activity::Object;
+use crate::urls::LocalUrls;
+use fetch::{FetchError, Fetcher, authority};
+use signature::SignatureError;
+
+/// How the federation endpoints behave.
+#[derive(Clone, Debug)]
+pub struct FederationConfig {
+    /// This instance's domain (with `:port` on a test network).
+    pub domain: Domain,
+    /// Plain HTTP and `*.localhost` peers, for test networks. Off in production: fetches to
+    /// loopback or private addresses are then refused.
+    pub allow_loopback_federation: bool,
+    /// Require signatures on GETs of objects and collections (default on).
+    pub authorized_fetch: bool,
+    /// Largest inbox body accepted (413 beyond).
+    pub max_inbox_body: usize,
+    /// Timeout of one fetch.
+    pub fetch_timeout: Duration,
+    /// `User-Agent` of fetches.
+    pub user_agent: String,
+    /// NodeInfo `metadata.nodeName`.
+    pub node_name: String,
+    /// NodeInfo `openRegistrations`.
+    pub open_registrations: bool,
+}
+
+impl FederationConfig {
+    /// Defaults for `domain`: authorized fetch on, 1 MiB inbox bodies, 10 s fetches.
+    pub fn new(domain: Domain, allow_loopback_federation: bool) -> Self {
+        let urls = LocalUrls::new(&domain, allow_loopback_federation);
+        FederationConfig {
+            user_agent: format!("Cohort/{} (+{})", env!("CARGO_PKG_VERSION"), urls.base()),
+            node_name: domain.to_string(),
+            domain,
+            allow_loopback_federation,
+            authorized_fetch: true,
+            max_inbox_body: 1024 * 1024,
+            fetch_timeout: Duration::from_secs(10),
+            open_registrations: false,
+        }
+    }
+}
+
+/// Why the federation state could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum FederationError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The instance actor's key could not be made or loaded.
+    #[error("instance actor key: {0}")]
+    Key(String),
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
+/// Shared state of the federation routes and the inbox processor. Cheap to clone.
+#[derive(Clone)]
+pub struct FederationState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    config: FederationConfig,
+    urls: LocalUrls,
+    fetcher: Fetcher,
+    instance_public_key_pem: String,
+    wake: Notify,
+}
+
+impl std::fmt::Debug for FederationState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FederationState")
+            .field("domain", &self.inner.config.domain)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Who signed a request, after verification.
+#[derive(Clone, Debug)]
+pub struct Signed {
+    /// The key that verified.
+    pub key: RemoteKey,
+    /// The signer's domain.
+    pub domain: Domain,
+}
+
+/// A refused request: the status to answer and why (logged, and sent as a short text).
+#[derive(Debug)]
+pub struct Refusal {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Reason.
+    pub reason: String,
+}
+
+impl Refusal {
+    pub(crate) fn new(status: StatusCode, reason: impl Into<String>) -> Self {
+        Refusal {
+            status,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<StoreError> for Refusal {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "store error in a federation request");
+        Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable")
+    }
+}
+
+impl From<SignatureError> for Refusal {
+    fn from(e: SignatureError) -> Self {
+        Refusal::new(StatusCode::UNAUTHORIZED, e.to_string())
+    }
+}
+
+impl axum::response::IntoResponse for Refusal {
+    fn into_response(self) -> axum::response::Response {
+        tracing::debug!(status = %self.status, reason = %self.reason, "federation request refused");
+        (self.status, self.reason).into_response()
+    }
+}
+
+impl FederationState {
+    /// Loads (or, the first time, generates and stores) the instance actor's key and builds
+    /// the state.
+    pub async fn new(store: Store, config: FederationConfig) -> Result<Self, FederationError> {
+        let (public_pem, private_pem) = match store.instance_actor_keys().await? {
+            Some(pair) => pair,
+            None => {
+                let keys = tokio::task::spawn_blocking(crate::keys::generate_actor_keys)
+                    .await
+                    .map_err(|e| FederationError::Key(e.to_string()))?
+                    .map_err(|e| FederationError::Key(e.to_string()))?;
+                store
+                    .ensure_instance_actor_keys(&keys.public_key_pem, &keys.private_key_pem)
+                    .await?
+            }
+        };
+        let urls = LocalUrls::new(&config.domain, config.allow_loopback_federation);
+        let signer = Signer::from_pem(&instance_key_id(&urls), &private_pem)
+            .map_err(|e| FederationError::Key(e.to_string()))?;
+        let fetcher = Fetcher::new(
+            signer,
+            config.allow_loopback_federation,
+            config.fetch_timeout,
+            &config.user_agent,
+        )?;
+        Ok(FederationState {
+            inner: Arc::new(Inner {
+                store,
+                urls,
+                fetcher,
+                instance_public_key_pem: public_pem,
+                config,
+                wake: Notify::new(),
+            }),
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &FederationConfig {
+        &self.inner.config
+    }
+
+    /// Local URL shapes.
+    pub fn urls(&self) -> &LocalUrls {
+        &self.inner.urls
+    }
+
+    /// The signed fetcher (instance actor).
+    pub fn fetcher(&self) -> &Fetcher {
+        &self.inner.fetcher
+    }
+
+    /// The instance actor's public key.
+    pub fn instance_public_key_pem(&self) -> &str {
+        &self.inner.instance_public_key_pem
+    }
+
+    pub(crate) fn wake_processor(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    pub(crate) async fn wait_for_work(&self, at_most: Duration) {
+        let _ = tokio::time::timeout(at_most, self.inner.wake.notified()).await;
+    }
+
+    /// The inbox processor of this state (see [`crate::inbox::InboxProcessor`]).
+    pub fn inbox_processor(&self) -> crate::inbox::InboxProcessor {
+        crate::inbox::InboxProcessor::new(self.clone())
+    }
+
+    /// The standing of `domain` under this instance's federation policy.
+    pub async fn domain_standing(&self, domain: &Domain) -> Result<DomainStanding, StoreError> {
+        if domain == &self.inner.config.domain {
+            return Ok(DomainStanding::Allowed);
+        }
+        let facts = self
+            .store()
+            .domain_facts(std::slice::from_ref(domain))
+            .await?;
+        Ok(facts.domain_standing(domain))
+    }
+
+    /// Refuses (403) a keyId whose host is suspended or not on the allowlist; decided from
+    /// the header alone, before the body is read or any key is fetched.
+    pub async fn check_signer_domain(&self, key_id: &str) -> Result<Domain, Refusal> {
+        let domain = domain_of(signature::key_document_url(key_id))
+            .ok_or_else(|| Refusal::new(StatusCode::UNAUTHORIZED, "keyId is not a URL"))?;
+        match self.domain_standing(&domain).await? {
+            DomainStanding::Suspended | DomainStanding::NotAllowlisted => Err(Refusal::new(
+                StatusCode::FORBIDDEN,
+                format!("{domain} is blocked"),
+            )),
+            DomainStanding::Allowed | DomainStanding::Silenced => Ok(domain),
+        }
+    }
+
+    /// Verifies a request's draft-cavage signature: coverage, time window, digest (when
+    /// `body` is given), then the signature with the signer's key, fetched and cached on
+    /// first use and refetched once if it does not verify (a rotated key).
+    pub async fn verify_signature(
+        &self,
+        method: &Method,
+        path_and_query: &str,
+        headers: &HeaderMap,
+        body: Option<&[u8]>,
+    ) -> Result<Signed, Refusal> {
+        let sig = signature::signature_header(headers)?;
+        let domain = self.check_signer_domain(&sig.key_id).await?;
+        signature::check_algorithm(&sig)?;
+        signature::check_coverage_and_time(&sig, headers, body.is_some(), SystemTime::now())?;
+        if let Some(body) = body {
+            signature::digest_matches(headers, body)?;
+        }
+        let signing_string = signature::signing_string(&sig, method, path_and_query, headers)?;
+        let key = self.key_for(&sig.key_id, false).await?;
+        if signature::verify_rsa_sha256(
+            &key.public_key_pem,
+            signing_string.as_bytes(),
+            &sig.signature,
+        )
+        .is_ok()
+        {
+            return Ok(Signed { key, domain });
+        }
+        let key = self.key_for(&sig.key_id, true).await?;
+        signature::verify_rsa_sha256(
+            &key.public_key_pem,
+            signing_string.as_bytes(),
+            &sig.signature,
+        )?;
+        Ok(Signed { key, domain })
+    }
+
+    /// The key named `key_id`: cached, or fetched from the signer's actor document, whose
+    /// `publicKey.id` must equal `key_id` exactly.
+    async fn key_for(&self, key_id: &str, refresh: bool) -> Result<RemoteKey, Refusal> {
+        if !refresh && let Some(key) = self.store().remote_key(key_id).await? {
+            return Ok(key);
+        }
+        let unauthorized = |why: String| Refusal::new(StatusCode::UNAUTHORIZED, why);
+        let document = self
+            .fetcher()
+            .fetch(signature::key_document_url(key_id))
+            .await
+            .map_err(|e| unauthorized(format!("cannot fetch the signer's key: {e}")))?;
+        let mut actor = Object::from_value(document)
+            .map_err(|e| unauthorized(format!("signer's key document: {e}")))?;
+        if actor.public_key.is_empty()
+            && actor.public_key_pem.is_some()
+            && let Some(owner) = actor.owner.clone()
+        {
+            // A key document (GoToSocial's `/main-key`): the owner holds the key.
+            let owner_doc = self
+                .fetcher()
+                .fetch(&owner)
+                .await
+                .map_err(|e| unauthorized(format!("cannot fetch the key's owner: {e}")))?;
+            actor = Object::from_value(owner_doc)
+                .map_err(|e| unauthorized(format!("key owner document: {e}")))?;
+        }
+        let actor_id = actor
+            .id
+            .clone()
+            .ok_or_else(|| unauthorized("signer's actor has no id".into()))?;
+        let key = actor
+            .public_key
+            .iter()
+            .find(|k| k.id.as_deref() == Some(key_id))
+            .ok_or_else(|| unauthorized("keyId is not the actor's publicKey.id".into()))?;
+        if key.owner.as_deref().is_some_and(|o| o != actor_id) {
+            return Err(unauthorized("publicKey.owner is not the actor".into()));
+        }
+        if domain_of(&actor_id) != domain_of(key_id) {
+            return Err(unauthorized("key and actor are on different hosts".into()));
+        }
+        let pem = key
+            .public_key_pem
+            .clone()
+            .ok_or_else(|| unauthorized("publicKey has no publicKeyPem".into()))?;
+        let account_id = self.upsert_actor(&actor).await?;
+        let remote = RemoteKey {
+            key_id: key_id.to_owned(),
+            actor_uri: actor_id.clone(),
+            account_id: Some(account_id),
+            actor_type: actor.kind().to_owned(),
+            is_instance: is_instance_actor(&actor, &actor_id),
+            public_key_pem: pem,
+            fetched_at: now_ms(),
+        };
+        self.store().save_remote_key(&remote).await?;
+        Ok(remote)
+    }
+
+    /// Records or refreshes a remote actor from its document; returns its account id.
+    pub async fn upsert_actor(&self, actor: &Object) -> Result<Id, Refusal> {
+        let bad = |why: &str| Refusal::new(StatusCode::BAD_REQUEST, why.to_owned());
+        let actor_id = actor.id.as_deref().ok_or_else(|| bad("actor without id"))?;
+        let domain = domain_of(actor_id).ok_or_else(|| bad("actor id is not a URL"))?;
+        if domain == self.inner.config.domain {
+            return Err(bad("a remote actor cannot have a local id"));
+        }
+        let username = actor
+            .preferred_username
+            .clone()
+            .filter(|u| !u.is_empty())
+            .or_else(|| {
+                Url::parse(actor_id)
+                    .ok()
+                    .and_then(|u| u.path_segments()?.next_back().map(str::to_owned))
+            })
+            .ok_or_else(|| bad("actor without a name"))?;
+        let new = NewRemoteAccount {
+            username,
+            domain,
+            actor_uri: actor_id.to_owned(),
+            inbox_uri: actor.inbox.clone().unwrap_or_default(),
+            shared_inbox_uri: actor.shared_inbox_uri().map(str::to_owned),
+            followers_uri: actor.followers.clone(),
+            display_name: actor.name.clone().unwrap_or_default(),
+            is_group: actor.is("Group"),
+        };
+        Ok(self.store().upsert_remote_account(&new).await?)
+    }
+
+    /// Fetches an actor (signed) and records it; returns its account id. Known actors are
+    /// not refetched.
+    pub async fn resolve_actor(&self, actor_uri: &str) -> Result<Id, ResolveError> {
+        if let Some(id) = self.store().account_id_by_actor_uri(actor_uri).await? {
+            return Ok(id);
+        }
+        let document = self.fetcher().fetch(actor_uri).await?;
+        let actor =
+            Object::from_value(document).map_err(|e| ResolveError::Invalid(e.to_string()))?;
+        if actor.id.as_deref() != Some(actor_uri) {
+            return Err(ResolveError::Invalid(
+                "actor id differs from its URL".into(),
+            ));
+        }
+        self.upsert_actor(&actor)
+            .await
+            .map_err(|r| ResolveError::Invalid(r.reason))
+    }
+
+    /// The read gate's viewer for a verified signer.
+    pub async fn viewer_for(&self, signed: &Signed) -> Result<Viewer, StoreError> {
+        if signed.key.is_instance {
+            return Ok(Viewer::Instance(signed.domain.clone()));
+        }
+        match signed.key.account_id {
+            Some(account) => {
+                let record = self.store().account_by_id(account).await?;
+                Ok(Viewer::Account(Party {
+                    id: account,
+                    domain: record.domain,
+                    suspended: record.suspended_at.is_some(),
+                }))
+            }
+            None => Ok(Viewer::Instance(signed.domain.clone())),
+        }
+    }
+
+    /// The local account a local actor URL names (`BASE/users/NAME`), if it is one.
+    pub fn local_username_of(&self, uri: &str) -> Option<String> {
+        let rest = uri
+            .strip_prefix(self.urls().base())?
+            .strip_prefix("/users/")?;
+        if rest.is_empty() || rest.contains('/') || rest.contains('#') || rest.contains('?') {
+            return None;
+        }
+        Some(rest.to_owned())
+    }
+}
+
+/// Why an actor could not be resolved.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// The store failed (transient).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The fetch failed.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The document is not a usable actor.
+    #[error("invalid actor: {0}")]
+    Invalid(String),
+}
+
+/// The instance actor's key id.
+pub fn instance_key_id(urls: &LocalUrls) -> String {
+    format!("{}#main-key", urls.instance_actor())
+}
+
+/// The domain (`host[:port]`) of a URL.
+pub fn domain_of(url: &str) -> Option<Domain> {
+    let parsed = Url::parse(url).ok()?;
+    Domain::parse(&authority(&parsed)).ok()
+}
+
+/// Whether an actor signs for its whole server: an `Application` (Mastodon, Misskey,
+/// Lemmy, PeerTube), or an actor named after its host (GoToSocial's `/users/DOMAIN`).
+fn is_instance_actor(actor: &Object, actor_id: &str) -> bool {
+    if actor.is("Application") {
+        return true;
+    }
+    let host = Url::parse(actor_id)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+    match (host, actor.preferred_username.as_deref()) {
+        (Some(h), Some(name)) => h.eq_ignore_ascii_case(name),
+        _ => false,
+    }
+}
+
+/// Whether `Accept` asks for ActivityStreams JSON: `application/activity+json` or
+/// `application/ld+json` anywhere in the list, with any parameters.
+pub fn wants_activity_json(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(axum::http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|range| {
+            range
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .any(|t| t == "application/activity+json" || t == "application/ld+json")
+}
+
+/// The router: discovery, actors, objects, collections and inboxes. Merge it into the
+/// application at the root (do not `nest` it: signatures cover the full path).
+pub fn router(state: FederationState) -> Router {
+    Router::new()
+        .route("/.well-known/webfinger", get(objects::webfinger))
+        .route("/.well-known/host-meta", get(objects::host_meta))
+        .route("/.well-known/nodeinfo", get(objects::nodeinfo_links))
+        .route("/nodeinfo/2.0", get(objects::nodeinfo_20))
+        .route("/nodeinfo/2.1", get(objects::nodeinfo_21))
+        .route("/actor", get(objects::instance_actor))
+        .route("/actor/inbox", post(crate::inbox::shared_inbox))
+        .route("/users/{name}", get(objects::actor))
+        .route("/users/{name}/statuses/{id}", get(objects::status))
+        .route("/users/{name}/outbox", get(objects::outbox))
+        .route("/users/{name}/followers", get(objects::followers))
+        .route("/users/{name}/following", get(objects::following))
+        .route("/users/{name}/collections/featured", get(objects::featured))
+        .route("/inbox", post(crate::inbox::shared_inbox))
+        .route("/users/{name}/inbox", post(crate::inbox::personal_inbox))
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn accept_is_parsed_not_compared() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "accept",
+            "application/activity+json, application/ld+json"
+                .parse()
+                .unwrap(),
+        );
+        assert!(wants_activity_json(&h));
+        h.insert(
+            "accept",
+            "text/html, application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\""
+                .parse()
+                .unwrap(),
+        );
+        assert!(wants_activity_json(&h));
+        h.insert("accept", "text/html,*/*;q=0.8".parse().unwrap());
+        assert!(!wants_activity_json(&h));
+    }
+}

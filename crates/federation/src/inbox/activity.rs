@@ -1,0 +1,508 @@
+//! The ActivityStreams shapes Cohort reads, as lenient as real servers require.
+//!
+//! One flat [`Object`] type reads activities, notes, actors, tags and links alike (AS2 is a
+//! flat vocabulary; every server adds its own fields, which are ignored). Every property that
+//! some server sends as a scalar and another as an array (`to`, `cc`, `tag`, `attachment`,
+//! `url`, `icon`, `attributedTo`, Flag's `object`, `type`, `publicKey`) is read one-or-many;
+//! references are an IRI or an embedded object ([`Reference`]); `null` reads as absent.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+use cohort_model::Visibility;
+
+/// The Public collection, in the three spellings servers use.
+pub fn is_public(iri: &str) -> bool {
+    matches!(
+        iri,
+        "https://www.w3.org/ns/activitystreams#Public" | "as:Public" | "Public"
+    )
+}
+
+/// An IRI or an embedded object.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Reference {
+    /// A bare IRI.
+    Iri(String),
+    /// An embedded object (its `id` may be absent).
+    Object(Box<Object>),
+}
+
+impl Reference {
+    /// The referenced id (the IRI, or the embedded object's `id`; for a Link, its `href`).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Reference::Iri(s) => Some(s),
+            Reference::Object(o) => o.id.as_deref().or(o.href.as_deref()),
+        }
+    }
+
+    /// The embedded object, if any.
+    pub fn object(&self) -> Option<&Object> {
+        match self {
+            Reference::Iri(_) => None,
+            Reference::Object(o) => Some(o),
+        }
+    }
+}
+
+/// Any ActivityStreams object or activity (only the properties Cohort reads).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Object {
+    /// `id`.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub id: Option<String>,
+    /// `type` (one or many; the first known one is used).
+    #[serde(rename = "type", default, deserialize_with = "one_or_many")]
+    pub kind: Vec<String>,
+    /// `actor`.
+    #[serde(default, deserialize_with = "optional")]
+    pub actor: Option<Reference>,
+    /// `object` (one or many: Flag sends an array).
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub object: Vec<Reference>,
+    /// `target`.
+    #[serde(default, deserialize_with = "optional")]
+    pub target: Option<Reference>,
+    /// `attributedTo` (PeerTube sends the person and the channel).
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub attributed_to: Vec<Reference>,
+    /// `to`.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub to: Vec<Reference>,
+    /// `cc`.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub cc: Vec<Reference>,
+    /// `audience` (FEP-1b12).
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub audience: Vec<Reference>,
+    /// `tag`.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub tag: Vec<Reference>,
+    /// `attachment`.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub attachment: Vec<Reference>,
+    /// `url` (strings, Links, or a mix).
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub url: Vec<Reference>,
+    /// `icon`.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub icon: Vec<Reference>,
+    /// `href` (Links, Mentions).
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub href: Option<String>,
+    /// `name`.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub name: Option<String>,
+    /// `content` (HTML).
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub content: Option<String>,
+    /// `contentMap`.
+    #[serde(default, deserialize_with = "string_map")]
+    pub content_map: BTreeMap<String, String>,
+    /// `mediaType`.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub media_type: Option<String>,
+    /// `summary` (content warning on notes).
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub summary: Option<String>,
+    /// `sensitive`.
+    #[serde(default, deserialize_with = "lenient_bool")]
+    pub sensitive: Option<bool>,
+    /// `inReplyTo`.
+    #[serde(default, deserialize_with = "optional")]
+    pub in_reply_to: Option<Reference>,
+    /// `published`.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub published: Option<String>,
+    /// `updated`.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub updated: Option<String>,
+    /// Actors: `preferredUsername`.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub preferred_username: Option<String>,
+    /// Actors: `inbox`.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub inbox: Option<String>,
+    /// Actors: `outbox`.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub outbox: Option<String>,
+    /// Actors: `followers`.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub followers: Option<String>,
+    /// Actors: `endpoints` (`sharedInbox`).
+    #[serde(default, deserialize_with = "optional")]
+    pub endpoints: Option<Endpoints>,
+    /// Misskey: a top-level `sharedInbox`.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub shared_inbox: Option<String>,
+    /// Actors: `publicKey` (one or many).
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub public_key: Vec<PublicKey>,
+    /// Actors: `manuallyApprovesFollowers`.
+    #[serde(default, deserialize_with = "lenient_bool")]
+    pub manually_approves_followers: Option<bool>,
+    /// Actors: `alsoKnownAs` (Move checks).
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub also_known_as: Vec<Reference>,
+    /// Actors: `movedTo`.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub moved_to: Option<String>,
+    /// Keys: `owner`.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub owner: Option<String>,
+    /// Keys: `publicKeyPem`.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub public_key_pem: Option<String>,
+}
+
+/// `endpoints`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Endpoints {
+    /// `sharedInbox`.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub shared_inbox: Option<String>,
+}
+
+/// `publicKey`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicKey {
+    /// The keyId.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub id: Option<String>,
+    /// The owning actor.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub owner: Option<String>,
+    /// SPKI PEM.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub public_key_pem: Option<String>,
+}
+
+/// Why a document is not an activity Cohort can read.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    /// Not JSON, or not an object.
+    #[error("not a JSON object: {0}")]
+    Json(String),
+    /// No `type`.
+    #[error("no type")]
+    NoType,
+    /// An activity without `id` or `actor`.
+    #[error("an activity needs an id and an actor")]
+    NoIdOrActor,
+}
+
+/// Activity types Cohort reads in its inbox.
+pub const ACTIVITY_TYPES: &[&str] = &[
+    "Create",
+    "Update",
+    "Delete",
+    "Follow",
+    "Accept",
+    "Reject",
+    "Undo",
+    "Like",
+    "Dislike",
+    "EmojiReact",
+    "Announce",
+    "Block",
+    "Move",
+    "Flag",
+    "Add",
+    "Remove",
+    "View",
+];
+
+impl Object {
+    /// Parses any ActivityStreams document.
+    pub fn parse(bytes: &[u8]) -> Result<Object, ParseError> {
+        let value: Value =
+            serde_json::from_slice(bytes).map_err(|e| ParseError::Json(e.to_string()))?;
+        Object::from_value(value)
+    }
+
+    /// Reads a JSON value.
+    pub fn from_value(value: Value) -> Result<Object, ParseError> {
+        if !value.is_object() {
+            return Err(ParseError::Json("not an object".into()));
+        }
+        let object: Object =
+            serde_json::from_value(value).map_err(|e| ParseError::Json(e.to_string()))?;
+        if object.kind.is_empty() {
+            return Err(ParseError::NoType);
+        }
+        Ok(object)
+    }
+
+    /// Parses an inbound activity: it must have a type, an `id` and an `actor`.
+    pub fn parse_activity(bytes: &[u8]) -> Result<Object, ParseError> {
+        let object = Object::parse(bytes)?;
+        if object.id.is_none() || object.actor_id().is_none() {
+            return Err(ParseError::NoIdOrActor);
+        }
+        Ok(object)
+    }
+
+    /// The main type: the first one Cohort knows, else the first given.
+    pub fn kind(&self) -> &str {
+        self.kind
+            .iter()
+            .find(|k| ACTIVITY_TYPES.contains(&k.as_str()) || OBJECT_TYPES.contains(&k.as_str()))
+            .or(self.kind.first())
+            .map_or("", String::as_str)
+    }
+
+    /// Whether any of its types is `kind`.
+    pub fn is(&self, kind: &str) -> bool {
+        self.kind.iter().any(|k| k == kind)
+    }
+
+    /// The actor's id.
+    pub fn actor_id(&self) -> Option<&str> {
+        self.actor.as_ref().and_then(Reference::id)
+    }
+
+    /// The first `object`.
+    pub fn first_object(&self) -> Option<&Reference> {
+        self.object.first()
+    }
+
+    /// The first `attributedTo` that is an actor (PeerTube lists the Person before the
+    /// channel; a typed Group entry is skipped when a Person is given).
+    pub fn attributed_to_id(&self) -> Option<&str> {
+        let person = self.attributed_to.iter().find(|r| {
+            r.object()
+                .is_some_and(|o| o.is("Person") || o.is("Service") || o.is("Application"))
+        });
+        person
+            .or(self.attributed_to.first())
+            .and_then(Reference::id)
+    }
+
+    /// The HTML content: `content`, else the first `contentMap` value.
+    pub fn content_html(&self) -> Option<&str> {
+        self.content
+            .as_deref()
+            .or_else(|| self.content_map.values().next().map(String::as_str))
+    }
+
+    /// The language of `contentMap`, if one.
+    pub fn language(&self) -> Option<&str> {
+        self.content_map.keys().next().map(String::as_str)
+    }
+
+    /// The ids in `to`.
+    pub fn to_ids(&self) -> Vec<&str> {
+        self.to.iter().filter_map(Reference::id).collect()
+    }
+
+    /// The ids in `cc`.
+    pub fn cc_ids(&self) -> Vec<&str> {
+        self.cc.iter().filter_map(Reference::id).collect()
+    }
+
+    /// The `href`s of `Mention` tags.
+    pub fn mention_hrefs(&self) -> Vec<&str> {
+        self.tag
+            .iter()
+            .filter_map(Reference::object)
+            .filter(|t| t.is("Mention"))
+            .filter_map(|t| t.href.as_deref())
+            .collect()
+    }
+
+    /// The shared inbox (`endpoints.sharedInbox`, or Misskey's top-level `sharedInbox`).
+    pub fn shared_inbox_uri(&self) -> Option<&str> {
+        self.endpoints
+            .as_ref()
+            .and_then(|e| e.shared_inbox.as_deref())
+            .or(self.shared_inbox.as_deref())
+    }
+
+    /// The first `url` that is a string or an HTML Link.
+    pub fn url_string(&self) -> Option<&str> {
+        self.url
+            .iter()
+            .find(|r| match r {
+                Reference::Iri(_) => true,
+                Reference::Object(o) => o
+                    .media_type
+                    .as_deref()
+                    .is_none_or(|m| m.starts_with("text/html")),
+            })
+            .and_then(Reference::id)
+    }
+
+    /// Mastodon's visibility rule over this object's `to`/`cc`, with `followers` the
+    /// sender's followers collection (when unknown, `ACTOR/followers` is assumed).
+    pub fn visibility(&self, actor: &str, followers: Option<&str>) -> Visibility {
+        visibility_of(&self.to_ids(), &self.cc_ids(), actor, followers)
+    }
+}
+
+/// Object types Cohort reads as posts (or knows as actors or tombstones).
+pub const OBJECT_TYPES: &[&str] = &[
+    "Note",
+    "Article",
+    "Page",
+    "Question",
+    "ChatMessage",
+    "Video",
+    "Image",
+    "Event",
+    "Tombstone",
+    "Person",
+    "Group",
+    "Service",
+    "Application",
+    "Organization",
+];
+
+/// Types stored as statuses.
+pub const POST_TYPES: &[&str] = &[
+    "Note",
+    "Article",
+    "Page",
+    "Question",
+    "ChatMessage",
+    "Video",
+    "Image",
+    "Event",
+];
+
+/// Mastodon's rule: `to` has Public → public; else `cc` has Public → unlisted; else `to`
+/// has the sender's followers → followers; else direct.
+pub fn visibility_of(to: &[&str], cc: &[&str], actor: &str, followers: Option<&str>) -> Visibility {
+    if to.iter().any(|i| is_public(i)) {
+        return Visibility::Public;
+    }
+    if cc.iter().any(|i| is_public(i)) {
+        return Visibility::Unlisted;
+    }
+    let guessed = format!("{}/followers", actor.trim_end_matches('/'));
+    let followers = followers.unwrap_or(&guessed);
+    if to.contains(&followers) {
+        return Visibility::Followers;
+    }
+    Visibility::Direct
+}
+
+fn one_or_many<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = Value::deserialize(d)?;
+    match value {
+        Value::Null => Ok(Vec::new()),
+        Value::Array(items) => Ok(items
+            .into_iter()
+            .filter(|v| !v.is_null())
+            .filter_map(|v| serde_json::from_value(v).ok())
+            .collect()),
+        other => Ok(serde_json::from_value(other).ok().into_iter().collect()),
+    }
+}
+
+fn optional<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = Value::deserialize(d)?;
+    match value {
+        Value::Null => Ok(None),
+        Value::Array(items) => Ok(items
+            .into_iter()
+            .find_map(|v| serde_json::from_value(v).ok())),
+        other => Ok(serde_json::from_value(other).ok()),
+    }
+}
+
+fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) => Some(s),
+        Value::Array(items) => items.into_iter().find_map(|v| match v {
+            Value::String(s) => Some(s),
+            _ => None,
+        }),
+        _ => None,
+    })
+}
+
+fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Bool(b) => Some(b),
+        Value::String(s) => Some(s == "true"),
+        _ => None,
+    })
+}
+
+fn string_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Object(map) => map
+            .into_iter()
+            .filter_map(|(k, v)| match v {
+                Value::String(s) => Some((k, s)),
+                _ => None,
+            })
+            .collect(),
+        _ => BTreeMap::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn public_is_recognised_in_all_three_spellings() {
+        for p in [
+            "https://www.w3.org/ns/activitystreams#Public",
+            "as:Public",
+            "Public",
+        ] {
+            assert_eq!(
+                visibility_of(&[p], &[], "https://x.example/u/a", None),
+                Visibility::Public
+            );
+            assert_eq!(
+                visibility_of(&[], &[p], "https://x.example/u/a", None),
+                Visibility::Unlisted
+            );
+        }
+    }
+
+    #[test]
+    fn scalars_and_arrays_read_alike() {
+        let one = Object::parse(br#"{"type":"Note","to":"as:Public","tag":{"type":"Mention","href":"https://c.example/users/pat"}}"#).unwrap();
+        let many = Object::parse(br#"{"type":"Note","to":["as:Public"],"tag":[{"type":"Mention","href":"https://c.example/users/pat"}]}"#).unwrap();
+        assert_eq!(one.to_ids(), many.to_ids());
+        assert_eq!(one.mention_hrefs(), many.mention_hrefs());
+    }
+
+    #[test]
+    fn followers_only_needs_the_senders_followers_in_to() {
+        let v = visibility_of(
+            &["https://x.example/u/a/followers"],
+            &[],
+            "https://x.example/u/a",
+            None,
+        );
+        assert_eq!(v, Visibility::Followers);
+        let v = visibility_of(
+            &["https://c.example/users/pat"],
+            &[],
+            "https://x.example/u/a",
+            None,
+        );
+        assert_eq!(v, Visibility::Direct);
+    }
+}

@@ -1,0 +1,281 @@
+//! The inbox: `POST /inbox` (shared) and `POST /users/{name}/inbox`.
+//!
+//! Checks, in this order, each with its status:
+//! 1. body size: over the limit (1 MiB) → **413** (from `Content-Length` before reading,
+//!    and while reading);
+//! 2. domain policy, from the signature's keyId host alone, before the body is parsed and
+//!    before any key is fetched: suspended or not on the allowlist → **403**;
+//! 3. signature: draft-cavage, covering `(request-target)`, `host`, `date`, `digest`;
+//!    `Digest: SHA-256` must match the body; `Date` at most 12 hours old (1 hour ahead);
+//!    the key fetched (signed, by the instance actor) from the signer's actor document and
+//!    cached → **401** for missing, bad, expired or unverifiable (RFC 9421 included);
+//! 4. parse → **400** if not an activity (no type, id or actor);
+//! 5. origin: the signer is the activity's actor (**401** otherwise); the activity's id is
+//!    on the actor's host, an embedded Create/Update object is attributed to the actor and
+//!    on its host, a Delete deletes something on the actor's host → **400** otherwise;
+//! 6. dedup by activity id (`received_activities`): a replay is answered 202 and dropped;
+//! 7. queued durably (`inbox_queue`, same transaction as the dedup row) → **202**.
+//!
+//! [`InboxProcessor`] applies queued activities to the store ([`process`]): an Announce's
+//! object from another origin is always refetched from its origin, never trusted inline.
+
+pub mod activity;
+mod process;
+pub mod sanitize;
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use cohort_store::StoreError;
+
+use crate::http::{FederationState, Refusal, domain_of, signature};
+use activity::{Object, Reference};
+
+pub use process::ProcessError;
+
+/// `POST /inbox`.
+pub(crate) async fn shared_inbox(
+    State(state): State<FederationState>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    receive(&state, &method, &uri, &headers, body)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `POST /users/{name}/inbox`.
+pub(crate) async fn personal_inbox(
+    State(state): State<FederationState>,
+    Path(name): Path<String>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match state.store().local_actor_profile(&name).await {
+        Ok(Some(p)) if !p.suspended => {}
+        Ok(_) => return Refusal::new(StatusCode::NOT_FOUND, "no such inbox").into_response(),
+        Err(e) => return Refusal::from(e).into_response(),
+    }
+    receive(&state, &method, &uri, &headers, body)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn receive(
+    state: &FederationState,
+    method: &Method,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, Refusal> {
+    let limit = state.config().max_inbox_body;
+    let too_large = || Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
+    // 1. Size, as announced.
+    if headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > limit as u64)
+    {
+        return Err(too_large());
+    }
+    // 2. Domain policy from the keyId alone.
+    let key_id = signature::key_id_of(headers)?;
+    state.check_signer_domain(&key_id).await?;
+    // 1 (again). Size, as read.
+    let body = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large())?;
+    // 3. Signature, digest, date.
+    let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+    let signed = state
+        .verify_signature(method, path, headers, Some(&body))
+        .await?;
+    // 4. Parse.
+    let activity = Object::parse_activity(&body)
+        .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, format!("not an activity: {e}")))?;
+    // 5. Origin.
+    check_origin(&activity, &signed.key.actor_uri)?;
+    let Some(activity_id) = activity.id.clone() else {
+        return Err(Refusal::new(StatusCode::BAD_REQUEST, "no id"));
+    };
+    // 6 + 7. Dedup and queue.
+    let text = String::from_utf8_lossy(&body);
+    let fresh = state
+        .store()
+        .enqueue_inbox_activity(&activity_id, &signed.key.actor_uri, &text)
+        .await?;
+    if fresh {
+        state.wake_processor();
+    } else {
+        tracing::debug!(activity = %activity_id, "replayed activity ignored");
+    }
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+/// The origin checks that need nothing but the activity and its verified signer.
+pub fn check_origin(activity: &Object, signer: &str) -> Result<(), Refusal> {
+    let bad = |why: &str| Refusal::new(StatusCode::BAD_REQUEST, why.to_owned());
+    let actor = activity
+        .actor_id()
+        .ok_or_else(|| bad("activity without actor"))?;
+    if actor != signer {
+        return Err(Refusal::new(
+            StatusCode::UNAUTHORIZED,
+            "the signer is not the activity's actor",
+        ));
+    }
+    let actor_domain = domain_of(actor).ok_or_else(|| bad("actor is not a URL"))?;
+    let same_origin = |iri: &str| domain_of(iri).as_ref() == Some(&actor_domain);
+    let id = activity
+        .id
+        .as_deref()
+        .ok_or_else(|| bad("activity without id"))?;
+    if !same_origin(id) {
+        return Err(bad("activity id is not on the actor's host"));
+    }
+    let kind = activity.kind();
+    match kind {
+        "Create" | "Update" => {
+            for object in &activity.object {
+                if let Reference::Object(o) = object {
+                    let object_id = o.id.as_deref().ok_or_else(|| bad("object without id"))?;
+                    if !same_origin(object_id) {
+                        return Err(bad("object is not on the actor's host"));
+                    }
+                    let is_actor_update = object_id == actor;
+                    if !is_actor_update && o.attributed_to_id() != Some(actor) {
+                        return Err(bad("object is not attributed to the actor"));
+                    }
+                }
+            }
+        }
+        "Delete" => {
+            for object in &activity.object {
+                let object_id = object.id().ok_or_else(|| bad("Delete without object id"))?;
+                if !same_origin(object_id) {
+                    return Err(bad("Delete of an object on another host"));
+                }
+            }
+        }
+        "Undo" => {
+            for object in &activity.object {
+                if let Reference::Object(o) = object
+                    && o.actor_id().is_some_and(|a| a != actor)
+                {
+                    return Err(bad("Undo of another actor's activity"));
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Applies queued inbound activities. The server spawns it ([`InboxProcessor::spawn`]);
+/// tests call [`InboxProcessor::run_until_idle`].
+#[derive(Clone, Debug)]
+pub struct InboxProcessor {
+    state: FederationState,
+}
+
+/// A running processor.
+#[derive(Debug)]
+pub struct InboxProcessorHandle {
+    shutdown: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+    state: FederationState,
+}
+
+impl InboxProcessorHandle {
+    /// Wakes the processor (it also wakes on every accepted activity).
+    pub fn wake(&self) {
+        self.state.wake_processor();
+    }
+
+    /// Stops after the item in progress.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        self.state.wake_processor();
+        let _ = self.task.await;
+    }
+}
+
+/// How long a claimed item stays leased.
+const LEASE_MS: i64 = 120_000;
+/// How many items are claimed at once.
+const BATCH: i64 = 32;
+
+impl InboxProcessor {
+    pub(crate) fn new(state: FederationState) -> Self {
+        InboxProcessor { state }
+    }
+
+    /// Applies every due item (including those that arrive meanwhile) and returns how many
+    /// were handled. Items that fail transiently are rescheduled, not retried here.
+    pub async fn run_until_idle(&self) -> Result<usize, StoreError> {
+        let mut handled = 0;
+        loop {
+            let items = self
+                .state
+                .store()
+                .claim_inbox_items(BATCH, LEASE_MS)
+                .await?;
+            if items.is_empty() {
+                return Ok(handled);
+            }
+            for item in items {
+                handled += 1;
+                match process::apply(&self.state, &item).await {
+                    Ok(()) => self.state.store().finish_inbox_item(item.id).await?,
+                    Err(ProcessError::Permanent(why)) => {
+                        tracing::info!(activity = %item.activity_uri, reason = %why, "inbound activity dropped");
+                        self.state.store().finish_inbox_item(item.id).await?;
+                    }
+                    Err(ProcessError::Transient(why)) => {
+                        let backoff = 5_000_i64.saturating_mul(1 << item.attempts.clamp(0, 12));
+                        let kept = self
+                            .state
+                            .store()
+                            .retry_inbox_item(item.id, &why, backoff)
+                            .await?;
+                        tracing::warn!(activity = %item.activity_uri, reason = %why, retried = kept, "inbound activity failed");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs in the background until shut down: applies due items, then waits to be woken
+    /// (by the inbox) or for `poll`.
+    pub fn spawn(self, poll: Duration) -> InboxProcessorHandle {
+        let (shutdown, mut stop) = tokio::sync::watch::channel(false);
+        let state = self.state.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                if *stop.borrow() {
+                    return;
+                }
+                if let Err(e) = self.run_until_idle().await {
+                    tracing::error!(error = %e, "inbox processor: store error");
+                }
+                tokio::select! {
+                    _ = self.state.wait_for_work(poll) => {}
+                    _ = stop.changed() => return,
+                }
+            }
+        });
+        InboxProcessorHandle {
+            shutdown,
+            task,
+            state,
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Sanitising remote HTML to what Mastodon keeps (its `Sanitize::Config::MASTODON_STRICT`
+//! plus the relaxed elements of 4.x): paragraphs, line breaks, links, spans with
+//! microformat/mention classes, lists, quotes, code, emphasis, headings and ruby.
+//! Everything else is dropped (scripts, styles, images, iframes, event handlers, `style`
+//! attributes, `javascript:` links). Links get `rel="nofollow noopener noreferrer"`.
+
+use std::collections::{HashMap, HashSet};
+
+/// Returns `html` with only the allowed tags, attributes, classes and URL schemes.
+pub fn sanitize_html(html: &str) -> String {
+    let tags: HashSet<&str> = [
+        "p",
+        "br",
+        "span",
+        "a",
+        "del",
+        "s",
+        "pre",
+        "blockquote",
+        "code",
+        "b",
+        "strong",
+        "u",
+        "i",
+        "em",
+        "ul",
+        "ol",
+        "li",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "ruby",
+        "rt",
+        "rp",
+    ]
+    .into_iter()
+    .collect();
+    let mut attributes: HashMap<&str, HashSet<&str>> = HashMap::new();
+    attributes.insert("a", ["href", "translate"].into_iter().collect());
+    attributes.insert("span", ["translate"].into_iter().collect());
+    attributes.insert("ol", ["start", "reversed"].into_iter().collect());
+    attributes.insert("li", ["value"].into_iter().collect());
+    let classes: HashSet<&str> = [
+        "h-card",
+        "u-url",
+        "mention",
+        "hashtag",
+        "invisible",
+        "ellipsis",
+        "quote-inline",
+        "e-content",
+        "h-entry",
+    ]
+    .into_iter()
+    .collect();
+    let mut allowed_classes: HashMap<&str, HashSet<&str>> = HashMap::new();
+    allowed_classes.insert("a", classes.clone());
+    allowed_classes.insert("span", classes);
+    let schemes: HashSet<&str> = [
+        "http", "https", "dat", "dweb", "ipfs", "ipns", "ssb", "gopher", "xmpp", "magnet", "gemini",
+    ]
+    .into_iter()
+    .collect();
+    ammonia::Builder::default()
+        .tags(tags)
+        .tag_attributes(attributes)
+        .generic_attributes(HashSet::new())
+        .allowed_classes(allowed_classes)
+        .url_schemes(schemes)
+        .link_rel(Some("nofollow noopener noreferrer"))
+        .clean(html)
+        .to_string()
+}
+
+/// Plain text for a content warning: tags removed, entities kept escaped, trimmed. A CW of
+/// only zero-width spaces (Misskey's empty CW) is no CW.
+pub fn plain_summary(summary: &str) -> String {
+    let text = ammonia::Builder::empty().clean(summary).to_string();
+    let trimmed = text.trim_matches(|c: char| c.is_whitespace() || c == '\u{200b}');
+    trimmed.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_styles_and_handlers_are_removed() {
+        let out = sanitize_html(
+            "<p onclick=\"x()\" style=\"color:red\">hi<script>alert(1)</script>\
+             <img src=x onerror=y><a href=\"javascript:alert(1)\">j</a>\
+             <a href=\"https://e.example/\" class=\"mention evil\">@e</a></p>",
+        );
+        assert!(!out.contains("script"), "{out}");
+        assert!(!out.contains("onclick"), "{out}");
+        assert!(!out.contains("style"), "{out}");
+        assert!(!out.contains("img"), "{out}");
+        assert!(!out.contains("javascript"), "{out}");
+        assert!(out.contains("class=\"mention\""), "{out}");
+        assert!(
+            out.contains("rel=\"nofollow noopener noreferrer\""),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn an_empty_misskey_cw_is_no_cw() {
+        assert_eq!(plain_summary("\u{200b}"), "");
+        assert_eq!(plain_summary(" <b>CW</b> "), "CW");
+    }
+}
