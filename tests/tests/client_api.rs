@@ -782,3 +782,170 @@ async fn registration_follows_the_instance_mode() {
         instance.stop().await;
     }
 }
+
+#[tokio::test]
+async fn favourites_boosts_notifications_and_follow_requests() {
+    for engine in engines() {
+        let mut instance = Instance::start(engine, &[]).await;
+        let pat_id = instance.create_account("pat", Role::Member, false).await;
+        let locked_id = instance.create_account("locked", Role::Member, true).await;
+        instance.create_account("sam", Role::Member, false).await;
+        let pat = instance.sign_in("pat", "read write follow").await;
+        let sam = instance.sign_in("sam", "read write follow").await;
+        let locked = instance.sign_in("locked", "read write follow").await;
+
+        let (_, post) = instance
+            .post(
+                "/api/v1/statuses",
+                Some(&pat),
+                &[("status", "hello @sam, see #CareTips")],
+            )
+            .await;
+        let id = post["id"].as_str().unwrap().to_owned();
+        assert_eq!(post["mentions"][0]["username"], "sam");
+
+        let (status, faved) = instance
+            .post(&format!("/api/v1/statuses/{id}/favourite"), Some(&sam), &[])
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            (
+                faved["favourited"].as_bool(),
+                faved["favourites_count"].as_i64()
+            ),
+            (Some(true), Some(1))
+        );
+        let (status, boost) = instance
+            .post(&format!("/api/v1/statuses/{id}/reblog"), Some(&sam), &[])
+            .await;
+        assert_eq!(status, 200, "{boost}");
+        assert_eq!(boost["reblog"]["id"], id.as_str());
+        let (_, by) = instance
+            .get(&format!("/api/v1/statuses/{id}/favourited_by"), None)
+            .await;
+        assert_eq!(by[0]["username"], "sam");
+        let (_, by) = instance
+            .get(&format!("/api/v1/statuses/{id}/reblogged_by"), None)
+            .await;
+        assert_eq!(by[0]["username"], "sam");
+
+        // A followers-only post cannot be boosted.
+        let (_, private) = instance
+            .post(
+                "/api/v1/statuses",
+                Some(&pat),
+                &[("status", "just friends"), ("visibility", "private")],
+            )
+            .await;
+        let private_id = private["id"].as_str().unwrap();
+        instance
+            .post(
+                &format!("/api/v1/accounts/{pat_id}/follow"),
+                Some(&sam),
+                &[],
+            )
+            .await;
+        let (status, body) = instance
+            .post(
+                &format!("/api/v1/statuses/{private_id}/reblog"),
+                Some(&sam),
+                &[],
+            )
+            .await;
+        assert_eq!(status, 422, "{body}");
+
+        // Notifications: mention, favourite, reblog, follow; filtered by type.
+        let (_, notes) = instance.get("/api/v1/notifications", Some(&pat)).await;
+        let kinds: Vec<&str> = notes
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, vec!["follow", "reblog", "favourite"], "newest first");
+        let (_, mentions) = instance
+            .get("/api/v1/notifications?types[]=mention", Some(&sam))
+            .await;
+        assert_eq!(mentions[0]["status"]["id"], id.as_str());
+        let (_, excluded) = instance
+            .get("/api/v1/notifications?exclude_types[]=follow", Some(&pat))
+            .await;
+        assert_eq!(excluded.as_array().unwrap().len(), 2);
+        let (status, _) = instance
+            .get("/api/v1/notifications?types[]=bogus", Some(&pat))
+            .await;
+        assert_eq!(status, 422);
+        let first = notes[0]["id"].as_str().unwrap();
+        let (status, _) = instance
+            .post(
+                &format!("/api/v1/notifications/{first}/dismiss"),
+                Some(&pat),
+                &[],
+            )
+            .await;
+        assert_eq!(status, 200);
+        let (_, after) = instance.get("/api/v1/notifications", Some(&pat)).await;
+        assert_eq!(after.as_array().unwrap().len(), 2);
+        instance
+            .post("/api/v1/notifications/clear", Some(&pat), &[])
+            .await;
+        let (_, cleared) = instance.get("/api/v1/notifications", Some(&pat)).await;
+        assert!(cleared.as_array().unwrap().is_empty());
+
+        // Hashtag timeline.
+        let (_, tagged) = instance.get("/api/v1/timelines/tag/caretips", None).await;
+        assert_eq!(tagged[0]["id"], id.as_str());
+
+        // A locked account's follow request.
+        let (_, rel) = instance
+            .post(
+                &format!("/api/v1/accounts/{locked_id}/follow"),
+                Some(&pat),
+                &[],
+            )
+            .await;
+        assert_eq!(
+            (rel["following"].as_bool(), rel["requested"].as_bool()),
+            (Some(false), Some(true))
+        );
+        let (_, requests) = instance.get("/api/v1/follow_requests", Some(&locked)).await;
+        assert_eq!(requests[0]["id"], pat_id.to_string());
+        let (status, _) = instance
+            .post("/api/v1/follow_requests/999/authorize", Some(&locked), &[])
+            .await;
+        assert_eq!(status, 404);
+        let (_, rel) = instance
+            .post(
+                &format!("/api/v1/follow_requests/{pat_id}/authorize"),
+                Some(&locked),
+                &[],
+            )
+            .await;
+        assert_eq!(rel["followed_by"], true);
+        let (_, rel) = instance
+            .get(
+                &format!("/api/v1/accounts/relationships?id[]={locked_id}"),
+                Some(&pat),
+            )
+            .await;
+        assert_eq!(rel[0]["following"], true);
+
+        // Undo.
+        let (_, unfaved) = instance
+            .post(
+                &format!("/api/v1/statuses/{id}/unfavourite"),
+                Some(&sam),
+                &[],
+            )
+            .await;
+        assert_eq!(unfaved["favourited"], false);
+        let (_, unboosted) = instance
+            .post(&format!("/api/v1/statuses/{id}/unreblog"), Some(&sam), &[])
+            .await;
+        assert_eq!(
+            (unboosted["id"].as_str(), unboosted["reblogged"].as_bool()),
+            (Some(id.as_str()), Some(false))
+        );
+        instance.stop().await;
+    }
+}

@@ -158,6 +158,16 @@ pub struct StatusContext<'a> {
     pub author: &'a Value,
     /// The boosted status, rendered (for boosts).
     pub reblog: Option<Value>,
+    /// Replies, boosts and favourites.
+    pub counts: cohort_store::StatusCounts,
+    /// Whether the viewer favourited, boosted, bookmarked it.
+    pub favourited: bool,
+    /// See `favourited`.
+    pub reblogged: bool,
+    /// See `favourited`.
+    pub bookmarked: bool,
+    /// Mention entities of the accounts the status addresses.
+    pub mentions: Vec<Value>,
 }
 
 /// Renders a status the read gate let through.
@@ -185,22 +195,22 @@ pub fn render_status(visible: &Visible<StatusRecord>, ctx: StatusContext<'_>) ->
         "spoiler_text": status.spoiler_text,
         "media_attachments": [],
         "application": null,
-        "mentions": [],
+        "mentions": ctx.mentions,
         "tags": [],
         "emojis": [],
-        "reblogs_count": 0,
-        "favourites_count": 0,
-        "replies_count": 0,
+        "reblogs_count": ctx.counts.reblogs,
+        "favourites_count": ctx.counts.favourites,
+        "replies_count": ctx.counts.replies,
         "in_reply_to_id": status.in_reply_to_id.map(|i| i.to_string()),
         "in_reply_to_account_id": in_reply_to_account,
         "reblog": ctx.reblog,
         "poll": null,
         "card": null,
         "language": status.language,
-        "favourited": false,
-        "reblogged": false,
+        "favourited": ctx.favourited,
+        "reblogged": ctx.reblogged,
         "muted": false,
-        "bookmarked": false,
+        "bookmarked": ctx.bookmarked,
         "pinned": false,
         "filtered": held_marker(status),
         "held_for_review": status.facts.held,

@@ -21,7 +21,7 @@ use axum::routing::{get, post};
 
 pub use state::{ApiSettings, ApiState, RegistrationMode};
 
-use routes::{accounts, instance, oauth, statuses, timelines};
+use routes::{accounts, instance, interactions, notifications, oauth, statuses, timelines};
 
 /// Every client API route.
 pub fn router(state: ApiState) -> Router {
@@ -70,6 +70,17 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/accounts/{id}/unfollow", post(accounts::unfollow))
         .route("/api/v1/accounts/{id}/block", post(accounts::block))
         .route("/api/v1/accounts/{id}/unblock", post(accounts::unblock))
+        .route("/api/v1/accounts/{id}/followers", get(accounts::followers))
+        .route("/api/v1/accounts/{id}/following", get(accounts::following))
+        .route("/api/v1/follow_requests", get(accounts::follow_requests))
+        .route(
+            "/api/v1/follow_requests/{id}/authorize",
+            post(accounts::authorize_request),
+        )
+        .route(
+            "/api/v1/follow_requests/{id}/reject",
+            post(accounts::reject_request),
+        )
         // Statuses
         .route("/api/v1/statuses", post(statuses::create))
         .route(
@@ -80,8 +91,48 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/statuses/{id}/audience", get(statuses::audience))
         .route("/api/v1/statuses/{id}/release", post(statuses::release))
         .route("/api/v1/cohort/held_statuses", get(statuses::held))
+        .route(
+            "/api/v1/statuses/{id}/favourite",
+            post(interactions::favourite),
+        )
+        .route(
+            "/api/v1/statuses/{id}/unfavourite",
+            post(interactions::unfavourite),
+        )
+        .route("/api/v1/statuses/{id}/reblog", post(interactions::reblog))
+        .route(
+            "/api/v1/statuses/{id}/unreblog",
+            post(interactions::unreblog),
+        )
+        .route(
+            "/api/v1/statuses/{id}/bookmark",
+            post(interactions::bookmark),
+        )
+        .route(
+            "/api/v1/statuses/{id}/unbookmark",
+            post(interactions::unbookmark),
+        )
+        .route(
+            "/api/v1/statuses/{id}/favourited_by",
+            get(interactions::favourited_by),
+        )
+        .route(
+            "/api/v1/statuses/{id}/reblogged_by",
+            get(interactions::reblogged_by),
+        )
+        .route("/api/v1/favourites", get(interactions::favourites))
+        .route("/api/v1/bookmarks", get(interactions::bookmarks))
+        // Notifications
+        .route("/api/v1/notifications", get(notifications::list))
+        .route("/api/v1/notifications/clear", post(notifications::clear))
+        .route("/api/v1/notifications/{id}", get(notifications::show))
+        .route(
+            "/api/v1/notifications/{id}/dismiss",
+            post(notifications::dismiss),
+        )
         // Timelines
         .route("/api/v1/timelines/home", get(timelines::home))
         .route("/api/v1/timelines/public", get(timelines::public))
+        .route("/api/v1/timelines/tag/{hashtag}", get(timelines::tag))
         .with_state(state)
 }

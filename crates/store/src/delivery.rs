@@ -468,22 +468,29 @@ impl Store {
     }
 
     /// Clears a domain's unreachable mark and backoff, so its worker resumes at once. The
-    /// inbox calls it when the domain sends us something; a successful probe does too.
-    pub async fn clear_unreachable(&self, domain: &Domain) -> Result<(), StoreError> {
+    /// inbox calls it when the domain sends us something (one conditional update: cheap when
+    /// the domain was not marked); a successful probe does too. Returns whether it was marked.
+    pub async fn clear_unreachable(&self, domain: &Domain) -> Result<bool, StoreError> {
         let mut tx = self.writer().begin().await?;
-        sqlx::query("UPDATE instances SET unreachable_since = NULL WHERE domain = $1")
-            .bind(domain.as_str())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "UPDATE outbox_instance_state SET fail_count = 0, failing_since = NULL, next_attempt_at = 0 \
-             WHERE domain = $1",
+        let cleared = sqlx::query(
+            "UPDATE instances SET unreachable_since = NULL WHERE domain = $1 AND unreachable_since IS NOT NULL",
         )
         .bind(domain.as_str())
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected()
+            > 0;
+        if cleared {
+            sqlx::query(
+                "UPDATE outbox_instance_state SET fail_count = 0, failing_since = NULL, next_attempt_at = 0 \
+                 WHERE domain = $1",
+            )
+            .bind(domain.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
-        Ok(())
+        Ok(cleared)
     }
 
     /// Makes a backed-off domain due now, keeping its failure count (an admin's "retry now";

@@ -22,6 +22,7 @@ mod delivery;
 mod error;
 mod ids;
 mod inbox;
+mod interactions;
 mod oauth;
 mod outbox;
 mod relations;
@@ -42,6 +43,7 @@ pub use delivery::{
 pub use error::StoreError;
 pub use ids::now_ms;
 pub use inbox::{INBOX_MAX_ATTEMPTS, InboxItem, LocalActorProfile, RemoteKey};
+pub use interactions::{NotificationRecord, StatusCounts, ViewerMarks};
 pub use oauth::{AccessToken, AuthorizationCode, CodeProblem, OAuthApp};
 pub use outbox::{NewOutboxEvent, OutboxEvent, OutboxKind};
 pub use relations::{DomainPolicy, FollowState, NewCommunity, NewRemoteAccount, Relationship};

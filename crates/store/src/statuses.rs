@@ -295,16 +295,21 @@ impl Store {
         let mut tx = self.writer().begin().await?;
         let row = sqlx::query(
             "UPDATE statuses SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL \
-             RETURNING account_id, local",
+             RETURNING account_id, local, reblog_of_id",
         )
         .bind(now_ms())
         .bind(status.as_i64())
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(StoreError::NotFound("status"))?;
+        let is_boost = row.try_get::<Option<i64>, _>("reblog_of_id")?.is_some();
         if flag(&row, "local")? {
             let event = crate::outbox::NewOutboxEvent {
-                kind: crate::outbox::OutboxKind::DeleteStatus,
+                kind: if is_boost {
+                    crate::outbox::OutboxKind::UndoAnnounce
+                } else {
+                    crate::outbox::OutboxKind::DeleteStatus
+                },
                 actor: id(&row, "account_id")?,
                 status: Some(status),
                 target_account: None,

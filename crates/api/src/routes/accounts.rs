@@ -295,6 +295,17 @@ pub async fn follow(
             .store
             .set_follow(auth.account.id, target_id, follow_state)
             .await?;
+        if target.domain.is_none() {
+            let kind = if follow_state == FollowState::Accepted {
+                "follow"
+            } else {
+                "follow_request"
+            };
+            state
+                .store
+                .notify(target_id, auth.account.id, kind, None)
+                .await?;
+        }
         if target.domain.is_some() {
             state
                 .store
@@ -395,4 +406,117 @@ pub async fn unblock(
     Ok(Json(
         relationship(&state, auth.account.id, target_id).await?,
     ))
+}
+
+/// `GET /api/v1/follow_requests`: accounts waiting for the signed-in account's approval.
+pub async fn follow_requests(
+    State(state): State<ApiState>,
+    auth: Authenticated,
+) -> ApiResult<Json<Value>> {
+    auth.require("read:follows")?;
+    let ids = state.store.pending_follow_requests(auth.account.id).await?;
+    Ok(Json(Value::Array(
+        crate::routes::shared::accounts_json(&state, &ids).await?,
+    )))
+}
+
+async fn answer_request(
+    state: &ApiState,
+    auth: &Authenticated,
+    requester: Id,
+    accept: bool,
+) -> ApiResult<Json<Value>> {
+    auth.require("write:follows")?;
+    let existing = state.store.relationship(requester, auth.account.id).await?;
+    if !existing.requested {
+        return Err(ApiError::NotFound);
+    }
+    let requester_account = state.store.account_by_id(requester).await?;
+    if accept {
+        state
+            .store
+            .set_follow(requester, auth.account.id, FollowState::Accepted)
+            .await?;
+        state
+            .store
+            .notify(auth.account.id, requester, "follow", None)
+            .await?;
+    } else {
+        state
+            .store
+            .remove_follow(requester, auth.account.id)
+            .await?;
+    }
+    if requester_account.domain.is_some() {
+        state
+            .store
+            .enqueue_outbox_event(&NewOutboxEvent {
+                kind: if accept {
+                    OutboxKind::AcceptFollow
+                } else {
+                    OutboxKind::RejectFollow
+                },
+                actor: auth.account.id,
+                status: None,
+                target_account: Some(requester),
+            })
+            .await?;
+    }
+    Ok(Json(relationship(state, auth.account.id, requester).await?))
+}
+
+/// `POST /api/v1/follow_requests/:id/authorize`.
+pub async fn authorize_request(
+    State(state): State<ApiState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    answer_request(&state, &auth, parse_id(&id)?, true).await
+}
+
+/// `POST /api/v1/follow_requests/:id/reject`.
+pub async fn reject_request(
+    State(state): State<ApiState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    answer_request(&state, &auth, parse_id(&id)?, false).await
+}
+
+/// `GET /api/v1/accounts/:id/followers` and `.../following`.
+async fn follow_list(
+    state: ApiState,
+    auth: MaybeAuthenticated,
+    id: String,
+    followers: bool,
+) -> ApiResult<Json<Value>> {
+    auth.require_if_present("read:accounts")?;
+    let id = parse_id(&id)?;
+    state.store.account_by_id(id).await?;
+    let ids = if followers {
+        state.store.followers_of(id, 80).await?
+    } else {
+        state.store.following_of(id, 80).await?
+    };
+    Ok(Json(Value::Array(
+        crate::routes::shared::accounts_json(&state, &ids).await?,
+    )))
+}
+
+/// `GET /api/v1/accounts/:id/followers`.
+pub async fn followers(
+    State(state): State<ApiState>,
+    auth: MaybeAuthenticated,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    follow_list(state, auth, id, true).await
+}
+
+/// `GET /api/v1/accounts/:id/following`.
+pub async fn following(
+    State(state): State<ApiState>,
+    auth: MaybeAuthenticated,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    follow_list(state, auth, id, false).await
 }

@@ -3,6 +3,8 @@
 
 pub mod accounts;
 pub mod instance;
+pub mod interactions;
+pub mod notifications;
 pub mod oauth;
 pub mod shared;
 pub mod statuses;

@@ -31,17 +31,24 @@ pub async fn visible_statuses(
     let records = state.store.statuses(ids).await?;
     let facts_refs: Vec<&cohort_policy::PostFacts> = records.iter().map(|r| &r.facts).collect();
     let facts = state.store.facts_for_viewer(viewer, &facts_refs).await?;
-    let mut authors: HashMap<Id, Value> = HashMap::new();
-    let mut out = Vec::with_capacity(records.len());
-    for record in records {
-        let reblog_of = record.reblog_of_id;
-        let Ok(visible) = can_see(&facts, viewer, record) else {
-            continue;
-        };
-        let reblog = match reblog_of {
+    let visible: Vec<cohort_policy::Visible<StatusRecord>> = records
+        .into_iter()
+        .filter_map(|record| can_see(&facts, viewer, record).ok())
+        .collect();
+    let shown: Vec<Id> = visible.iter().map(|v| v.get().facts.id).collect();
+    let counts = state.store.status_counts(&shown).await?;
+    let marks = match viewer {
+        Viewer::Account(p) => state.store.viewer_marks(p.id, &shown).await?,
+        _ => cohort_store::ViewerMarks::default(),
+    };
+    let mut accounts: HashMap<Id, Value> = HashMap::new();
+    let mut out = Vec::with_capacity(visible.len());
+    for visible in visible {
+        let status = visible.get();
+        let reblog = match status.reblog_of_id {
             Some(original) => {
-                // The boost was allowed because the original is visible (the gate checks it);
-                // render the original through the gate too.
+                // The gate allowed the boost because the original is visible to this viewer;
+                // the original is rendered through the gate too.
                 let rendered = Box::pin(visible_statuses(state, viewer, &[original])).await?;
                 match rendered.into_iter().next() {
                     Some(v) => Some(v),
@@ -50,14 +57,54 @@ pub async fn visible_statuses(
             }
             None => None,
         };
-        let author_id = visible.get().facts.author.id;
-        let author = match authors.entry(author_id) {
-            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
-            std::collections::hash_map::Entry::Vacant(entry) => {
-                entry.insert(account_json(state, author_id).await?)
-            }
-        };
-        out.push(render_status(&visible, StatusContext { author, reblog }));
+        let mut mentions = Vec::new();
+        for addressed in &status.facts.addressed {
+            let account = cached_account(state, &mut accounts, *addressed).await?;
+            mentions.push(serde_json::json!({
+                "id": account["id"], "username": account["username"],
+                "acct": account["acct"], "url": account["url"],
+            }));
+        }
+        let author = cached_account(state, &mut accounts, status.facts.author.id).await?;
+        let id = status.facts.id;
+        out.push(render_status(
+            &visible,
+            StatusContext {
+                author: &author,
+                reblog,
+                counts: counts.get(&id).copied().unwrap_or_default(),
+                favourited: marks.favourited.contains(&id),
+                reblogged: marks.reblogged.contains(&id),
+                bookmarked: marks.bookmarked.contains(&id),
+                mentions,
+            },
+        ));
+    }
+    Ok(out)
+}
+
+async fn cached_account(
+    state: &ApiState,
+    cache: &mut HashMap<Id, Value>,
+    id: Id,
+) -> ApiResult<Value> {
+    if let Some(v) = cache.get(&id) {
+        return Ok(v.clone());
+    }
+    let rendered = account_json(state, id).await?;
+    cache.insert(id, rendered.clone());
+    Ok(rendered)
+}
+
+/// Renders accounts by id, skipping unknown ones.
+pub async fn accounts_json(state: &ApiState, ids: &[Id]) -> ApiResult<Vec<Value>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        match account_json(state, *id).await {
+            Ok(v) => out.push(v),
+            Err(ApiError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(out)
 }

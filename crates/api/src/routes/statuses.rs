@@ -240,6 +240,18 @@ pub async fn create(
         expires_at: None,
     };
     state.store.create_status(&new).await?;
+    state
+        .store
+        .index_status_tags(id, &crate::text::hashtags(&new.text_source))
+        .await?;
+    if new.held_reason.is_none() {
+        for mentioned in &new.addressed {
+            state
+                .store
+                .notify(*mentioned, auth.account.id, "mention", Some(id))
+                .await?;
+        }
+    }
     if let Some(key) = &idempotency_key {
         state
             .store

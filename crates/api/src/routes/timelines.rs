@@ -113,3 +113,27 @@ pub async fn public(
     let headers = link_header(&state, "/api/v1/timelines/public", extra, &items);
     Ok((headers, Json(Value::Array(items))))
 }
+
+/// `GET /api/v1/timelines/tag/:hashtag?local=`.
+pub async fn tag(
+    State(state): State<ApiState>,
+    auth: MaybeAuthenticated,
+    axum::extract::Path(tag): axum::extract::Path<String>,
+    params: Params,
+) -> ApiResult<impl IntoResponse> {
+    auth.require_if_present("read:statuses")?;
+    let local = params.bool("local")?.unwrap_or(false);
+    let tag = tag.trim_start_matches('#').to_lowercase();
+    let page = page(&params, 40)?;
+    let viewer = auth.viewer();
+    let store = state.store.clone();
+    let name = tag.clone();
+    let items = fill_page(&state, &viewer, page, |p| {
+        let store = store.clone();
+        let name = name.clone();
+        async move { store.tag_timeline_ids(&name, local, p).await }
+    })
+    .await?;
+    let headers = link_header(&state, &format!("/api/v1/timelines/tag/{tag}"), "", &items);
+    Ok((headers, Json(Value::Array(items))))
+}

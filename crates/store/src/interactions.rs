@@ -1,0 +1,425 @@
+//! Favourites, bookmarks, hashtags, notifications and follow requests: the interactions
+//! around statuses and accounts. Listing queries return candidate ids; the API passes every
+//! status through the read gate before showing it.
+
+use std::collections::{HashMap, HashSet};
+
+use cohort_model::Id;
+use sqlx::Row;
+
+use crate::row::{id, id_from};
+use crate::sql::{IN_LIST_CHUNK, placeholders};
+use crate::timelines::Page;
+use crate::{Store, StoreError, now_ms};
+
+/// A notification as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotificationRecord {
+    /// Id.
+    pub id: Id,
+    /// `mention`, `follow`, `follow_request`, `favourite`, `reblog`, `status`...
+    pub kind: String,
+    /// Who caused it.
+    pub from_account: Id,
+    /// The status concerned.
+    pub status: Option<Id>,
+    /// When, Unix ms.
+    pub created_at: i64,
+}
+
+/// Counts shown on a status.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct StatusCounts {
+    /// Replies (not deleted).
+    pub replies: i64,
+    /// Boosts (not deleted).
+    pub reblogs: i64,
+    /// Favourites.
+    pub favourites: i64,
+}
+
+/// What the viewer did to each status.
+#[derive(Clone, Debug, Default)]
+pub struct ViewerMarks {
+    /// Favourited by the viewer.
+    pub favourited: HashSet<Id>,
+    /// Boosted by the viewer.
+    pub reblogged: HashSet<Id>,
+    /// Bookmarked by the viewer.
+    pub bookmarked: HashSet<Id>,
+}
+
+impl Store {
+    /// Favourites a status; `false` if it already was.
+    pub async fn favourite(&self, account: Id, status: Id) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO favourites (account_id, status_id, id, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (account_id, status_id) DO NOTHING",
+        )
+        .bind(account.as_i64())
+        .bind(status.as_i64())
+        .bind(self.next_id().as_i64())
+        .bind(now_ms())
+        .execute(self.writer())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Removes a favourite; `false` if there was none.
+    pub async fn unfavourite(&self, account: Id, status: Id) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM favourites WHERE account_id = $1 AND status_id = $2")
+            .bind(account.as_i64())
+            .bind(status.as_i64())
+            .execute(self.writer())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Accounts that favourited a status, newest first.
+    pub async fn favourited_by(&self, status: Id, limit: i64) -> Result<Vec<Id>, StoreError> {
+        let rows: Vec<i64> = sqlx::query_scalar(
+            "SELECT account_id FROM favourites WHERE status_id = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(status.as_i64())
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
+        rows.into_iter().map(|r| id_from(r, "account_id")).collect()
+    }
+
+    /// Accounts that boosted a status, newest first.
+    pub async fn reblogged_by(&self, status: Id, limit: i64) -> Result<Vec<Id>, StoreError> {
+        let rows: Vec<i64> = sqlx::query_scalar(
+            "SELECT account_id FROM statuses WHERE reblog_of_id = $1 AND deleted_at IS NULL ORDER BY id DESC LIMIT $2",
+        )
+        .bind(status.as_i64())
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
+        rows.into_iter().map(|r| id_from(r, "account_id")).collect()
+    }
+
+    /// The viewer's live boost of a status, if any.
+    pub async fn reblog_by(&self, account: Id, status: Id) -> Result<Option<Id>, StoreError> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM statuses WHERE account_id = $1 AND reblog_of_id = $2 AND deleted_at IS NULL",
+        )
+        .bind(account.as_i64())
+        .bind(status.as_i64())
+        .fetch_optional(self.reader())
+        .await?;
+        found.map(|f| id_from(f, "statuses.id")).transpose()
+    }
+
+    /// Bookmarks a status; `false` if it already was.
+    pub async fn bookmark(&self, account: Id, status: Id) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO bookmarks (account_id, status_id, id, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (account_id, status_id) DO NOTHING",
+        )
+        .bind(account.as_i64())
+        .bind(status.as_i64())
+        .bind(self.next_id().as_i64())
+        .bind(now_ms())
+        .execute(self.writer())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Removes a bookmark.
+    pub async fn unbookmark(&self, account: Id, status: Id) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM bookmarks WHERE account_id = $1 AND status_id = $2")
+            .bind(account.as_i64())
+            .bind(status.as_i64())
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
+    /// Status ids the account favourited (`favourites`) or bookmarked (`bookmarks`), newest
+    /// action first, paged by the action's id.
+    pub async fn marked_status_ids(
+        &self,
+        account: Id,
+        bookmarks: bool,
+        page: Page,
+    ) -> Result<Vec<(Id, Id)>, StoreError> {
+        let sql = if bookmarks {
+            "SELECT id, status_id FROM bookmarks WHERE account_id = $1 AND id < $2 AND id > $3 ORDER BY id DESC LIMIT $4"
+        } else {
+            "SELECT id, status_id FROM favourites WHERE account_id = $1 AND id < $2 AND id > $3 ORDER BY id DESC LIMIT $4"
+        };
+        let rows = sqlx::query(sql)
+            .bind(account.as_i64())
+            .bind(page.max_id.unwrap_or(i64::MAX))
+            .bind(page.min_id.or(page.since_id).unwrap_or(0))
+            .bind(page.limit)
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter()
+            .map(|r| Ok((id(r, "id")?, id(r, "status_id")?)))
+            .collect()
+    }
+
+    /// Records the hashtags of a status (lowercased).
+    pub async fn index_status_tags(&self, status: Id, tags: &[String]) -> Result<(), StoreError> {
+        for tag in tags {
+            sqlx::query("INSERT INTO status_tags (status_id, tag) VALUES ($1, $2) ON CONFLICT (status_id, tag) DO NOTHING")
+                .bind(status.as_i64())
+                .bind(tag.to_lowercase())
+                .execute(self.writer())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Candidates for a hashtag timeline: public statuses with the tag, newest first.
+    pub async fn tag_timeline_ids(
+        &self,
+        tag: &str,
+        local_only: bool,
+        page: Page,
+    ) -> Result<Vec<Id>, StoreError> {
+        let sql = if local_only {
+            "SELECT s.id FROM status_tags t JOIN statuses s ON s.id = t.status_id WHERE t.tag = $1 \
+             AND s.deleted_at IS NULL AND s.held_at IS NULL AND s.visibility IN ('public', 'local') AND s.local = TRUE \
+             AND s.id < $2 AND s.id > $3 ORDER BY s.id DESC LIMIT $4"
+        } else {
+            "SELECT s.id FROM status_tags t JOIN statuses s ON s.id = t.status_id WHERE t.tag = $1 \
+             AND s.deleted_at IS NULL AND s.held_at IS NULL AND s.visibility IN ('public', 'local') \
+             AND s.id < $2 AND s.id > $3 ORDER BY s.id DESC LIMIT $4"
+        };
+        let rows: Vec<i64> = sqlx::query_scalar(sql)
+            .bind(tag.to_lowercase())
+            .bind(page.max_id.unwrap_or(i64::MAX))
+            .bind(page.min_id.or(page.since_id).unwrap_or(0))
+            .bind(page.limit)
+            .fetch_all(self.reader())
+            .await?;
+        rows.into_iter()
+            .map(|r| id_from(r, "statuses.id"))
+            .collect()
+    }
+
+    /// Replies, boosts and favourites of each status.
+    pub async fn status_counts(&self, ids: &[Id]) -> Result<HashMap<Id, StatusCounts>, StoreError> {
+        let mut out: HashMap<Id, StatusCounts> = HashMap::new();
+        for chunk in ids.chunks(IN_LIST_CHUNK) {
+            let list = placeholders(1, chunk.len());
+            let queries = [
+                format!(
+                    "SELECT in_reply_to_id AS sid, COUNT(*) AS n FROM statuses WHERE in_reply_to_id IN ({list}) AND deleted_at IS NULL GROUP BY in_reply_to_id"
+                ),
+                format!(
+                    "SELECT reblog_of_id AS sid, COUNT(*) AS n FROM statuses WHERE reblog_of_id IN ({list}) AND deleted_at IS NULL GROUP BY reblog_of_id"
+                ),
+                format!(
+                    "SELECT status_id AS sid, COUNT(*) AS n FROM favourites WHERE status_id IN ({list}) GROUP BY status_id"
+                ),
+            ];
+            for (which, sql) in queries.into_iter().enumerate() {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for id in chunk {
+                    query = query.bind(id.as_i64());
+                }
+                for row in query.fetch_all(self.reader()).await? {
+                    let entry = out.entry(id(&row, "sid")?).or_default();
+                    let n: i64 = row.try_get("n")?;
+                    match which {
+                        0 => entry.replies = n,
+                        1 => entry.reblogs = n,
+                        _ => entry.favourites = n,
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Which of `ids` the viewer favourited, boosted or bookmarked.
+    pub async fn viewer_marks(&self, viewer: Id, ids: &[Id]) -> Result<ViewerMarks, StoreError> {
+        let mut marks = ViewerMarks::default();
+        for chunk in ids.chunks(IN_LIST_CHUNK) {
+            let list = placeholders(2, chunk.len());
+            let queries = [
+                format!(
+                    "SELECT status_id AS sid FROM favourites WHERE account_id = $1 AND status_id IN ({list})"
+                ),
+                format!(
+                    "SELECT reblog_of_id AS sid FROM statuses WHERE account_id = $1 AND deleted_at IS NULL AND reblog_of_id IN ({list})"
+                ),
+                format!(
+                    "SELECT status_id AS sid FROM bookmarks WHERE account_id = $1 AND status_id IN ({list})"
+                ),
+            ];
+            for (which, sql) in queries.into_iter().enumerate() {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(viewer.as_i64());
+                for id in chunk {
+                    query = query.bind(id.as_i64());
+                }
+                for row in query.fetch_all(self.reader()).await? {
+                    let sid = id(&row, "sid")?;
+                    match which {
+                        0 => marks.favourited.insert(sid),
+                        1 => marks.reblogged.insert(sid),
+                        _ => marks.bookmarked.insert(sid),
+                    };
+                }
+            }
+        }
+        Ok(marks)
+    }
+
+    /// Records a notification, unless the same one exists (a favourite undone and redone
+    /// notifies once).
+    pub async fn notify(
+        &self,
+        account: Id,
+        from: Id,
+        kind: &str,
+        status: Option<Id>,
+    ) -> Result<(), StoreError> {
+        if account == from {
+            return Ok(());
+        }
+        let existing: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM notifications WHERE account_id = $1 AND from_account_id = $2 AND kind = $3 \
+             AND (status_id = $4 OR (status_id IS NULL AND $4 IS NULL)) AND dismissed_at IS NULL",
+        )
+        .bind(account.as_i64())
+        .bind(from.as_i64())
+        .bind(kind)
+        .bind(status.map(Id::as_i64))
+        .fetch_one(self.reader())
+        .await?;
+        if existing > 0 {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO notifications (id, account_id, from_account_id, kind, status_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(self.next_id().as_i64())
+        .bind(account.as_i64())
+        .bind(from.as_i64())
+        .bind(kind)
+        .bind(status.map(Id::as_i64))
+        .bind(now_ms())
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    /// An account's notifications, newest first, not dismissed.
+    pub async fn notifications(
+        &self,
+        account: Id,
+        page: Page,
+    ) -> Result<Vec<NotificationRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, kind, from_account_id, status_id, created_at FROM notifications \
+             WHERE account_id = $1 AND dismissed_at IS NULL AND id < $2 AND id > $3 ORDER BY id DESC LIMIT $4",
+        )
+        .bind(account.as_i64())
+        .bind(page.max_id.unwrap_or(i64::MAX))
+        .bind(page.min_id.or(page.since_id).unwrap_or(0))
+        .bind(page.limit)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(notification_from_row).collect()
+    }
+
+    /// One notification of an account.
+    pub async fn notification(
+        &self,
+        account: Id,
+        notification: Id,
+    ) -> Result<NotificationRecord, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, kind, from_account_id, status_id, created_at FROM notifications \
+             WHERE account_id = $1 AND id = $2 AND dismissed_at IS NULL",
+        )
+        .bind(account.as_i64())
+        .bind(notification.as_i64())
+        .fetch_optional(self.reader())
+        .await?
+        .ok_or(StoreError::NotFound("notification"))?;
+        notification_from_row(&row)
+    }
+
+    /// Dismisses one notification (or all, with `None`).
+    pub async fn dismiss_notifications(
+        &self,
+        account: Id,
+        notification: Option<Id>,
+    ) -> Result<(), StoreError> {
+        match notification {
+            Some(n) => {
+                sqlx::query(
+                    "UPDATE notifications SET dismissed_at = $1 WHERE account_id = $2 AND id = $3",
+                )
+                .bind(now_ms())
+                .bind(account.as_i64())
+                .bind(n.as_i64())
+                .execute(self.writer())
+                .await?;
+            }
+            None => {
+                sqlx::query("UPDATE notifications SET dismissed_at = $1 WHERE account_id = $2 AND dismissed_at IS NULL")
+                    .bind(now_ms())
+                    .bind(account.as_i64())
+                    .execute(self.writer())
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Accounts waiting for `account` to approve their follow, oldest first.
+    pub async fn pending_follow_requests(&self, account: Id) -> Result<Vec<Id>, StoreError> {
+        let rows: Vec<i64> = sqlx::query_scalar(
+            "SELECT account_id FROM follows WHERE target_account_id = $1 AND state = 'requested' ORDER BY id",
+        )
+        .bind(account.as_i64())
+        .fetch_all(self.reader())
+        .await?;
+        rows.into_iter().map(|r| id_from(r, "account_id")).collect()
+    }
+
+    /// Accounts that follow `account` (accepted), newest first.
+    pub async fn followers_of(&self, account: Id, limit: i64) -> Result<Vec<Id>, StoreError> {
+        let rows: Vec<i64> = sqlx::query_scalar(
+            "SELECT account_id FROM follows WHERE target_account_id = $1 AND state = 'accepted' ORDER BY id DESC LIMIT $2",
+        )
+        .bind(account.as_i64())
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
+        rows.into_iter().map(|r| id_from(r, "account_id")).collect()
+    }
+
+    /// Accounts `account` follows (accepted), newest first.
+    pub async fn following_of(&self, account: Id, limit: i64) -> Result<Vec<Id>, StoreError> {
+        let rows: Vec<i64> = sqlx::query_scalar(
+            "SELECT target_account_id FROM follows WHERE account_id = $1 AND state = 'accepted' ORDER BY id DESC LIMIT $2",
+        )
+        .bind(account.as_i64())
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
+        rows.into_iter()
+            .map(|r| id_from(r, "target_account_id"))
+            .collect()
+    }
+}
+
+fn notification_from_row(row: &sqlx::any::AnyRow) -> Result<NotificationRecord, StoreError> {
+    let status: Option<i64> = row.try_get("status_id")?;
+    Ok(NotificationRecord {
+        id: id(row, "id")?,
+        kind: row.try_get("kind")?,
+        from_account: id(row, "from_account_id")?,
+        status: status.map(|s| id_from(s, "status_id")).transpose()?,
+        created_at: row.try_get("created_at")?,
+    })
+}
