@@ -13,6 +13,8 @@
 //! permit-gated delivery pipeline ([`delivery`]: the only module that sends).
 
 pub mod delivery;
+pub mod http;
+pub mod inbox;
 pub mod keys;
 pub mod render;
 pub mod urls;
@@ -20,3 +22,5 @@ pub mod urls;
 pub use delivery::{
     Delivery, DeliveryConfig, DeliveryError, DeliveryHandle, DeliveryStats, expire_due_statuses,
 };
+pub use http::{FederationConfig, FederationError, FederationState, router};
+pub use inbox::{InboxProcessor, InboxProcessorHandle};
