@@ -1,0 +1,1041 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The receiving side through real HTTP: Cohort's federation router on 127.0.0.1:0 with a
+//! test store, and a tiny peer server on loopback that serves actor documents and notes
+//! for `peer.localhost:PORT` and `origin.localhost:PORT` (told apart by `Host`). Requests
+//! are signed in the test with generated keys, as a peer would sign them.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::IntoResponse;
+use cohort_federation::delivery::sign::{Signer, sign_post};
+use cohort_federation::http::fetch::sign_get;
+use cohort_federation::keys::{ActorKeys, generate_actor_keys};
+use cohort_federation::urls::LocalUrls;
+use cohort_federation::{FederationConfig, FederationState, router};
+use cohort_model::{AuthorKind, Domain, Id, Role, Username, Visibility};
+use cohort_policy::Audience;
+use cohort_store::testing::TestDatabase;
+use cohort_store::{
+    DomainPolicy, FollowState, NewLocalAccount, NewRemoteAccount, NewStatus, OutboxKind, Store,
+};
+use serde_json::{Value, json};
+
+// ---------------------------------------------------------------------------------------
+// The peer: serves JSON documents by full URL, counting requests.
+
+#[derive(Clone, Default)]
+struct Peer {
+    docs: Arc<Mutex<HashMap<String, Value>>>,
+    hits: Arc<AtomicUsize>,
+}
+
+async fn peer_get(
+    State(peer): State<Peer>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> axum::response::Response {
+    peer.hits.fetch_add(1, Ordering::SeqCst);
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let url = format!("http://{host}{}", uri.path());
+    match peer.docs.lock().unwrap().get(&url) {
+        Some(doc) => (
+            [("content-type", "application/activity+json")],
+            axum::Json(doc.clone()),
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+fn keys(n: usize) -> &'static ActorKeys {
+    static KEYS: OnceLock<Vec<ActorKeys>> = OnceLock::new();
+    &KEYS.get_or_init(|| (0..4).map(|_| generate_actor_keys().unwrap()).collect())[n]
+}
+
+struct RemoteActor {
+    id: String,
+    key_id: String,
+    signer: Signer,
+}
+
+struct World {
+    store: Store,
+    state: FederationState,
+    db: Option<TestDatabase>,
+    cohort: String,
+    cohort_addr: SocketAddr,
+    peer: Peer,
+    peer_host: String,
+    origin_host: String,
+    client: reqwest::Client,
+    pat: Id,
+    lee: Id,
+    alice: RemoteActor,
+    bob: RemoteActor,
+}
+
+impl World {
+    async fn start() -> World {
+        let db = TestDatabase::sqlite().await.unwrap();
+        let store = db.store.clone();
+
+        let peer = Peer::default();
+        let peer_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let peer_port = peer_listener.local_addr().unwrap().port();
+        let app = axum::Router::new()
+            .fallback(peer_get)
+            .with_state(peer.clone());
+        tokio::spawn(async move { axum::serve(peer_listener, app).await.unwrap() });
+        let peer_host = format!("peer.localhost:{peer_port}");
+        let origin_host = format!("origin.localhost:{peer_port}");
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let cohort_addr = listener.local_addr().unwrap();
+        let cohort = format!("cohort.localhost:{}", cohort_addr.port());
+        let domain = Domain::parse(&cohort).unwrap();
+        let state =
+            FederationState::new(store.clone(), FederationConfig::new(domain.clone(), true))
+                .await
+                .unwrap();
+        let app = router(state.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+        let urls = LocalUrls::new(&domain, true);
+        let pat = local_account(&store, &urls, "pat", false, 0).await;
+        let lee = local_account(&store, &urls, "lee", true, 0).await;
+
+        // alice: keyId with a fragment (Mastodon); bob: a key document without (GoToSocial).
+        let alice_id = format!("http://{peer_host}/users/alice");
+        let alice_key = format!("{alice_id}#main-key");
+        let bob_id = format!("http://{peer_host}/users/bob");
+        let bob_key = format!("{bob_id}/main-key");
+        {
+            let mut docs = peer.docs.lock().unwrap();
+            docs.insert(
+                alice_id.clone(),
+                person(&alice_id, "alice", &alice_key, keys(1)),
+            );
+            docs.insert(bob_id.clone(), person(&bob_id, "bob", &bob_key, keys(2)));
+            docs.insert(
+                bob_key.clone(),
+                json!({"id": bob_key, "type": "Key", "owner": bob_id,
+                       "publicKeyPem": keys(2).public_key_pem}),
+            );
+            let instance = format!("http://{peer_host}/actor");
+            docs.insert(
+                instance.clone(),
+                json!({"id": instance, "type": "Application", "preferredUsername": peer_host,
+                       "inbox": format!("{instance}/inbox"),
+                       "publicKey": {"id": format!("{instance}#main-key"), "owner": instance,
+                                     "publicKeyPem": keys(3).public_key_pem}}),
+            );
+        }
+        let client = reqwest::Client::builder()
+            .resolve("cohort.localhost", cohort_addr)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        World {
+            store,
+            state,
+            db: Some(db),
+            cohort,
+            cohort_addr,
+            peer,
+            peer_host,
+            origin_host,
+            client,
+            pat,
+            lee,
+            alice: RemoteActor {
+                signer: Signer::from_pem(&alice_key, &keys(1).private_key_pem).unwrap(),
+                id: alice_id,
+                key_id: alice_key,
+            },
+            bob: RemoteActor {
+                signer: Signer::from_pem(&bob_key, &keys(2).private_key_pem).unwrap(),
+                id: bob_id,
+                key_id: bob_key,
+            },
+        }
+    }
+
+    async fn finish(mut self) {
+        if let Some(db) = self.db.take() {
+            db.finish().await.unwrap();
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.cohort)
+    }
+
+    fn local_actor(&self, name: &str) -> String {
+        format!("http://{}/users/{name}", self.cohort)
+    }
+
+    /// POSTs `body` to `path`, signed by `signer` at `date`.
+    async fn post_signed(
+        &self,
+        path: &str,
+        signer: &Signer,
+        body: &[u8],
+        date: SystemTime,
+    ) -> reqwest::Response {
+        let signed = sign_post(signer, &self.cohort, path, body, date).unwrap();
+        self.client
+            .request(
+                reqwest::Method::from_bytes(b"POST").unwrap(),
+                self.url(path),
+            )
+            .header("content-type", "application/activity+json")
+            .header("date", signed.date)
+            .header("digest", signed.digest)
+            .header("signature", signed.signature)
+            .body(body.to_vec())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn deliver(&self, actor: &RemoteActor, activity: &Value) -> StatusCode {
+        let body = serde_json::to_vec(activity).unwrap();
+        self.post_signed("/inbox", &actor.signer, &body, SystemTime::now())
+            .await
+            .status()
+    }
+
+    async fn get_signed(&self, path: &str, signer: Option<&Signer>) -> reqwest::Response {
+        let mut request = self
+            .client
+            .get(self.url(path))
+            .header("accept", "application/activity+json, application/ld+json");
+        if let Some(signer) = signer {
+            let (date, signature) =
+                sign_get(signer, &self.cohort, path, SystemTime::now()).unwrap();
+            request = request.header("date", date).header("signature", signature);
+        }
+        request.send().await.unwrap()
+    }
+
+    async fn settle(&self) -> usize {
+        self.state.inbox_processor().run_until_idle().await.unwrap()
+    }
+
+    async fn remote_account(&self, actor: &RemoteActor, name: &str) -> Id {
+        self.store
+            .upsert_remote_account(&NewRemoteAccount {
+                username: name.into(),
+                domain: Domain::parse(&self.peer_host).unwrap(),
+                actor_uri: actor.id.clone(),
+                inbox_uri: format!("{}/inbox", actor.id),
+                shared_inbox_uri: None,
+                followers_uri: Some(format!("{}/followers", actor.id)),
+                display_name: String::new(),
+                is_group: false,
+            })
+            .await
+            .unwrap()
+    }
+
+    async fn local_post(&self, author: Id, name: &str, visibility: Visibility) -> (Id, String) {
+        let id = self.store.next_id();
+        let path = format!("/users/{name}/statuses/{id}");
+        self.store
+            .create_status(&NewStatus {
+                id,
+                author,
+                uri: self.url(&path),
+                url: None,
+                local: true,
+                audience: Audience::new(visibility),
+                text_source: "hello".into(),
+                content_html: "<p>hello</p>".into(),
+                spoiler_text: String::new(),
+                sensitive: false,
+                language: Some("en".into()),
+                in_reply_to: None,
+                reblog_of: None,
+                addressed: Vec::new(),
+                held_reason: None,
+                expires_at: None,
+            })
+            .await
+            .unwrap();
+        (id, path)
+    }
+
+    async fn outbox_kinds(&self) -> Vec<OutboxKind> {
+        self.store
+            .outbox_events_after(0, 1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect()
+    }
+}
+
+fn person(id: &str, name: &str, key_id: &str, keys: &ActorKeys) -> Value {
+    json!({
+        "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+        "id": id,
+        "type": "Person",
+        "preferredUsername": name,
+        "inbox": format!("{id}/inbox"),
+        "followers": format!("{id}/followers"),
+        "publicKey": {"id": key_id, "owner": id, "publicKeyPem": keys.public_key_pem}
+    })
+}
+
+async fn local_account(
+    store: &Store,
+    urls: &LocalUrls,
+    name: &str,
+    locked: bool,
+    key: usize,
+) -> Id {
+    let username = Username::parse(name).unwrap();
+    store
+        .create_local_account(&NewLocalAccount {
+            email: format!("{name}@example.org"),
+            role: Role::Member,
+            author_kind: AuthorKind::Caregiver,
+            password_hash: String::new(),
+            approved: true,
+            locked,
+            actor_uri: urls.actor(&username),
+            inbox_uri: urls.inbox(&username),
+            shared_inbox_uri: urls.shared_inbox(),
+            followers_uri: urls.followers(&username),
+            url: urls.profile_page(&username),
+            key_id: urls.key_id(&username),
+            public_key_pem: keys(key).public_key_pem.clone(),
+            private_key_pem: keys(key).private_key_pem.clone(),
+            username,
+        })
+        .await
+        .unwrap()
+        .id
+}
+
+fn follow(w: &World, from: &RemoteActor, n: u32, target: &str) -> Value {
+    json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}#follows/{n}", from.id),
+        "type": "Follow",
+        "actor": from.id,
+        "object": w.local_actor(target),
+    })
+}
+
+fn create_note(from: &RemoteActor, n: u32, to: Vec<String>, content: &str) -> Value {
+    let note = format!("{}/statuses/{n}", from.id);
+    json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{note}/activity"),
+        "type": "Create",
+        "actor": from.id,
+        "to": to,
+        "object": {
+            "id": note,
+            "type": "Note",
+            "attributedTo": from.id,
+            "content": content,
+            "to": to,
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Discovery and actors.
+
+#[tokio::test]
+async fn webfinger_actor_nodeinfo_and_host_meta_are_served_unsigned() {
+    let w = World::start().await;
+    let r = w
+        .client
+        .get(w.url(&format!(
+            "/.well-known/webfinger?resource=acct:pat@{}",
+            w.cohort
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let jrd: Value = r.json().await.unwrap();
+    assert_eq!(jrd["links"][0]["href"], w.local_actor("pat"));
+    let r = w
+        .client
+        .get(w.url(&format!(
+            "/.well-known/webfinger?resource=acct:{0}@{0}",
+            w.cohort
+        )))
+        .send()
+        .await
+        .unwrap();
+    let jrd: Value = r.json().await.unwrap();
+    assert_eq!(jrd["links"][0]["href"], w.url("/actor"));
+    let r = w
+        .client
+        .get(w.url("/.well-known/webfinger?resource=acct:nobody@elsewhere.example"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    let actor: Value = w.get_signed("/users/pat", None).await.json().await.unwrap();
+    let context = actor["@context"].as_array().unwrap();
+    assert!(context.contains(&json!("https://www.w3.org/ns/activitystreams")));
+    assert!(context.contains(&json!("https://w3id.org/security/v1")));
+    assert_eq!(actor["type"], "Person");
+    assert_eq!(
+        actor["publicKey"]["id"],
+        format!("{}#main-key", w.local_actor("pat"))
+    );
+    assert_eq!(actor["publicKey"]["owner"], w.local_actor("pat"));
+    assert_eq!(actor["endpoints"]["sharedInbox"], w.url("/inbox"));
+    assert_eq!(actor["discoverable"], false);
+    assert_eq!(actor["indexable"], false);
+    assert_eq!(actor["manuallyApprovesFollowers"], false);
+    let lee: Value = w.get_signed("/users/lee", None).await.json().await.unwrap();
+    assert_eq!(lee["manuallyApprovesFollowers"], true);
+    // A browser gets a page, not JSON.
+    let html = w
+        .client
+        .get(w.url("/users/pat"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        html.headers()
+            .get("content-type")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+
+    let instance: Value = w
+        .client
+        .get(w.url("/actor"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(instance["type"], "Application");
+    assert_eq!(instance["preferredUsername"], w.cohort);
+
+    let links: Value = w
+        .client
+        .get(w.url("/.well-known/nodeinfo"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(links["links"].as_array().unwrap().len(), 2);
+    for v in ["2.0", "2.1"] {
+        let info: Value = w
+            .client
+            .get(w.url(&format!("/nodeinfo/{v}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(info["software"]["name"], "cohort");
+        assert_eq!(info["metadata"]["upstream"]["name"], "mastodon");
+        assert_eq!(info["usage"]["users"]["total"], 2);
+    }
+    let meta = w
+        .client
+        .get(w.url("/.well-known/host-meta"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(meta.contains("lrdd"), "{meta}");
+    // Collections need a signature.
+    assert_eq!(
+        w.get_signed("/users/pat/followers", None).await.status(),
+        401
+    );
+    let followers = w
+        .get_signed("/users/pat/followers", Some(&w.alice.signer))
+        .await;
+    assert_eq!(followers.status(), 200);
+    let followers: Value = followers.json().await.unwrap();
+    assert_eq!(followers["totalItems"], 0);
+    assert!(followers.get("orderedItems").is_none());
+    w.finish().await;
+}
+
+// ---------------------------------------------------------------------------------------
+// The inbox: what is refused, and with which status.
+
+#[tokio::test]
+async fn an_unsigned_post_is_401() {
+    let w = World::start().await;
+    let body = serde_json::to_vec(&follow(&w, &w.alice, 1, "pat")).unwrap();
+    let r = w
+        .client
+        .request(
+            reqwest::Method::from_bytes(b"POST").unwrap(),
+            w.url("/inbox"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(w.store.inbox_queue_len().await.unwrap(), 0);
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_signature_by_another_key_is_401() {
+    let w = World::start().await;
+    // alice's keyId, signed with bob's private key.
+    let forger = Signer::from_pem(&w.alice.key_id, &keys(2).private_key_pem).unwrap();
+    let body = serde_json::to_vec(&follow(&w, &w.alice, 1, "pat")).unwrap();
+    let r = w
+        .post_signed("/inbox", &forger, &body, SystemTime::now())
+        .await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(w.store.inbox_queue_len().await.unwrap(), 0);
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_digest_that_does_not_match_the_body_is_401() {
+    let w = World::start().await;
+    let body = serde_json::to_vec(&follow(&w, &w.alice, 1, "pat")).unwrap();
+    let signed = sign_post(
+        &w.alice.signer,
+        &w.cohort,
+        "/inbox",
+        &body,
+        SystemTime::now(),
+    )
+    .unwrap();
+    let other = serde_json::to_vec(&follow(&w, &w.alice, 2, "lee")).unwrap();
+    let r = w
+        .client
+        .request(
+            reqwest::Method::from_bytes(b"POST").unwrap(),
+            w.url("/inbox"),
+        )
+        .header("date", signed.date)
+        .header("digest", signed.digest)
+        .header("signature", signed.signature)
+        .body(other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(w.store.inbox_queue_len().await.unwrap(), 0);
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_stale_date_is_401() {
+    let w = World::start().await;
+    let body = serde_json::to_vec(&follow(&w, &w.alice, 1, "pat")).unwrap();
+    let stale = SystemTime::now() - Duration::from_secs(13 * 3600);
+    let r = w.post_signed("/inbox", &w.alice.signer, &body, stale).await;
+    assert_eq!(r.status(), 401);
+    let future = SystemTime::now() + Duration::from_secs(2 * 3600);
+    let r = w
+        .post_signed("/inbox", &w.alice.signer, &body, future)
+        .await;
+    assert_eq!(r.status(), 401);
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_blocked_domain_is_403_before_the_body_is_read_or_a_key_fetched() {
+    let w = World::start().await;
+    w.store
+        .set_domain_policy(
+            &Domain::parse(&w.peer_host).unwrap(),
+            DomainPolicy::Block { suspend: true },
+        )
+        .await
+        .unwrap();
+    let r = w
+        .post_signed(
+            "/inbox",
+            &w.alice.signer,
+            b"this is not json",
+            SystemTime::now(),
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(w.peer.hits.load(Ordering::SeqCst), 0, "no key fetched");
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_body_over_one_mebibyte_is_413() {
+    let w = World::start().await;
+    let mut big = br#"{"type":"Create","padding":""#.to_vec();
+    big.extend(std::iter::repeat_n(b'a', 1024 * 1024 + 10));
+    big.extend(br#""}"#);
+    let r = w
+        .post_signed("/inbox", &w.alice.signer, &big, SystemTime::now())
+        .await;
+    assert_eq!(r.status(), 413);
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_document_that_is_not_an_activity_is_400() {
+    let w = World::start().await;
+    for body in [&b"{\"hello\": \"world\"}"[..], b"[1,2,3]", b"not json"] {
+        let r = w
+            .post_signed("/inbox", &w.alice.signer, body, SystemTime::now())
+            .await;
+        assert_eq!(r.status(), 400, "{}", String::from_utf8_lossy(body));
+    }
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn an_rfc9421_only_signature_is_401() {
+    let w = World::start().await;
+    let r = w
+        .client
+        .request(
+            reqwest::Method::from_bytes(b"POST").unwrap(),
+            w.url("/inbox"),
+        )
+        .header(
+            "signature-input",
+            "sig1=(\"@method\");created=1618884473;keyid=\"k\"",
+        )
+        .header("signature", "sig1=:AAAA:")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn an_activity_id_on_another_host_is_rejected() {
+    let w = World::start().await;
+    let mut activity = follow(&w, &w.alice, 1, "pat");
+    activity["id"] = json!(format!("http://{}/follows/1", w.origin_host));
+    assert_eq!(w.deliver(&w.alice, &activity).await, 400);
+    assert_eq!(w.store.inbox_queue_len().await.unwrap(), 0);
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_create_with_a_forged_attributed_to_is_rejected() {
+    let w = World::start().await;
+    let mut activity = create_note(&w.alice, 1, vec![w.local_actor("pat")], "<p>hi</p>");
+    activity["object"]["attributedTo"] = json!(w.bob.id);
+    assert_eq!(w.deliver(&w.alice, &activity).await, 400);
+    // Signed by bob but claiming alice as actor: the signer is not the actor.
+    let activity = create_note(&w.alice, 2, vec![w.local_actor("pat")], "<p>hi</p>");
+    assert_eq!(w.deliver(&w.bob, &activity).await, 401);
+    assert_eq!(w.store.inbox_queue_len().await.unwrap(), 0);
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn an_unknown_personal_inbox_is_404() {
+    let w = World::start().await;
+    let body = serde_json::to_vec(&follow(&w, &w.alice, 1, "pat")).unwrap();
+    let r = w
+        .post_signed(
+            "/users/nobody/inbox",
+            &w.alice.signer,
+            &body,
+            SystemTime::now(),
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+    let r = w
+        .post_signed(
+            "/users/pat/inbox",
+            &w.alice.signer,
+            &body,
+            SystemTime::now(),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    w.finish().await;
+}
+
+// ---------------------------------------------------------------------------------------
+// The inbox: what is applied.
+
+#[tokio::test]
+async fn a_follow_of_an_open_account_is_accepted_once_even_when_replayed() {
+    let w = World::start().await;
+    let activity = follow(&w, &w.alice, 1, "pat");
+    assert_eq!(w.deliver(&w.alice, &activity).await, 202);
+    assert_eq!(
+        w.deliver(&w.alice, &activity).await,
+        202,
+        "a replay is acknowledged"
+    );
+    assert_eq!(w.settle().await, 1, "processed once");
+    let alice = w
+        .store
+        .account_id_by_actor_uri(&w.alice.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let rel = w.store.relationship(alice, w.pat).await.unwrap();
+    assert!(rel.following);
+    assert_eq!(
+        w.store.follow_uri(alice, w.pat).await.unwrap().as_deref(),
+        activity["id"].as_str()
+    );
+    let accepts = w
+        .outbox_kinds()
+        .await
+        .into_iter()
+        .filter(|k| *k == OutboxKind::AcceptFollow)
+        .count();
+    assert_eq!(accepts, 1);
+    // A third delivery much later is still a replay.
+    assert_eq!(w.deliver(&w.alice, &activity).await, 202);
+    assert_eq!(w.settle().await, 0);
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_follow_of_a_locked_account_waits_for_approval() {
+    let w = World::start().await;
+    // bob signs with a keyId without fragment (GoToSocial's key document).
+    assert_eq!(w.deliver(&w.bob, &follow(&w, &w.bob, 1, "lee")).await, 202);
+    w.settle().await;
+    let bob = w
+        .store
+        .account_id_by_actor_uri(&w.bob.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let rel = w.store.relationship(bob, w.lee).await.unwrap();
+    assert!(rel.requested && !rel.following);
+    assert!(!w.outbox_kinds().await.contains(&OutboxKind::AcceptFollow));
+    // Undo(Follow) removes the request.
+    let undo = json!({
+        "id": format!("{}#undo/1", w.bob.id), "type": "Undo", "actor": w.bob.id,
+        "object": follow(&w, &w.bob, 1, "lee"),
+    });
+    assert_eq!(w.deliver(&w.bob, &undo).await, 202);
+    w.settle().await;
+    let rel = w.store.relationship(bob, w.lee).await.unwrap();
+    assert!(!rel.requested && !rel.following);
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_create_addressed_to_a_local_account_is_stored_sanitised_and_direct() {
+    let w = World::start().await;
+    let activity = create_note(
+        &w.alice,
+        7,
+        vec![w.local_actor("pat")],
+        "<p>hi <script>alert(1)</script><b onclick=\"x\">there</b></p>",
+    );
+    assert_eq!(w.deliver(&w.alice, &activity).await, 202);
+    w.settle().await;
+    let id = w
+        .store
+        .status_id_by_uri(activity["object"]["id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .expect("stored");
+    let status = w.store.status(id).await.unwrap();
+    assert_eq!(status.facts.audience.visibility, Visibility::Direct);
+    assert_eq!(status.facts.addressed, vec![w.pat]);
+    assert!(
+        !status.content_html.contains("script"),
+        "{}",
+        status.content_html
+    );
+    assert!(
+        !status.content_html.contains("onclick"),
+        "{}",
+        status.content_html
+    );
+    assert!(status.content_html.contains("there"));
+
+    // A public post from someone nobody here follows, addressing nobody here: dropped.
+    let stranger = create_note(
+        &w.alice,
+        8,
+        vec!["https://www.w3.org/ns/activitystreams#Public".into()],
+        "<p>spam</p>",
+    );
+    assert_eq!(w.deliver(&w.alice, &stranger).await, 202);
+    w.settle().await;
+    assert!(
+        w.store
+            .status_id_by_uri(stranger["object"]["id"].as_str().unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Once pat follows alice, her followers-only posts are stored as followers-only.
+    let alice = w
+        .store
+        .account_id_by_actor_uri(&w.alice.id)
+        .await
+        .unwrap()
+        .unwrap();
+    w.store
+        .set_follow(w.pat, alice, FollowState::Accepted)
+        .await
+        .unwrap();
+    let followers_only = create_note(
+        &w.alice,
+        9,
+        vec![format!("{}/followers", w.alice.id)],
+        "<p>f</p>",
+    );
+    assert_eq!(w.deliver(&w.alice, &followers_only).await, 202);
+    w.settle().await;
+    let id = w
+        .store
+        .status_id_by_uri(followers_only["object"]["id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!(
+        w.store.status(id).await.unwrap().facts.audience.visibility,
+        Visibility::Followers
+    );
+
+    // Delete by the author tombstones it.
+    let delete = json!({
+        "id": format!("{}#delete/9", w.alice.id), "type": "Delete", "actor": w.alice.id,
+        "object": {"id": followers_only["object"]["id"], "type": "Tombstone"},
+    });
+    assert_eq!(w.deliver(&w.alice, &delete).await, 202);
+    w.settle().await;
+    assert!(w.store.status(id).await.unwrap().facts.deleted);
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn an_announce_of_a_foreign_object_is_refetched_from_its_origin() {
+    let w = World::start().await;
+    let olga = format!("http://{}/users/olga", w.origin_host);
+    let note_id = format!("http://{}/notes/1", w.origin_host);
+    {
+        let mut docs = w.peer.docs.lock().unwrap();
+        docs.insert(
+            olga.clone(),
+            person(&olga, "olga", &format!("{olga}#main-key"), keys(3)),
+        );
+        docs.insert(
+            note_id.clone(),
+            json!({"id": note_id, "type": "Note", "attributedTo": olga,
+                   "content": "<p>the original</p>",
+                   "to": ["https://www.w3.org/ns/activitystreams#Public"]}),
+        );
+    }
+    let alice = w.remote_account(&w.alice, "alice").await;
+    w.store
+        .set_follow(w.pat, alice, FollowState::Accepted)
+        .await
+        .unwrap();
+    let announce = json!({
+        "id": format!("{}/statuses/50/activity", w.alice.id),
+        "type": "Announce",
+        "actor": w.alice.id,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": {"id": note_id, "type": "Note", "attributedTo": olga,
+                   "content": "<p>forged by the booster</p>", "to": ["as:Public"]},
+    });
+    let hits_before = w.peer.hits.load(Ordering::SeqCst);
+    assert_eq!(w.deliver(&w.alice, &announce).await, 202);
+    w.settle().await;
+    assert!(
+        w.peer.hits.load(Ordering::SeqCst) > hits_before,
+        "refetched"
+    );
+    let original = w
+        .store
+        .status_id_by_uri(&note_id)
+        .await
+        .unwrap()
+        .expect("original stored");
+    let record = w.store.status(original).await.unwrap();
+    assert!(
+        record.content_html.contains("the original"),
+        "{}",
+        record.content_html
+    );
+    let boost = w
+        .store
+        .status_id_by_uri(announce["id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .expect("boost stored");
+    assert_eq!(
+        w.store.status(boost).await.unwrap().reblog_of_id,
+        Some(original)
+    );
+    // Undo(Announce) removes the boost.
+    let undo = json!({
+        "id": format!("{}#undo/50", w.alice.id), "type": "Undo", "actor": w.alice.id,
+        "object": {"id": announce["id"], "type": "Announce", "actor": w.alice.id, "object": note_id},
+    });
+    assert_eq!(w.deliver(&w.alice, &undo).await, 202);
+    w.settle().await;
+    assert!(w.store.status(boost).await.unwrap().facts.deleted);
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn likes_blocks_and_moves_are_recorded() {
+    let w = World::start().await;
+    let (status, _) = w.local_post(w.pat, "pat", Visibility::Public).await;
+    let status_uri = w.store.status(status).await.unwrap().uri;
+    let like = json!({"id": format!("{}#likes/1", w.alice.id), "type": "Like",
+                      "actor": w.alice.id, "object": status_uri});
+    assert_eq!(w.deliver(&w.alice, &like).await, 202);
+    w.settle().await;
+    assert_eq!(w.store.favourites_count(status).await.unwrap(), 1);
+    let undo = json!({"id": format!("{}#likes/1/undo", w.alice.id), "type": "Undo",
+                      "actor": w.alice.id, "object": like});
+    assert_eq!(w.deliver(&w.alice, &undo).await, 202);
+    w.settle().await;
+    assert_eq!(w.store.favourites_count(status).await.unwrap(), 0);
+
+    let block = json!({"id": format!("{}#blocks/1", w.alice.id), "type": "Block",
+                       "actor": w.alice.id, "object": w.local_actor("pat")});
+    assert_eq!(w.deliver(&w.alice, &block).await, 202);
+    w.settle().await;
+    let alice = w
+        .store
+        .account_id_by_actor_uri(&w.alice.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(w.store.relationship(alice, w.pat).await.unwrap().blocking);
+
+    // bob moves to a new account that lists him in alsoKnownAs.
+    let newbob = format!("http://{}/users/newbob", w.origin_host);
+    {
+        let mut doc = person(&newbob, "newbob", &format!("{newbob}#main-key"), keys(3));
+        doc["alsoKnownAs"] = json!([w.bob.id]);
+        w.peer.docs.lock().unwrap().insert(newbob.clone(), doc);
+    }
+    let moved = json!({"id": format!("{}#moves/1", w.bob.id), "type": "Move",
+                       "actor": w.bob.id, "object": w.bob.id, "target": newbob});
+    assert_eq!(w.deliver(&w.bob, &moved).await, 202);
+    w.settle().await;
+    let bob = w
+        .store
+        .account_id_by_actor_uri(&w.bob.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        w.store.account_move(bob).await.unwrap(),
+        Some((newbob, true))
+    );
+    w.finish().await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Signed GETs of objects go through the read gate.
+
+#[tokio::test]
+async fn status_gets_pass_the_read_gate_with_the_signer_as_viewer() {
+    let w = World::start().await;
+    let (_, followers_path) = w.local_post(w.pat, "pat", Visibility::Followers).await;
+    let (public_id, public_path) = w.local_post(w.pat, "pat", Visibility::Public).await;
+
+    // Unsigned: a followers-only post does not exist; a public one needs a signature.
+    assert_eq!(w.get_signed(&followers_path, None).await.status(), 404);
+    assert_eq!(w.get_signed(&public_path, None).await.status(), 401);
+
+    // alice follows pat.
+    let alice = w.remote_account(&w.alice, "alice").await;
+    w.store
+        .set_follow(alice, w.pat, FollowState::Accepted)
+        .await
+        .unwrap();
+    let r = w.get_signed(&followers_path, Some(&w.alice.signer)).await;
+    assert_eq!(r.status(), 200);
+    let note: Value = r.json().await.unwrap();
+    assert_eq!(note["type"], "Note");
+    assert_eq!(note["attributedTo"], w.local_actor("pat"));
+    assert_eq!(
+        note["to"],
+        json!([format!("{}/followers", w.local_actor("pat"))])
+    );
+
+    // bob does not follow pat: not found. Nor does the instance actor of their server see
+    // a followers-only post (an instance is not a follower).
+    assert_eq!(
+        w.get_signed(&followers_path, Some(&w.bob.signer))
+            .await
+            .status(),
+        404
+    );
+    let instance = Signer::from_pem(
+        &format!("http://{}/actor#main-key", w.peer_host),
+        &keys(3).private_key_pem,
+    )
+    .unwrap();
+    assert_eq!(
+        w.get_signed(&followers_path, Some(&instance))
+            .await
+            .status(),
+        404
+    );
+    // The follower's instance fetches the public post.
+    let r = w.get_signed(&public_path, Some(&instance)).await;
+    assert_eq!(r.status(), 200);
+    let note: Value = r.json().await.unwrap();
+    assert_eq!(
+        note["to"],
+        json!(["https://www.w3.org/ns/activitystreams#Public"])
+    );
+
+    // A bad signature on a GET is 401, not a silent anonymous view.
+    let forger = Signer::from_pem(&w.alice.key_id, &keys(2).private_key_pem).unwrap();
+    assert_eq!(
+        w.get_signed(&followers_path, Some(&forger)).await.status(),
+        401
+    );
+
+    // Deleted: 410 with a Tombstone.
+    w.store.mark_status_deleted(public_id).await.unwrap();
+    let r = w.get_signed(&public_path, Some(&instance)).await;
+    assert_eq!(r.status(), 410);
+    let tomb: Value = r.json().await.unwrap();
+    assert_eq!(tomb["type"], "Tombstone");
+    let _ = w.cohort_addr;
+    w.finish().await;
+}
