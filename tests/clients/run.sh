@@ -74,6 +74,7 @@ run_engine() {
     clients_create_account carol member
 
     junit="$CLIENTS_DATA_DIR/junit.xml"
+    export PYTHONDONTWRITEBYTECODE=1
     (cd "$CLIENTS_DIR" && "$CLIENTS_PY" -m pytest -q -rfEX -p no:cacheprovider \
         --junitxml="$junit" -o junit_family=xunit2 test_mastodon_py.py test_toot.py) || rc=$?
     # 0: all passed, 1: some failed; anything else is a collection or usage error.

@@ -949,3 +949,90 @@ async fn favourites_boosts_notifications_and_follow_requests() {
         instance.stop().await;
     }
 }
+
+#[tokio::test]
+async fn expiring_posts_are_deleted_and_retracted_when_due() {
+    for engine in engines() {
+        let mut instance = Instance::start(engine, &[]).await;
+        instance.create_account("pat", Role::Member, false).await;
+        let pat = instance.sign_in("pat", "read write").await;
+        let (status, body) = instance
+            .post(
+                "/api/v1/statuses",
+                Some(&pat),
+                &[("status", "gone soon"), ("expires_in", "10")],
+            )
+            .await;
+        assert_eq!(status, 422, "below the minimum: {body}");
+        let (_, own) = instance
+            .post(
+                "/api/v1/statuses",
+                Some(&pat),
+                &[("status", "gone in a minute"), ("expires_in", "60")],
+            )
+            .await;
+        // The account default applies to posts without their own lifetime.
+        let (status, me) = instance
+            .http
+            .patch(instance.url("/api/v1/accounts/update_credentials"))
+            .bearer_auth(&pat)
+            .form(&[("default_status_lifetime", "3600"), ("display_name", "Pat")])
+            .send()
+            .await
+            .map(|r| (r.status().as_u16(), r))
+            .unwrap();
+        assert_eq!(status, 200);
+        assert_eq!(
+            me.json::<serde_json::Value>().await.unwrap()["display_name"],
+            "Pat"
+        );
+        let (_, defaulted) = instance
+            .post("/api/v1/statuses", Some(&pat), &[("status", "an hour")])
+            .await;
+        let (_, kept) = instance
+            .post(
+                "/api/v1/statuses",
+                Some(&pat),
+                &[("status", "for a year"), ("expires_in", "31536000")],
+            )
+            .await;
+
+        let now = cohort_store::now_ms();
+        let expired =
+            cohort_federation::delivery::expire_due_statuses(instance.store(), now + 61_000)
+                .await
+                .unwrap();
+        assert_eq!(expired, 1);
+        let (status, _) = instance
+            .get(
+                &format!("/api/v1/statuses/{}", own["id"].as_str().unwrap()),
+                Some(&pat),
+            )
+            .await;
+        assert_eq!(status, 404);
+        let expired =
+            cohort_federation::delivery::expire_due_statuses(instance.store(), now + 3_601_000)
+                .await
+                .unwrap();
+        assert_eq!(expired, 1);
+        for (post, alive) in [(&defaulted, false), (&kept, true)] {
+            let (status, _) = instance
+                .get(
+                    &format!("/api/v1/statuses/{}", post["id"].as_str().unwrap()),
+                    Some(&pat),
+                )
+                .await;
+            assert_eq!(status == 200, alive);
+        }
+        let events = instance.store().outbox_events_after(0, 100).await.unwrap();
+        let deletes = events
+            .iter()
+            .filter(|e| e.kind == cohort_store::OutboxKind::DeleteStatus)
+            .count();
+        assert_eq!(
+            deletes, 2,
+            "each expiry records the Delete that reaches every recorded inbox"
+        );
+        instance.stop().await;
+    }
+}

@@ -60,6 +60,10 @@ pub fn router(state: ApiState) -> Router {
             get(accounts::verify_credentials),
         )
         .route(
+            "/api/v1/accounts/update_credentials",
+            axum::routing::patch(accounts::update_credentials),
+        )
+        .route(
             "/api/v1/accounts/relationships",
             get(accounts::relationships),
         )

@@ -310,3 +310,81 @@ pub struct AccountCounts {
     /// Newest status, Unix ms.
     pub last_status_at: Option<i64>,
 }
+
+/// Profile changes a local account makes (`update_credentials`); `None` leaves a field as
+/// it is.
+#[derive(Clone, Debug, Default)]
+pub struct ProfileUpdate {
+    /// Shown name.
+    pub display_name: Option<String>,
+    /// Bio (plain text; the API renders it).
+    pub note: Option<String>,
+    /// Follows need approval.
+    pub locked: Option<bool>,
+    /// Automated account.
+    pub bot: Option<bool>,
+    /// Default lifetime of new posts, seconds (`Some(None)` clears it).
+    pub default_status_lifetime_secs: Option<Option<i64>>,
+}
+
+impl Store {
+    /// Applies a profile update in one statement.
+    pub async fn update_profile(
+        &self,
+        account: Id,
+        update: &ProfileUpdate,
+    ) -> Result<(), StoreError> {
+        let current = self.account_by_id(account).await?;
+        let lifetime = match update.default_status_lifetime_secs {
+            Some(v) => v,
+            None => self.default_status_lifetime(account).await?,
+        };
+        sqlx::query(
+            "UPDATE accounts SET display_name = $1, note = COALESCE($2, note), locked = $3, bot = $4, \
+             default_status_lifetime_secs = $5, updated_at = $6 WHERE id = $7",
+        )
+        .bind(update.display_name.clone().unwrap_or(current.display_name))
+        .bind(update.note.clone())
+        .bind(update.locked.unwrap_or(current.locked))
+        .bind(update.bot.unwrap_or(current.bot))
+        .bind(lifetime)
+        .bind(now_ms())
+        .bind(account.as_i64())
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    /// The account's default post lifetime, seconds.
+    pub async fn default_status_lifetime(&self, account: Id) -> Result<Option<i64>, StoreError> {
+        let v: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT default_status_lifetime_secs FROM accounts WHERE id = $1")
+                .bind(account.as_i64())
+                .fetch_optional(self.reader())
+                .await?;
+        Ok(v.flatten())
+    }
+
+    /// The community's default post lifetime, seconds.
+    pub async fn community_status_lifetime(
+        &self,
+        community: Id,
+    ) -> Result<Option<i64>, StoreError> {
+        let v: Option<Option<i64>> = sqlx::query_scalar(
+            "SELECT default_status_lifetime_secs FROM communities WHERE id = $1",
+        )
+        .bind(community.as_i64())
+        .fetch_optional(self.reader())
+        .await?;
+        Ok(v.flatten())
+    }
+
+    /// The account's bio as stored.
+    pub async fn account_note(&self, account: Id) -> Result<String, StoreError> {
+        let v: Option<String> = sqlx::query_scalar("SELECT note FROM accounts WHERE id = $1")
+            .bind(account.as_i64())
+            .fetch_optional(self.reader())
+            .await?;
+        v.ok_or(StoreError::NotFound("account"))
+    }
+}

@@ -33,7 +33,7 @@ mod statuses;
 pub mod testing;
 mod timelines;
 
-pub use accounts::{AccountCounts, AccountRecord, NewLocalAccount};
+pub use accounts::{AccountCounts, AccountRecord, NewLocalAccount, ProfileUpdate};
 pub use audience::StoredDecision;
 pub use db::{DatabaseSettings, Engine, PoolStats, Store, mask_password};
 pub use delivery::{

@@ -520,3 +520,53 @@ pub async fn following(
 ) -> ApiResult<Json<Value>> {
     follow_list(state, auth, id, false).await
 }
+
+/// `PATCH /api/v1/accounts/update_credentials`: display name, bio, locked, bot, and Cohort's
+/// `default_status_lifetime` (seconds; empty to clear): new posts then expire and are deleted
+/// here and everywhere they went.
+pub async fn update_credentials(
+    State(state): State<ApiState>,
+    auth: Authenticated,
+    params: Params,
+) -> ApiResult<Json<Value>> {
+    auth.require("write:accounts")?;
+    let display_name = params.string("display_name");
+    if display_name
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > 30)
+    {
+        return Err(validation(
+            "Display name is too long (maximum is 30 characters)",
+        ));
+    }
+    let note = params.string("note");
+    if note.as_ref().is_some_and(|n| n.chars().count() > 500) {
+        return Err(validation("Note is too long (maximum is 500 characters)"));
+    }
+    let default_status_lifetime_secs = match params.string("default_status_lifetime") {
+        None => None,
+        Some(raw) if raw.trim().is_empty() => Some(None),
+        Some(raw) => match raw.trim().parse::<i64>() {
+            Ok(secs) if (60..=315_360_000).contains(&secs) => Some(Some(secs)),
+            _ => {
+                return Err(validation(
+                    "default_status_lifetime must be between 60 seconds and 10 years",
+                ));
+            }
+        },
+    };
+    let update = cohort_store::ProfileUpdate {
+        display_name,
+        note,
+        locked: params.bool("locked")?,
+        bot: params.bool("bot")?,
+        default_status_lifetime_secs,
+    };
+    state.store.update_profile(auth.account.id, &update).await?;
+    let account = state.store.account_by_id(auth.account.id).await?;
+    let counts = state.store.account_counts(account.id).await?;
+    let rendered = Account::render(&state, &account, counts).with_credentials(&account);
+    Ok(Json(
+        serde_json::to_value(rendered).map_err(ApiError::internal)?,
+    ))
+}

@@ -140,6 +140,14 @@ pub async fn create(
         )));
     }
     let requested = requested_audience(&params)?;
+    let expires_in = params.int("expires_in")?;
+    if let Some(secs) = expires_in
+        && !(60..=315_360_000).contains(&secs)
+    {
+        return Err(ApiError::Unprocessable(
+            "Validation failed: expires_in must be between 60 seconds and 10 years".into(),
+        ));
+    }
     let resolved = resolve_mentions(&state, &text).await?;
     if resolved.len() > state.settings.max_mentions {
         return Err(ApiError::Unprocessable(format!(
@@ -217,6 +225,17 @@ pub async fn create(
         }
     };
 
+    // A post's lifetime: its own, else its community's default, else its author's.
+    let lifetime = match expires_in {
+        Some(secs) => Some(secs),
+        None => match audience.community {
+            Some(c) => state.store.community_status_lifetime(c).await?,
+            None => None,
+        }
+        .or(state.store.default_status_lifetime(auth.account.id).await?),
+    };
+    let expires_at = lifetime.map(|secs| cohort_store::now_ms() + secs * 1000);
+
     let id = state.store.next_id();
     let linked: Vec<LinkedMention> = resolved.iter().map(|(_, l)| l.clone()).collect();
     let base = state.settings.base_url.clone();
@@ -237,7 +256,7 @@ pub async fn create(
         reblog_of: None,
         addressed: mentioned.iter().map(|m| m.id).collect(),
         held_reason,
-        expires_at: None,
+        expires_at,
     };
     state.store.create_status(&new).await?;
     state
