@@ -22,7 +22,8 @@ use cohort_model::{AuthorKind, Domain, Id, Role, Username, Visibility};
 use cohort_policy::Audience;
 use cohort_store::testing::TestDatabase;
 use cohort_store::{
-    DomainPolicy, FollowState, NewLocalAccount, NewRemoteAccount, NewStatus, OutboxKind, Store,
+    DomainPolicy, FollowState, NewLocalAccount, NewRemoteAccount, NewStatus, OutboxKind, Page,
+    Store,
 };
 use serde_json::{Value, json};
 
@@ -85,7 +86,16 @@ struct World {
 
 impl World {
     async fn start() -> World {
-        let db = TestDatabase::sqlite().await.unwrap();
+        World::start_on(TestDatabase::sqlite().await.unwrap()).await
+    }
+
+    /// On PostgreSQL, when `COHORT_TEST_POSTGRES_URL` is set.
+    async fn start_postgres() -> Option<World> {
+        let db = TestDatabase::postgres(true).await.unwrap()?;
+        Some(World::start_on(db).await)
+    }
+
+    async fn start_on(db: TestDatabase) -> World {
         let store = db.store.clone();
 
         let peer = Peer::default();
@@ -272,6 +282,25 @@ impl World {
             .await
             .unwrap();
         (id, path)
+    }
+
+    async fn notification_kinds(&self, account: Id) -> Vec<String> {
+        let page = Page {
+            max_id: None,
+            since_id: None,
+            min_id: None,
+            limit: 100,
+        };
+        let mut kinds: Vec<String> = self
+            .store
+            .notifications(account, page)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|n| n.kind)
+            .collect();
+        kinds.sort();
+        kinds
     }
 
     async fn outbox_kinds(&self) -> Vec<OutboxKind> {
@@ -692,7 +721,13 @@ async fn an_unknown_personal_inbox_is_404() {
 
 #[tokio::test]
 async fn a_follow_of_an_open_account_is_accepted_once_even_when_replayed() {
-    let w = World::start().await;
+    follow_accepted_once(World::start().await).await;
+    if let Some(w) = World::start_postgres().await {
+        follow_accepted_once(w).await;
+    }
+}
+
+async fn follow_accepted_once(w: World) {
     let activity = follow(&w, &w.alice, 1, "pat");
     assert_eq!(w.deliver(&w.alice, &activity).await, 202);
     assert_eq!(
@@ -720,6 +755,7 @@ async fn a_follow_of_an_open_account_is_accepted_once_even_when_replayed() {
         .filter(|k| *k == OutboxKind::AcceptFollow)
         .count();
     assert_eq!(accepts, 1);
+    assert_eq!(w.notification_kinds(w.pat).await, vec!["follow"]);
     // A third delivery much later is still a replay.
     assert_eq!(w.deliver(&w.alice, &activity).await, 202);
     assert_eq!(w.settle().await, 0);
@@ -741,6 +777,7 @@ async fn a_follow_of_a_locked_account_waits_for_approval() {
     let rel = w.store.relationship(bob, w.lee).await.unwrap();
     assert!(rel.requested && !rel.following);
     assert!(!w.outbox_kinds().await.contains(&OutboxKind::AcceptFollow));
+    assert_eq!(w.notification_kinds(w.lee).await, vec!["follow_request"]);
     // Undo(Follow) removes the request.
     let undo = json!({
         "id": format!("{}#undo/1", w.bob.id), "type": "Undo", "actor": w.bob.id,
@@ -755,7 +792,13 @@ async fn a_follow_of_a_locked_account_waits_for_approval() {
 
 #[tokio::test]
 async fn a_create_addressed_to_a_local_account_is_stored_sanitised_and_direct() {
-    let w = World::start().await;
+    create_stored(World::start().await).await;
+    if let Some(w) = World::start_postgres().await {
+        create_stored(w).await;
+    }
+}
+
+async fn create_stored(w: World) {
     let activity = create_note(
         &w.alice,
         7,
@@ -784,6 +827,7 @@ async fn a_create_addressed_to_a_local_account_is_stored_sanitised_and_direct() 
         status.content_html
     );
     assert!(status.content_html.contains("there"));
+    assert_eq!(w.notification_kinds(w.pat).await, vec!["mention"]);
 
     // A public post from someone nobody here follows, addressing nobody here: dropped.
     let stranger = create_note(
@@ -924,6 +968,7 @@ async fn likes_blocks_and_moves_are_recorded() {
     assert_eq!(w.deliver(&w.alice, &like).await, 202);
     w.settle().await;
     assert_eq!(w.store.favourites_count(status).await.unwrap(), 1);
+    assert_eq!(w.notification_kinds(w.pat).await, vec!["favourite"]);
     let undo = json!({"id": format!("{}#likes/1/undo", w.alice.id), "type": "Undo",
                       "actor": w.alice.id, "object": like});
     assert_eq!(w.deliver(&w.alice, &undo).await, 202);

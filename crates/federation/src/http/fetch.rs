@@ -228,3 +228,57 @@ async fn read_limited(
     }
     Ok(body)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn fetcher(allow_loopback: bool) -> Fetcher {
+        let keys = crate::keys::generate_actor_keys().unwrap();
+        let signer = Signer::from_pem(
+            "https://cohort.example/actor#main-key",
+            &keys.private_key_pem,
+        )
+        .unwrap();
+        Fetcher::new(signer, allow_loopback, Duration::from_secs(2), "test").unwrap()
+    }
+
+    #[tokio::test]
+    async fn without_loopback_federation_private_and_loopback_targets_are_refused() {
+        let f = fetcher(false);
+        for url in [
+            "http://127.0.0.1/users/a",
+            "https://127.0.0.1/users/a",
+            "https://[::1]/users/a",
+            "https://10.0.0.1/users/a",
+            "http://example.com/users/a",
+            "file:///etc/passwd",
+        ] {
+            assert!(
+                matches!(f.fetch(url).await, Err(FetchError::Refused(_))),
+                "{url}"
+            );
+        }
+        // A name resolving to loopback is refused by the resolver at connection time.
+        assert!(f.fetch("https://localhost/users/a").await.is_err());
+        assert!(f.fetch("https://peer.localhost:9/users/a").await.is_err());
+    }
+
+    #[test]
+    fn signed_gets_cover_request_target_host_and_date() {
+        let keys = crate::keys::generate_actor_keys().unwrap();
+        let signer =
+            Signer::from_pem("https://c.example/actor#main-key", &keys.private_key_pem).unwrap();
+        let (date, header) = sign_get(&signer, "p.example", "/users/a", SystemTime::now()).unwrap();
+        let sig = crate::http::signature::parse_signature_header(&header).unwrap();
+        assert_eq!(sig.headers, vec!["(request-target)", "host", "date"]);
+        let base = format!("(request-target): get /users/a\nhost: p.example\ndate: {date}");
+        crate::http::signature::verify_rsa_sha256(
+            &keys.public_key_pem,
+            base.as_bytes(),
+            &sig.signature,
+        )
+        .unwrap();
+    }
+}

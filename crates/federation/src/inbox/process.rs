@@ -133,6 +133,11 @@ async fn follow(state: &FederationState, activity: &Object, actor: Id) -> Result
     if let Some(id) = &activity.id {
         store.set_follow_uri(actor, local, id).await?;
     }
+    let kind = match follow_state {
+        FollowState::Accepted => "follow",
+        FollowState::Requested => "follow_request",
+    };
+    store.notify(local, actor, kind, None).await?;
     if follow_state == FollowState::Accepted {
         store
             .enqueue_outbox_event(&NewOutboxEvent {
@@ -371,7 +376,14 @@ async fn store_post(
         expires_at: None,
     };
     match store.create_status(&new).await {
-        Ok(record) => Ok(Some(record.facts.id)),
+        Ok(record) => {
+            for local in &record.facts.addressed {
+                store
+                    .notify(*local, author, "mention", Some(record.facts.id))
+                    .await?;
+            }
+            Ok(Some(record.facts.id))
+        }
         Err(StoreError::Conflict(_)) => Ok(store.status_id_by_uri(uri).await?),
         Err(e) => Err(e.into()),
     }
@@ -566,7 +578,20 @@ async fn announce(
         expires_at: None,
     };
     match store.create_status(&new).await {
-        Ok(_) | Err(StoreError::Conflict(_)) => Ok(()),
+        Ok(_) => {
+            if original_record.facts.is_local() {
+                store
+                    .notify(
+                        original_record.facts.author.id,
+                        actor,
+                        "reblog",
+                        Some(original),
+                    )
+                    .await?;
+            }
+            Ok(())
+        }
+        Err(StoreError::Conflict(_)) => Ok(()),
         Err(e) => Err(e.into()),
     }
 }
@@ -583,6 +608,12 @@ async fn like(state: &FederationState, activity: &Object, actor: Id) -> Result<(
     store
         .add_favourite(actor, status, activity.id.as_deref())
         .await?;
+    let record = store.status(status).await?;
+    if record.facts.is_local() && activity.kind() == "Like" {
+        store
+            .notify(record.facts.author.id, actor, "favourite", Some(status))
+            .await?;
+    }
     Ok(())
 }
 
