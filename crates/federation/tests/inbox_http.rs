@@ -1084,3 +1084,68 @@ async fn status_gets_pass_the_read_gate_with_the_signer_as_viewer() {
     let _ = w.cohort_addr;
     w.finish().await;
 }
+
+#[tokio::test]
+async fn a_group_announce_of_a_create_is_a_boost_of_the_post_refetched_from_its_origin() {
+    let w = World::start().await;
+    let olga = format!("http://{}/users/olga", w.origin_host);
+    let page_id = format!("http://{}/post/7", w.origin_host);
+    {
+        let mut docs = w.peer.docs.lock().unwrap();
+        docs.insert(
+            olga.clone(),
+            person(&olga, "olga", &format!("{olga}#main-key"), keys(3)),
+        );
+        docs.insert(
+            page_id.clone(),
+            json!({"id": page_id, "type": "Page", "attributedTo": olga, "name": "Respite",
+                   "content": "<p>from the origin</p>",
+                   "to": ["https://www.w3.org/ns/activitystreams#Public"]}),
+        );
+    }
+    let alice = w.remote_account(&w.alice, "alice").await;
+    w.store
+        .set_follow(w.pat, alice, FollowState::Accepted)
+        .await
+        .unwrap();
+    let announce = json!({
+        "id": format!("{}/activities/announce/1", w.alice.id),
+        "type": "Announce",
+        "actor": w.alice.id,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": {
+            "id": format!("http://{}/activities/create/1", w.origin_host),
+            "type": "Create",
+            "actor": olga,
+            "object": {"id": page_id, "type": "Page", "attributedTo": olga,
+                       "content": "<p>forged inline</p>"}
+        }
+    });
+    assert_eq!(w.deliver(&w.alice, &announce).await, 202);
+    w.settle().await;
+    let page = w
+        .store
+        .status_id_by_uri(&page_id)
+        .await
+        .unwrap()
+        .expect("page stored");
+    assert!(
+        w.store
+            .status(page)
+            .await
+            .unwrap()
+            .content_html
+            .contains("from the origin")
+    );
+    let boost = w
+        .store
+        .status_id_by_uri(announce["id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .expect("boost stored");
+    assert_eq!(
+        w.store.status(boost).await.unwrap().reblog_of_id,
+        Some(page)
+    );
+    w.finish().await;
+}

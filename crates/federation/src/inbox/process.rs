@@ -508,11 +508,25 @@ async fn announce(
     actor_uri: &str,
     actor: Id,
 ) -> Result<()> {
-    let object_id = activity
+    let object = activity
         .first_object()
-        .and_then(Reference::id)
-        .ok_or_else(|| permanent("Announce without object"))?
-        .to_owned();
+        .ok_or_else(|| permanent("Announce without object"))?;
+    // A group's FEP-1b12 Announce wraps the activity it forwards: for a Create or Update,
+    // the post is the inner object (refetched from its origin below like any other);
+    // forwarded votes, deletions and the like are not boosts.
+    let object_id = match object.object() {
+        Some(inner) if inner.is("Create") || inner.is("Update") => inner
+            .first_object()
+            .and_then(Reference::id)
+            .ok_or_else(|| permanent("wrapped activity without object"))?,
+        Some(inner) if super::activity::ACTIVITY_TYPES.contains(&inner.kind()) => {
+            return Ok(());
+        }
+        _ => object
+            .id()
+            .ok_or_else(|| permanent("Announce without object id"))?,
+    }
+    .to_owned();
     let store = state.store();
     let announce_id = activity
         .id
