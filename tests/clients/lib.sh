@@ -88,7 +88,7 @@ clients_start_server() {
     export COHORT_LOG_FORMAT=human
     export CLIENTS_BASE_URL="http://localhost:$port"
     export CLIENTS_DATABASE_URL="$COHORT_DATABASE_URL"
-    "$COHORT_BIN" serve >"$CLIENTS_DATA_DIR/server.log" 2>&1 &
+    env -u COHORT_BIN "$COHORT_BIN" serve >"$CLIENTS_DATA_DIR/server.log" 2>&1 &
     CLIENTS_SERVER_PID=$!
     for i in $(seq 1 300); do
         if python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
@@ -110,7 +110,7 @@ clients_start_server() {
 
 # clients_create_account NAME ROLE: creates a local account with $CLIENTS_PASSWORD.
 clients_create_account() {
-    printf '%s\n' "$CLIENTS_PASSWORD" | "$COHORT_BIN" admin create-account "$1" \
+    printf "%s\n" "$CLIENTS_PASSWORD" | env -u COHORT_BIN "$COHORT_BIN" admin create-account "$1" \
         --email "$1@example.org" --role "$2" --password-stdin >/dev/null
 }
 
