@@ -15,6 +15,7 @@ use tower_http::trace::TraceLayer;
 use crate::config::{Config, Registrations};
 use crate::metrics::{Metrics, track_requests};
 use cohort_api::{ApiSettings, ApiState, RegistrationMode};
+use cohort_federation::FederationState;
 use cohort_policy::PhiRules;
 use tower_http::cors::{Any, CorsLayer};
 
@@ -31,17 +32,22 @@ pub struct AppState {
     pub config: std::sync::Arc<Config>,
     /// Prometheus metrics.
     pub metrics: Metrics,
+    /// ActivityPub: discovery, actors, objects, inbox.
+    pub federation: FederationState,
 }
 
 /// Builds the whole application.
 pub fn router(state: AppState) -> Router {
     let metrics = state.metrics.clone();
     let api = cohort_api::router(api_state(&state));
+    // Merged at the root, never nested: HTTP signatures cover the full request path.
+    let federation = cohort_federation::router(state.federation.clone());
     Router::new()
         .route("/health", get(health))
         .route("/metrics", get(metrics_text))
         .with_state(state)
         .merge(api)
+        .merge(federation)
         .layer(axum::middleware::from_fn_with_state(
             metrics,
             track_requests,

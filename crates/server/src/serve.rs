@@ -10,6 +10,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use axum::ServiceExt;
+use std::time::Duration;
+
+use cohort_federation::delivery::expire_due_statuses;
+use cohort_federation::{Delivery, DeliveryConfig, FederationConfig, FederationState};
 use cohort_store::{DatabaseSettings, Store};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -19,13 +23,14 @@ use tower_http::normalize_path::NormalizePathLayer;
 
 use crate::RunError;
 use crate::app::{AppState, router};
-use crate::config::Config;
+use crate::config::{Config, Registrations};
 use crate::metrics::Metrics;
 
 /// A server that is bound and has its database open, not yet serving.
 pub struct Prepared {
     listener: TcpListener,
     state: AppState,
+    delivery: Delivery,
 }
 
 impl Prepared {
@@ -41,23 +46,47 @@ impl Prepared {
         &self.state.store
     }
 
-    /// Serves until `shutdown` resolves, then stops accepting and finishes in-flight requests.
+    /// The delivery pipeline (tests drain it with `run_until_idle`).
+    pub fn delivery(&self) -> &Delivery {
+        &self.delivery
+    }
+
+    /// The federation state (tests drain its inbox queue).
+    pub fn federation(&self) -> &FederationState {
+        &self.state.federation
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, finishes in-flight requests,
+    /// and stops the background work (inbox processing, delivery, expiry) cleanly.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), RunError> {
+        let inbox = self
+            .state
+            .federation
+            .inbox_processor()
+            .spawn(Duration::from_secs(5));
+        let delivery = self.delivery.spawn();
+        let expiry = tokio::spawn(expire_periodically(
+            self.state.store.clone(),
+            self.delivery.clone(),
+        ));
         // Clients send `/api/v1/instance/` as often as `/api/v1/instance`: trim the slash
         // before routing.
         let app = NormalizePathLayer::trim_trailing_slash().layer(router(self.state.clone()));
-        axum::serve(
+        let served = axum::serve(
             self.listener,
             ServiceExt::<axum::extract::Request>::into_make_service(app),
         )
         .with_graceful_shutdown(shutdown)
         .await
-        .map_err(|e| RunError::Other(format!("server error: {e}")))?;
+        .map_err(|e| RunError::Other(format!("server error: {e}")));
+        expiry.abort();
+        inbox.shutdown().await;
+        delivery.shutdown().await;
         self.state.store.close().await;
-        Ok(())
+        served
     }
 }
 
@@ -75,13 +104,26 @@ pub async fn prepare(config: Config) -> Result<Prepared, RunError> {
             },
         })?;
     let store = open_store(&config).await?;
+    let mut federation_config =
+        FederationConfig::new(config.domain.clone(), config.allow_loopback_federation);
+    federation_config.open_registrations = config.registrations == Registrations::Open;
+    let federation = FederationState::new(store.clone(), federation_config)
+        .await
+        .map_err(|e| RunError::Other(format!("cannot start federation: {e}")))?;
+    let delivery = Delivery::new(
+        store.clone(),
+        DeliveryConfig::new(config.domain.clone(), config.allow_loopback_federation),
+    )
+    .map_err(|e| RunError::Other(format!("cannot start delivery: {e}")))?;
     Ok(Prepared {
         listener,
         state: AppState {
             store,
             config: Arc::new(config),
             metrics: Metrics::new(),
+            federation,
         },
+        delivery,
     })
 }
 
@@ -94,6 +136,23 @@ pub async fn open_store(config: &Config) -> Result<Store, RunError> {
     let mut settings = DatabaseSettings::new(&config.database_url);
     settings.max_connections = config.database_max_connections;
     Ok(Store::open(&settings).await?)
+}
+
+/// Deletes expired posts every few seconds (each recording the `Delete` that reaches every
+/// inbox the post went to) and wakes delivery when it did.
+async fn expire_periodically(store: Store, delivery: Delivery) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        match expire_due_statuses(&store, cohort_store::now_ms()).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(expired = n, "expired posts deleted");
+                delivery.wake();
+            }
+            Err(e) => tracing::warn!(error = %e, "expiring posts failed; will retry"),
+        }
+    }
 }
 
 /// Creates the directory if needed and proves it writable by writing and removing a file.
@@ -162,6 +221,10 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     /// The store it uses.
     pub store: Store,
+    /// Its delivery pipeline.
+    pub delivery: Delivery,
+    /// Its federation state.
+    pub federation: FederationState,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), RunError>>,
 }
@@ -172,6 +235,8 @@ impl RunningServer {
         let prepared = prepare(config).await?;
         let addr = prepared.local_addr()?;
         let store = prepared.store().clone();
+        let delivery = prepared.delivery().clone();
+        let federation = prepared.federation().clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(prepared.run(async move {
             let _ = stopped.await;
@@ -179,6 +244,8 @@ impl RunningServer {
         Ok(RunningServer {
             addr,
             store,
+            delivery,
+            federation,
             stop: Some(stop),
             task,
         })
