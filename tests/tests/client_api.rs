@@ -16,6 +16,9 @@ async fn status_count(instance: &Instance) -> i64 {
         .unwrap()
 }
 
+/// A refused status: (case name, form, expected status).
+type BadStatus<'a> = (&'a str, Vec<(&'a str, &'a str)>, u16);
+
 fn error_of(body: &Value) -> &str {
     body["error"]
         .as_str()
@@ -267,7 +270,7 @@ async fn bad_statuses_are_refused_and_nothing_is_stored() {
         let before = status_count(&instance).await;
 
         let long = "x".repeat(101);
-        let cases: Vec<(&str, Vec<(&str, &str)>, u16)> = vec![
+        let cases: Vec<BadStatus> = vec![
             ("empty text", vec![("status", "  ")], 422),
             ("over the limit", vec![("status", long.as_str())], 422),
             (
