@@ -37,3 +37,6 @@ CREATE INDEX delivery_queue_event ON delivery_queue (event_id);
 ALTER TABLE outbox_instance_state ADD COLUMN failing_since BIGINT;
 ALTER TABLE outbox_instance_state ADD COLUMN last_error TEXT;
 CREATE INDEX outbox_instance_state_due ON outbox_instance_state (next_attempt_at);
+
+-- A worker re-plans for one domain: it starts from that domain's accounts.
+CREATE INDEX accounts_domain ON accounts (domain) WHERE domain IS NOT NULL;

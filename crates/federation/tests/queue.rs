@@ -162,9 +162,51 @@ async fn an_inbound_request_clears_the_unreachable_mark() {
             .unwrap();
         net.set_status(&beta, 202);
         // What the inbox calls when beta sends us something.
-        store.clear_unreachable(&beta).await.unwrap();
+        assert!(store.clear_unreachable(&beta).await.unwrap());
         delivery.run_until_idle().await.unwrap();
         assert_eq!(net.accepted_by(&beta).len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn per_domain_candidates_partition_the_stores_delivery_candidates() {
+    on_each_engine(|store| async move {
+        use std::collections::BTreeSet;
+        let net = FakeInboxes::start().await;
+        let local = Local::new(store.clone());
+        let pat = local.account("pat", &net).await;
+        let (beta, gamma, delta) = (net.domain("beta"), net.domain("gamma"), net.domain("delta"));
+        for (name, d) in [("bob", &beta), ("carol", &beta), ("dan", &gamma)] {
+            let r = remote(&store, name, d, true).await;
+            follows(&store, r, pat).await;
+        }
+        // Mentioned, not following; and a remote account that follows nobody.
+        let fay = remote(&store, "fay", &delta, true).await;
+        remote(&store, "gus", &delta, true).await;
+        let status = local
+            .post_with(
+                pat,
+                cohort_policy::Audience::new(Visibility::Public),
+                "hi @fay",
+                vec![fay],
+                None,
+            )
+            .await;
+        let record = store.status(status).await.unwrap();
+        let (_, all) = store.delivery_candidates(&record.facts).await.unwrap();
+        let everyone: BTreeSet<_> = all.iter().map(|r| r.party.id).collect();
+        let mut union = BTreeSet::new();
+        for d in [&beta, &gamma, &delta] {
+            let (_, on) = store
+                .delivery_candidates_on_domain(&record.facts, d)
+                .await
+                .unwrap();
+            assert!(on.iter().all(|r| r.party.domain.as_ref() == Some(d)));
+            union.extend(on.iter().map(|r| r.party.id));
+        }
+        assert_eq!(union, everyone);
+        assert_eq!(union.len(), 4);
     })
     .await;
 }

@@ -21,7 +21,7 @@
 use std::collections::BTreeSet;
 
 use cohort_model::{Domain, Id};
-use cohort_policy::{CommunityFacts, FactSet, PostFacts, Recipient};
+use cohort_policy::{CommunityFacts, DomainDecision, FactSet, PostFacts, Recipient};
 use sqlx::Row;
 
 use crate::outbox::OutboxEvent;
@@ -363,22 +363,73 @@ impl Store {
             .collect()
     }
 
-    /// Notes that `inbox` was served for a queued row (delivered or permanently refused).
-    pub async fn mark_delivery_inbox_done(
+    /// Records progress inside a row that serves several inboxes of one domain: `inbox` was
+    /// served (and, when `delivered_status` is given, received that status), in one
+    /// transaction, so a retry sends nothing twice and a later Delete still reaches it.
+    pub async fn record_inbox_progress(
         &self,
         domain: &Domain,
         event: Id,
+        delivered_status: Option<Id>,
         inbox: &str,
     ) -> Result<(), StoreError> {
-        let line = format!("{}\n", inbox.replace('\n', ""));
+        let now = now_ms();
+        let mut tx = self.writer().begin().await?;
+        if let Some(status) = delivered_status {
+            insert_status_delivery(&mut tx, status, inbox, domain, now).await?;
+        }
         sqlx::query(
             "UPDATE delivery_queue SET done_inboxes = done_inboxes || $1 WHERE domain = $2 AND event_id = $3",
         )
-        .bind(line)
+        .bind(format!("{}\n", inbox.replace('\n', "")))
         .bind(domain.as_str())
         .bind(event.as_i64())
-        .execute(self.writer())
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Completes a queued row in one transaction: the decision log rows for the status (as
+    /// `Store::record_audience_decisions` writes them), the inboxes that received it (as
+    /// `Store::record_status_delivery` does), and the removal of the row. A crash before the
+    /// commit re-runs the row (receivers deduplicate by activity id); after it, nothing is
+    /// sent again and the delivery record is complete.
+    pub async fn complete_delivery(
+        &self,
+        domain: &Domain,
+        event: Id,
+        status: Option<Id>,
+        decisions: &[DomainDecision],
+        delivered_inboxes: &[String],
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        let mut tx = self.writer().begin().await?;
+        if let Some(status) = status {
+            for d in decisions {
+                sqlx::query(
+                    "INSERT INTO audience_decisions (status_id, domain, allowed, rule, decided_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (status_id, domain) DO UPDATE SET \
+                     allowed = excluded.allowed, rule = excluded.rule, decided_at = excluded.decided_at",
+                )
+                .bind(status.as_i64())
+                .bind(d.domain.as_str())
+                .bind(d.allowed)
+                .bind(d.rule.as_str())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            for inbox in delivered_inboxes {
+                insert_status_delivery(&mut tx, status, inbox, domain, now).await?;
+            }
+        }
+        sqlx::query("DELETE FROM delivery_queue WHERE domain = $1 AND event_id = $2")
+            .bind(domain.as_str())
+            .bind(event.as_i64())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -392,8 +443,22 @@ impl Store {
         Ok(())
     }
 
-    /// Records that `domain` answered: clears its failure run and unreachable mark.
+    /// Records that `domain` answered: clears its failure run and unreachable mark. Writes
+    /// only when there is something to clear.
     pub async fn record_domain_success(&self, domain: &Domain, now: i64) -> Result<(), StoreError> {
+        let failing: Option<(i64, Option<i64>)> = sqlx::query(
+            "SELECT s.next_attempt_at, (SELECT i.unreachable_since FROM instances i WHERE i.domain = s.domain) AS u \
+             FROM outbox_instance_state s WHERE s.domain = $1 AND (s.fail_count > 0 OR s.failing_since IS NOT NULL \
+             OR EXISTS (SELECT 1 FROM instances i WHERE i.domain = s.domain AND i.unreachable_since IS NOT NULL))",
+        )
+        .bind(domain.as_str())
+        .fetch_optional(self.reader())
+        .await?
+        .map(|row| Ok::<_, StoreError>((row.try_get("next_attempt_at")?, row.try_get("u")?)))
+        .transpose()?;
+        if failing.is_none() {
+            return Ok(());
+        }
         let mut tx = self.writer().begin().await?;
         sqlx::query(
             "UPDATE outbox_instance_state SET fail_count = 0, failing_since = NULL, next_attempt_at = 0, \
@@ -707,8 +772,11 @@ impl Store {
 
         let mut candidate_ids: BTreeSet<Id> = BTreeSet::new();
         let followers: Vec<i64> = sqlx::query_scalar(
-            "SELECT f.account_id FROM follows f JOIN accounts a ON a.id = f.account_id \
-             WHERE f.target_account_id = $1 AND f.state = 'accepted' AND a.domain = $2",
+            // From the domain's accounts (indexed by domain) to their follow of the author (the
+            // unique index): the cost grows with the domain's accounts, not the author's
+            // followers on every domain.
+            "SELECT a.id FROM accounts a WHERE a.domain = $2 AND EXISTS (SELECT 1 FROM follows f \
+             WHERE f.account_id = a.id AND f.target_account_id = $1 AND f.state = 'accepted')",
         )
         .bind(subject_author.as_i64())
         .bind(domain.as_str())
@@ -723,8 +791,8 @@ impl Store {
         }
         if let Some(community) = subject.audience.community {
             let members: Vec<i64> = sqlx::query_scalar(
-                "SELECT m.account_id FROM community_members m JOIN accounts a ON a.id = m.account_id \
-                 WHERE m.community_id = $1 AND m.state = 'member' AND a.domain = $2",
+                "SELECT a.id FROM accounts a WHERE a.domain = $2 AND EXISTS (SELECT 1 FROM \
+                 community_members m WHERE m.account_id = a.id AND m.community_id = $1 AND m.state = 'member')",
             )
             .bind(community.as_i64())
             .bind(domain.as_str())
@@ -915,6 +983,26 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+async fn insert_status_delivery(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    status: Id,
+    inbox: &str,
+    domain: &Domain,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO status_deliveries (status_id, inbox_uri, domain, delivered_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (status_id, inbox_uri) DO NOTHING",
+    )
+    .bind(status.as_i64())
+    .bind(inbox)
+    .bind(domain.as_str())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 fn collect_involved(

@@ -244,9 +244,12 @@ impl Delivery {
         Ok(cleared)
     }
 
-    /// The scheduler: plans, claims due domains up to the concurrency limit, runs one worker
-    /// per claimed domain. `until_idle` returns once nothing is due; otherwise it runs until
-    /// `stop` turns true, then lets running workers finish their current row.
+    /// The scheduler: plans new events, then keeps up to `max_concurrent_domains` lanes
+    /// busy. Each lane claims one due domain at a time (claims are atomic, so lanes, and
+    /// processes sharing a database, never take the same domain), works through its queue,
+    /// releases it and claims the next, until none is due. `until_idle` returns once nothing
+    /// is due; otherwise it runs until `stop` turns true, then lets each lane finish the row
+    /// it is on.
     async fn drive(
         &self,
         until_idle: bool,
@@ -255,88 +258,86 @@ impl Delivery {
         let shared = &self.shared;
         let store = &shared.store;
         let max = shared.config.max_concurrent_domains.max(1);
-        let lease_ms = shared.lease_ms();
-        let mut running: JoinSet<(Domain, Result<(), StoreError>)> = JoinSet::new();
+        let mut lanes: JoinSet<Result<(), StoreError>> = JoinSet::new();
         let mut last_prune = now_ms();
         loop {
             if *stop.borrow() {
                 break;
             }
-            let step: Result<(), StoreError> = async {
-                planner::plan_pending(store).await?;
-                let free = max.saturating_sub(running.len());
-                if free > 0 {
-                    let domains = store
-                        .claim_delivery_domains(&shared.owner, now_ms(), lease_ms, free as i64)
-                        .await?;
-                    for domain in domains {
-                        let s = self.shared.clone();
-                        running.spawn(async move {
-                            let r = worker::run_domain(&s, &domain).await;
-                            (domain, r)
-                        });
-                    }
-                }
-                Ok(())
-            }
-            .await;
-            if let Err(e) = step {
-                if until_idle {
-                    drain(&mut running).await;
+            match planner::plan_pending(store).await {
+                Ok(_) => {}
+                Err(e) if until_idle => {
+                    drain(&mut lanes).await;
                     return Err(e);
                 }
-                tracing::warn!(error = %e, "delivery scheduler step failed");
+                Err(e) => tracing::warn!(error = %e, "delivery planner failed"),
             }
-            if !until_idle && now_ms() - last_prune > 60_000 {
+            while lanes.len() < max {
+                let s = self.shared.clone();
+                lanes.spawn(async move { lane(&s).await });
+            }
+            if until_idle {
+                drain(&mut lanes).await;
+                if store.due_delivery_rows(now_ms()).await? == 0
+                    && store.unplanned_outbox_events(1).await?.is_empty()
+                {
+                    break;
+                }
+                // Due rows leased by another worker (or a crashed one, until its lease
+                // ends): look again shortly.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+            if now_ms() - last_prune > 60_000 {
                 last_prune = now_ms();
                 let _ = store.prune_planned_markers().await;
             }
-            if running.is_empty() {
-                if until_idle {
-                    if store.due_delivery_rows(now_ms()).await? == 0 {
-                        break;
-                    }
-                    // Due rows leased by another worker (or a crashed one, until its lease
-                    // ends): look again shortly.
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    continue;
-                }
-                tokio::select! {
-                    _ = stop.changed() => {}
-                    _ = shared.wake.notified() => {}
-                    _ = tokio::time::sleep(shared.config.poll_interval) => {}
-                }
-                continue;
+            // Lanes end when nothing is due; a wake-up (new events) or the poll interval
+            // starts the next round, and finished lanes are reaped meanwhile.
+            tokio::select! {
+                _ = stop.changed() => {}
+                _ = shared.wake.notified() => {}
+                _ = tokio::time::sleep(shared.config.poll_interval) => {}
             }
-            if until_idle || running.len() >= max {
-                if let Some(done) = running.join_next().await {
-                    report(done);
-                }
-            } else {
-                tokio::select! {
-                    done = running.join_next() => { if let Some(done) = done { report(done); } }
-                    _ = stop.changed() => {}
-                    _ = shared.wake.notified() => {}
-                    _ = tokio::time::sleep(shared.config.poll_interval) => {}
-                }
+            while let Some(done) = lanes.try_join_next() {
+                report(done);
             }
         }
-        drain(&mut running).await;
+        drain(&mut lanes).await;
         Ok(())
     }
 }
 
-async fn drain(running: &mut JoinSet<(Domain, Result<(), StoreError>)>) {
-    while let Some(done) = running.join_next().await {
+/// One lane: claims due domains one at a time and works each until none is left.
+async fn lane(shared: &Shared) -> Result<(), StoreError> {
+    loop {
+        if shared.stopping.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let claimed = shared
+            .store
+            .claim_delivery_domains(&shared.owner, now_ms(), shared.lease_ms(), 1)
+            .await?;
+        let Some(domain) = claimed.into_iter().next() else {
+            return Ok(());
+        };
+        if let Err(e) = worker::run_domain(shared, &domain).await {
+            tracing::warn!(%domain, error = %e, "delivery worker failed");
+        }
+    }
+}
+
+async fn drain(lanes: &mut JoinSet<Result<(), StoreError>>) {
+    while let Some(done) = lanes.join_next().await {
         report(done);
     }
 }
 
-fn report(done: Result<(Domain, Result<(), StoreError>), tokio::task::JoinError>) {
+fn report(done: Result<Result<(), StoreError>, tokio::task::JoinError>) {
     match done {
-        Ok((_, Ok(()))) => {}
-        Ok((domain, Err(e))) => tracing::warn!(%domain, error = %e, "delivery worker failed"),
-        Err(e) => tracing::error!(error = %e, "delivery worker panicked"),
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "delivery lane failed"),
+        Err(e) => tracing::error!(error = %e, "delivery lane panicked"),
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use cohort_model::{Domain, Id};
-use cohort_policy::{DeliveryPermit, FactSet, Party, Subject, plan_delivery};
+use cohort_policy::{DeliveryPermit, DomainDecision, FactSet, Party, Subject, plan_delivery};
 use cohort_store::{
     DeliveryActor, OutboxEvent, OutboxKind, QueuedDelivery, StatusRecord, Store, StoreError, now_ms,
 };
@@ -23,9 +23,24 @@ const ROWS_PER_ROUND: i64 = 32;
 /// What became of one queued row.
 enum RowResult {
     /// Nothing more to do: delivered, refused for good, or nothing permitted.
-    Finished,
+    Finished(Completion),
     /// A transient failure: keep the row, back the domain off.
     Retry(String),
+}
+
+/// What to record when a row is completed (in one transaction with its removal).
+#[derive(Default)]
+struct Completion {
+    /// The status concerned, for the decision log and the delivery record.
+    status: Option<Id>,
+    /// The plan's decisions for this domain.
+    decisions: Vec<DomainDecision>,
+    /// Inboxes that received the status (not yet recorded).
+    delivered: Vec<String>,
+}
+
+fn finished() -> RowResult {
+    RowResult::Finished(Completion::default())
 }
 
 /// Signing keys by account, parsed once.
@@ -100,7 +115,17 @@ async fn work(shared: &Shared, domain: &Domain) -> Result<(), StoreError> {
                 }
             }
             match deliver_row(shared, &row, &mut answered).await? {
-                RowResult::Finished => store.finish_delivery(domain, row.event_id).await?,
+                RowResult::Finished(done) => {
+                    store
+                        .complete_delivery(
+                            domain,
+                            row.event_id,
+                            done.status,
+                            &done.decisions,
+                            &done.delivered,
+                        )
+                        .await?;
+                }
                 RowResult::Retry(why) => {
                     let outcome = store.record_domain_failure(domain, now_ms(), &why).await?;
                     shared.stats.retried.fetch_add(1, Ordering::Relaxed);
@@ -127,25 +152,25 @@ async fn deliver_row(
 ) -> Result<RowResult, StoreError> {
     let store = &shared.store;
     let Some(event) = store.outbox_event(row.event_id).await? else {
-        return Ok(RowResult::Finished);
+        return Ok(finished());
     };
     let Some(actor_id) = event.actor else {
-        return Ok(RowResult::Finished);
+        return Ok(finished());
     };
     let actor = match store.delivery_actor(actor_id).await {
         Ok(a) => a,
-        Err(StoreError::NotFound(_)) => return Ok(RowResult::Finished),
+        Err(StoreError::NotFound(_)) => return Ok(finished()),
         Err(e) => return Err(e),
     };
     if actor.domain.is_some() {
         tracing::warn!(event = %event.id, "outbox event by a remote account; not delivered");
-        return Ok(RowResult::Finished);
+        return Ok(finished());
     }
     let signer = match shared.keys.signer(&actor) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(event = %event.id, account = %actor.id, error = %e, "cannot sign; dropping the delivery");
-            return Ok(RowResult::Finished);
+            return Ok(finished());
         }
     };
     let ctx = RowContext {
@@ -177,7 +202,7 @@ async fn deliver_row(
         | OutboxKind::UndoBlock
         | OutboxKind::Like
         | OutboxKind::UndoLike => ctx.relationship(answered).await,
-        OutboxKind::UpdateActor | OutboxKind::DeleteActor => Ok(RowResult::Finished),
+        OutboxKind::UpdateActor | OutboxKind::DeleteActor => Ok(finished()),
     }
 }
 
@@ -214,7 +239,7 @@ impl RowContext<'_> {
     /// Create, Update, Announce: re-planned over the domain's current candidates.
     async fn post(&self, answered: &mut bool) -> Result<RowResult, StoreError> {
         let Some(record) = self.status().await? else {
-            return Ok(RowResult::Finished);
+            return Ok(finished());
         };
         let (facts, candidates) = self
             .store()
@@ -227,19 +252,19 @@ impl RowContext<'_> {
                 candidates: &candidates,
             },
         );
-        if !plan.decisions.is_empty() {
-            self.store()
-                .record_audience_decisions(record.facts.id, &plan.decisions)
-                .await?;
-        }
+        let completion = Completion {
+            status: Some(record.facts.id),
+            decisions: plan.decisions,
+            delivered: Vec::new(),
+        };
         if plan.permits.is_empty() {
             self.shared.stats.denied.fetch_add(1, Ordering::Relaxed);
-            return Ok(RowResult::Finished);
+            return Ok(RowResult::Finished(completion));
         }
         let activity = match self.event.kind {
             OutboxKind::Announce => {
                 let Some(original) = record.reblog_of_id else {
-                    return Ok(RowResult::Finished);
+                    return Ok(finished());
                 };
                 let original = self.store().status(original).await?;
                 render::announce(
@@ -260,7 +285,7 @@ impl RowContext<'_> {
                 &self.note_source(&record).await?,
             ),
         };
-        self.spend(plan.permits, &activity, Some(record.facts.id), answered)
+        self.spend(plan.permits, &activity, true, completion, answered)
             .await
     }
 
@@ -268,7 +293,7 @@ impl RowContext<'_> {
     /// the post.
     async fn retraction(&self, answered: &mut bool) -> Result<RowResult, StoreError> {
         let Some(record) = self.status().await? else {
-            return Ok(RowResult::Finished);
+            return Ok(finished());
         };
         let recorded: Vec<_> = self
             .store()
@@ -284,13 +309,13 @@ impl RowContext<'_> {
                 recorded: &recorded,
             },
         );
-        if !plan.decisions.is_empty() {
-            self.store()
-                .record_audience_decisions(record.facts.id, &plan.decisions)
-                .await?;
-        }
+        let completion = Completion {
+            status: Some(record.facts.id),
+            decisions: plan.decisions,
+            delivered: Vec::new(),
+        };
         if plan.permits.is_empty() {
-            return Ok(RowResult::Finished);
+            return Ok(RowResult::Finished(completion));
         }
         let activity =
             if self.event.kind == OutboxKind::UndoAnnounce || record.reblog_of_id.is_some() {
@@ -314,7 +339,8 @@ impl RowContext<'_> {
             } else {
                 render::delete(&self.activity_id, &self.actor, &record.uri)
             };
-        self.spend(plan.permits, &activity, None, answered).await
+        self.spend(plan.permits, &activity, false, completion, answered)
+            .await
     }
 
     /// Follow, Accept, Reject, Block, Like and their Undos: to the one counterpart.
@@ -323,7 +349,7 @@ impl RowContext<'_> {
         let target = match (self.event.target_account, &status) {
             (Some(t), _) => t,
             (None, Some(s)) => s.facts.author.id,
-            (None, None) => return Ok(RowResult::Finished),
+            (None, None) => return Ok(finished()),
         };
         let Some(recipient) = self
             .store()
@@ -332,10 +358,10 @@ impl RowContext<'_> {
             .into_iter()
             .next()
         else {
-            return Ok(RowResult::Finished);
+            return Ok(finished());
         };
         if recipient.party.domain.as_ref() != Some(self.domain()) {
-            return Ok(RowResult::Finished);
+            return Ok(finished());
         }
         let facts = self.store().domain_facts(&[self.domain().clone()]).await?;
         let plan = plan_delivery(
@@ -347,7 +373,7 @@ impl RowContext<'_> {
         );
         if plan.permits.is_empty() {
             self.shared.stats.denied.fetch_add(1, Ordering::Relaxed);
-            return Ok(RowResult::Finished);
+            return Ok(finished());
         }
         let them = recipient.actor_uri.as_str();
         let id = self.activity_id.as_str();
@@ -388,9 +414,16 @@ impl RowContext<'_> {
                     .await?;
                 render::undo(id, me, render::like(&inner, me, status_uri))
             }
-            _ => return Ok(RowResult::Finished),
+            _ => return Ok(finished()),
         };
-        self.spend(plan.permits, &activity, None, answered).await
+        self.spend(
+            plan.permits,
+            &activity,
+            false,
+            Completion::default(),
+            answered,
+        )
+        .await
     }
 
     /// The id of the activity an Undo undoes: the earlier event's, or a derived one.
@@ -449,11 +482,13 @@ impl RowContext<'_> {
     }
 
     /// Spends the permits for this domain, skipping inboxes already served for this row.
+    /// `records_delivery`: the inboxes reached are added to the status's delivery record.
     async fn spend(
         &self,
         permits: Vec<DeliveryPermit>,
         activity: &Unaddressed,
-        delivered_status: Option<Id>,
+        records_delivery: bool,
+        mut completion: Completion,
         answered: &mut bool,
     ) -> Result<RowResult, StoreError> {
         let several = permits.len() > 1;
@@ -467,7 +502,7 @@ impl RowContext<'_> {
             if self.row.done_inboxes.iter().any(|d| d == &inbox) {
                 continue;
             }
-            match self
+            let delivered = match self
                 .shared
                 .sender
                 .send(permit, activity, &self.signer)
@@ -476,30 +511,31 @@ impl RowContext<'_> {
                 SendOutcome::Delivered(code) => {
                     stats.delivered.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(%inbox, code, activity = activity.id(), "delivered");
-                    if let Some(status) = delivered_status {
-                        self.store()
-                            .record_status_delivery(status, &inbox, self.domain())
-                            .await?;
-                    }
                     if !*answered {
                         *answered = true;
                         self.store()
                             .record_domain_success(self.domain(), now_ms())
                             .await?;
                     }
+                    true
                 }
                 SendOutcome::Refused(why) => {
                     stats.refused.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(%inbox, activity = activity.id(), reason = %why, "delivery refused; dropping it");
+                    false
                 }
                 SendOutcome::Retry(why) => return Ok(RowResult::Retry(why)),
-            }
+            };
+            let status = completion.status.filter(|_| delivered && records_delivery);
             if several {
+                // Progress inside the row survives a retry or a crash.
                 self.store()
-                    .mark_delivery_inbox_done(self.domain(), self.row.event_id, &inbox)
+                    .record_inbox_progress(self.domain(), self.row.event_id, status, &inbox)
                     .await?;
+            } else if status.is_some() {
+                completion.delivered.push(inbox);
             }
         }
-        Ok(RowResult::Finished)
+        Ok(RowResult::Finished(completion))
     }
 }
