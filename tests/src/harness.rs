@@ -37,6 +37,8 @@ pub struct Instance {
     pub base: String,
     /// A client that does not follow redirects (OAuth tests look at them).
     pub http: reqwest::Client,
+    /// The instance's domain (`localhost:PORT`, or `NAME.localhost:PORT` on a test network).
+    pub domain: String,
     _dir: tempfile::TempDir,
     database: Option<TestDatabase>,
     tokens: HashMap<String, String>,
@@ -48,6 +50,18 @@ pub const PASSWORD: &str = "correct horse battery staple";
 impl Instance {
     /// Starts an instance with extra settings (`COHORT_*` names).
     pub async fn start(engine: Engine, settings: &[(&str, &str)]) -> Instance {
+        Self::start_as(engine, None, settings).await
+    }
+
+    /// Starts an instance of a test network: domain `NAME.localhost:PORT`, federating over
+    /// plain HTTP on loopback (`COHORT_ALLOW_LOOPBACK_FEDERATION`).
+    pub async fn start_named(engine: Engine, name: &str, settings: &[(&str, &str)]) -> Instance {
+        let mut all: Vec<(&str, &str)> = vec![("COHORT_ALLOW_LOOPBACK_FEDERATION", "true")];
+        all.extend_from_slice(settings);
+        Self::start_as(engine, Some(name), &all).await
+    }
+
+    async fn start_as(engine: Engine, name: Option<&str>, settings: &[(&str, &str)]) -> Instance {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
         let database = match engine {
             Engine::Sqlite => None,
@@ -73,9 +87,13 @@ impl Instance {
             .unwrap_or_else(|e| panic!("addr: {e}"));
         drop(probe);
         vars.insert("COHORT_LISTEN".into(), format!("127.0.0.1:{port}"));
+        let domain = match name {
+            Some(name) => format!("{name}.localhost:{port}"),
+            None => format!("localhost:{port}"),
+        };
         vars.entry("COHORT_DOMAIN".into())
-            .or_insert_with(|| format!("localhost:{port}"));
-        let config = Config::load(None, &|name| vars.get(name).cloned())
+            .or_insert_with(|| domain.clone());
+        let config = Config::load(None, &|key| vars.get(key).cloned())
             .unwrap_or_else(|e| panic!("harness configuration: {e}"));
         let server = RunningServer::start(config)
             .await
@@ -89,6 +107,7 @@ impl Instance {
             server,
             base,
             http,
+            domain,
             _dir: dir,
             database,
             tokens: HashMap::new(),
@@ -109,8 +128,13 @@ impl Instance {
     /// Creates a local account directly in the store (password [`PASSWORD`]).
     pub async fn create_account(&self, name: &str, role: Role, locked: bool) -> Id {
         let username = Username::parse(name).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let base = format!("{}/users/{name}", self.base);
+        let public = format!("http://{}", self.domain);
+        let base = format!("{public}/users/{name}");
         let hash = cohort_server_passwords::hash(PASSWORD);
+        let keys = tokio::task::spawn_blocking(cohort_federation::keys::generate_actor_keys)
+            .await
+            .unwrap_or_else(|e| panic!("keygen task: {e}"))
+            .unwrap_or_else(|e| panic!("keygen: {e}"));
         self.store()
             .create_local_account(&NewLocalAccount {
                 username,
@@ -126,12 +150,12 @@ impl Instance {
                 locked,
                 actor_uri: base.clone(),
                 inbox_uri: format!("{base}/inbox"),
-                shared_inbox_uri: format!("{}/inbox", self.base),
+                shared_inbox_uri: format!("{public}/inbox"),
                 followers_uri: format!("{base}/followers"),
-                url: format!("{}/@{name}", self.base),
+                url: format!("{public}/@{name}"),
                 key_id: format!("{base}#main-key"),
-                public_key_pem: "-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----".into(),
-                private_key_pem: String::new(),
+                public_key_pem: keys.public_key_pem,
+                private_key_pem: keys.private_key_pem,
             })
             .await
             .unwrap_or_else(|e| panic!("create {name}: {e}"))
@@ -257,6 +281,27 @@ impl Instance {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// Runs this instance's background work once: delivers what is queued and processes
+    /// what arrived. Returns how much happened.
+    pub async fn drain_once(&self) -> usize {
+        let delivered = self
+            .server
+            .delivery
+            .run_until_idle()
+            .await
+            .unwrap_or_else(|e| panic!("delivery: {e}"));
+        let processed = self
+            .server
+            .federation
+            .inbox_processor()
+            .run_until_idle()
+            .await
+            .unwrap_or_else(|e| panic!("inbox: {e}"));
+        let planned =
+            delivered.delivered + delivered.refused + delivered.retried + delivered.denied;
+        usize::try_from(planned).unwrap_or(usize::MAX) + processed
+    }
+
     /// Stops the server and drops its database.
     pub async fn stop(self) {
         self.server
@@ -276,4 +321,19 @@ mod cohort_server_passwords {
     pub fn hash(password: &str) -> String {
         cohort_api::passwords::hash_password(password).unwrap_or_else(|e| panic!("hash: {e}"))
     }
+}
+
+/// Drains every instance's outbox and inbox queue until a whole round moves nothing: what
+/// tests wait for instead of sleeping.
+pub async fn settle(instances: &[&Instance]) {
+    for _ in 0..20 {
+        let mut moved = 0;
+        for instance in instances {
+            moved += instance.drain_once().await;
+        }
+        if moved == 0 {
+            return;
+        }
+    }
+    panic!("the test network did not settle in 20 rounds");
 }

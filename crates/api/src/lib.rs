@@ -68,6 +68,7 @@ pub fn router(state: ApiState) -> Router {
             get(accounts::relationships),
         )
         .route("/api/v1/accounts/lookup", get(accounts::lookup))
+        .route("/api/v2/search", get(accounts::search))
         .route("/api/v1/accounts/{id}", get(accounts::show))
         .route("/api/v1/accounts/{id}/statuses", get(accounts::statuses))
         .route("/api/v1/accounts/{id}/follow", post(accounts::follow))

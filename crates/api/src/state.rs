@@ -69,6 +69,9 @@ pub struct ApiState {
     /// The PHI guard, built in the background at start (its dictionaries take a moment to
     /// compile; `/health` should not wait for them). The first post waits if needed.
     phi_guard: Arc<OnceLock<Result<PhiGuard, String>>>,
+    /// Federation, for resolving remote accounts (`user@host`); absent in tests that run
+    /// the API alone.
+    pub federation: Option<cohort_federation::FederationState>,
 }
 
 impl ApiState {
@@ -86,7 +89,33 @@ impl ApiState {
             settings: Arc::new(settings),
             urls: Arc::new(urls),
             phi_guard,
+            federation: None,
         }
+    }
+
+    /// The same state, able to resolve remote accounts through `federation`.
+    pub fn with_federation(mut self, federation: cohort_federation::FederationState) -> Self {
+        self.federation = Some(federation);
+        self
+    }
+
+    /// A remote account by `user@host`: known already, or resolved through WebFinger.
+    pub async fn resolve_remote(
+        &self,
+        user: &str,
+        host: &str,
+    ) -> Result<cohort_model::Id, crate::error::ApiError> {
+        if let Some(id) = self.store.remote_account_by_acct(user, host).await? {
+            return Ok(id);
+        }
+        let federation = self
+            .federation
+            .as_ref()
+            .ok_or(crate::error::ApiError::NotFound)?;
+        federation.resolve_acct(user, host).await.map_err(|e| {
+            tracing::info!(error = %e, "could not resolve {user}@{host}");
+            crate::error::ApiError::NotFound
+        })
     }
 
     /// The PHI guard (waits for it to be built on first use).

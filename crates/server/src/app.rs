@@ -91,7 +91,7 @@ fn api_state(state: &AppState) -> ApiState {
         professional: config.phi_professional_action,
         member: config.phi_member_action,
     };
-    ApiState::new(state.store.clone(), settings)
+    ApiState::new(state.store.clone(), settings).with_federation(state.federation.clone())
 }
 
 /// Browser clients call the API from other origins: allow any origin (tokens, not cookies,

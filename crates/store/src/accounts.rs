@@ -388,3 +388,22 @@ impl Store {
         v.ok_or(StoreError::NotFound("account"))
     }
 }
+
+impl Store {
+    /// A known remote account by `username@domain` (case-insensitive), if any.
+    pub async fn remote_account_by_acct(
+        &self,
+        username: &str,
+        domain: &str,
+    ) -> Result<Option<Id>, StoreError> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM accounts WHERE domain = $1 AND username_lower = $2")
+                .bind(domain.to_ascii_lowercase())
+                .bind(username.to_lowercase())
+                .fetch_optional(self.reader())
+                .await?;
+        found
+            .map(|f| crate::row::id_from(f, "accounts.id"))
+            .transpose()
+    }
+}

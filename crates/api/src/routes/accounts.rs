@@ -154,7 +154,8 @@ pub async fn show(
     Ok(Json(account_json(&state, id).await?))
 }
 
-/// `GET /api/v1/accounts/lookup?acct=`.
+/// `GET /api/v1/accounts/lookup?acct=`: local `name`, or remote `name@host` (resolved through
+/// WebFinger when not known yet).
 pub async fn lookup(
     State(state): State<ApiState>,
     auth: MaybeAuthenticated,
@@ -164,14 +165,67 @@ pub async fn lookup(
     let acct = params
         .string("acct")
         .ok_or_else(|| ApiError::BadRequest("acct is missing".into()))?;
-    let acct = acct.trim_start_matches('@');
-    let username = match acct.split_once('@') {
-        Some((user, domain)) if domain.eq_ignore_ascii_case(state.settings.domain.as_str()) => user,
-        Some(_) => return Err(ApiError::NotFound),
-        None => acct,
+    let acct = acct.trim().trim_start_matches('@');
+    let id = match acct.split_once('@') {
+        Some((user, domain)) if !domain.eq_ignore_ascii_case(state.settings.domain.as_str()) => {
+            state
+                .resolve_remote(user, &domain.to_ascii_lowercase())
+                .await?
+        }
+        Some((user, _)) => state.store.local_account_by_username(user).await?.id,
+        None => state.store.local_account_by_username(acct).await?.id,
     };
-    let account = state.store.local_account_by_username(username).await?;
-    Ok(Json(account_json(&state, account.id).await?))
+    Ok(Json(account_json(&state, id).await?))
+}
+
+/// `GET /api/v2/search`: accounts (local by name; `user@host` resolved with `resolve=true`).
+/// Statuses and hashtags come with full-text search (issue 6).
+pub async fn search(
+    State(state): State<ApiState>,
+    auth: MaybeAuthenticated,
+    params: Params,
+) -> ApiResult<Json<Value>> {
+    auth.require_if_present("read:search")?;
+    let q = params.string("q").unwrap_or_default();
+    let q = q.trim().trim_start_matches('@');
+    let resolve = params.bool("resolve")?.unwrap_or(false);
+    let kind = params.string("type");
+    let mut accounts = Vec::new();
+    if kind.as_deref().is_none_or(|k| k == "accounts") && !q.is_empty() {
+        let found = match q.split_once('@') {
+            Some((user, host)) if !host.eq_ignore_ascii_case(state.settings.domain.as_str()) => {
+                if resolve && auth.0.is_some() {
+                    state
+                        .resolve_remote(user, &host.to_ascii_lowercase())
+                        .await
+                        .ok()
+                } else {
+                    state
+                        .store
+                        .remote_account_by_acct(user, &host.to_ascii_lowercase())
+                        .await?
+                }
+            }
+            Some((user, _)) => state
+                .store
+                .local_account_by_username(user)
+                .await
+                .ok()
+                .map(|a| a.id),
+            None => state
+                .store
+                .local_account_by_username(q)
+                .await
+                .ok()
+                .map(|a| a.id),
+        };
+        if let Some(id) = found {
+            accounts.push(account_json(&state, id).await?);
+        }
+    }
+    Ok(Json(
+        serde_json::json!({"accounts": accounts, "statuses": [], "hashtags": []}),
+    ))
 }
 
 /// `GET /api/v1/accounts/:id/statuses`.

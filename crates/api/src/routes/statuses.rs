@@ -49,42 +49,51 @@ async fn resolve_mentions(state: &ApiState, text: &str) -> ApiResult<Vec<(Party,
     let own_domain = state.settings.domain.as_str();
     for written in mentions(text) {
         let local = written.domain.as_deref().is_none_or(|d| d == own_domain);
-        if !local {
-            // Remote resolution comes with federation (WebFinger); until then a remote
-            // mention must name an account this instance already knows.
-            return Err(ApiError::Unprocessable(format!(
-                "Validation failed: @{}@{} is not known to this instance",
-                written.username,
-                written.domain.unwrap_or_default()
-            )));
-        }
-        let account = match state
-            .store
-            .local_account_by_username(&written.username)
-            .await
-        {
-            Ok(a) => a,
-            Err(StoreError::NotFound(_)) => {
-                return Err(ApiError::Unprocessable(format!(
-                    "Validation failed: @{} does not exist",
-                    written.username
-                )));
+        let account = if local {
+            match state
+                .store
+                .local_account_by_username(&written.username)
+                .await
+            {
+                Ok(a) => a,
+                Err(StoreError::NotFound(_)) => {
+                    return Err(ApiError::Unprocessable(format!(
+                        "Validation failed: @{} does not exist",
+                        written.username
+                    )));
+                }
+                Err(e) => return Err(e.into()),
             }
-            Err(e) => return Err(e.into()),
+        } else {
+            let host = written.domain.clone().unwrap_or_default();
+            let id = state
+                .resolve_remote(&written.username, &host)
+                .await
+                .map_err(|_| {
+                    ApiError::Unprocessable(format!(
+                        "Validation failed: @{}@{host} could not be found",
+                        written.username
+                    ))
+                })?;
+            state.store.account_by_id(id).await?
         };
         let written_text = match &written.domain {
             Some(d) => format!("{}@{}", written.username, d),
             None => written.username.clone(),
         };
+        let url = match &account.domain {
+            None => format!("{}/@{}", state.settings.base_url, account.username),
+            Some(_) => account.actor_uri.clone(),
+        };
         out.push((
             Party {
                 id: account.id,
-                domain: None,
+                domain: account.domain.clone(),
                 suspended: account.suspended_at.is_some(),
             },
             LinkedMention {
                 written: written_text,
-                url: format!("{}/@{}", state.settings.base_url, account.username),
+                url,
                 username: account.username,
             },
         ));

@@ -105,6 +105,17 @@ impl Fetcher {
     /// GETs `url` signed by the instance actor and returns its JSON object. The object's
     /// `id` must be on the host it was fetched from (after redirects).
     pub async fn fetch(&self, url: &str) -> Result<Value, FetchError> {
+        self.fetch_checked(url, true).await
+    }
+
+    /// GETs a WebFinger (JRD) document: like [`Fetcher::fetch`] but without the `id` check
+    /// (JRD has a `subject`, not an `id`). Its links are only hints: whatever actor they
+    /// name is fetched again with [`Fetcher::fetch`] and checked there.
+    pub async fn fetch_jrd(&self, url: &str) -> Result<Value, FetchError> {
+        self.fetch_checked(url, false).await
+    }
+
+    async fn fetch_checked(&self, url: &str, require_id_on_host: bool) -> Result<Value, FetchError> {
         let mut current = Url::parse(url).map_err(|_| FetchError::Refused(url.to_owned()))?;
         for _ in 0..4 {
             self.check_url(&current)?;
@@ -141,7 +152,7 @@ impl Fetcher {
                 .and_then(Value::as_str)
                 .and_then(|id| Url::parse(id).ok())
                 .map(|u| authority(&u));
-            if id_host.as_deref() != Some(authority(&current).as_str()) {
+            if require_id_on_host && id_host.as_deref() != Some(authority(&current).as_str()) {
                 return Err(FetchError::Document(
                     current.to_string(),
                     "id is not on the host it was fetched from".into(),

@@ -403,6 +403,34 @@ impl FederationState {
             .map_err(|r| ResolveError::Invalid(r.reason))
     }
 
+    /// Resolves `user@host` through WebFinger and records the actor; returns its account id.
+    pub async fn resolve_acct(&self, user: &str, host: &str) -> Result<Id, ResolveError> {
+        let scheme = if self.config().allow_loopback_federation {
+            "http"
+        } else {
+            "https"
+        };
+        let url = format!(
+            "{scheme}://{host}/.well-known/webfinger?resource=acct:{user}@{host}"
+        );
+        let jrd = self.fetcher().fetch_jrd(&url).await?;
+        let href = jrd
+            .get("links")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|link| {
+                link.get("rel").and_then(serde_json::Value::as_str) == Some("self")
+                    && link.get("type").and_then(serde_json::Value::as_str).is_some_and(|t| {
+                        t.contains("activity+json") || t.contains("ld+json")
+                    })
+            })
+            .and_then(|link| link.get("href").and_then(serde_json::Value::as_str))
+            .ok_or_else(|| ResolveError::Invalid(format!("no ActivityPub actor for {user}@{host}")))?
+            .to_owned();
+        self.resolve_actor(&href).await
+    }
+
     /// The read gate's viewer for a verified signer.
     pub async fn viewer_for(&self, signed: &Signed) -> Result<Viewer, StoreError> {
         if signed.key.is_instance {
