@@ -166,3 +166,117 @@ async fn a_cross_instance_follow_then_posts_reach_exactly_their_audience() {
         beta.stop().await;
     }
 }
+
+/// A clinician's post that identifies a patient is held: it reaches no other instance until
+/// its author releases it, then it does.
+#[tokio::test]
+async fn held_posts_do_not_federate_until_released() {
+    for engine in engines() {
+        let mut alpha = Instance::start_named(engine, "alpha", &[]).await;
+        let mut beta = Instance::start_named(engine, "beta", &[]).await;
+        alpha.create_account("pat", Role::Member, false).await;
+        beta.create_account("dr_lee", Role::Clinician, true).await;
+        beta.create_account("admin", Role::Admin, false).await;
+        let pat = alpha.sign_in("pat", "read write follow").await;
+        let doctor = beta.sign_in("dr_lee", "read write follow").await;
+        let (_, remote) = alpha
+            .get(
+                &format!("/api/v1/accounts/lookup?acct=dr_lee@{}", beta.domain),
+                Some(&pat),
+            )
+            .await;
+        let doctor_on_alpha = remote["id"].as_str().unwrap().to_owned();
+        alpha
+            .post(
+                &format!("/api/v1/accounts/{doctor_on_alpha}/follow"),
+                Some(&pat),
+                &[],
+            )
+            .await;
+        settle(&[&alpha, &beta]).await;
+        // Clinicians are locked by default: the doctor approves pat.
+        let (_, requests) = beta.get("/api/v1/follow_requests", Some(&doctor)).await;
+        let pat_on_beta = requests[0]["id"].as_str().unwrap().to_owned();
+        beta.post(
+            &format!("/api/v1/follow_requests/{pat_on_beta}/authorize"),
+            Some(&doctor),
+            &[],
+        )
+        .await;
+        settle(&[&alpha, &beta]).await;
+
+        let (_, held) = beta
+            .post(
+                "/api/v1/statuses",
+                Some(&doctor),
+                &[("status", "Discharged Mrs. Eleanor Whitfield from bed 12B this morning, her heart failure is finally under control.")],
+            )
+            .await;
+        assert_eq!(held["held_for_review"], true, "{held}");
+        let held_id = held["id"].as_str().unwrap().to_owned();
+        settle(&[&alpha, &beta]).await;
+        let (_, home) = alpha.get("/api/v1/timelines/home", Some(&pat)).await;
+        assert!(
+            !contents(&home).iter().any(|c| c.contains("Whitfield")),
+            "held: nothing federated"
+        );
+        let (_, audience) = beta
+            .get(
+                &format!("/api/v1/statuses/{held_id}/audience"),
+                Some(&doctor),
+            )
+            .await;
+        assert_eq!(
+            audience["domains"][0]["rule"], "held_for_review",
+            "{audience}"
+        );
+        assert_eq!(audience["domains"][0]["delivered"], false);
+
+        // An admin can see the decisions about alpha.
+        let admin = beta.sign_in("admin", "read admin:read").await;
+        let (status, by_domain) = beta
+            .get(
+                &format!(
+                    "/api/v1/admin/cohort/audience_decisions?domain={}",
+                    alpha.domain
+                ),
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert!(
+            by_domain
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| d["status_id"] == held_id.as_str())
+        );
+        let (status, _) = beta
+            .get(
+                &format!(
+                    "/api/v1/admin/cohort/audience_decisions?domain={}",
+                    alpha.domain
+                ),
+                Some(&doctor),
+            )
+            .await;
+        assert_eq!(status, 403, "not for members");
+
+        let (status, _) = beta
+            .post(
+                &format!("/api/v1/statuses/{held_id}/release"),
+                Some(&doctor),
+                &[],
+            )
+            .await;
+        assert_eq!(status, 200);
+        settle(&[&alpha, &beta]).await;
+        let (_, home) = alpha.get("/api/v1/timelines/home", Some(&pat)).await;
+        assert!(
+            contents(&home).iter().any(|c| c.contains("Whitfield")),
+            "released: delivered"
+        );
+        alpha.stop().await;
+        beta.stop().await;
+    }
+}

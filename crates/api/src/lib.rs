@@ -97,6 +97,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/statuses/{id}/release", post(statuses::release))
         .route("/api/v1/cohort/held_statuses", get(statuses::held))
         .route(
+            "/api/v1/admin/cohort/audience_decisions",
+            get(statuses::decisions_by_domain),
+        )
+        .route(
             "/api/v1/statuses/{id}/favourite",
             post(interactions::favourite),
         )

@@ -440,3 +440,41 @@ pub async fn release(
         .await?;
     Ok(Json(visible_status(&state, &auth.viewer(), id).await?))
 }
+
+/// `GET /api/v1/admin/cohort/audience_decisions?domain=&limit=`: the newest delivery
+/// decisions about one instance (admins and moderators; scope `admin:read`): which posts went
+/// there or were withheld, and by which rule.
+pub async fn decisions_by_domain(
+    State(state): State<ApiState>,
+    auth: Authenticated,
+    params: Params,
+) -> ApiResult<Json<Value>> {
+    auth.require("admin:read")?;
+    if !auth.account.role.can_moderate() {
+        return Err(ApiError::Forbidden("This action is not allowed".into()));
+    }
+    let raw = params
+        .string("domain")
+        .ok_or_else(|| ApiError::BadRequest("domain is missing".into()))?;
+    let domain = cohort_model::Domain::parse(&raw)
+        .map_err(|e| ApiError::Unprocessable(format!("Validation failed: {e}")))?;
+    let limit = params.int("limit")?.unwrap_or(40).clamp(1, 200);
+    let decisions = state
+        .store
+        .audience_decisions_for_domain(&domain, limit)
+        .await?;
+    Ok(Json(Value::Array(
+        decisions
+            .iter()
+            .map(|d| {
+                json!({
+                    "status_id": d.status_id.to_string(),
+                    "domain": d.domain,
+                    "delivered": d.allowed,
+                    "rule": d.rule,
+                    "decided_at": datetime(d.decided_at),
+                })
+            })
+            .collect(),
+    )))
+}
