@@ -139,11 +139,24 @@ pub async fn open_store(config: &Config) -> Result<Store, RunError> {
 }
 
 /// Deletes expired posts every few seconds (each recording the `Delete` that reaches every
-/// inbox the post went to) and wakes delivery when it did.
+/// inbox the post went to) and wakes delivery when it did; about hourly, probes instances
+/// marked unreachable.
 async fn expire_periodically(store: Store, delivery: Delivery) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
+    let mut ticks: u64 = 0;
     loop {
         tick.tick().await;
+        ticks += 1;
+        // About hourly: probe instances marked unreachable; any answer resumes their worker.
+        if ticks % 720 == 0 {
+            match delivery.probe_unreachable().await {
+                Ok(back) if !back.is_empty() => {
+                    tracing::info!(count = back.len(), "unreachable instances answered again")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "probing unreachable instances failed"),
+            }
+        }
         match expire_due_statuses(&store, cohort_store::now_ms()).await {
             Ok(0) => {}
             Ok(n) => {

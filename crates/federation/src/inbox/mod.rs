@@ -98,6 +98,11 @@ async fn receive(
     let signed = state
         .verify_signature(method, path, headers, Some(&body))
         .await?;
+    // A verified request proves the sender is up: resume delivering to it if its worker had
+    // given up on it as unreachable.
+    if let Err(e) = state.store().clear_unreachable(&signed.domain).await {
+        tracing::warn!(error = %e, domain = %signed.domain, "could not clear the unreachable mark");
+    }
     // 4. Parse.
     let activity = Object::parse_activity(&body)
         .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, format!("not an activity: {e}")))?;
