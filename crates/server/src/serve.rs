@@ -148,7 +148,7 @@ async fn expire_periodically(store: Store, delivery: Delivery) {
         tick.tick().await;
         ticks += 1;
         // About hourly: probe instances marked unreachable; any answer resumes their worker.
-        if ticks % 720 == 0 {
+        if ticks.is_multiple_of(720) {
             match delivery.probe_unreachable().await {
                 Ok(back) if !back.is_empty() => {
                     tracing::info!(count = back.len(), "unreachable instances answered again")
