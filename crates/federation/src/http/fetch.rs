@@ -115,7 +115,11 @@ impl Fetcher {
         self.fetch_checked(url, false).await
     }
 
-    async fn fetch_checked(&self, url: &str, require_id_on_host: bool) -> Result<Value, FetchError> {
+    async fn fetch_checked(
+        &self,
+        url: &str,
+        require_id_on_host: bool,
+    ) -> Result<Value, FetchError> {
         let mut current = Url::parse(url).map_err(|_| FetchError::Refused(url.to_owned()))?;
         for _ in 0..4 {
             self.check_url(&current)?;

@@ -410,9 +410,7 @@ impl FederationState {
         } else {
             "https"
         };
-        let url = format!(
-            "{scheme}://{host}/.well-known/webfinger?resource=acct:{user}@{host}"
-        );
+        let url = format!("{scheme}://{host}/.well-known/webfinger?resource=acct:{user}@{host}");
         let jrd = self.fetcher().fetch_jrd(&url).await?;
         let href = jrd
             .get("links")
@@ -421,12 +419,15 @@ impl FederationState {
             .flatten()
             .find(|link| {
                 link.get("rel").and_then(serde_json::Value::as_str) == Some("self")
-                    && link.get("type").and_then(serde_json::Value::as_str).is_some_and(|t| {
-                        t.contains("activity+json") || t.contains("ld+json")
-                    })
+                    && link
+                        .get("type")
+                        .and_then(serde_json::Value::as_str)
+                        .is_some_and(|t| t.contains("activity+json") || t.contains("ld+json"))
             })
             .and_then(|link| link.get("href").and_then(serde_json::Value::as_str))
-            .ok_or_else(|| ResolveError::Invalid(format!("no ActivityPub actor for {user}@{host}")))?
+            .ok_or_else(|| {
+                ResolveError::Invalid(format!("no ActivityPub actor for {user}@{host}"))
+            })?
             .to_owned();
         self.resolve_actor(&href).await
     }
