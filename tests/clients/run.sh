@@ -20,7 +20,12 @@ if [ ${#engines[@]} -eq 0 ]; then
 fi
 
 PG_ADMIN_URL="${COHORT_TEST_POSTGRES_URL:-}"
+PYTEST_PID=""
 cleanup() {
+    if [ -n "$PYTEST_PID" ]; then
+        kill -TERM "$PYTEST_PID" 2>/dev/null || true
+        wait "$PYTEST_PID" 2>/dev/null || true
+    fi
     if [ -n "$CLIENTS_SERVER_PID" ]; then
         kill -TERM "$CLIENTS_SERVER_PID" 2>/dev/null || true
         wait "$CLIENTS_SERVER_PID" 2>/dev/null || true
@@ -75,8 +80,12 @@ run_engine() {
 
     junit="$CLIENTS_DATA_DIR/junit.xml"
     export PYTHONDONTWRITEBYTECODE=1
-    (cd "$CLIENTS_DIR" && "$CLIENTS_PY" -m pytest -q -rfEX -p no:cacheprovider \
-        --junitxml="$junit" -o junit_family=xunit2 test_mastodon_py.py test_toot.py) || rc=$?
+    # In the background, so a SIGTERM or SIGINT to this script runs the cleanup at once.
+    (cd "$CLIENTS_DIR" && exec "$CLIENTS_PY" -m pytest -q -rfEX -p no:cacheprovider \
+        --junitxml="$junit" -o junit_family=xunit2 test_mastodon_py.py test_toot.py) &
+    PYTEST_PID=$!
+    wait "$PYTEST_PID" || rc=$?
+    PYTEST_PID=""
     # 0: all passed, 1: some failed; anything else is a collection or usage error.
     counts="$("$CLIENTS_PY" "$CLIENTS_DIR/junit_counts.py" "$junit")" || counts="0 1 0 0"
     read -r passed failed xfailed skipped <<<"$counts"

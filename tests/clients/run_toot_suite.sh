@@ -37,9 +37,13 @@ if [ ! -d "$suite/tests/integration" ]; then
     tar -xzf "$CLIENTS_VENV/toot-suite/toot-$version.tar.gz" -C "$CLIENTS_VENV/toot-suite"
 fi
 
+own_server=""
 if [ -z "${TOOT_TEST_BASE_URL:-}" ]; then
     clients_binary
+    # Log every response, so the failed requests can be tallied at the end.
+    export COHORT_LOG="${COHORT_LOG:-info,tower_http=debug}"
     clients_start_server ""
+    own_server=1
     export TOOT_TEST_BASE_URL="$CLIENTS_BASE_URL"
 fi
 clients_log "running toot $version's integration tests against $TOOT_TEST_BASE_URL"
@@ -50,6 +54,9 @@ rc=0
     -o junit_family=xunit2 --junitxml="$report" --tb=line -rf "$@" tests/integration) || rc=$?
 read -r passed failed xfailed skipped <<<"$("$CLIENTS_PY" "$CLIENTS_DIR/junit_counts.py" "$report")"
 rm -f "$report"
+if [ -n "$own_server" ]; then
+    "$CLIENTS_PY" "$CLIENTS_DIR/request_tally.py" "$CLIENTS_DATA_DIR/server.log"
+fi
 echo "toot $version integration suite against Cohort: $passed passed, $failed failed, $skipped skipped, $xfailed xfailed (pytest exit $rc)"
 if [ "$rc" -gt 1 ]; then
     exit "$rc"

@@ -328,6 +328,18 @@ def test_reblog_and_unreblog(clients):
     assert reblog["id"] not in home_ids(audience)
 
 
+@pytest.mark.xfail(reason="the reblog wrapper returned by POST /api/v1/statuses/:id/reblog (and shown in "
+                   "timelines) has reblogged: false; Mastodon sets it true for the account that boosted",
+                   strict=True)
+def test_the_reblog_wrapper_is_marked_reblogged(clients):
+    author = clients.sign_up("original")
+    booster = clients.sign_up("booster")
+    status = author.status_post("boost me")
+    reblog = booster.status_reblog(status["id"])
+    assert reblog["reblog"]["reblogged"] is True
+    assert reblog["reblogged"] is True
+
+
 def test_reblogging_a_private_post_is_refused(clients):
     author = clients.sign_up("private")
     follower = clients.sign_up("follower")
@@ -429,9 +441,27 @@ def test_someone_you_block_cannot_notify_you(clients):
 
 def test_update_credentials_locks_the_account(clients):
     api = clients.sign_up("lockme")
-    updated = api.account_update_credentials(locked=True, note="private person")
+    updated = api.account_update_credentials(locked=True)
     assert updated["locked"] is True
     assert api.account_verify_credentials()["locked"] is True
+
+
+def test_update_credentials_changes_the_display_name(clients):
+    api = clients.sign_up("renamed")
+    updated = api.account_update_credentials(display_name="Dee Dee", bot=True)
+    assert (updated["display_name"], updated["bot"]) == ("Dee Dee", True)
+    again = api.account(api.me["id"])
+    assert (again["display_name"], again["bot"]) == ("Dee Dee", True)
+
+
+@pytest.mark.xfail(reason="PATCH /api/v1/accounts/update_credentials with note=... answers 200 but "
+                   "note and source.note stay \"\"", strict=True)
+def test_update_credentials_changes_the_note(clients):
+    api = clients.sign_up("noted")
+    updated = api.account_update_credentials(note="caregiver, here to learn")
+    assert updated["source"]["note"] == "caregiver, here to learn"
+    assert "caregiver, here to learn" in updated["note"]
+    assert "caregiver, here to learn" in api.account(api.me["id"])["note"]
 
 
 def test_a_locked_account_approves_follow_requests(clients):
@@ -453,6 +483,9 @@ def test_a_locked_account_approves_follow_requests(clients):
 
     requests_ = owner.follow_requests()
     assert [a["id"] for a in requests_] == [fan.me["id"]]
+    assert [(n["type"], n["account"]["id"]) for n in owner.notifications(limit=40)] == [
+        ("follow_request", fan.me["id"])
+    ]
     relationship = owner.follow_request_authorize(fan.me["id"])
     assert relationship["followed_by"] is True
     assert owner.follow_requests() == []
