@@ -88,6 +88,16 @@ pub struct Account {
 impl Account {
     /// Renders an account with its counts.
     pub fn render(state: &ApiState, account: &AccountRecord, counts: AccountCounts) -> Account {
+        Self::render_with_note(state, account, counts, "")
+    }
+
+    /// Renders an account with its counts and bio (plain text, rendered as safe HTML).
+    pub fn render_with_note(
+        state: &ApiState,
+        account: &AccountRecord,
+        counts: AccountCounts,
+        note: &str,
+    ) -> Account {
         let base = &state.settings.base_url;
         let url = match &account.domain {
             None => format!("{base}/@{}", account.username),
@@ -106,7 +116,13 @@ impl Account {
             indexable: false,
             group: account.is_group,
             created_at: datetime(account.created_at),
-            note: String::new(),
+            note: if note.is_empty() {
+                String::new()
+            } else {
+                crate::text::to_html(note, &[], &|tag| {
+                    format!("{}/tags/{tag}", state.settings.base_url)
+                })
+            },
             url,
             uri: account.actor_uri.clone(),
             avatar: avatar.clone(),
@@ -127,13 +143,14 @@ impl Account {
         }
     }
 
-    /// Adds what only the account itself sees (`verify_credentials`).
-    pub fn with_credentials(mut self, account: &AccountRecord) -> Account {
+    /// Adds what only the account itself sees (`verify_credentials`); `note` is the bio as
+    /// typed.
+    pub fn with_credentials(mut self, account: &AccountRecord, note: &str) -> Account {
         self.source = Some(json!({
             "privacy": if account.locked { "private" } else { "public" },
             "sensitive": false,
             "language": null,
-            "note": "",
+            "note": note,
             "fields": [],
             "follow_requests_count": 0,
             "hide_collections": false,
@@ -168,6 +185,8 @@ pub struct StatusContext<'a> {
     pub bookmarked: bool,
     /// Mention entities of the accounts the status addresses.
     pub mentions: Vec<Value>,
+    /// Tag entities of its hashtags.
+    pub tags: Vec<Value>,
 }
 
 /// Renders a status the read gate let through.
@@ -196,7 +215,7 @@ pub fn render_status(visible: &Visible<StatusRecord>, ctx: StatusContext<'_>) ->
         "media_attachments": [],
         "application": null,
         "mentions": ctx.mentions,
-        "tags": [],
+        "tags": ctx.tags,
         "emojis": [],
         "reblogs_count": ctx.counts.reblogs,
         "favourites_count": ctx.counts.favourites,

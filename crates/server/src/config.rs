@@ -301,7 +301,7 @@ impl Config {
         };
         let log_filter = pick(LOG, file_settings.log)
             .map(|raw| raw.value)
-            .unwrap_or_else(|| "info".to_owned());
+            .unwrap_or_else(|| "info,sqlx=warn".to_owned());
         let database_max_connections = match env(DB_CONNECTIONS.env) {
             Some(value) => match value.trim().parse::<u32>() {
                 Ok(n) if (1..=1000).contains(&n) => n,

@@ -423,3 +423,26 @@ fn notification_from_row(row: &sqlx::any::AnyRow) -> Result<NotificationRecord, 
         created_at: row.try_get("created_at")?,
     })
 }
+
+impl Store {
+    /// The hashtags of each status.
+    pub async fn tags_of(&self, ids: &[Id]) -> Result<HashMap<Id, Vec<String>>, StoreError> {
+        let mut out: HashMap<Id, Vec<String>> = HashMap::new();
+        for chunk in ids.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "SELECT status_id, tag FROM status_tags WHERE status_id IN ({}) ORDER BY tag",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id.as_i64());
+            }
+            for row in query.fetch_all(self.reader()).await? {
+                out.entry(id(&row, "status_id")?)
+                    .or_default()
+                    .push(row.try_get("tag")?);
+            }
+        }
+        Ok(out)
+    }
+}

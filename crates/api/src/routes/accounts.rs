@@ -30,7 +30,9 @@ pub async fn verify_credentials(
         ));
     }
     let counts = state.store.account_counts(auth.account.id).await?;
-    let account = Account::render(&state, &auth.account, counts).with_credentials(&auth.account);
+    let note = state.store.account_note(auth.account.id).await?;
+    let account = Account::render_with_note(&state, &auth.account, counts, &note)
+        .with_credentials(&auth.account, &note);
     Ok(Json(
         serde_json::to_value(account).map_err(ApiError::internal)?,
     ))
@@ -619,7 +621,9 @@ pub async fn update_credentials(
     state.store.update_profile(auth.account.id, &update).await?;
     let account = state.store.account_by_id(auth.account.id).await?;
     let counts = state.store.account_counts(account.id).await?;
-    let rendered = Account::render(&state, &account, counts).with_credentials(&account);
+    let note = state.store.account_note(account.id).await?;
+    let rendered = Account::render_with_note(&state, &account, counts, &note)
+        .with_credentials(&account, &note);
     Ok(Json(
         serde_json::to_value(rendered).map_err(ApiError::internal)?,
     ))

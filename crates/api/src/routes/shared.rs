@@ -18,7 +18,9 @@ use crate::state::ApiState;
 pub async fn account_json(state: &ApiState, account: Id) -> ApiResult<Value> {
     let record = state.store.account_by_id(account).await?;
     let counts = state.store.account_counts(account).await?;
-    serde_json::to_value(Account::render(state, &record, counts)).map_err(ApiError::internal)
+    let note = state.store.account_note(account).await?;
+    serde_json::to_value(Account::render_with_note(state, &record, counts, &note))
+        .map_err(ApiError::internal)
 }
 
 /// Loads `ids`, keeps those the read gate lets `viewer` see, and renders them, in order.
@@ -41,6 +43,7 @@ pub async fn visible_statuses(
         Viewer::Account(p) => state.store.viewer_marks(p.id, &shown).await?,
         _ => cohort_store::ViewerMarks::default(),
     };
+    let tags = state.store.tags_of(&shown).await?;
     let mut accounts: HashMap<Id, Value> = HashMap::new();
     let mut out = Vec::with_capacity(visible.len());
     for visible in visible {
@@ -74,9 +77,26 @@ pub async fn visible_statuses(
                 reblog,
                 counts: counts.get(&id).copied().unwrap_or_default(),
                 favourited: marks.favourited.contains(&id),
-                reblogged: marks.reblogged.contains(&id),
+                // A boost shows as reblogged to the account that boosted it, like its original.
+                reblogged: marks.reblogged.contains(&id)
+                    || (status.reblog_of_id.is_some()
+                        && matches!(viewer, Viewer::Account(p) if p.id == status.facts.author.id)),
                 bookmarked: marks.bookmarked.contains(&id),
                 mentions,
+                tags: tags
+                    .get(&id)
+                    .map(|names| {
+                        names
+                            .iter()
+                            .map(|name| {
+                                serde_json::json!({
+                                    "name": name,
+                                    "url": format!("{}/tags/{name}", state.settings.base_url),
+                                })
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             },
         ));
     }

@@ -212,7 +212,7 @@ pub async fn create(
     .map_err(compose_error)?;
 
     // The PHI guard, before anything is stored.
-    let guard = state.phi_guard().map_err(ApiError::internal)?;
+    let guard = state.phi_guard().await.map_err(ApiError::internal)?;
     let finding = guard.screen(&text, auth.account.author_kind);
     let confirmed = params.bool("phi_confirmed")?.unwrap_or(false);
     let (audience, held_reason) = match phi_guard_decides_before_a_post_leaves(
