@@ -335,7 +335,7 @@ impl Store {
             .collect()
     }
 
-    async fn load_domain_facts(
+    pub(crate) async fn load_domain_facts(
         &self,
         facts: &mut FactSet,
         domains: &BTreeSet<Domain>,
@@ -373,7 +373,7 @@ impl Store {
     }
 
     /// Accepted follows from any of `followers` to any of `followed`.
-    async fn load_follows(
+    pub(crate) async fn load_follows(
         &self,
         facts: &mut FactSet,
         followers: &[Id],
@@ -396,7 +396,7 @@ impl Store {
     }
 
     /// Blocks between any of `xs` and any of `ys`, in both directions.
-    async fn load_blocks(
+    pub(crate) async fn load_blocks(
         &self,
         facts: &mut FactSet,
         xs: &[Id],
@@ -478,7 +478,7 @@ impl Store {
         Ok(())
     }
 
-    async fn load_memberships(
+    pub(crate) async fn load_memberships(
         &self,
         facts: &mut FactSet,
         communities: &BTreeSet<Id>,

@@ -645,12 +645,9 @@ impl Store {
     /// The federation mode and the policies of `domains`: the facts a relationship
     /// activity's plan needs.
     pub async fn domain_facts(&self, domains: &[Domain]) -> Result<FactSet, StoreError> {
-        let mut facts = FactSet {
-            mode: self.federation_mode().await?,
-            ..FactSet::default()
-        };
+        let mut facts = FactSet::default();
         let set: BTreeSet<Domain> = domains.iter().cloned().collect();
-        self.load_domain_policies(&mut facts, &set).await?;
+        self.load_domain_facts(&mut facts, &set).await?;
         Ok(facts)
     }
 
@@ -808,54 +805,18 @@ impl Store {
 
         let candidate_list: Vec<Id> = candidates.iter().map(|c| c.party.id).collect();
         let author_list: Vec<Id> = authors.iter().copied().collect();
-        let mut facts = FactSet {
-            mode: self.federation_mode().await?,
-            ..FactSet::default()
-        };
-        self.load_domain_policies(&mut facts, &domains).await?;
+        // The same loaders as `facts_for_viewer` and `delivery_candidates`, restricted to this
+        // domain's candidates.
+        let mut facts = FactSet::default();
+        self.load_domain_facts(&mut facts, &domains).await?;
         if !candidate_list.is_empty() {
-            for (a, b) in self
-                .id_pairs(
-                    "SELECT account_id AS l, target_account_id AS r FROM follows WHERE state = 'accepted' AND",
-                    "account_id",
-                    "target_account_id",
-                    &candidate_list,
-                    &author_list,
-                )
-                .await?
-            {
-                facts.follows.insert((a, b));
-            }
-            for (xs, ys) in [
-                (&candidate_list, &author_list),
-                (&author_list, &candidate_list),
-            ] {
-                for pair in self
-                    .id_pairs(
-                        "SELECT account_id AS l, target_account_id AS r FROM blocks WHERE",
-                        "account_id",
-                        "target_account_id",
-                        xs,
-                        ys,
-                    )
-                    .await?
-                {
-                    facts.blocks.insert(pair);
-                }
-            }
-            let community_list: Vec<Id> = communities.iter().copied().collect();
-            for pair in self
-                .id_pairs(
-                    "SELECT community_id AS l, account_id AS r FROM community_members WHERE state = 'member' AND",
-                    "community_id",
-                    "account_id",
-                    &community_list,
-                    &candidate_list,
-                )
-                .await?
-            {
-                facts.memberships.insert(pair);
-            }
+            self.load_follows(&mut facts, &candidate_list, &author_list)
+                .await?;
+            self.load_blocks(&mut facts, &candidate_list, &author_list)
+                .await?;
+            let community_set: BTreeSet<Id> = communities.iter().copied().collect();
+            self.load_memberships(&mut facts, &community_set, &candidate_list)
+                .await?;
         }
         let mut accounts = author_list.clone();
         accounts.extend(candidate_list.iter().copied());
@@ -913,75 +874,6 @@ impl Store {
             );
         }
         Ok((facts, candidates))
-    }
-
-    async fn load_domain_policies(
-        &self,
-        facts: &mut FactSet,
-        domains: &BTreeSet<Domain>,
-    ) -> Result<(), StoreError> {
-        let list: Vec<&Domain> = domains.iter().collect();
-        for chunk in list.chunks(IN_LIST_CHUNK) {
-            let sql = format!(
-                "SELECT domain, policy, severity FROM domain_policies WHERE domain IN ({})",
-                placeholders(1, chunk.len())
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for d in chunk {
-                query = query.bind(d.as_str());
-            }
-            for row in query.fetch_all(self.reader()).await? {
-                let d: String = row.try_get("domain")?;
-                let policy: String = row.try_get("policy")?;
-                let severity: String = row.try_get("severity")?;
-                let Ok(d) = Domain::parse(&d) else {
-                    continue;
-                };
-                match policy.as_str() {
-                    "block" => {
-                        facts.blocked_domains.insert(d, severity != "silence");
-                    }
-                    "allow" => {
-                        facts.allowed_domains.insert(d);
-                    }
-                    _ => {}
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// `(l, r)` pairs from `select` (which ends in `WHERE ...` or `AND`) with `left_col` in
-    /// `lefts` and `right_col` in `rights`. Every SQL fragment is a literal of this module.
-    async fn id_pairs(
-        &self,
-        select: &'static str,
-        left_col: &'static str,
-        right_col: &'static str,
-        lefts: &[Id],
-        rights: &[Id],
-    ) -> Result<Vec<(Id, Id)>, StoreError> {
-        let mut out = Vec::new();
-        if lefts.is_empty() || rights.is_empty() {
-            return Ok(out);
-        }
-        for lchunk in lefts.chunks(IN_LIST_CHUNK) {
-            for rchunk in rights.chunks(IN_LIST_CHUNK) {
-                let sql = format!(
-                    "{select} {left_col} IN ({}) AND {right_col} IN ({})",
-                    placeholders(1, lchunk.len()),
-                    placeholders(lchunk.len() + 1, rchunk.len()),
-                );
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for i in lchunk.iter().chain(rchunk) {
-                    query = query.bind(i.as_i64());
-                }
-                for row in query.fetch_all(self.reader()).await? {
-                    out.push((id(&row, "l")?, id(&row, "r")?));
-                }
-            }
-        }
-        Ok(out)
     }
 }
 
