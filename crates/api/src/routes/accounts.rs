@@ -17,6 +17,26 @@ use crate::passwords::{MIN_PASSWORD_CHARS, hash_password};
 use crate::routes::shared::{account_json, link_header, page, parse_id, visible_statuses};
 use crate::state::{ApiState, RegistrationMode};
 
+/// Records a relationship activity (Follow, Undo, Accept, Reject, Block...) from a local
+/// account to a remote one, for the delivery workers.
+async fn tell_remote_account(
+    state: &ApiState,
+    kind: OutboxKind,
+    actor: Id,
+    target: Id,
+) -> ApiResult<()> {
+    state
+        .store
+        .enqueue_outbox_event(&NewOutboxEvent {
+            kind,
+            actor,
+            status: None,
+            target_account: Some(target),
+        })
+        .await?;
+    Ok(())
+}
+
 /// `GET /api/v1/accounts/verify_credentials`.
 pub async fn verify_credentials(
     State(state): State<ApiState>,
@@ -363,15 +383,7 @@ pub async fn follow(
                 .await?;
         }
         if target.domain.is_some() {
-            state
-                .store
-                .enqueue_outbox_event(&NewOutboxEvent {
-                    kind: OutboxKind::Follow,
-                    actor: auth.account.id,
-                    status: None,
-                    target_account: Some(target_id),
-                })
-                .await?;
+            tell_remote_account(&state, OutboxKind::Follow, auth.account.id, target_id).await?;
         }
     }
     Ok(Json(
@@ -394,15 +406,7 @@ pub async fn unfollow(
         .remove_follow(auth.account.id, target_id)
         .await?;
     if target.domain.is_some() && (existing.following || existing.requested) {
-        state
-            .store
-            .enqueue_outbox_event(&NewOutboxEvent {
-                kind: OutboxKind::UndoFollow,
-                actor: auth.account.id,
-                status: None,
-                target_account: Some(target_id),
-            })
-            .await?;
+        tell_remote_account(&state, OutboxKind::UndoFollow, auth.account.id, target_id).await?;
     }
     Ok(Json(
         relationship(&state, auth.account.id, target_id).await?,
@@ -423,15 +427,7 @@ pub async fn block(
     }
     state.store.block(auth.account.id, target_id).await?;
     if target.domain.is_some() {
-        state
-            .store
-            .enqueue_outbox_event(&NewOutboxEvent {
-                kind: OutboxKind::Block,
-                actor: auth.account.id,
-                status: None,
-                target_account: Some(target_id),
-            })
-            .await?;
+        tell_remote_account(&state, OutboxKind::Block, auth.account.id, target_id).await?;
     }
     Ok(Json(
         relationship(&state, auth.account.id, target_id).await?,
@@ -449,15 +445,7 @@ pub async fn unblock(
     let target = state.store.account_by_id(target_id).await?;
     state.store.unblock(auth.account.id, target_id).await?;
     if target.domain.is_some() {
-        state
-            .store
-            .enqueue_outbox_event(&NewOutboxEvent {
-                kind: OutboxKind::UndoBlock,
-                actor: auth.account.id,
-                status: None,
-                target_account: Some(target_id),
-            })
-            .await?;
+        tell_remote_account(&state, OutboxKind::UndoBlock, auth.account.id, target_id).await?;
     }
     Ok(Json(
         relationship(&state, auth.account.id, target_id).await?,
@@ -504,19 +492,17 @@ async fn answer_request(
             .await?;
     }
     if requester_account.domain.is_some() {
-        state
-            .store
-            .enqueue_outbox_event(&NewOutboxEvent {
-                kind: if accept {
-                    OutboxKind::AcceptFollow
-                } else {
-                    OutboxKind::RejectFollow
-                },
-                actor: auth.account.id,
-                status: None,
-                target_account: Some(requester),
-            })
-            .await?;
+        tell_remote_account(
+            state,
+            if accept {
+                OutboxKind::AcceptFollow
+            } else {
+                OutboxKind::RejectFollow
+            },
+            auth.account.id,
+            requester,
+        )
+        .await?;
     }
     Ok(Json(relationship(state, auth.account.id, requester).await?))
 }
