@@ -267,3 +267,90 @@ async fn the_instance_can_narrow_instead_of_holding() {
     );
     instance.stop().await;
 }
+
+#[tokio::test]
+async fn edits_are_screened_too_and_an_edit_that_passes_releases_the_hold() {
+    for engine in engines() {
+        let mut instance = Instance::start(engine, &[]).await;
+        let doctor_id = instance
+            .create_account("dr_lee", Role::Clinician, false)
+            .await;
+        instance
+            .create_account("follower", Role::Member, false)
+            .await;
+        let doctor = instance.sign_in("dr_lee", "read write").await;
+        let follower = instance.sign_in("follower", "read write follow").await;
+        instance
+            .post(
+                &format!("/api/v1/accounts/{doctor_id}/follow"),
+                Some(&follower),
+                &[],
+            )
+            .await;
+
+        // A harmless post edited to identify a patient is put on hold.
+        let (_, post) = instance
+            .post("/api/v1/statuses", Some(&doctor), &[("status", HARMLESS)])
+            .await;
+        let id = post["id"].as_str().unwrap().to_owned();
+        let edit = |text: &'static str| {
+            instance
+                .http
+                .put(instance.url(&format!("/api/v1/statuses/{id}")))
+                .bearer_auth(&doctor)
+                .form(&[("status", text)])
+                .send()
+        };
+        let held: Value = edit(IDENTIFYING).await.unwrap().json().await.unwrap();
+        assert_eq!(held["held_for_review"], true, "{held}");
+        assert!(held["edited_at"].is_string());
+        let (status, _) = instance
+            .get(&format!("/api/v1/statuses/{id}"), Some(&follower))
+            .await;
+        assert_eq!(status, 404, "hidden from the follower while held");
+
+        // Editing the identifiers out releases it.
+        let fixed: Value = edit(
+            "Discharged a patient this morning; their heart failure is finally under control.",
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(fixed["held_for_review"], false, "{fixed}");
+        let (status, _) = instance
+            .get(&format!("/api/v1/statuses/{id}"), Some(&follower))
+            .await;
+        assert_eq!(status, 200);
+
+        // History keeps every version; the source is the author's.
+        let (_, history) = instance
+            .get(&format!("/api/v1/statuses/{id}/history"), Some(&doctor))
+            .await;
+        assert_eq!(history.as_array().unwrap().len(), 3);
+        let (_, source) = instance
+            .get(&format!("/api/v1/statuses/{id}/source"), Some(&doctor))
+            .await;
+        assert!(
+            source["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("Discharged a patient")
+        );
+        let (status, _) = instance
+            .get(&format!("/api/v1/statuses/{id}/source"), Some(&follower))
+            .await;
+        assert_eq!(status, 404, "only the author reads the source");
+        let response = instance
+            .http
+            .put(instance.url(&format!("/api/v1/statuses/{id}")))
+            .bearer_auth(&follower)
+            .form(&[("status", "not mine")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "only the author edits");
+        instance.stop().await;
+    }
+}

@@ -90,8 +90,12 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/statuses", post(statuses::create))
         .route(
             "/api/v1/statuses/{id}",
-            get(statuses::show).delete(statuses::delete),
+            get(statuses::show)
+                .delete(statuses::delete)
+                .put(statuses::edit),
         )
+        .route("/api/v1/statuses/{id}/history", get(statuses::history))
+        .route("/api/v1/statuses/{id}/source", get(statuses::source))
         .route("/api/v1/statuses/{id}/context", get(statuses::context))
         .route("/api/v1/statuses/{id}/audience", get(statuses::audience))
         .route("/api/v1/statuses/{id}/release", post(statuses::release))

@@ -47,5 +47,5 @@ pub use interactions::{NotificationRecord, StatusCounts, ViewerMarks};
 pub use oauth::{AccessToken, AuthorizationCode, CodeProblem, OAuthApp};
 pub use outbox::{NewOutboxEvent, OutboxEvent, OutboxKind};
 pub use relations::{DomainPolicy, FollowState, NewCommunity, NewRemoteAccount, Relationship};
-pub use statuses::{MAX_ANCESTORS, NewStatus, StatusRecord};
+pub use statuses::{MAX_ANCESTORS, NewStatus, StatusEdit, StatusRecord, StatusVersion};
 pub use timelines::{Page, PublicScope};

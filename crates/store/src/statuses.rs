@@ -479,3 +479,134 @@ fn flat_from_row(row: &AnyRow) -> Result<FlatStatus, StoreError> {
         },
     })
 }
+
+/// A status edit: the new text and, from the PHI guard, whether it is (still) held.
+#[derive(Clone, Debug)]
+pub struct StatusEdit {
+    /// The text as typed.
+    pub text_source: String,
+    /// Sanitised HTML.
+    pub content_html: String,
+    /// Content warning.
+    pub spoiler_text: String,
+    /// Media marked sensitive.
+    pub sensitive: bool,
+    /// Language.
+    pub language: Option<String>,
+    /// The guard's reason if the edited post identifies a patient and must be held.
+    pub held_reason: Option<String>,
+}
+
+/// One earlier (or the current) version of a status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusVersion {
+    /// Text as typed.
+    pub text_source: String,
+    /// HTML.
+    pub content_html: String,
+    /// Content warning.
+    pub spoiler_text: String,
+    /// Sensitive media.
+    pub sensitive: bool,
+    /// When this version was written, Unix ms.
+    pub created_at: i64,
+}
+
+impl Store {
+    /// Edits a local status in one transaction: keeps the previous version, applies the new
+    /// text, sets or clears the PHI hold, and records what other servers must hear: an
+    /// `Update` for a post they have, or a `Create` for a post released from a hold by the
+    /// edit (they never had it).
+    pub async fn edit_status(&self, status: Id, edit: &StatusEdit) -> Result<(), StoreError> {
+        let now = now_ms();
+        let mut tx = self.writer().begin().await?;
+        let row = sqlx::query(
+            "SELECT account_id, text_source, content_html, spoiler_text, sensitive, created_at, edited_at, held_at \
+             FROM statuses WHERE id = $1 AND deleted_at IS NULL AND local = TRUE",
+        )
+        .bind(status.as_i64())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound("status"))?;
+        let author = id(&row, "account_id")?;
+        let was_held = row.try_get::<Option<i64>, _>("held_at")?.is_some();
+        let previous_at: Option<i64> = row.try_get("edited_at")?;
+        let created_at: i64 = row.try_get("created_at")?;
+        sqlx::query(
+            "INSERT INTO status_edits (id, status_id, text_source, content_html, spoiler_text, sensitive, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(self.next_id().as_i64())
+        .bind(status.as_i64())
+        .bind(row.try_get::<String, _>("text_source")?)
+        .bind(row.try_get::<String, _>("content_html")?)
+        .bind(row.try_get::<String, _>("spoiler_text")?)
+        .bind(flag(&row, "sensitive")?)
+        .bind(previous_at.unwrap_or(created_at))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE statuses SET text_source = $1, content_html = $2, spoiler_text = $3, sensitive = $4, \
+             language = $5, edited_at = $6, held_at = $7, hold_reason = $8 WHERE id = $9",
+        )
+        .bind(&edit.text_source)
+        .bind(&edit.content_html)
+        .bind(&edit.spoiler_text)
+        .bind(edit.sensitive)
+        .bind(&edit.language)
+        .bind(now)
+        .bind(edit.held_reason.as_ref().map(|_| now))
+        .bind(&edit.held_reason)
+        .bind(status.as_i64())
+        .execute(&mut *tx)
+        .await?;
+        let kind = match (was_held, edit.held_reason.is_some()) {
+            (_, true) => None,
+            (true, false) => Some(crate::outbox::OutboxKind::CreateStatus),
+            (false, false) => Some(crate::outbox::OutboxKind::UpdateStatus),
+        };
+        if let Some(kind) = kind {
+            let event = crate::outbox::NewOutboxEvent {
+                kind,
+                actor: author,
+                status: Some(status),
+                target_account: None,
+            };
+            crate::outbox::enqueue_in(&mut tx, self.next_id(), &event).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every version of a status, oldest first, the current one last.
+    pub async fn status_versions(&self, status: Id) -> Result<Vec<StatusVersion>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT text_source, content_html, spoiler_text, sensitive, created_at FROM status_edits \
+             WHERE status_id = $1 ORDER BY id",
+        )
+        .bind(status.as_i64())
+        .fetch_all(self.reader())
+        .await?;
+        let mut out: Vec<StatusVersion> = rows
+            .iter()
+            .map(|r| {
+                Ok(StatusVersion {
+                    text_source: r.try_get("text_source")?,
+                    content_html: r.try_get("content_html")?,
+                    spoiler_text: r.try_get("spoiler_text")?,
+                    sensitive: flag(r, "sensitive")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        let current = self.status(status).await?;
+        out.push(StatusVersion {
+            text_source: current.text_source,
+            content_html: current.content_html,
+            spoiler_text: current.spoiler_text,
+            sensitive: current.sensitive,
+            created_at: current.edited_at.unwrap_or(current.created_at),
+        });
+        Ok(out)
+    }
+}

@@ -478,3 +478,133 @@ pub async fn decisions_by_domain(
             .collect(),
     )))
 }
+
+/// `PUT /api/v1/statuses/:id`: the author edits the text, content warning, sensitivity or
+/// language. The audience does not change. The PHI guard screens the new text: an edit can
+/// put a post on hold, and an edit that no longer identifies anyone releases it.
+pub async fn edit(
+    State(state): State<ApiState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+    params: Params,
+) -> ApiResult<Json<Value>> {
+    auth.require("write:statuses")?;
+    let id = parse_id(&id)?;
+    let record = visible_record(&state, &auth.viewer(), id).await?;
+    if record.facts.author.id != auth.account.id || record.reblog_of_id.is_some() {
+        return Err(ApiError::NotFound);
+    }
+    let text = params
+        .string("status")
+        .unwrap_or_else(|| record.text_source.clone());
+    if text.trim().is_empty() {
+        return Err(ApiError::Unprocessable(
+            "Validation failed: Text can't be blank".into(),
+        ));
+    }
+    let length = text.chars().count();
+    if length > state.settings.max_status_chars {
+        return Err(ApiError::Unprocessable(format!(
+            "Validation failed: Text character limit of {} exceeded ({length})",
+            state.settings.max_status_chars
+        )));
+    }
+    let guard = state.phi_guard().await.map_err(ApiError::internal)?;
+    let finding = guard.screen(&text, auth.account.author_kind);
+    let confirmed = params.bool("phi_confirmed")?.unwrap_or(false);
+    let held_reason = match phi_guard_decides_before_a_post_leaves(
+        &finding,
+        auth.account.author_kind,
+        record.facts.audience,
+        confirmed,
+        state.settings.phi_rules,
+    ) {
+        PhiOutcome::Publish | PhiOutcome::Narrow { .. } => None,
+        PhiOutcome::Hold { reason } => Some(reason),
+        PhiOutcome::Warn { reason } => {
+            return Err(ApiError::Unprocessable(format!(
+                "This edit may identify a patient ({reason}). Post it again with \
+                 phi_confirmed=true to publish it as it is."
+            )));
+        }
+    };
+    let linked: Vec<LinkedMention> = resolve_mentions(&state, &text)
+        .await?
+        .into_iter()
+        .map(|(_, l)| l)
+        .collect();
+    let base = state.settings.base_url.clone();
+    let html = to_html(&text, &linked, &|tag| format!("{base}/tags/{tag}"));
+    state
+        .store
+        .edit_status(
+            id,
+            &cohort_store::StatusEdit {
+                content_html: html,
+                spoiler_text: params
+                    .string("spoiler_text")
+                    .unwrap_or_else(|| record.spoiler_text.clone()),
+                sensitive: params.bool("sensitive")?.unwrap_or(record.sensitive),
+                language: params
+                    .string("language")
+                    .filter(|l| !l.is_empty())
+                    .or(record.language.clone()),
+                held_reason,
+                text_source: text.clone(),
+            },
+        )
+        .await?;
+    state
+        .store
+        .index_status_tags(id, &crate::text::hashtags(&text))
+        .await?;
+    Ok(Json(visible_status(&state, &auth.viewer(), id).await?))
+}
+
+/// `GET /api/v1/statuses/:id/history`: every version, oldest first.
+pub async fn history(
+    State(state): State<ApiState>,
+    auth: MaybeAuthenticated,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    auth.require_if_present("read:statuses")?;
+    let id = parse_id(&id)?;
+    let current = visible_status(&state, &auth.viewer(), id).await?;
+    let versions = state.store.status_versions(id).await?;
+    Ok(Json(Value::Array(
+        versions
+            .into_iter()
+            .map(|v| {
+                json!({
+                    "content": v.content_html,
+                    "spoiler_text": v.spoiler_text,
+                    "sensitive": v.sensitive,
+                    "created_at": datetime(v.created_at),
+                    "account": current["account"],
+                    "poll": null,
+                    "media_attachments": [],
+                    "emojis": [],
+                })
+            })
+            .collect(),
+    )))
+}
+
+/// `GET /api/v1/statuses/:id/source`: the text as typed, for editing.
+pub async fn source(
+    State(state): State<ApiState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    auth.require("read:statuses")?;
+    let id = parse_id(&id)?;
+    let record = visible_record(&state, &auth.viewer(), id).await?;
+    if record.facts.author.id != auth.account.id {
+        return Err(ApiError::NotFound);
+    }
+    Ok(Json(json!({
+        "id": id.to_string(),
+        "text": record.text_source,
+        "spoiler_text": record.spoiler_text,
+    })))
+}
