@@ -1039,3 +1039,49 @@ async fn expiring_posts_are_deleted_and_retracted_when_due() {
         instance.stop().await;
     }
 }
+
+#[tokio::test]
+async fn browser_pages_show_only_what_anyone_may_see() {
+    let mut instance = Instance::start(cohort_tests::harness::Engine::Sqlite, &[]).await;
+    instance.create_account("pat", Role::Member, false).await;
+    let pat = instance.sign_in("pat", "read write").await;
+    let (_, public) = instance
+        .post(
+            "/api/v1/statuses",
+            Some(&pat),
+            &[("status", "hello <world>")],
+        )
+        .await;
+    let (_, private) = instance
+        .post(
+            "/api/v1/statuses",
+            Some(&pat),
+            &[("status", "friends only"), ("visibility", "private")],
+        )
+        .await;
+    let text = |path: String| {
+        let http = instance.http.clone();
+        let url = instance.url(&path);
+        async move {
+            let r = http.get(url).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, profile) = text("/@pat".into()).await;
+    assert_eq!(status, 200);
+    assert!(profile.contains("hello &lt;world&gt;"), "{profile}");
+    assert!(!profile.contains("friends only"));
+    let (status, page) = text(format!("/@pat/{}", public["id"].as_str().unwrap())).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("hello &lt;world&gt;"));
+    let (status, _) = text(format!("/@pat/{}", private["id"].as_str().unwrap())).await;
+    assert_eq!(status, 404);
+    let (status, _) = text(format!("/@someone_else/{}", public["id"].as_str().unwrap())).await;
+    assert_eq!(status, 404);
+    let (status, _) = text("/@nobody".into()).await;
+    assert_eq!(status, 404);
+    let (status, about) = text("/about".into()).await;
+    assert_eq!(status, 200);
+    assert!(about.contains("Cohort"));
+    instance.stop().await;
+}

@@ -21,7 +21,7 @@ use axum::routing::{get, post};
 
 pub use state::{ApiSettings, ApiState, RegistrationMode};
 
-use routes::{accounts, instance, interactions, notifications, oauth, statuses, timelines};
+use routes::{accounts, instance, interactions, notifications, oauth, pages, statuses, timelines};
 
 /// Every client API route.
 pub fn router(state: ApiState) -> Router {
@@ -147,5 +147,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/timelines/home", get(timelines::home))
         .route("/api/v1/timelines/public", get(timelines::public))
         .route("/api/v1/timelines/tag/{hashtag}", get(timelines::tag))
+        // Pages for browsers
+        .route("/@{username}", get(pages::profile))
+        .route("/@{username}/{id}", get(pages::status))
+        .route("/about", get(pages::about))
         .with_state(state)
 }

@@ -6,6 +6,7 @@ pub mod instance;
 pub mod interactions;
 pub mod notifications;
 pub mod oauth;
+pub mod pages;
 pub mod shared;
 pub mod statuses;
 pub mod timelines;
