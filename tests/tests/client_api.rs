@@ -1085,3 +1085,54 @@ async fn browser_pages_show_only_what_anyone_may_see() {
     assert!(about.contains("Cohort"));
     instance.stop().await;
 }
+
+#[tokio::test]
+async fn rate_limits_answer_429_with_mastodons_headers() {
+    let mut instance = Instance::start(
+        cohort_tests::harness::Engine::Sqlite,
+        &[("COHORT_RATE_LIMIT", "3")],
+    )
+    .await;
+    instance.create_account("pat", Role::Member, false).await;
+    let pat = instance.sign_in("pat", "read").await;
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let response = instance
+            .http
+            .get(instance.url("/api/v1/timelines/home"))
+            .bearer_auth(&pat)
+            .send()
+            .await
+            .unwrap();
+        let headers = response.headers().clone();
+        seen.push((
+            response.status().as_u16(),
+            headers["x-ratelimit-limit"].to_str().unwrap().to_owned(),
+            headers["x-ratelimit-remaining"]
+                .to_str()
+                .unwrap()
+                .to_owned(),
+        ));
+        assert!(
+            headers["x-ratelimit-reset"]
+                .to_str()
+                .unwrap()
+                .ends_with('Z')
+        );
+        if response.status() == 429 {
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["error"], "Too many requests");
+        }
+    }
+    let expected: Vec<(u16, String, String)> = vec![
+        (200, "3".into(), "2".into()),
+        (200, "3".into(), "1".into()),
+        (200, "3".into(), "0".into()),
+        (429, "3".into(), "0".into()),
+    ];
+    assert_eq!(seen, expected);
+    // Anonymous requests and other tokens are not counted against it.
+    let (status, _) = instance.get("/api/v1/timelines/public", None).await;
+    assert_eq!(status, 200);
+    instance.stop().await;
+}

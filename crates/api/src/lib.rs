@@ -12,6 +12,7 @@ pub mod entities;
 pub mod error;
 pub mod params;
 pub mod passwords;
+pub mod rate_limit;
 pub mod routes;
 pub mod state;
 pub mod text;
@@ -151,5 +152,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/@{username}", get(pages::profile))
         .route("/@{username}/{id}", get(pages::status))
         .route("/about", get(pages::about))
+        .layer(axum::middleware::from_fn_with_state(
+            rate_limit::RateLimiter::new(state.settings.rate_limit),
+            rate_limit::limit_requests,
+        ))
         .with_state(state)
 }

@@ -39,6 +39,8 @@ pub struct ApiSettings {
     pub title: String,
     /// What the PHI guard does with posts that identify a patient, by kind of author.
     pub phi_rules: PhiRules,
+    /// Requests per five minutes per access token (0: no limit).
+    pub rate_limit: u32,
 }
 
 impl ApiSettings {
@@ -53,6 +55,7 @@ impl ApiSettings {
             max_mentions: 50,
             title: "Cohort".to_owned(),
             phi_rules: PhiRules::default(),
+            rate_limit: 1500,
         }
     }
 }

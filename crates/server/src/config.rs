@@ -100,6 +100,8 @@ pub struct Config {
     pub phi_professional_action: PhiAction,
     /// PHI guard action for patients and caregivers.
     pub phi_member_action: PhiAction,
+    /// Client API requests per five minutes per access token (0: no limit).
+    pub rate_limit: u32,
 }
 
 /// The settings file as written; every key optional, unknown keys refused.
@@ -119,6 +121,7 @@ struct FileSettings {
     max_status_chars: Option<usize>,
     phi_professional_action: Option<String>,
     phi_member_action: Option<String>,
+    rate_limit: Option<u32>,
 }
 
 /// A configuration that cannot be used. The message names the setting.
@@ -183,6 +186,7 @@ const MAX_STATUS_CHARS: Setting = Setting::new("COHORT_MAX_STATUS_CHARS", "max_s
 const PHI_PROFESSIONAL: Setting =
     Setting::new("COHORT_PHI_PROFESSIONAL_ACTION", "phi_professional_action");
 const PHI_MEMBER: Setting = Setting::new("COHORT_PHI_MEMBER_ACTION", "phi_member_action");
+const RATE_LIMIT: Setting = Setting::new("COHORT_RATE_LIMIT", "rate_limit");
 
 /// Every environment variable the server reads, for warnings about misspelt ones.
 pub const KNOWN_ENV_VARS: &[&str] = &[
@@ -199,6 +203,7 @@ pub const KNOWN_ENV_VARS: &[&str] = &[
     MAX_STATUS_CHARS.env,
     PHI_PROFESSIONAL.env,
     PHI_MEMBER.env,
+    RATE_LIMIT.env,
     "COHORT_CONFIG",
     "COHORT_TEST_POSTGRES_URL",
 ];
@@ -362,6 +367,19 @@ impl Config {
         let phi_member_action =
             phi_action(PHI_MEMBER, file_settings.phi_member_action, PhiAction::Warn)?;
 
+        let rate_limit = match env(RATE_LIMIT.env) {
+            Some(value) => value
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| ConfigError::InvalidValue {
+                    setting: RATE_LIMIT.env.to_owned(),
+                    reason: format!(
+                        "invalid value {value:?}: expected a number of requests (0 for no limit)"
+                    ),
+                })?,
+            None => file_settings.rate_limit.unwrap_or(1500),
+        };
+
         let config = Config {
             domain,
             listen,
@@ -376,6 +394,7 @@ impl Config {
             max_status_chars,
             phi_professional_action,
             phi_member_action,
+            rate_limit,
         };
         config.check_consistency()?;
         Ok(config)
@@ -560,6 +579,7 @@ mod tests {
             ("COHORT_MAX_STATUS_CHARS", "0"),
             ("COHORT_PHI_PROFESSIONAL_ACTION", "delete"),
             ("COHORT_PHI_MEMBER_ACTION", ""),
+            ("COHORT_RATE_LIMIT", "lots"),
         ];
         for (var, value) in cases {
             let err = load(&[(var, value)], None).unwrap_err();
