@@ -1136,3 +1136,141 @@ async fn rate_limits_answer_429_with_mastodons_headers() {
     assert_eq!(status, 200);
     instance.stop().await;
 }
+
+#[tokio::test]
+async fn pins_mutes_and_markers() {
+    for engine in engines() {
+        let mut instance = Instance::start(engine, &[]).await;
+        let pat_id = instance.create_account("pat", Role::Member, false).await;
+        let sam_id = instance.create_account("sam", Role::Member, false).await;
+        let pat = instance.sign_in("pat", "read write follow").await;
+        let sam = instance.sign_in("sam", "read write follow").await;
+
+        // Pins: own posts only, not direct messages, at most five.
+        let (_, post) = instance
+            .post("/api/v1/statuses", Some(&pat), &[("status", "pin me")])
+            .await;
+        let id = post["id"].as_str().unwrap().to_owned();
+        let (status, pinned) = instance
+            .post(&format!("/api/v1/statuses/{id}/pin"), Some(&pat), &[])
+            .await;
+        assert_eq!((status, pinned["pinned"].as_bool()), (200, Some(true)));
+        let (status, _) = instance
+            .post(&format!("/api/v1/statuses/{id}/pin"), Some(&sam), &[])
+            .await;
+        assert_eq!(status, 422, "not one's own post");
+        let (_, dm) = instance
+            .post(
+                "/api/v1/statuses",
+                Some(&pat),
+                &[("status", "@sam psst"), ("visibility", "direct")],
+            )
+            .await;
+        let (status, _) = instance
+            .post(
+                &format!("/api/v1/statuses/{}/pin", dm["id"].as_str().unwrap()),
+                Some(&pat),
+                &[],
+            )
+            .await;
+        assert_eq!(status, 422, "direct messages are not pinned");
+        let (_, pins) = instance
+            .get(
+                &format!("/api/v1/accounts/{pat_id}/statuses?pinned=true"),
+                None,
+            )
+            .await;
+        assert_eq!(pins[0]["id"], id.as_str());
+        let (_, unpinned) = instance
+            .post(&format!("/api/v1/statuses/{id}/unpin"), Some(&pat), &[])
+            .await;
+        assert_eq!(unpinned["pinned"], false);
+
+        // Mutes hide the muted account from home and its notifications, nothing else.
+        instance
+            .post(
+                &format!("/api/v1/accounts/{pat_id}/follow"),
+                Some(&sam),
+                &[],
+            )
+            .await;
+        let (_, rel) = instance
+            .post(&format!("/api/v1/accounts/{pat_id}/mute"), Some(&sam), &[])
+            .await;
+        assert_eq!(
+            (
+                rel["muting"].as_bool(),
+                rel["muting_notifications"].as_bool()
+            ),
+            (Some(true), Some(true))
+        );
+        let (_, home) = instance.get("/api/v1/timelines/home", Some(&sam)).await;
+        assert!(
+            home.as_array()
+                .unwrap()
+                .iter()
+                .all(|s| s["account"]["id"] != pat_id.to_string().as_str())
+        );
+        let (_, notes) = instance.get("/api/v1/notifications", Some(&sam)).await;
+        assert!(
+            notes.as_array().unwrap().is_empty(),
+            "the mention by a muted account is hidden: {notes}"
+        );
+        let (status, _) = instance
+            .get(&format!("/api/v1/statuses/{id}"), Some(&sam))
+            .await;
+        assert_eq!(status, 200, "a mute is not a block");
+        let (_, rel) = instance
+            .post(
+                &format!("/api/v1/accounts/{pat_id}/unmute"),
+                Some(&sam),
+                &[],
+            )
+            .await;
+        assert_eq!(rel["muting"], false);
+        let (_, home) = instance.get("/api/v1/timelines/home", Some(&sam)).await;
+        assert!(
+            home.as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["account"]["id"] == pat_id.to_string().as_str())
+        );
+        let (status, _) = instance
+            .post(&format!("/api/v1/accounts/{sam_id}/mute"), Some(&sam), &[])
+            .await;
+        assert_eq!(status, 422, "no muting oneself");
+
+        // Markers.
+        let (status, saved) = instance
+            .post(
+                "/api/v1/markers",
+                Some(&sam),
+                &[("home[last_read_id]", id.as_str())],
+            )
+            .await;
+        assert_eq!(status, 200, "{saved}");
+        assert_eq!(saved["home"]["last_read_id"], id.as_str());
+        instance
+            .post(
+                "/api/v1/markers",
+                Some(&sam),
+                &[("home[last_read_id]", id.as_str())],
+            )
+            .await;
+        let (_, markers) = instance
+            .get("/api/v1/markers?timeline[]=home", Some(&sam))
+            .await;
+        assert_eq!(markers["home"]["version"], 2);
+        let (status, _) = instance
+            .post(
+                "/api/v1/markers",
+                Some(&sam),
+                &[("home[last_read_id]", "x")],
+            )
+            .await;
+        assert_eq!(status, 400);
+        let (status, _) = instance.post("/api/v1/markers", Some(&sam), &[]).await;
+        assert_eq!(status, 400);
+        instance.stop().await;
+    }
+}

@@ -183,6 +183,8 @@ pub struct StatusContext<'a> {
     pub reblogged: bool,
     /// See `favourited`.
     pub bookmarked: bool,
+    /// Pinned by its author (shown to the author).
+    pub pinned: bool,
     /// Mention entities of the accounts the status addresses.
     pub mentions: Vec<Value>,
     /// Tag entities of its hashtags.
@@ -230,7 +232,7 @@ pub fn render_status(visible: &Visible<StatusRecord>, ctx: StatusContext<'_>) ->
         "reblogged": ctx.reblogged,
         "muted": false,
         "bookmarked": ctx.bookmarked,
-        "pinned": false,
+        "pinned": ctx.pinned,
         "filtered": held_marker(status),
         "held_for_review": status.facts.held,
         "hold_reason": status.hold_reason,

@@ -22,7 +22,9 @@ use axum::routing::{get, post};
 
 pub use state::{ApiSettings, ApiState, RegistrationMode};
 
-use routes::{accounts, instance, interactions, notifications, oauth, pages, statuses, timelines};
+use routes::{
+    accounts, instance, interactions, notifications, oauth, pages, preferences, statuses, timelines,
+};
 
 /// Every client API route.
 pub fn router(state: ApiState) -> Router {
@@ -53,7 +55,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/trends/tags", get(instance::empty_list))
         .route("/api/v1/trends/statuses", get(instance::empty_list))
         .route("/api/v1/instance/rules", get(instance::empty_list))
-        .route("/api/v1/markers", get(instance::empty_object))
+        .route(
+            "/api/v1/markers",
+            get(preferences::markers).post(preferences::save_markers),
+        )
         // Accounts
         .route("/api/v1/accounts", post(accounts::register))
         .route(
@@ -136,6 +141,10 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/v1/favourites", get(interactions::favourites))
         .route("/api/v1/bookmarks", get(interactions::bookmarks))
+        .route("/api/v1/statuses/{id}/pin", post(preferences::pin))
+        .route("/api/v1/statuses/{id}/unpin", post(preferences::unpin))
+        .route("/api/v1/accounts/{id}/mute", post(preferences::mute))
+        .route("/api/v1/accounts/{id}/unmute", post(preferences::unmute))
         // Notifications
         .route("/api/v1/notifications", get(notifications::list))
         .route("/api/v1/notifications/clear", post(notifications::clear))

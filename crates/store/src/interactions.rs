@@ -47,6 +47,8 @@ pub struct ViewerMarks {
     pub reblogged: HashSet<Id>,
     /// Bookmarked by the viewer.
     pub bookmarked: HashSet<Id>,
+    /// Pinned by the viewer (their own statuses).
+    pub pinned: HashSet<Id>,
 }
 
 impl Store {
@@ -236,7 +238,7 @@ impl Store {
         Ok(out)
     }
 
-    /// Which of `ids` the viewer favourited, boosted or bookmarked.
+    /// Which of `ids` the viewer favourited, boosted, bookmarked or pinned.
     pub async fn viewer_marks(&self, viewer: Id, ids: &[Id]) -> Result<ViewerMarks, StoreError> {
         let mut marks = ViewerMarks::default();
         for chunk in ids.chunks(IN_LIST_CHUNK) {
@@ -251,6 +253,9 @@ impl Store {
                 format!(
                     "SELECT status_id AS sid FROM bookmarks WHERE account_id = $1 AND status_id IN ({list})"
                 ),
+                format!(
+                    "SELECT status_id AS sid FROM status_pins WHERE account_id = $1 AND status_id IN ({list})"
+                ),
             ];
             for (which, sql) in queries.into_iter().enumerate() {
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(viewer.as_i64());
@@ -262,7 +267,8 @@ impl Store {
                     match which {
                         0 => marks.favourited.insert(sid),
                         1 => marks.reblogged.insert(sid),
-                        _ => marks.bookmarked.insert(sid),
+                        2 => marks.bookmarked.insert(sid),
+                        _ => marks.pinned.insert(sid),
                     };
                 }
             }

@@ -265,6 +265,11 @@ pub async fn statuses(
     let exclude_replies = params.bool("exclude_replies")?.unwrap_or(false);
     let exclude_reblogs = params.bool("exclude_reblogs")?.unwrap_or(false);
     let only_media = params.bool("only_media")?.unwrap_or(false);
+    if params.bool("pinned")?.unwrap_or(false) {
+        let ids = state.store.pinned_status_ids(id).await?;
+        let items = visible_statuses(&state, &viewer, &ids).await?;
+        return Ok((axum::http::HeaderMap::new(), Json(Value::Array(items))));
+    }
     let wanted = page.limit as usize;
     let mut out: Vec<Value> = Vec::new();
     for _ in 0..5 {
@@ -300,8 +305,13 @@ pub async fn statuses(
 }
 
 /// The relationship between the viewer and `target`, as Mastodon's Relationship entity.
+pub async fn relationship_json(state: &ApiState, viewer: Id, target: Id) -> ApiResult<Value> {
+    relationship(state, viewer, target).await
+}
+
 async fn relationship(state: &ApiState, viewer: Id, target: Id) -> ApiResult<Value> {
     let r = state.store.relationship(viewer, target).await?;
+    let (muted, muted_notifications) = state.store.muted_accounts(viewer).await?;
     Ok(json!({
         "id": target.to_string(),
         "following": r.following,
@@ -311,8 +321,8 @@ async fn relationship(state: &ApiState, viewer: Id, target: Id) -> ApiResult<Val
         "followed_by": r.followed_by,
         "blocking": r.blocking,
         "blocked_by": r.blocked_by,
-        "muting": false,
-        "muting_notifications": false,
+        "muting": muted.contains(&target),
+        "muting_notifications": muted_notifications.contains(&target),
         "requested": r.requested,
         "requested_by": r.requested_by,
         "domain_blocking": false,

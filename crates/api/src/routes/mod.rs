@@ -7,6 +7,7 @@ pub mod interactions;
 pub mod notifications;
 pub mod oauth;
 pub mod pages;
+pub mod preferences;
 pub mod shared;
 pub mod statuses;
 pub mod timelines;

@@ -79,6 +79,8 @@ pub async fn list(
         }
     }
     let mut page: Page = page(&params, 80)?;
+    // Notifications from accounts muted with their notifications stay hidden.
+    let (_, silenced) = state.store.muted_accounts(auth.account.id).await?;
     let wanted = usize::try_from(page.limit).unwrap_or(40);
     let mut out = Vec::new();
     for _ in 0..5 {
@@ -88,8 +90,9 @@ pub async fn list(
             break;
         };
         for n in &batch {
-            let wanted_type =
-                (include.is_empty() || include.contains(&n.kind)) && !exclude.contains(&n.kind);
+            let wanted_type = (include.is_empty() || include.contains(&n.kind))
+                && !exclude.contains(&n.kind)
+                && !silenced.contains(&n.from_account);
             if wanted_type && let Some(v) = render(&state, &auth, n).await? {
                 out.push(v);
             }

@@ -82,6 +82,7 @@ pub async fn visible_statuses(
                     || (status.reblog_of_id.is_some()
                         && matches!(viewer, Viewer::Account(p) if p.id == status.facts.author.id)),
                 bookmarked: marks.bookmarked.contains(&id),
+                pinned: marks.pinned.contains(&id),
                 mentions,
                 tags: tags
                     .get(&id)

@@ -74,11 +74,22 @@ pub async fn home(
     let viewer = auth.viewer();
     let me = auth.account.id;
     let store = state.store.clone();
-    let items = fill_page(&state, &viewer, page, |p| {
+    let mut items = fill_page(&state, &viewer, page, |p| {
         let store = store.clone();
         async move { store.home_timeline_ids(me, p).await }
     })
     .await?;
+    // Muted accounts (and boosts by them) stay out of the home timeline; a mute is the
+    // viewer's preference, not an audience rule.
+    let (muted, _) = state.store.muted_accounts(me).await?;
+    if !muted.is_empty() {
+        let muted: Vec<String> = muted.iter().map(ToString::to_string).collect();
+        items.retain(|s| {
+            let author = s["account"]["id"].as_str().unwrap_or_default();
+            let original = s["reblog"]["account"]["id"].as_str().unwrap_or_default();
+            !muted.iter().any(|m| m == author || m == original)
+        });
+    }
     let headers = link_header(&state, "/api/v1/timelines/home", "", &items);
     Ok((headers, Json(Value::Array(items))))
 }
