@@ -133,6 +133,30 @@ pub async fn list_accounts(config: &Config) -> Result<(), RunError> {
     Ok(())
 }
 
+/// Approves an account waiting for approval (registrations in `approval` mode).
+pub async fn approve_account(config: &Config, username: &str) -> Result<(), RunError> {
+    let store = open_store(config).await?;
+    let account = match store.local_account_by_username(username).await {
+        Ok(a) => a,
+        Err(StoreError::NotFound(_)) => {
+            store.close().await;
+            return Err(RunError::Argument {
+                argument: "USERNAME",
+                reason: format!("no local account is called {username:?}"),
+            });
+        }
+        Err(e) => return Err(RunError::Store(e)),
+    };
+    let changed = store.approve_account(account.id).await?;
+    store.close().await;
+    if changed {
+        println!("approved @{}", account.username);
+    } else {
+        println!("@{} was already approved", account.username);
+    }
+    Ok(())
+}
+
 fn validate_email(raw: &str) -> Result<String, RunError> {
     let email = raw.trim();
     let valid = email.len() <= 254

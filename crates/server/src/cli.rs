@@ -52,6 +52,11 @@ enum AdminCommand {
     CreateAccount(CreateAccountArgs),
     /// List local accounts.
     ListAccounts,
+    /// Approve an account that signed up while registrations need approval.
+    ApproveAccount {
+        /// The username.
+        username: String,
+    },
 }
 
 /// Arguments of `cohort admin create-account`.
@@ -100,6 +105,9 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             admin::create_account(&config, &args, &mut std::io::stdin().lock()).await
         }
         Command::Admin(AdminCommand::ListAccounts) => admin::list_accounts(&config).await,
+        Command::Admin(AdminCommand::ApproveAccount { username }) => {
+            admin::approve_account(&config, &username).await
+        }
         Command::PhiEval { .. } | Command::UrgentEval { .. } => Ok(()),
         Command::Config(ConfigCommand::Check) => {
             println!("{config}");

@@ -498,3 +498,29 @@ fn evals_refuse_missing_and_malformed_corpora() {
         assert!(line.contains("line"), "{line}");
     }
 }
+
+#[test]
+fn admin_approves_accounts_waiting_for_approval() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["admin", "approve-account", "nobody"], &[]);
+    assert_fails_naming(&out, "USERNAME");
+    let out = run(
+        dir.path(),
+        &[
+            "admin",
+            "create-account",
+            "pat",
+            "--email",
+            "pat@example.org",
+        ],
+        &[],
+    );
+    assert!(out.status.success());
+    // Created by an admin: approved already.
+    let out = run(dir.path(), &["admin", "approve-account", "pat"], &[]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "@pat was already approved"
+    );
+}

@@ -407,3 +407,17 @@ impl Store {
             .transpose()
     }
 }
+
+impl Store {
+    /// Approves a local account waiting for approval; `false` if it was approved already.
+    pub async fn approve_account(&self, account: Id) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE accounts SET approved = TRUE, updated_at = $1 WHERE id = $2 AND domain IS NULL AND approved = FALSE",
+        )
+        .bind(now_ms())
+        .bind(account.as_i64())
+        .execute(self.writer())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
