@@ -737,6 +737,19 @@ async fn registration_follows_the_instance_mode() {
                 .get("/api/v1/accounts/verify_credentials", Some(user_token))
                 .await;
             assert_eq!(status == 200, usable, "{mode}");
+            if !usable {
+                // `cohort admin approve-account` (or the admin API) lets the account in.
+                let newbie = instance
+                    .store()
+                    .local_account_by_username("newbie")
+                    .await
+                    .unwrap();
+                assert!(instance.store().approve_account(newbie.id).await.unwrap());
+                let (status, _) = instance
+                    .get("/api/v1/accounts/verify_credentials", Some(user_token))
+                    .await;
+                assert_eq!(status, 200, "usable once approved");
+            }
         }
         // Bad sign-ups are refused with the error JSON.
         for (form, what) in [
