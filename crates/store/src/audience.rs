@@ -452,7 +452,7 @@ impl Store {
         Ok(out)
     }
 
-    async fn load_account_domain_blocks(
+    pub(crate) async fn load_account_domain_blocks(
         &self,
         facts: &mut FactSet,
         accounts: &[Id],
@@ -529,7 +529,7 @@ impl Store {
         Ok(())
     }
 
-    async fn load_communities(
+    pub(crate) async fn load_communities(
         &self,
         facts: &mut FactSet,
         communities: &BTreeSet<Id>,

@@ -21,12 +21,12 @@
 use std::collections::BTreeSet;
 
 use cohort_model::{Domain, Id};
-use cohort_policy::{CommunityFacts, DomainDecision, FactSet, PostFacts, Recipient};
+use cohort_policy::{DomainDecision, FactSet, PostFacts, Recipient};
 use sqlx::Row;
 
 use crate::outbox::OutboxEvent;
-use crate::row::{flag, id, id_from};
-use crate::sql::{IN_LIST_CHUNK, placeholders};
+use crate::row::{id, id_from};
+use crate::sql::IN_LIST_CHUNK;
 use crate::{Engine, OutboxKind, Store, StoreError, now_ms};
 
 /// How long before the cursor the planner looks again for late-committing events (ids are
@@ -820,59 +820,10 @@ impl Store {
         }
         let mut accounts = author_list.clone();
         accounts.extend(candidate_list.iter().copied());
-        for chunk in accounts.chunks(IN_LIST_CHUNK) {
-            let sql = format!(
-                "SELECT account_id, domain FROM account_domain_blocks WHERE account_id IN ({})",
-                placeholders(1, chunk.len())
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for a in chunk {
-                query = query.bind(a.as_i64());
-            }
-            for row in query.fetch_all(self.reader()).await? {
-                let d: String = row.try_get("domain")?;
-                if let Ok(d) = Domain::parse(&d) {
-                    facts
-                        .account_domain_blocks
-                        .insert((id(&row, "account_id")?, d));
-                }
-            }
-        }
-        for community in &communities {
-            let Some(row) = sqlx::query(
-                "SELECT visibility, federation_restricted FROM communities WHERE id = $1",
-            )
-            .bind(community.as_i64())
-            .fetch_optional(self.reader())
-            .await?
-            else {
-                continue;
-            };
-            let visibility: String = row.try_get("visibility")?;
-            let federates_with = if flag(&row, "federation_restricted")? {
-                let listed: Vec<String> = sqlx::query_scalar(
-                    "SELECT domain FROM community_federation WHERE community_id = $1",
-                )
-                .bind(community.as_i64())
-                .fetch_all(self.reader())
-                .await?;
-                Some(
-                    listed
-                        .iter()
-                        .filter_map(|d| Domain::parse(d).ok())
-                        .collect(),
-                )
-            } else {
-                None
-            };
-            facts.communities.insert(
-                *community,
-                CommunityFacts {
-                    federates_with,
-                    local_only: visibility == "local",
-                },
-            );
-        }
+        self.load_account_domain_blocks(&mut facts, &accounts)
+            .await?;
+        let community_set: BTreeSet<Id> = communities.iter().copied().collect();
+        self.load_communities(&mut facts, &community_set).await?;
         Ok((facts, candidates))
     }
 }
