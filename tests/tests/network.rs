@@ -50,7 +50,20 @@ async fn a_cross_instance_follow_then_posts_reach_exactly_their_audience() {
             .await;
         assert_eq!(status, 200, "{rel}");
         assert_eq!(rel["requested"], true, "pending until beta accepts");
+        // The Follow waits in alpha's outbox (what /metrics reports) until delivered.
+        alpha.server.delivery.plan_pending().await.unwrap();
+        let depth = alpha.store().outbox_depth().await.unwrap();
+        assert_eq!((depth.queued_deliveries, depth.domains), (1, 1));
         settle(&[&alpha, &beta]).await;
+        assert_eq!(
+            alpha
+                .store()
+                .outbox_depth()
+                .await
+                .unwrap()
+                .queued_deliveries,
+            0
+        );
         let (_, rel) = alpha
             .get(
                 &format!("/api/v1/accounts/relationships?id[]={bob_on_alpha}"),

@@ -138,6 +138,8 @@ async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(&state.store),
+        state
+            .metrics
+            .render(&state.store, state.store.outbox_depth().await.ok()),
     )
 }

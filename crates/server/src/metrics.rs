@@ -45,6 +45,8 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     durations: Family<RouteLabels, Histogram>,
     pool_connections: Family<PoolLabels, Gauge>,
+    outbox_queued: Gauge,
+    outbox_domains: Gauge,
 }
 
 impl Default for Metrics {
@@ -62,6 +64,8 @@ impl Metrics {
             Histogram::new(exponential_buckets(0.0005, 2.0, 14))
         });
         let pool_connections = Family::<PoolLabels, Gauge>::default();
+        let outbox_queued = Gauge::default();
+        let outbox_domains = Gauge::default();
         registry.register(
             "http_requests",
             "HTTP requests by method, route and status",
@@ -77,8 +81,20 @@ impl Metrics {
             "Database pool connections by pool and state",
             pool_connections.clone(),
         );
+        registry.register(
+            "outbox_queued_deliveries",
+            "Deliveries waiting in the outbox (one per activity and receiving instance)",
+            outbox_queued.clone(),
+        );
+        registry.register(
+            "outbox_domains",
+            "Receiving instances with deliveries waiting",
+            outbox_domains.clone(),
+        );
         Metrics {
             registry: Arc::new(Mutex::new(registry)),
+            outbox_queued,
+            outbox_domains,
             requests,
             durations,
             pool_connections,
@@ -101,8 +117,13 @@ impl Metrics {
             .observe(seconds);
     }
 
-    /// The text exposition, with state gauges refreshed from `store`.
-    pub fn render(&self, store: &Store) -> String {
+    /// The text exposition, with state gauges refreshed from `store` (and `outbox`, read by
+    /// the caller because it needs a query).
+    pub fn render(&self, store: &Store, outbox: Option<cohort_store::OutboxDepth>) -> String {
+        if let Some(depth) = outbox {
+            self.outbox_queued.set(depth.queued_deliveries);
+            self.outbox_domains.set(depth.domains);
+        }
         let stats = store.pool_stats();
         let set = |pool, state, value: i64| {
             self.pool_connections

@@ -132,6 +132,7 @@ async fn serve_answers_health_and_metrics_and_stops_on_sigterm() {
         "{text}"
     );
     assert!(text.contains("cohort_db_pool_connections"), "{text}");
+    assert!(text.contains("cohort_outbox_queued_deliveries 0"), "{text}");
 
     // A request id sent by a proxy is kept.
     let echoed = client

@@ -46,7 +46,7 @@ pub use ids::now_ms;
 pub use inbox::{INBOX_MAX_ATTEMPTS, InboxItem, LocalActorProfile, RemoteKey};
 pub use interactions::{NotificationRecord, StatusCounts, ViewerMarks};
 pub use oauth::{AccessToken, AuthorizationCode, CodeProblem, OAuthApp};
-pub use outbox::{NewOutboxEvent, OutboxEvent, OutboxKind};
+pub use outbox::{NewOutboxEvent, OutboxDepth, OutboxEvent, OutboxKind};
 pub use preferences::Marker;
 pub use relations::{DomainPolicy, FollowState, NewCommunity, NewRemoteAccount, Relationship};
 pub use statuses::{MAX_ANCESTORS, NewStatus, StatusEdit, StatusRecord, StatusVersion};

@@ -228,3 +228,27 @@ mod tests {
         assert_eq!(target_from_params("{}"), None);
     }
 }
+
+/// How much outgoing work waits: for `/metrics`.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct OutboxDepth {
+    /// Deliveries queued (one per event and receiving domain).
+    pub queued_deliveries: i64,
+    /// Domains with queued deliveries.
+    pub domains: i64,
+}
+
+impl Store {
+    /// The outbox's depth.
+    pub async fn outbox_depth(&self) -> Result<OutboxDepth, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS queued, COUNT(DISTINCT domain) AS domains FROM delivery_queue",
+        )
+        .fetch_one(self.reader())
+        .await?;
+        Ok(OutboxDepth {
+            queued_deliveries: row.try_get("queued")?,
+            domains: row.try_get("domains")?,
+        })
+    }
+}
