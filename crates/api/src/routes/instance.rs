@@ -116,8 +116,3 @@ pub async fn preferences(auth: Authenticated) -> ApiResult<Json<Value>> {
 pub async fn empty_list() -> Json<Value> {
     Json(json!([]))
 }
-
-/// An empty object (`/api/v1/markers` with nothing saved).
-pub async fn empty_object() -> Json<Value> {
-    Json(json!({}))
-}
