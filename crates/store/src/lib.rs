@@ -17,6 +17,7 @@
 
 mod accounts;
 mod audience;
+mod communities;
 mod db;
 mod delivery;
 mod error;
@@ -36,6 +37,10 @@ mod timelines;
 
 pub use accounts::{AccountCounts, AccountRecord, NewLocalAccount, ProfileUpdate};
 pub use audience::StoredDecision;
+pub use communities::{
+    CommunityRecord, CommunityUpdate, InviteRecord, JoinOutcome, MemberRecord, MemberState,
+    NewLocalCommunity,
+};
 pub use db::{DatabaseSettings, Engine, PoolStats, Store, mask_password};
 pub use delivery::{
     DeliveryActor, DomainDeliveryState, FailureOutcome, MAX_BACKOFF_MS, PLANNER_LOOKBACK_MS,
