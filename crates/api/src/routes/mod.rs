@@ -2,6 +2,7 @@
 //! policy, render.
 
 pub mod accounts;
+pub mod communities;
 pub mod instance;
 pub mod interactions;
 pub mod notifications;
