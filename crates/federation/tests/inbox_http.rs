@@ -1149,3 +1149,133 @@ async fn a_group_announce_of_a_create_is_a_boost_of_the_post_refetched_from_its_
     );
     w.finish().await;
 }
+
+/// FEP-1b12: a Group's `Announce(Create)` relays a post of its community. The post is
+/// refetched from its origin and attributed to the community, and a relay is no boost. The
+/// Group's `Announce(Delete)` removes only posts of its own community.
+#[tokio::test]
+async fn a_group_relay_stores_the_post_in_its_community_and_removes_only_its_own_posts() {
+    let w = World::start().await;
+    let forum_id = format!("http://{}/c/forum", w.peer_host);
+    let forum_key = format!("{forum_id}#main-key");
+    let olga = format!("http://{}/users/olga", w.origin_host);
+    let note_id = format!("http://{}/post/8", w.origin_host);
+    {
+        let mut docs = w.peer.docs.lock().unwrap();
+        let mut group = person(&forum_id, "forum", &forum_key, keys(3));
+        group["type"] = json!("Group");
+        docs.insert(forum_id.clone(), group);
+        docs.insert(
+            olga.clone(),
+            person(&olga, "olga", &format!("{olga}#main-key"), keys(3)),
+        );
+        docs.insert(
+            note_id.clone(),
+            json!({"id": note_id, "type": "Note", "attributedTo": olga, "audience": forum_id,
+                   "content": "<p>from the origin</p>",
+                   "to": ["https://www.w3.org/ns/activitystreams#Public"]}),
+        );
+    }
+    let forum = RemoteActor {
+        signer: Signer::from_pem(&forum_key, &keys(3).private_key_pem).unwrap(),
+        id: forum_id.clone(),
+        key_id: forum_key,
+    };
+    let forum_account = w
+        .store
+        .upsert_remote_account(&NewRemoteAccount {
+            username: "forum".into(),
+            domain: Domain::parse(&w.peer_host).unwrap(),
+            actor_uri: forum_id.clone(),
+            inbox_uri: format!("{forum_id}/inbox"),
+            shared_inbox_uri: None,
+            followers_uri: Some(format!("{forum_id}/followers")),
+            display_name: String::new(),
+            is_group: true,
+        })
+        .await
+        .unwrap();
+    let community = w
+        .store
+        .community_of_group(forum_account)
+        .await
+        .unwrap()
+        .expect("a remote Group gets a community row");
+    // Following the Group is membership of its community, here too.
+    w.store
+        .set_follow(w.pat, forum_account, FollowState::Accepted)
+        .await
+        .unwrap();
+    assert!(
+        w.store
+            .membership(community.id, w.pat)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_member()
+    );
+
+    let relay = json!({
+        "id": format!("{forum_id}/activities/announce/1"),
+        "type": "Announce",
+        "actor": forum_id,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": {
+            "id": format!("{note_id}#create"),
+            "type": "Create",
+            "actor": olga,
+            "object": {"id": note_id, "type": "Note", "attributedTo": olga,
+                       "content": "<p>forged inline</p>"}
+        }
+    });
+    assert_eq!(w.deliver(&forum, &relay).await, 202);
+    w.settle().await;
+    let note = w
+        .store
+        .status_id_by_uri(&note_id)
+        .await
+        .unwrap()
+        .expect("relayed post stored");
+    let record = w.store.status(note).await.unwrap();
+    assert!(record.content_html.contains("from the origin"));
+    assert_eq!(record.facts.audience.community, Some(community.id));
+    assert_eq!(
+        w.store
+            .status_id_by_uri(relay["id"].as_str().unwrap())
+            .await
+            .unwrap(),
+        None,
+        "a relay is no boost"
+    );
+
+    // The Group cannot remove what is not in its community...
+    let (outside, outside_path) = w.local_post(w.pat, "pat", Visibility::Public).await;
+    let forged = json!({
+        "id": format!("{forum_id}/activities/announce/2"),
+        "type": "Announce",
+        "actor": forum_id,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": {"id": format!("{forum_id}/activities/delete/2"), "type": "Delete",
+                   "actor": forum_id, "object": w.url(&outside_path)}
+    });
+    assert_eq!(w.deliver(&forum, &forged).await, 202);
+    w.settle().await;
+    assert!(!w.store.status(outside).await.unwrap().facts.deleted);
+    // ...but removes what is.
+    let removal = json!({
+        "id": format!("{forum_id}/activities/announce/3"),
+        "type": "Announce",
+        "actor": forum_id,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": {"id": format!("{forum_id}/activities/delete/3"), "type": "Delete",
+                   "actor": forum_id, "object": note_id, "summary": "off topic"}
+    });
+    assert_eq!(w.deliver(&forum, &removal).await, 202);
+    w.settle().await;
+    assert!(w.store.status(note).await.unwrap().facts.deleted);
+    assert_eq!(
+        w.store.removal_of(note).await.unwrap().map(|(_, why)| why),
+        Some("off topic".to_owned())
+    );
+    w.finish().await;
+}

@@ -837,13 +837,16 @@ impl Store {
 
     /// Removes a post (and, for a thread, the Group's announcement of it) from a community:
     /// it disappears from every read path like a deleted post, and the removal (by whom,
-    /// why) is kept. Returns `false` when the post is not in this community or already gone.
+    /// why) is kept. When `relay_by` names the (local) Group, a `GroupRemove` event relays
+    /// the removal to every instance that received the post, in the same transaction.
+    /// Returns `false` when the post is not in this community or already gone.
     pub async fn remove_from_community(
         &self,
         community: Id,
         status: Id,
         moderator: Id,
         reason: &str,
+        relay_by: Option<Id>,
     ) -> Result<bool, StoreError> {
         let now = now_ms();
         let mut tx = self.writer().begin().await?;
@@ -858,13 +861,43 @@ impl Store {
         .bind(status.as_i64())
         .execute(&mut *tx)
         .await?;
+        if removed.rows_affected() == 0 {
+            return Ok(false);
+        }
         sqlx::query("DELETE FROM community_pins WHERE community_id = $1 AND status_id = $2")
             .bind(community.as_i64())
             .bind(status.as_i64())
             .execute(&mut *tx)
             .await?;
+        if let Some(group) = relay_by {
+            let event = crate::outbox::NewOutboxEvent {
+                kind: crate::outbox::OutboxKind::GroupRemove,
+                actor: group,
+                status: Some(status),
+                target_account: None,
+            };
+            crate::outbox::enqueue_in(&mut tx, self.next_id(), &event).await?;
+        }
         tx.commit().await?;
-        Ok(removed.rows_affected() > 0)
+        Ok(true)
+    }
+
+    /// Who removed a post from its community, and why, if a moderator did.
+    pub async fn removal_of(&self, status: Id) -> Result<Option<(Id, String)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT removed_by, removed_reason FROM statuses WHERE id = $1 AND removed_by IS NOT NULL",
+        )
+        .bind(status.as_i64())
+        .fetch_optional(self.reader())
+        .await?;
+        match row {
+            Some(row) => Ok(Some((
+                id(&row, "removed_by")?,
+                row.try_get::<Option<String>, _>("removed_reason")?
+                    .unwrap_or_default(),
+            ))),
+            None => Ok(None),
+        }
     }
 
     /// Features (or stops featuring) a thread of the community. Returns `false` when the

@@ -45,11 +45,17 @@ pub enum OutboxKind {
     UpdateActor,
     /// A local account was deleted (`Delete` of the actor).
     DeleteActor,
+    /// A local community's Group relays a post of the community (thread or comment) to its
+    /// members' instances: `Announce(Create(Note))` (FEP-1b12).
+    GroupForward,
+    /// A local community's Group relays a moderator's removal of a post:
+    /// `Announce(Delete(Note))`, to every inbox that received the post.
+    GroupRemove,
 }
 
 impl OutboxKind {
     /// Every kind.
-    pub const ALL: [OutboxKind; 15] = [
+    pub const ALL: [OutboxKind; 17] = [
         OutboxKind::CreateStatus,
         OutboxKind::UpdateStatus,
         OutboxKind::DeleteStatus,
@@ -65,6 +71,8 @@ impl OutboxKind {
         OutboxKind::UndoLike,
         OutboxKind::UpdateActor,
         OutboxKind::DeleteActor,
+        OutboxKind::GroupForward,
+        OutboxKind::GroupRemove,
     ];
 
     /// The stored name.
@@ -85,6 +93,8 @@ impl OutboxKind {
             OutboxKind::UndoLike => "undo_like",
             OutboxKind::UpdateActor => "update_actor",
             OutboxKind::DeleteActor => "delete_actor",
+            OutboxKind::GroupForward => "group_forward",
+            OutboxKind::GroupRemove => "group_remove",
         }
     }
 

@@ -126,18 +126,32 @@ impl Store {
         self.status(new.id).await
     }
 
-    /// Stores a community's new thread and the Group's announcement of it in one
-    /// transaction, so a thread is never left unannounced to the members.
-    pub async fn create_community_thread(
+    /// Stores a post of a community hosted here, in one transaction with what the Group
+    /// does about it: for a new thread, its `announcement` (a boost that Mastodon followers
+    /// understand); and, when `relay_by` names the Group, a `GroupForward` event that relays
+    /// the post to the members' instances (FEP-1b12). A post is never left unannounced.
+    pub async fn create_community_post(
         &self,
-        thread: &NewStatus,
-        announcement: &NewStatus,
+        post: &NewStatus,
+        announcement: Option<&NewStatus>,
+        relay_by: Option<Id>,
     ) -> Result<StatusRecord, StoreError> {
         let mut tx = self.writer().begin().await?;
-        self.insert_status_in(&mut tx, thread).await?;
-        self.insert_status_in(&mut tx, announcement).await?;
+        self.insert_status_in(&mut tx, post).await?;
+        if let Some(announcement) = announcement {
+            self.insert_status_in(&mut tx, announcement).await?;
+        }
+        if let Some(group) = relay_by {
+            let event = crate::outbox::NewOutboxEvent {
+                kind: crate::outbox::OutboxKind::GroupForward,
+                actor: group,
+                status: Some(post.id),
+                target_account: None,
+            };
+            crate::outbox::enqueue_in(&mut tx, self.next_id(), &event).await?;
+        }
         tx.commit().await?;
-        self.status(thread.id).await
+        self.status(post.id).await
     }
 
     /// The body of [`Store::create_status`], inside the caller's transaction.

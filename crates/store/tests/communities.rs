@@ -435,7 +435,7 @@ async fn threads_are_announced_listed_pinned_and_removed() {
         announcement.reblog_of = Some(thread.id);
         announcement.text_source = String::new();
         store
-            .create_community_thread(&thread, &announcement)
+            .create_community_post(&thread, Some(&announcement), Some(c.account.id))
             .await
             .unwrap();
         let reply = status(&store, owner, c.id, Some(thread.id));
@@ -468,13 +468,13 @@ async fn threads_are_announced_listed_pinned_and_removed() {
 
         assert!(
             store
-                .remove_from_community(c.id, thread.id, owner, "off topic")
+                .remove_from_community(c.id, thread.id, owner, "off topic", Some(c.account.id))
                 .await
                 .unwrap()
         );
         assert!(
             !store
-                .remove_from_community(c.id, thread.id, owner, "again")
+                .remove_from_community(c.id, thread.id, owner, "again", Some(c.account.id))
                 .await
                 .unwrap()
         );

@@ -19,7 +19,7 @@ use crate::state::{ApiState, RegistrationMode};
 
 /// Records a relationship activity (Follow, Undo, Accept, Reject, Block...) from a local
 /// account to a remote one, for the delivery workers.
-async fn tell_remote_account(
+pub(crate) async fn tell_remote_account(
     state: &ApiState,
     kind: OutboxKind,
     actor: Id,

@@ -466,12 +466,21 @@ async fn decide_request(
     {
         return Err(ApiError::NotFound);
     }
-    if approve {
+    let requester = state.store.account_by_id(account).await?;
+    if requester.domain.is_some() {
+        // The remote member's instance waits for the Group's answer to its Follow.
+        let kind = if approve {
+            cohort_store::OutboxKind::AcceptFollow
+        } else {
+            cohort_store::OutboxKind::RejectFollow
+        };
+        crate::routes::accounts::tell_remote_account(&state, kind, community.account.id, account)
+            .await?;
+    } else if approve {
         state
             .store
             .notify(account, community.account.id, "follow", None)
-            .await
-            .ok();
+            .await?;
     }
     Ok(Json(
         relationship_json(&state, community.account.id, account).await?,
@@ -542,9 +551,27 @@ pub async fn join_as(
     code: Option<&str>,
 ) -> ApiResult<JoinOutcome> {
     if !community.is_local() {
-        return Err(ApiError::Unprocessable(
-            "Joining communities on other instances is done by following their account".into(),
-        ));
+        // A community hosted elsewhere: follow its Group; its instance answers with Accept
+        // (then this account is a member here too) or Reject.
+        let group = community.account.id;
+        let existing = state.store.relationship(auth.account.id, group).await?;
+        if existing.following {
+            return Ok(JoinOutcome::Joined);
+        }
+        if !existing.requested {
+            state
+                .store
+                .set_follow(auth.account.id, group, cohort_store::FollowState::Requested)
+                .await?;
+            crate::routes::accounts::tell_remote_account(
+                state,
+                cohort_store::OutboxKind::Follow,
+                auth.account.id,
+                group,
+            )
+            .await?;
+        }
+        return Ok(JoinOutcome::Requested);
     }
     let outcome = state
         .store
@@ -771,7 +798,13 @@ pub async fn remove_status(
     let reason = bounded_text(&params, "reason", 1000)?.unwrap_or_default();
     if !state
         .store
-        .remove_from_community(community.id, status, auth.account.id, &reason)
+        .remove_from_community(
+            community.id,
+            status,
+            auth.account.id,
+            &reason,
+            Some(community.account.id),
+        )
         .await?
     {
         return Err(ApiError::NotFound);

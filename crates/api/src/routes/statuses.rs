@@ -328,6 +328,14 @@ pub async fn create(
     };
     let expires_at = lifetime.map(|secs| cohort_store::now_ms() + secs * 1000);
 
+    // A post in a community hosted elsewhere is addressed to its Group, which relays it to
+    // the members (FEP-1b12: outgoing comments mention the community).
+    let mut addressed_ids: Vec<Id> = mentioned.iter().map(|m| m.id).collect();
+    if let Some(c) = community.as_ref().filter(|c| !c.is_local())
+        && !addressed_ids.contains(&c.account.id)
+    {
+        addressed_ids.push(c.account.id);
+    }
     let id = state.store.next_id();
     let linked: Vec<LinkedMention> = resolved.iter().map(|(_, l)| l.clone()).collect();
     let base = state.settings.base_url.clone();
@@ -346,20 +354,21 @@ pub async fn create(
         language: params.string("language").filter(|l| !l.is_empty()),
         in_reply_to: parent.as_ref().map(|p| p.facts.id),
         reblog_of: None,
-        addressed: mentioned.iter().map(|m| m.id).collect(),
+        addressed: addressed_ids,
         held_reason,
         expires_at,
     };
-    match community
-        .filter(|c| c.is_local() && new.in_reply_to.is_none() && new.held_reason.is_none())
-    {
-        // A new thread in a community hosted here: the Group announces it to its members
-        // (FEP-1b12), in the same transaction.
+    match community.filter(|c| c.is_local() && new.held_reason.is_none()) {
+        // A post in a community hosted here: the Group relays it to its members' instances
+        // and, for a new thread, announces it (FEP-1b12), in the same transaction.
         Some(community) => {
-            let announcement = group_announcement(&state, &community, &new);
+            let announcement = new
+                .in_reply_to
+                .is_none()
+                .then(|| group_announcement(&state, &community, &new));
             state
                 .store
-                .create_community_thread(&new, &announcement)
+                .create_community_post(&new, announcement.as_ref(), Some(community.account.id))
                 .await?;
         }
         None => {

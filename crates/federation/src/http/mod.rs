@@ -538,6 +538,7 @@ pub fn router(state: FederationState) -> Router {
         .route("/users/{name}/followers", get(objects::followers))
         .route("/users/{name}/following", get(objects::following))
         .route("/users/{name}/collections/featured", get(objects::featured))
+        .route("/users/{name}/moderators", get(objects::moderators))
         .route("/inbox", post(crate::inbox::shared_inbox))
         .route("/users/{name}/inbox", post(crate::inbox::personal_inbox))
         .layer(axum::extract::DefaultBodyLimit::disable())

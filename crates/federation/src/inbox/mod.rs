@@ -20,6 +20,7 @@
 //! object from another origin is always refetched from its origin, never trusted inline.
 
 pub mod activity;
+mod community;
 mod process;
 pub mod sanitize;
 
