@@ -51,11 +51,14 @@ pub enum OutboxKind {
     /// A local community's Group relays a moderator's removal of a post:
     /// `Announce(Delete(Note))`, to every inbox that received the post.
     GroupRemove,
+    /// A local moderator of a community hosted elsewhere removes a post: `Delete` with the
+    /// reason, to the community's Group (the target account), which checks and relays it.
+    ModeratorDelete,
 }
 
 impl OutboxKind {
     /// Every kind.
-    pub const ALL: [OutboxKind; 17] = [
+    pub const ALL: [OutboxKind; 18] = [
         OutboxKind::CreateStatus,
         OutboxKind::UpdateStatus,
         OutboxKind::DeleteStatus,
@@ -73,6 +76,7 @@ impl OutboxKind {
         OutboxKind::DeleteActor,
         OutboxKind::GroupForward,
         OutboxKind::GroupRemove,
+        OutboxKind::ModeratorDelete,
     ];
 
     /// The stored name.
@@ -95,6 +99,7 @@ impl OutboxKind {
             OutboxKind::DeleteActor => "delete_actor",
             OutboxKind::GroupForward => "group_forward",
             OutboxKind::GroupRemove => "group_remove",
+            OutboxKind::ModeratorDelete => "moderator_delete",
         }
     }
 

@@ -793,9 +793,12 @@ pub async fn remove_status(
 ) -> ApiResult<Json<Value>> {
     auth.require("write:statuses")?;
     let community = visible_community(&state, &id, &auth.viewer()).await?;
-    require_moderator(&state, &community, &auth).await?;
     let status = parse_id(&status)?;
     let reason = bounded_text(&params, "reason", 1000)?.unwrap_or_default();
+    if !community.is_local() {
+        return remove_from_remote_community(&state, &auth, &community, status, &reason).await;
+    }
+    require_moderator(&state, &community, &auth).await?;
     if !state
         .store
         .remove_from_community(
@@ -809,6 +812,57 @@ pub async fn remove_status(
     {
         return Err(ApiError::NotFound);
     }
+    Ok(Json(json!({})))
+}
+
+/// A local moderator of a community hosted elsewhere removes a post: the community's own
+/// moderator list (its Group's `attributedTo`, fetched now) must name them; the post goes
+/// here at once and a `Delete` with the reason goes to the Group, which relays it to every
+/// member's instance.
+async fn remove_from_remote_community(
+    state: &ApiState,
+    auth: &Authenticated,
+    community: &CommunityRecord,
+    status: Id,
+    reason: &str,
+) -> ApiResult<Json<Value>> {
+    let federation = state
+        .federation
+        .as_ref()
+        .ok_or_else(|| ApiError::internal("federation is not running"))?;
+    let moderators = federation
+        .remote_moderators(&community.account.actor_uri)
+        .await
+        .map_err(|e| {
+            ApiError::Unprocessable(format!(
+                "The community's moderator list could not be fetched: {e}"
+            ))
+        })?;
+    if !moderators.contains(&auth.account.actor_uri) {
+        return Err(ApiError::Forbidden(
+            "Only this community's moderators may do that".into(),
+        ));
+    }
+    let record = state.store.status(status).await?;
+    if record.facts.audience.community != Some(community.id) {
+        return Err(ApiError::NotFound);
+    }
+    if !state
+        .store
+        .remove_from_community(community.id, status, auth.account.id, reason, None)
+        .await?
+    {
+        return Err(ApiError::NotFound);
+    }
+    state
+        .store
+        .enqueue_outbox_event(&cohort_store::NewOutboxEvent {
+            kind: cohort_store::OutboxKind::ModeratorDelete,
+            actor: auth.account.id,
+            status: Some(status),
+            target_account: Some(community.account.id),
+        })
+        .await?;
     Ok(Json(json!({})))
 }
 

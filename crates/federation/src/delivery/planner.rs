@@ -71,6 +71,13 @@ pub(crate) async fn candidate_domains(
                         .map(|r| r.domain),
                 );
             }
+            if event.kind == OutboxKind::GroupRemove
+                && let Ok(record) = store.status(status).await
+                && let Some(domain) = record.facts.author.domain
+            {
+                // The author's instance, which the relay skipped, must learn of the removal.
+                domains.insert(domain);
+            }
             // Rows still queued first: a delivery in flight is recorded before its row is
             // removed, so between the two reads every domain that got (or is getting) the
             // post is seen.
@@ -90,7 +97,8 @@ pub(crate) async fn candidate_domains(
         | OutboxKind::Block
         | OutboxKind::UndoBlock
         | OutboxKind::Like
-        | OutboxKind::UndoLike => {
+        | OutboxKind::UndoLike
+        | OutboxKind::ModeratorDelete => {
             if let Some(domain) = relationship_domain(store, event).await? {
                 domains.insert(domain);
             }

@@ -7,7 +7,9 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use cohort_model::{Domain, Id};
-use cohort_policy::{DeliveryPermit, DomainDecision, FactSet, Party, Subject, plan_delivery};
+use cohort_policy::{
+    DeliveryPermit, DomainDecision, FactSet, Party, RecordedInbox, Subject, plan_delivery,
+};
 use cohort_store::{
     DeliveryActor, OutboxEvent, OutboxKind, QueuedDelivery, StatusRecord, Store, StoreError, now_ms,
 };
@@ -203,7 +205,8 @@ async fn deliver_row(
         | OutboxKind::Block
         | OutboxKind::UndoBlock
         | OutboxKind::Like
-        | OutboxKind::UndoLike => ctx.relationship(answered).await,
+        | OutboxKind::UndoLike
+        | OutboxKind::ModeratorDelete => ctx.relationship(answered).await,
         OutboxKind::UpdateActor | OutboxKind::DeleteActor => Ok(finished()),
     }
 }
@@ -374,6 +377,20 @@ impl RowContext<'_> {
         {
             recorded.extend(self.store().recorded_inboxes(announcement).await?);
         }
+        // The author's instance has the post (it is its origin) and must learn of the removal.
+        if let Some(author) = self
+            .store()
+            .remote_recipients(&[record.facts.author.id])
+            .await?
+            .into_iter()
+            .next()
+            && let Some(domain) = author.party.domain.clone()
+        {
+            recorded.push(RecordedInbox {
+                inbox: author.shared_inbox.unwrap_or(author.inbox),
+                domain,
+            });
+        }
         recorded.retain(|r| &r.domain == self.domain());
         recorded.sort_by(|a, b| a.inbox.cmp(&b.inbox));
         recorded.dedup_by(|a, b| a.inbox == b.inbox);
@@ -496,6 +513,15 @@ impl RowContext<'_> {
                     )
                     .await?;
                 render::undo(id, me, render::like(&inner, me, status_uri))
+            }
+            OutboxKind::ModeratorDelete => {
+                let mut removal = render::delete(id, me, status_uri);
+                if let Some(s) = &status
+                    && let Some((_, reason)) = self.store().removal_of(s.facts.id).await?
+                {
+                    removal.set_summary(&reason);
+                }
+                removal
             }
             _ => return Ok(finished()),
         };
