@@ -268,3 +268,170 @@ async fn members_on_three_instances_post_reply_and_moderate_a_community() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_approval_members_only_community_reaches_its_members_and_nobody_else() {
+    for engine in engines() {
+        let mut alpha = Instance::start_named(engine, "alpha", &[]).await;
+        let mut beta = Instance::start_named(engine, "beta", &[]).await;
+        alpha.create_account("olga", Role::Admin, false).await;
+        beta.create_account("pat", Role::Member, false).await;
+        beta.create_account("sam", Role::Member, false).await;
+        let olga = alpha.sign_in("olga", SCOPES).await;
+        let pat = beta.sign_in("pat", SCOPES).await;
+        let sam = beta.sign_in("sam", SCOPES).await;
+        let all = [&alpha, &beta];
+        let (status, _) = alpha
+            .post(
+                "/api/v1/communities",
+                Some(&olga),
+                &[
+                    ("name", "oncology"),
+                    ("membership", "approval"),
+                    ("visibility", "members"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 201);
+        let community = format!("oncology@{}", alpha.domain);
+
+        // Pat asks to join from beta; nothing is hers until Olga approves.
+        account_id(&beta, &pat, &community).await;
+        let (status, joined) = beta
+            .post(
+                &format!("/api/v1/communities/{community}/join"),
+                Some(&pat),
+                &[],
+            )
+            .await;
+        assert_eq!(status, 200, "{joined}");
+        assert_eq!(joined["relationship"]["requested"], true);
+        settle(&all).await;
+        let (_, waiting) = alpha
+            .get("/api/v1/communities/oncology/join_requests", Some(&olga))
+            .await;
+        assert_eq!(waiting[0]["acct"], format!("pat@{}", beta.domain));
+        let (_, early) = alpha
+            .post(
+                "/api/v1/statuses",
+                Some(&olga),
+                &[("status", "@oncology before you joined")],
+            )
+            .await;
+        assert_eq!(early["visibility"], "community");
+        settle(&all).await;
+        let (_, home) = beta.get("/api/v1/timelines/home", Some(&pat)).await;
+        assert!(
+            find(&home, "before you joined").is_none(),
+            "nothing reaches a pending request: {home}"
+        );
+        let pat_on_alpha = waiting[0]["id"].as_str().unwrap();
+        let (status, _) = alpha
+            .post(
+                &format!("/api/v1/communities/oncology/join_requests/{pat_on_alpha}/authorize"),
+                Some(&olga),
+                &[],
+            )
+            .await;
+        assert_eq!(status, 200);
+        settle(&all).await;
+        let (_, on_beta) = beta
+            .get(&format!("/api/v1/communities/{community}"), Some(&pat))
+            .await;
+        assert_eq!(on_beta["relationship"]["member"], true, "{on_beta}");
+
+        // A members-only post reaches Pat, through her own inbox only.
+        let (status, post) = alpha
+            .post(
+                "/api/v1/statuses",
+                Some(&olga),
+                &[("status", "@oncology scan day tips")],
+            )
+            .await;
+        assert_eq!(status, 200, "{post}");
+        settle(&all).await;
+        let (_, home) = beta.get("/api/v1/timelines/home", Some(&pat)).await;
+        let on_beta = find(&home, "scan day tips")
+            .unwrap_or_else(|| panic!("the member got it: {home}"))
+            .clone();
+        let shared_inbox_deliveries = alpha
+            .store()
+            .scalar_i64_for_tests(
+                "SELECT COUNT(*) FROM status_deliveries WHERE inbox_uri NOT LIKE '%/users/%'",
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            shared_inbox_deliveries, 0,
+            "members-only content never goes to a shared inbox"
+        );
+        let personal_deliveries = alpha
+            .store()
+            .scalar_i64_for_tests(
+                "SELECT COUNT(*) FROM status_deliveries WHERE inbox_uri LIKE '%/users/pat/inbox'",
+            )
+            .await
+            .unwrap();
+        assert!(personal_deliveries > 0, "it went to Pat's own inbox");
+
+        // Sam, on the same instance as a member, sees it through no path.
+        let id_on_beta = on_beta["id"].as_str().unwrap();
+        for path in [
+            format!("/api/v1/statuses/{id_on_beta}"),
+            format!("/api/v1/statuses/{id_on_beta}/context"),
+        ] {
+            let (status, _) = beta.get(&path, Some(&sam)).await;
+            assert_eq!(status, 404, "{path}");
+        }
+        for path in [
+            "/api/v1/timelines/home",
+            "/api/v1/timelines/public",
+            "/api/v1/timelines/public?remote=true",
+        ] {
+            let (_, list) = beta.get(path, Some(&sam)).await;
+            assert!(find(&list, "scan day").is_none(), "{path}: {list}");
+        }
+        let (_, list) = beta
+            .get(
+                &format!("/api/v1/communities/{community}/statuses"),
+                Some(&sam),
+            )
+            .await;
+        assert!(find(&list, "scan day").is_none(), "{list}");
+
+        // Pat leaves: what is posted afterwards does not reach beta.
+        let group_on_beta = on_beta_group(&beta, &pat, &community).await;
+        beta.post(
+            &format!("/api/v1/accounts/{group_on_beta}/unfollow"),
+            Some(&pat),
+            &[],
+        )
+        .await;
+        settle(&all).await;
+        let before = beta
+            .store()
+            .scalar_i64_for_tests("SELECT COUNT(*) FROM statuses")
+            .await
+            .unwrap();
+        alpha
+            .post(
+                "/api/v1/statuses",
+                Some(&olga),
+                &[("status", "@oncology after you left")],
+            )
+            .await;
+        settle(&all).await;
+        let after = beta
+            .store()
+            .scalar_i64_for_tests("SELECT COUNT(*) FROM statuses")
+            .await
+            .unwrap();
+        assert_eq!(before, after, "nothing reaches beta once its member left");
+        alpha.stop().await;
+        beta.stop().await;
+    }
+}
+
+async fn on_beta_group(beta: &Instance, token: &str, community: &str) -> String {
+    account_id(beta, token, community).await
+}
