@@ -24,10 +24,14 @@ import {
   createFederation,
   generateCryptoKeyPair,
   MemoryKvStore,
+  parseNodeInfo,
 } from "@fedify/fedify";
 import {
   Accept,
   Announce,
+  Application,
+  Block,
+  Collection,
   Create,
   Delete,
   Endpoints,
@@ -35,6 +39,7 @@ import {
   Like,
   Mention,
   Note,
+  OrderedCollection,
   Person,
   PUBLIC_COLLECTION,
   Tombstone,
@@ -47,6 +52,8 @@ const COHORT_HOST = COHORT_URL.host; // localhost:PORT
 const PEER_PORT = Number(process.env.PEER_PORT ?? "0");
 const PEER_ORIGIN = `http://localhost:${PEER_PORT}`;
 const PEER_NAME = "fedi";
+/** The peer actor's display name; the Update(Person) check changes it. */
+let peerDisplayName = "Fedify interop peer";
 /** How long to wait for something to arrive or be applied (deliveries are asynchronous). */
 const WAIT_MS = Number(process.env.INTEROP_WAIT_MS ?? "30000");
 
@@ -185,23 +192,28 @@ const federation = createFederation({
   allowPrivateAddress: true,
 });
 
+/** The peer's actor document. */
+async function peerActor(ctx) {
+  const identifier = PEER_NAME;
+  const keys = await ctx.getActorKeyPairs(identifier);
+  return new Person({
+    id: ctx.getActorUri(identifier),
+    preferredUsername: identifier,
+    name: peerDisplayName,
+    summary: "An independent ActivityPub implementation used by Cohort's interop checks.",
+    inbox: ctx.getInboxUri(identifier),
+    endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
+    followers: ctx.getFollowersUri(identifier),
+    url: ctx.getActorUri(identifier),
+    publicKey: keys[0].cryptographicKey,
+    assertionMethods: keys.map((k) => k.multikey),
+  });
+}
+
 federation
-  .setActorDispatcher("/users/{identifier}", async (ctx, identifier) => {
-    if (identifier !== PEER_NAME) return null;
-    const keys = await ctx.getActorKeyPairs(identifier);
-    return new Person({
-      id: ctx.getActorUri(identifier),
-      preferredUsername: identifier,
-      name: "Fedify interop peer",
-      summary: "An independent ActivityPub implementation used by Cohort's interop checks.",
-      inbox: ctx.getInboxUri(identifier),
-      endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
-      followers: ctx.getFollowersUri(identifier),
-      url: ctx.getActorUri(identifier),
-      publicKey: keys[0].cryptographicKey,
-      assertionMethods: keys.map((k) => k.multikey),
-    });
-  })
+  .setActorDispatcher("/users/{identifier}", (ctx, identifier) =>
+    identifier === PEER_NAME ? peerActor(ctx) : null,
+  )
   .setKeyPairsDispatcher((_ctx, identifier) => (identifier === PEER_NAME ? keyPairs : []));
 
 federation.setFollowersDispatcher("/users/{identifier}/followers", (_ctx, identifier) => {
@@ -231,6 +243,8 @@ federation
     );
   })
   .on(Accept, record)
+  .on(Like, record)
+  .on(Announce, record)
   .on(Create, record)
   .on(Update, record)
   .on(Delete, record)
@@ -337,6 +351,38 @@ async function runScenario() {
     fail("fedify: the remaining checks", "skipped: the Cohort actor could not be looked up");
     return;
   }
+
+  await check("fedify: NodeInfo 2.1 parses strictly", async () => {
+    // Fedify's getNodeInfo() refuses loopback addresses outright; fetch, then parse with it.
+    const links = await (await realFetch(new URL("/.well-known/nodeinfo", COHORT_URL))).json();
+    const link = links.links?.find((l) => l.rel === "http://nodeinfo.diaspora.software/ns/schema/2.1");
+    expect(link?.href, `links are ${JSON.stringify(links)}`);
+    const doc = await (await realFetch(link.href, { headers: { Accept: "application/json" } })).json();
+    const info = parseNodeInfo(doc);
+    expect(info, `does not parse strictly: ${JSON.stringify(doc)}`);
+    expect(info.software.name === "cohort", `software.name is ${info.software.name}`);
+    expect(info.protocols.includes("activitypub"), `protocols are ${info.protocols}`);
+  });
+
+  await check("fedify: the instance actor (acct:host@host) is an Application, fetched unsigned", async () => {
+    const jrd = await ctx.lookupWebFinger(`acct:${COHORT_HOST}@${COHORT_HOST}`);
+    const self = jrd?.links?.find((l) => l.rel === "self");
+    expect(self?.href, `JRD is ${JSON.stringify(jrd)}`);
+    // The context's own loader does not sign.
+    const actor = await ctx.lookupObject(self.href);
+    expect(actor instanceof Application, `got ${actor?.constructor?.name ?? actor}`);
+    const key = await actor.getPublicKey();
+    expect(key?.ownerId?.href === actor.id?.href && key.publicKey, "no usable public key");
+  });
+
+  await check("fedify: the outbox and followers collections (signed) have totalItems", async () => {
+    const outbox = await aliceActor.getOutbox({ documentLoader: signedLoader });
+    expect(outbox instanceof OrderedCollection || outbox instanceof Collection, `outbox is ${outbox?.constructor?.name}`);
+    expect(outbox.totalItems >= 1, `outbox totalItems is ${outbox.totalItems}`);
+    const fol = await aliceActor.getFollowers({ documentLoader: signedLoader });
+    expect(fol instanceof OrderedCollection || fol instanceof Collection, `followers is ${fol?.constructor?.name}`);
+    expect(fol.totalItems === 0, `followers totalItems is ${fol.totalItems}`);
+  });
 
   // -- The peer follows alice and receives her posts. --
   const follow = new Follow({ id: newId("follows"), actor: peerActorUri, object: aliceActor.id });
@@ -450,6 +496,65 @@ async function runScenario() {
     });
   });
 
+  const peerAcct = `${PEER_NAME}@localhost:${PEER_PORT}`;
+  const peerNote = (fields) => {
+    const id = `n${randomUUID()}`;
+    const note = new Note({ id: new URL(`${PEER_ORIGIN}/notes/${id}`), attribution: peerActorUri, ...fields });
+    notes.set(id, note);
+    return note;
+  };
+  const createOf = (note) =>
+    new Create({ id: newId("creates"), actor: peerActorUri, object: note, tos: note.toIds, ccs: note.ccIds });
+  const homeHas = (uri) => async () => {
+    const home = await apiOk("GET", "/api/v1/timelines/home", aliceToken);
+    return home.find((s) => s.uri === uri);
+  };
+
+  await check("fedify: a reply (inReplyTo, no mention) via the shared inbox is threaded under the Cohort post", async () => {
+    const reply = peerNote({
+      to: PUBLIC_COLLECTION,
+      ccs: [ctx.getFollowersUri(PEER_NAME)],
+      content: "<p>A reply from Fedify without a mention</p>",
+      replyTarget: new URL(alicePost.uri),
+    });
+    await ctx.sendActivity({ identifier: PEER_NAME }, aliceActor, createOf(reply), { preferSharedInbox: true });
+    await waitFor("the reply is not in the post's context", async () => {
+      const context = await apiOk("GET", `/api/v1/statuses/${alicePost.id}/context`, aliceToken);
+      return context.descendants.some((s) => s.uri === reply.id.href && s.in_reply_to_id === alicePost.id);
+    });
+  });
+
+  await check("fedify: a followers-only post of the followed peer is private and on the home timeline", async () => {
+    const note = peerNote({ to: ctx.getFollowersUri(PEER_NAME), content: "<p>For my followers only</p>" });
+    await send(createOf(note));
+    const status = await waitFor("not on the home timeline", homeHas(note.id.href));
+    expect(status.visibility === "private", `visibility is ${status.visibility}`);
+  });
+
+  await check("fedify: a direct message is direct and notifies the mentioned account", async () => {
+    const note = peerNote({
+      to: aliceActor.id,
+      content: `<p>${mentionHtml} a direct message</p>`,
+      tags: [new Mention({ href: aliceActor.id, name: `@alice@${COHORT_HOST}` })],
+    });
+    await send(createOf(note));
+    const notification = await waitFor("no mention notification", async () => {
+      const list = await apiOk("GET", "/api/v1/notifications?types[]=mention", aliceToken);
+      return list.find((n) => n.status?.uri === note.id.href);
+    });
+    expect(notification.status.visibility === "direct", `visibility is ${notification.status.visibility}`);
+  });
+
+  await check("fedify: Update(Person) refreshes the peer's account (display name)", async () => {
+    expect(peerAccount, "the peer's account is unknown (the follow check failed)");
+    peerDisplayName = "Fedify interop peer, renamed";
+    const actor = await peerActor(ctx);
+    await send(new Update({ id: newId("updates"), actor: peerActorUri, object: actor, to: PUBLIC_COLLECTION }));
+    await waitFor("the display name did not change", async () =>
+      (await apiOk("GET", `/api/v1/accounts/${peerAccount.id}`, aliceToken)).display_name === peerDisplayName,
+    );
+  });
+
   const statusOf = (id) => apiOk("GET", `/api/v1/statuses/${id}`, aliceToken);
 
   const like = new Like({ id: newId("likes"), actor: peerActorUri, object: new URL(alicePost.uri) });
@@ -504,6 +609,63 @@ async function runScenario() {
     await waitFor("reblogs_count never went back to 0", async () => (await statusOf(alicePost.id)).reblogs_count === 0);
   });
 
+  // -- alice acts on the peer's note; each arrives at the peer. --
+  const receivedWhere = (why, pred) => waitFor(why, () => received.find(({ activity }) => pred(activity)));
+  const byAlice = (a) => a.actorId?.href === aliceUri;
+
+  await check("cohort -> fedify: a favourite arrives as Like, unfavourite as Undo(Like)", async () => {
+    expect(remoteStatus, "no status from the Create check");
+    await apiOk("POST", `/api/v1/statuses/${remoteStatus.id}/favourite`, aliceToken);
+    const got = await receivedWhere("no Like arrived", (a) => a instanceof Like && byAlice(a) && a.objectId?.href === noteUri.href);
+    await apiOk("POST", `/api/v1/statuses/${remoteStatus.id}/unfavourite`, aliceToken);
+    await receivedWhere("no Undo(Like) arrived", (a) => a instanceof Undo && byAlice(a) && a.objectId?.href === got.activity.id?.href);
+  });
+
+  await check("cohort -> fedify: a boost arrives as Announce, unboost as Undo(Announce)", async () => {
+    expect(remoteStatus, "no status from the Create check");
+    await apiOk("POST", `/api/v1/statuses/${remoteStatus.id}/reblog`, aliceToken);
+    const got = await receivedWhere("no Announce arrived", (a) => a instanceof Announce && byAlice(a) && a.objectId?.href === noteUri.href);
+    await apiOk("POST", `/api/v1/statuses/${remoteStatus.id}/unreblog`, aliceToken);
+    await receivedWhere("no Undo(Announce) arrived", (a) => a instanceof Undo && byAlice(a) && a.objectId?.href === got.activity.id?.href);
+  });
+
+  await check("cohort -> fedify: a reply arrives as Create(Note) with inReplyTo and a Mention; its deletion as Delete", async () => {
+    expect(remoteStatus, "no status from the Create check");
+    const reply = await apiOk("POST", "/api/v1/statuses", aliceToken, {
+      status: `@${peerAcct} a reply from Cohort`,
+      in_reply_to_id: remoteStatus.id,
+      visibility: "public",
+    });
+    const got = await waitFor("no Create arrived", () => createdBy(reply.uri));
+    const note = await got.activity.getObject({ documentLoader: signedLoader });
+    expect(note.replyTargetId?.href === noteUri.href, `inReplyTo is ${note.replyTargetId?.href}`);
+    const mentions = [];
+    for await (const tag of note.getTags({ documentLoader: signedLoader })) {
+      if (tag instanceof Mention) mentions.push(tag.href?.href);
+    }
+    expect(mentions.includes(peerActorUri.href), `mentions are ${JSON.stringify(mentions)}`);
+    await apiOk("DELETE", `/api/v1/statuses/${reply.id}`, aliceToken);
+    await receivedWhere("no Delete arrived", (a) => a instanceof Delete && byAlice(a) && a.objectId?.href === reply.uri);
+  });
+
+  await check("cohort -> fedify: unfollow arrives as Undo(Follow)", async () => {
+    expect(peerAccount, "the peer's account is unknown (the follow check failed)");
+    await apiOk("POST", `/api/v1/accounts/${peerAccount.id}/unfollow`, aliceToken);
+    await receivedWhere("no Undo(Follow) arrived", (a) => a instanceof Undo && byAlice(a));
+    await waitFor("the peer still lists alice as a follower", () => !followers.has(aliceUri));
+  });
+
+  await check("fedify: Block is applied (blocked_by), Undo(Block) lifts it", async () => {
+    expect(peerAccount, "the peer's account is unknown (the follow check failed)");
+    const relationship = async () =>
+      (await apiOk("GET", `/api/v1/accounts/relationships?id[]=${peerAccount.id}`, aliceToken))[0];
+    const block = new Block({ id: newId("blocks"), actor: peerActorUri, object: aliceActor.id });
+    await send(block);
+    await waitFor("blocked_by never became true", async () => (await relationship()).blocked_by === true);
+    await send(new Undo({ id: newId("undos"), actor: peerActorUri, object: block }));
+    await waitFor("blocked_by never went back to false", async () => (await relationship()).blocked_by === false);
+  });
+
   await check("fedify: Delete(Tombstone) is applied (the status answers 404)", async () => {
     expect(remoteStatus, "no status from the Create check");
     notes.delete(noteId);
@@ -527,6 +689,15 @@ async function runScenario() {
     await waitFor("the peer is still a follower", async () => {
       const list = await apiOk("GET", `/api/v1/accounts/${account.id}/followers`, aliceToken);
       return !list.some((a) => a.acct === `${PEER_NAME}@localhost:${PEER_PORT}`);
+    });
+  });
+
+  await check("fedify: Delete(Person) removes the peer's account and posts", async () => {
+    expect(peerAccount, "the peer's account is unknown (the follow check failed)");
+    await send(new Delete({ id: newId("deletes"), actor: peerActorUri, object: peerActorUri, to: PUBLIC_COLLECTION }));
+    await waitFor("the account is still there", async () => {
+      const r = await api("GET", `/api/v1/accounts/${peerAccount.id}`, aliceToken);
+      return r.status === 404 || r.status === 410;
     });
   });
 }
