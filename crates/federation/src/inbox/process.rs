@@ -377,6 +377,9 @@ async fn store_post(
     };
     match store.create_status(&new).await {
         Ok(record) => {
+            store
+                .index_status_tags(record.facts.id, &object.hashtag_names())
+                .await?;
             for local in &record.facts.addressed {
                 store
                     .notify(*local, author, "mention", Some(record.facts.id))
