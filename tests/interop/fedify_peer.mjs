@@ -36,6 +36,7 @@ import {
   Delete,
   Endpoints,
   Follow,
+  Hashtag,
   Like,
   Mention,
   Note,
@@ -221,7 +222,19 @@ federation.setFollowersDispatcher("/users/{identifier}/followers", (_ctx, identi
   return { items: [...followers.values()] };
 });
 
-federation.setObjectDispatcher(Note, "/notes/{id}", (_ctx, { id }) => notes.get(id) ?? null);
+/** Actors whose verified signature fetched one of the peer's notes. */
+const signedNoteFetchers = [];
+
+// The peer's notes need a signed fetch (authorized fetch, as on Mastodon with secure mode):
+// Cohort's fetches must carry a draft-cavage signature that Fedify verifies.
+federation
+  .setObjectDispatcher(Note, "/notes/{id}", (_ctx, { id }) => notes.get(id) ?? null)
+  .authorize(async (ctx) => {
+    const owner = await ctx.getSignedKeyOwner();
+    if (owner?.id == null) return false;
+    signedNoteFetchers.push(owner.id.href);
+    return true;
+  });
 
 federation
   .setInboxListeners("/users/{identifier}/inbox", "/inbox")
@@ -524,6 +537,24 @@ async function runScenario() {
     });
   });
 
+  await check("fedify: a Hashtag tag puts the post on the tag timeline; summary becomes its content warning", async () => {
+    const note = peerNote({
+      to: PUBLIC_COLLECTION,
+      ccs: [ctx.getFollowersUri(PEER_NAME)],
+      summary: "Interop content warning",
+      sensitive: true,
+      content: '<p>Tagged <a href="http://localhost/tags/fedifyinterop" rel="tag">#<span>FedifyInterop</span></a></p>',
+      tags: [new Hashtag({ href: new URL(`${PEER_ORIGIN}/tags/fedifyinterop`), name: "#FedifyInterop" })],
+    });
+    await send(createOf(note));
+    const status = await waitFor("not on the home timeline", homeHas(note.id.href));
+    expect(status.spoiler_text === "Interop content warning", `spoiler_text is ${status.spoiler_text}`);
+    expect(status.sensitive === true, "not sensitive");
+    const tagged = await apiOk("GET", "/api/v1/timelines/tag/fedifyinterop", aliceToken);
+    expect(tagged.some((s) => s.uri === note.id.href), `the tag timeline has ${JSON.stringify(tagged.map((s) => s.uri))}`);
+    expect(status.tags.some((t) => t.name === "fedifyinterop"), `tags are ${JSON.stringify(status.tags)}`);
+  });
+
   await check("fedify: a followers-only post of the followed peer is private and on the home timeline", async () => {
     const note = peerNote({ to: ctx.getFollowersUri(PEER_NAME), content: "<p>For my followers only</p>" });
     await send(createOf(note));
@@ -543,6 +574,30 @@ async function runScenario() {
       return list.find((n) => n.status?.uri === note.id.href);
     });
     expect(notification.status.visibility === "direct", `visibility is ${notification.status.visibility}`);
+  });
+
+  const cohortInstanceActor = `${COHORT_URL.origin}/actor`;
+
+  await check("fedify: a Create whose object is only an IRI makes Cohort fetch the note, signed", async () => {
+    const note = peerNote({ to: PUBLIC_COLLECTION, ccs: [ctx.getFollowersUri(PEER_NAME)], content: "<p>Fetched by its IRI</p>" });
+    await send(new Create({ id: newId("creates"), actor: peerActorUri, object: note.id, to: PUBLIC_COLLECTION }));
+    const status = await waitFor("not on the home timeline", homeHas(note.id.href));
+    expect(status.content.includes("Fetched by its IRI"), `content is ${status.content}`);
+    expect(signedNoteFetchers.includes(cohortInstanceActor), `signed fetches by ${JSON.stringify(signedNoteFetchers)}`);
+  });
+
+  await check("fedify: an Announce of a note Cohort has not seen is fetched from its origin and shown as a boost", async () => {
+    const note = peerNote({ to: PUBLIC_COLLECTION, content: "<p>Boosted before Cohort saw it</p>" });
+    signedNoteFetchers.length = 0;
+    await send(
+      new Announce({ id: newId("announces"), actor: peerActorUri, object: note.id, to: PUBLIC_COLLECTION, ccs: [ctx.getFollowersUri(PEER_NAME)] }),
+    );
+    const boost = await waitFor("no boost on the home timeline", async () => {
+      const home = await apiOk("GET", "/api/v1/timelines/home", aliceToken);
+      return home.find((s) => s.reblog?.uri === note.id.href);
+    });
+    expect(boost.reblog.content.includes("Boosted before Cohort saw it"), `content is ${boost.reblog.content}`);
+    expect(signedNoteFetchers.includes(cohortInstanceActor), `signed fetches by ${JSON.stringify(signedNoteFetchers)}`);
   });
 
   await check("fedify: Update(Person) refreshes the peer's account (display name)", async () => {
