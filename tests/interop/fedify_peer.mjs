@@ -34,6 +34,7 @@ import {
   Collection,
   Create,
   Delete,
+  EmojiReact,
   Endpoints,
   Follow,
   Hashtag,
@@ -43,6 +44,7 @@ import {
   OrderedCollection,
   Person,
   PUBLIC_COLLECTION,
+  Reject,
   Tombstone,
   Undo,
   Update,
@@ -256,8 +258,10 @@ federation
     );
   })
   .on(Accept, record)
+  .on(Reject, record)
   .on(Like, record)
   .on(Announce, record)
+  .on(Block, record)
   .on(Create, record)
   .on(Update, record)
   .on(Delete, record)
@@ -668,6 +672,14 @@ async function runScenario() {
   const receivedWhere = (why, pred) => waitFor(why, () => received.find(({ activity }) => pred(activity)));
   const byAlice = (a) => a.actorId?.href === aliceUri;
 
+  await check("fedify: EmojiReact counts as a favourite; its Undo removes it", async () => {
+    const react = new EmojiReact({ id: newId("reacts"), actor: peerActorUri, object: new URL(alicePost.uri), content: "\u{1F44D}" });
+    await send(react);
+    await waitFor("favourites_count never became 1", async () => (await statusOf(alicePost.id)).favourites_count === 1);
+    await send(new Undo({ id: newId("undos"), actor: peerActorUri, object: react }));
+    await waitFor("favourites_count never went back to 0", async () => (await statusOf(alicePost.id)).favourites_count === 0);
+  });
+
   await check("cohort -> fedify: a favourite arrives as Like, unfavourite as Undo(Like)", async () => {
     expect(remoteStatus, "no status from the Create check");
     await apiOk("POST", `/api/v1/statuses/${remoteStatus.id}/favourite`, aliceToken);
@@ -719,6 +731,43 @@ async function runScenario() {
     await waitFor("blocked_by never became true", async () => (await relationship()).blocked_by === true);
     await send(new Undo({ id: newId("undos"), actor: peerActorUri, object: block }));
     await waitFor("blocked_by never went back to false", async () => (await relationship()).blocked_by === false);
+  });
+
+  await check("cohort -> fedify: a block arrives as Block, unblock as Undo(Block)", async () => {
+    expect(peerAccount, "the peer's account is unknown (the follow check failed)");
+    await apiOk("POST", `/api/v1/accounts/${peerAccount.id}/block`, aliceToken);
+    const got = await receivedWhere("no Block arrived", (a) => a instanceof Block && byAlice(a) && a.objectId?.href === peerActorUri.href);
+    await apiOk("POST", `/api/v1/accounts/${peerAccount.id}/unblock`, aliceToken);
+    await receivedWhere("no Undo(Block) arrived", (a) => a instanceof Undo && byAlice(a) && a.objectId?.href === got.activity.id?.href);
+  });
+
+  await check("fedify: Follow of a locked Cohort account waits; Reject and Accept come back from the API", async () => {
+    const beaToken = await signUp("bea");
+    const bea = await apiOk("PATCH", "/api/v1/accounts/update_credentials", beaToken, { locked: true });
+    expect(bea.locked === true, "the account did not become locked");
+    const beaActor = await ctx.lookupObject(`${COHORT_URL.origin}/users/bea`, { documentLoader: signedLoader });
+    expect(beaActor?.manuallyApprovesFollowers === true, "the actor does not say manuallyApprovesFollowers");
+    const pending = async () => {
+      const list = await apiOk("GET", "/api/v1/follow_requests", beaToken);
+      return list.find((a) => a.acct === peerAcct);
+    };
+    const first = new Follow({ id: newId("follows"), actor: peerActorUri, object: beaActor.id });
+    await ctx.sendActivity({ identifier: PEER_NAME }, beaActor, first);
+    const requester = await waitFor("no follow request", pending);
+    await apiOk("POST", `/api/v1/follow_requests/${requester.id}/reject`, beaToken);
+    // Mastodon matches a Reject by its embedded Follow's actor and object; many servers need
+    // the Follow's id too, which Cohort cannot give yet once the request row is deleted
+    // (reported in docs/FEDERATION.md): accept either, and say so when the id is missing.
+    const rejected = await receivedWhere("no Reject arrived", (a) => a instanceof Reject && a.actorId?.href === beaActor.id.href);
+    const follow = await rejected.activity.getObject({ documentLoader: signedLoader });
+    expect(follow instanceof Follow, `the Reject's object is ${follow?.constructor?.name}`);
+    expect(follow.actorId?.href === peerActorUri.href && follow.objectId?.href === beaActor.id.href, "the Reject's Follow names other accounts");
+    if (follow.id?.href !== first.id.href) console.log(`# note: the Reject's Follow has id ${follow.id?.href}, not ${first.id.href}`);
+    const second = new Follow({ id: newId("follows"), actor: peerActorUri, object: beaActor.id });
+    await ctx.sendActivity({ identifier: PEER_NAME }, beaActor, second);
+    await waitFor("no second follow request", pending);
+    await apiOk("POST", `/api/v1/follow_requests/${requester.id}/authorize`, beaToken);
+    await receivedWhere("no Accept arrived", (a) => a instanceof Accept && a.objectId?.href === second.id.href);
   });
 
   await check("fedify: Delete(Tombstone) is applied (the status answers 404)", async () => {
