@@ -3,16 +3,21 @@
 // Fedify is a JSON-LD + HTTP Signatures implementation Cohort's authors did not write: it
 // compacts and expands documents through JSON-LD, double-knocks (RFC 9421 first, then
 // draft-cavage) and signs activities with Object Integrity Proofs as well. The peer serves
-// its own actor `fedi` (RSA and Ed25519 keys) on another loopback port and checks, through
-// Fedify's own API and Cohort's Mastodon client API:
+// its own actor `fedi` (RSA and Ed25519 keys) on another loopback port; its notes answer
+// signed fetches only. Through Fedify's own API and Cohort's Mastodon client API it checks:
 //
-//   - WebFinger and actor lookup of a Cohort account, and a signed fetch of a status
-//     (and that the same fetch unsigned is refused: authorized fetch);
-//   - Follow of a Cohort account: the Accept comes back, then the account's public and
-//     followers-only posts arrive as Create(Note);
-//   - a Cohort account follows the peer (WebFinger from Cohort's side, Follow, our Accept);
-//   - Create(Note) with a mention, Like, Announce, Update, Undo(Like), Undo(Announce),
-//     Delete and Undo(Follow) sent signed to Cohort, each checked as applied through the API.
+//   - discovery: WebFinger and actor lookup of a Cohort account (a Person whose publicKey
+//     Fedify can read), a signed fetch of a status (and the same fetch unsigned refused),
+//     NodeInfo 2.1, the instance actor, the outbox and followers collections;
+//   - the peer follows a Cohort account: the Accept comes back, then the account's public
+//     and followers-only posts arrive as Create(Note); a locked account's Reject and Accept;
+//   - a Cohort account follows the peer (WebFinger from Cohort's side, Follow, Accept);
+//   - what the peer sends is applied: Create(Note) (mention, reply, hashtag and content
+//     warning, followers-only, direct, object by IRI), Announce of a post Cohort fetches
+//     from the peer, Like, EmojiReact, Announce, Update(Note), Update(Person), Block, the
+//     Undos, Delete(Note) and Delete(Person);
+//   - what Cohort sends arrives and verifies at the peer: Like, Announce, a reply, Delete,
+//     Block and their Undos, Undo(Follow).
 //
 // Environment: COHORT_URL (http://localhost:PORT of the Cohort server), PEER_PORT (a free
 // loopback port for this peer). Prints one line per check ("PASS name" / "FAIL name: why")
@@ -796,7 +801,7 @@ async function runScenario() {
     });
   });
 
-  await check("fedify: Delete(Person) removes the peer's account and posts", async () => {
+  await check("fedify: Delete(Person) removes the peer's account", async () => {
     expect(peerAccount, "the peer's account is unknown (the follow check failed)");
     await send(new Delete({ id: newId("deletes"), actor: peerActorUri, object: peerActorUri, to: PUBLIC_COLLECTION }));
     await waitFor("the account is still there", async () => {
