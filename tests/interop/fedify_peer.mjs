@@ -114,13 +114,14 @@ function expect(condition, why) {
 async function waitFor(why, fn) {
   const deadline = Date.now() + WAIT_MS;
   let last;
-  while (Date.now() < deadline) {
+  for (;;) {
     try {
       const v = await fn();
       if (v) return v;
     } catch (e) {
       last = e;
     }
+    if (Date.now() >= deadline) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${why} (not within ${WAIT_MS} ms${last ? `; last error: ${last.message}` : ""})`);
