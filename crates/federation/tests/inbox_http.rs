@@ -937,6 +937,26 @@ async fn hashtags_indexed(w: World) {
             .unwrap(),
         vec![id]
     );
+
+    // An edit that adds a tag puts the post on that tag's timeline too.
+    let mut object = activity["object"].clone();
+    object["tag"] = json!([
+        {"type": "Hashtag", "name": "#FedifyInterop"},
+        {"type": "Hashtag", "name": "#Edited"},
+    ]);
+    let update = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/statuses/11/update", w.alice.id),
+        "type": "Update",
+        "actor": w.alice.id,
+        "object": object,
+    });
+    assert_eq!(w.deliver(&w.alice, &update).await, 202);
+    w.settle().await;
+    assert_eq!(
+        w.store.tags_of(&[id]).await.unwrap().remove(&id),
+        Some(vec!["edited".to_owned(), "fedifyinterop".to_owned()])
+    );
     w.finish().await;
 }
 

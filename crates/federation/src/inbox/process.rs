@@ -460,6 +460,10 @@ async fn update(
             visibility,
         )
         .await?;
+    // As for local edits, tags the edit adds are indexed (none are removed).
+    store
+        .index_status_tags(status, &object.hashtag_names())
+        .await?;
     Ok(())
 }
 
