@@ -888,6 +888,79 @@ async fn create_stored(w: World) {
 }
 
 #[tokio::test]
+async fn a_remote_posts_hashtags_put_it_on_the_tag_timeline() {
+    hashtags_indexed(World::start().await).await;
+    if let Some(w) = World::start_postgres().await {
+        hashtags_indexed(w).await;
+    }
+}
+
+/// Found by the Fedify interop run (tests/interop): remote posts' `Hashtag` tags were not
+/// indexed, so they never reached tag timelines. Fedify sends a single tag as an object.
+async fn hashtags_indexed(w: World) {
+    let mut activity = create_note(
+        &w.alice,
+        11,
+        vec![
+            "https://www.w3.org/ns/activitystreams#Public".into(),
+            w.local_actor("pat"),
+        ],
+        "<p>Tagged #FedifyInterop</p>",
+    );
+    activity["object"]["tag"] = json!({
+        "type": "Hashtag",
+        "href": format!("{}/tags/fedifyinterop", w.alice.id),
+        "name": "#FedifyInterop",
+    });
+    assert_eq!(w.deliver(&w.alice, &activity).await, 202);
+    w.settle().await;
+    let id = w
+        .store
+        .status_id_by_uri(activity["object"]["id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!(
+        w.store.tags_of(&[id]).await.unwrap().remove(&id),
+        Some(vec!["fedifyinterop".to_owned()])
+    );
+    let page = Page {
+        max_id: None,
+        since_id: None,
+        min_id: None,
+        limit: 20,
+    };
+    assert_eq!(
+        w.store
+            .tag_timeline_ids("FedifyInterop", false, page)
+            .await
+            .unwrap(),
+        vec![id]
+    );
+
+    // An edit that adds a tag puts the post on that tag's timeline too.
+    let mut object = activity["object"].clone();
+    object["tag"] = json!([
+        {"type": "Hashtag", "name": "#FedifyInterop"},
+        {"type": "Hashtag", "name": "#Edited"},
+    ]);
+    let update = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/statuses/11/update", w.alice.id),
+        "type": "Update",
+        "actor": w.alice.id,
+        "object": object,
+    });
+    assert_eq!(w.deliver(&w.alice, &update).await, 202);
+    w.settle().await;
+    assert_eq!(
+        w.store.tags_of(&[id]).await.unwrap().remove(&id),
+        Some(vec!["edited".to_owned(), "fedifyinterop".to_owned()])
+    );
+    w.finish().await;
+}
+
+#[tokio::test]
 async fn an_announce_of_a_foreign_object_is_refetched_from_its_origin() {
     let w = World::start().await;
     let olga = format!("http://{}/users/olga", w.origin_host);

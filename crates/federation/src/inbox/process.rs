@@ -418,6 +418,9 @@ async fn store_post(
     };
     match created {
         Ok(record) => {
+            store
+                .index_status_tags(record.facts.id, &object.hashtag_names())
+                .await?;
             for local in &record.facts.addressed {
                 store
                     .notify(*local, author, "mention", Some(record.facts.id))
@@ -497,6 +500,10 @@ async fn update(
             object.language(),
             visibility,
         )
+        .await?;
+    // As for local edits, tags the edit adds are indexed (none are removed).
+    store
+        .index_status_tags(status, &object.hashtag_names())
         .await?;
     Ok(())
 }
