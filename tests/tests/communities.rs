@@ -637,6 +637,33 @@ async fn bad_community_input_is_refused_and_nothing_is_written() {
             .await;
         assert_eq!(status, 422, "unknown community_id");
         assert_eq!(count(&alpha, "SELECT COUNT(*) FROM statuses").await, 0);
+
+        // Join requests flooding: past the hourly limit, 429 and no request is written.
+        let limit = cohort_store::JOIN_REQUESTS_PER_HOUR;
+        for i in 0..=limit {
+            let name = format!("gated{i}");
+            let (status, _) = alpha
+                .post(
+                    "/api/v1/communities",
+                    Some(&admin),
+                    &[("name", &name), ("membership", "approval")],
+                )
+                .await;
+            assert_eq!(status, 201);
+            let (status, body) = alpha
+                .post(&format!("/api/v1/communities/{name}/join"), Some(&pat), &[])
+                .await;
+            let expected = if i < limit { 200 } else { 429 };
+            assert_eq!(status, expected, "request {i}: {body}");
+        }
+        assert_eq!(
+            count(
+                &alpha,
+                "SELECT COUNT(*) FROM community_members WHERE state = 'requested'"
+            )
+            .await,
+            limit
+        );
         alpha.stop().await;
     }
 }

@@ -183,7 +183,14 @@ pub enum JoinOutcome {
     InviteRequired,
     /// The code is unknown, used up, expired or for another community.
     InviteInvalid,
+    /// The account asked to join too many communities in the last hour
+    /// ([`JOIN_REQUESTS_PER_HOUR`]): a flood, refused without writing anything.
+    TooManyRequests,
 }
+
+/// How many join requests one account may make in an hour, across communities. Requests
+/// wait for people (moderators), so a flood is refused early.
+pub const JOIN_REQUESTS_PER_HOUR: i64 = 10;
 
 /// A settings change; `None` leaves a setting as it is.
 #[derive(Clone, Debug, Default)]
@@ -534,6 +541,19 @@ impl Store {
                     return Ok(JoinOutcome::Requested);
                 }
                 _ => {}
+            }
+        }
+        if community.membership == Membership::Approval {
+            let recent: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM community_members WHERE account_id = $1 AND state = 'requested' \
+                 AND updated_at > $2",
+            )
+            .bind(account.as_i64())
+            .bind(now - 3_600_000)
+            .fetch_one(self.reader())
+            .await?;
+            if recent >= JOIN_REQUESTS_PER_HOUR {
+                return Ok(JoinOutcome::TooManyRequests);
             }
         }
         let mut tx = self.writer().begin().await?;

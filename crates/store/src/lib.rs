@@ -38,8 +38,8 @@ mod timelines;
 pub use accounts::{AccountCounts, AccountRecord, NewLocalAccount, ProfileUpdate};
 pub use audience::StoredDecision;
 pub use communities::{
-    CommunityRecord, CommunityUpdate, InviteRecord, JoinOutcome, MemberRecord, MemberState,
-    NewLocalCommunity,
+    CommunityRecord, CommunityUpdate, InviteRecord, JOIN_REQUESTS_PER_HOUR, JoinOutcome,
+    MemberRecord, MemberState, NewLocalCommunity,
 };
 pub use db::{DatabaseSettings, Engine, PoolStats, Store, mask_password};
 pub use delivery::{

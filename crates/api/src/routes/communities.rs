@@ -587,6 +587,10 @@ pub async fn join_as(
         JoinOutcome::InviteInvalid => {
             Err(validation("the invite code is unknown, used up or expired"))
         }
+        JoinOutcome::TooManyRequests => Err(ApiError::TooManyRequests(format!(
+            "Too many join requests: at most {} an hour",
+            cohort_store::JOIN_REQUESTS_PER_HOUR
+        ))),
         JoinOutcome::Requested => {
             for moderator in state.store.community_moderators(community.id).await? {
                 state

@@ -44,7 +44,10 @@ pub(super) async fn follow_group(
                 Ok(())
             }
         }
-        JoinOutcome::Banned | JoinOutcome::InviteRequired | JoinOutcome::InviteInvalid => {
+        JoinOutcome::Banned
+        | JoinOutcome::InviteRequired
+        | JoinOutcome::InviteInvalid
+        | JoinOutcome::TooManyRequests => {
             reply(state, OutboxKind::RejectFollow, group, follower).await
         }
     }
