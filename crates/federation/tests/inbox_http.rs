@@ -1352,3 +1352,145 @@ async fn a_group_relay_stores_the_post_in_its_community_and_removes_only_its_own
     );
     w.finish().await;
 }
+
+/// A local community through the inbox: following its Group is joining (refused for a
+/// `local` community), a member's post becomes a thread that the Group announces and
+/// relays, and what the host must refuse is refused with nothing stored: a non-member's
+/// post, a post into a `local` community, and a removal by someone who does not moderate.
+#[tokio::test]
+async fn a_local_community_admits_members_posts_and_refuses_the_rest() {
+    let w = World::start().await;
+    let urls = LocalUrls::new(&Domain::parse(&w.cohort).unwrap(), true);
+    let community = |name: &str, visibility| {
+        let username = Username::parse(name).unwrap();
+        cohort_store::NewLocalCommunity {
+            actor_uri: urls.actor(&username),
+            inbox_uri: urls.inbox(&username),
+            shared_inbox_uri: urls.shared_inbox(),
+            followers_uri: urls.followers(&username),
+            url: urls.profile_page(&username),
+            key_id: urls.key_id(&username),
+            name: username,
+            title: name.into(),
+            description: String::new(),
+            membership: cohort_model::Membership::Open,
+            visibility,
+            rules: Vec::new(),
+            tags: Vec::new(),
+            language: None,
+            owner: w.pat,
+            public_key_pem: keys(0).public_key_pem.clone(),
+            private_key_pem: keys(0).private_key_pem.clone(),
+        }
+    };
+    let forum = w
+        .store
+        .create_local_community(&community(
+            "forum",
+            cohort_model::CommunityVisibility::Public,
+        ))
+        .await
+        .unwrap();
+    let ward = w
+        .store
+        .create_local_community(&community("ward", cohort_model::CommunityVisibility::Local))
+        .await
+        .unwrap();
+    let alice = w.remote_account(&w.alice, "alice").await;
+    let bob = w.remote_account(&w.bob, "bob").await;
+    let follow = |n: u32, group: &str| {
+        json!({"id": format!("{}/follows/{n}", w.alice.id), "type": "Follow",
+               "actor": w.alice.id, "object": w.local_actor(group)})
+    };
+    // Alice joins the forum; the ward (local only) refuses her.
+    assert_eq!(w.deliver(&w.alice, &follow(1, "forum")).await, 202);
+    assert_eq!(w.deliver(&w.alice, &follow(2, "ward")).await, 202);
+    w.settle().await;
+    assert!(
+        w.store
+            .membership(forum.id, alice)
+            .await
+            .unwrap()
+            .is_some_and(|m| m.is_member())
+    );
+    assert_eq!(w.store.membership(ward.id, alice).await.unwrap(), None);
+    let kinds = w.outbox_kinds().await;
+    assert!(kinds.contains(&OutboxKind::AcceptFollow), "{kinds:?}");
+    assert!(kinds.contains(&OutboxKind::RejectFollow), "{kinds:?}");
+
+    let post = |actor: &RemoteActor, n: u32, group: &str| {
+        let id = format!("{}/statuses/{n}", actor.id);
+        json!({"id": format!("{id}/activity"), "type": "Create", "actor": actor.id,
+               "to": ["https://www.w3.org/ns/activitystreams#Public", w.local_actor(group)],
+               "object": {"id": id, "type": "Note", "attributedTo": actor.id,
+                          "content": format!("<p>post {n}</p>"),
+                          "to": ["https://www.w3.org/ns/activitystreams#Public",
+                                 w.local_actor(group)]}})
+    };
+    // A member's post is a thread: stored in the community, announced and relayed.
+    assert_eq!(w.deliver(&w.alice, &post(&w.alice, 1, "forum")).await, 202);
+    // A non-member's post and a post into the local-only ward: refused, nothing stored.
+    assert_eq!(w.deliver(&w.bob, &post(&w.bob, 2, "forum")).await, 202);
+    assert_eq!(w.deliver(&w.alice, &post(&w.alice, 3, "ward")).await, 202);
+    w.settle().await;
+    let thread = w
+        .store
+        .status_id_by_uri(&format!("{}/statuses/1", w.alice.id))
+        .await
+        .unwrap()
+        .expect("the member's thread is stored");
+    assert_eq!(
+        w.store
+            .status(thread)
+            .await
+            .unwrap()
+            .facts
+            .audience
+            .community,
+        Some(forum.id)
+    );
+    assert!(
+        w.store
+            .community_announcement_of(forum.account.id, thread)
+            .await
+            .unwrap()
+            .is_some(),
+        "the Group announces the thread"
+    );
+    assert!(w.outbox_kinds().await.contains(&OutboxKind::GroupForward));
+    for refused in [
+        format!("{}/statuses/2", w.bob.id),
+        format!("{}/statuses/3", w.alice.id),
+    ] {
+        assert_eq!(
+            w.store.status_id_by_uri(&refused).await.unwrap(),
+            None,
+            "{refused}"
+        );
+    }
+
+    // Bob (no moderator) cannot remove Alice's thread, even addressed to the Group.
+    let removal = json!({"id": format!("{}/deletes/1", w.bob.id), "type": "Delete",
+                         "actor": w.bob.id, "to": [w.local_actor("forum")],
+                         "object": format!("{}/statuses/1", w.alice.id)});
+    assert_eq!(w.deliver(&w.bob, &removal).await, 202);
+    w.settle().await;
+    assert!(!w.store.status(thread).await.unwrap().facts.deleted);
+    // Once Bob is a member made moderator, the same removal applies and is relayed.
+    w.store.join_community(&forum, bob, None).await.unwrap();
+    assert!(
+        w.store
+            .set_community_moderator(forum.id, bob, true)
+            .await
+            .unwrap()
+    );
+    let removal = json!({"id": format!("{}/deletes/2", w.bob.id), "type": "Delete",
+                         "actor": w.bob.id, "to": [w.local_actor("forum")],
+                         "summary": "spam",
+                         "object": format!("{}/statuses/1", w.alice.id)});
+    assert_eq!(w.deliver(&w.bob, &removal).await, 202);
+    w.settle().await;
+    assert!(w.store.status(thread).await.unwrap().facts.deleted);
+    assert!(w.outbox_kinds().await.contains(&OutboxKind::GroupRemove));
+    w.finish().await;
+}
