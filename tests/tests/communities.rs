@@ -667,3 +667,71 @@ async fn bad_community_input_is_refused_and_nothing_is_written() {
         alpha.stop().await;
     }
 }
+
+/// A community post the PHI guard holds is neither announced nor relayed by the Group;
+/// released as it was, it gets both, as if it had just been written.
+#[tokio::test]
+async fn a_held_thread_is_announced_only_once_released() {
+    const IDENTIFYING: &str = "@wards Mrs. Eleanor Whitfield, 67, admitted 12/03/2024 \
+        with NSTEMI, MRN 4471902, is doing better today.";
+    for engine in engines() {
+        let mut alpha = Instance::start(engine, &[]).await;
+        alpha.create_account("admin", Role::Admin, false).await;
+        alpha.create_account("dr_lee", Role::Clinician, false).await;
+        let admin = alpha.sign_in("admin", SCOPES).await;
+        let doctor = alpha.sign_in("dr_lee", SCOPES).await;
+        let (_, created) = alpha
+            .post("/api/v1/communities", Some(&admin), &[("name", "wards")])
+            .await;
+        let group = created["account"]["id"].as_str().unwrap().to_owned();
+        alpha
+            .post("/api/v1/communities/wards/join", Some(&doctor), &[])
+            .await;
+        let (status, held) = alpha
+            .post(
+                "/api/v1/statuses",
+                Some(&doctor),
+                &[("status", IDENTIFYING)],
+            )
+            .await;
+        assert_eq!(status, 200, "{held}");
+        assert_eq!(held["held_for_review"], true, "{held}");
+        let id = held["id"].as_str().unwrap().to_owned();
+        let announced = |list: &Value| shown(list).contains(&id);
+        let (_, boosts) = alpha
+            .get(&format!("/api/v1/accounts/{group}/statuses"), Some(&admin))
+            .await;
+        assert!(!announced(&boosts), "held: not announced");
+        assert_eq!(
+            count(
+                &alpha,
+                "SELECT COUNT(*) FROM outbox_activities WHERE kind = 'group_forward'"
+            )
+            .await,
+            0,
+            "held: not relayed"
+        );
+        let (status, body) = alpha
+            .post(
+                &format!("/api/v1/statuses/{id}/release"),
+                Some(&doctor),
+                &[],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let (_, boosts) = alpha
+            .get(&format!("/api/v1/accounts/{group}/statuses"), Some(&admin))
+            .await;
+        assert!(announced(&boosts), "released: announced {boosts}");
+        assert_eq!(
+            count(
+                &alpha,
+                "SELECT COUNT(*) FROM outbox_activities WHERE kind = 'group_forward'"
+            )
+            .await,
+            1,
+            "released: relayed once"
+        );
+        alpha.stop().await;
+    }
+}
