@@ -132,7 +132,7 @@ async fn a_thread_in_a_community_of_20k_members_on_1000_instances() {
             community: Some(community.id),
             ..Audience::new(Visibility::Public)
         };
-        let status = |id, author, reblog_of| NewStatus {
+        let status = |id, author, reblog_of: Option<cohort_model::Id>| NewStatus {
             id,
             author,
             uri: local.urls.status("pat", id),
