@@ -535,6 +535,27 @@ async fn the_directory_lists_discoverable_communities() {
         );
         let (status, quiet) = alpha.get("/api/v1/communities/quiet", None).await;
         assert_eq!(status, 200, "unlisted ones can still be opened: {quiet}");
+
+        // Mastodon's profile directory lists the discoverable communities (with their member
+        // counts as followers) and nobody who did not opt in.
+        let (status, directory) = alpha
+            .get("/api/v1/directory?local=true&order=new", None)
+            .await;
+        assert_eq!(status, 200, "{directory}");
+        let accts: Vec<&str> = directory
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["acct"].as_str().unwrap())
+            .collect();
+        assert_eq!(accts, vec!["lupus", "diabetes"]);
+        assert_eq!(directory[1]["group"], true);
+        assert_eq!(
+            directory[1]["followers_count"], 1,
+            "the owner is its member"
+        );
+        let (status, body) = alpha.get("/api/v1/directory?order=loud", None).await;
+        assert_eq!(status, 422, "{body}");
         alpha.stop().await;
     }
 }

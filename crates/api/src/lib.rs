@@ -151,6 +151,7 @@ pub fn router(state: ApiState) -> Router {
             "/api/v1/communities",
             get(communities::index).post(communities::create),
         )
+        .route("/api/v1/directory", get(communities::directory))
         .route(
             "/api/v1/communities/{id}",
             get(communities::show).patch(communities::update),

@@ -1037,3 +1037,35 @@ async fn set_follow_in(
     .await?;
     Ok(())
 }
+
+impl Store {
+    /// The profile directory (Mastodon's `/api/v1/directory`): accounts that opted in to
+    /// discovery (`discoverable`), which on Cohort are mostly communities (public and
+    /// members-only ones are discoverable) and institutions; patients are not unless they
+    /// choose. `recently_active` orders by latest post, else newest first.
+    pub async fn directory_account_ids(
+        &self,
+        local_only: bool,
+        recently_active: bool,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<Id>, StoreError> {
+        let sql = if recently_active {
+            "SELECT a.id FROM accounts a WHERE a.discoverable = TRUE AND a.suspended_at IS NULL \
+             AND a.approved = TRUE AND (a.domain IS NULL OR $1 = 0) \
+             ORDER BY (SELECT MAX(s.id) FROM statuses s WHERE s.account_id = a.id AND s.deleted_at IS NULL) \
+             DESC NULLS LAST, a.id DESC LIMIT $2 OFFSET $3"
+        } else {
+            "SELECT a.id FROM accounts a WHERE a.discoverable = TRUE AND a.suspended_at IS NULL \
+             AND a.approved = TRUE AND (a.domain IS NULL OR $1 = 0) \
+             ORDER BY a.id DESC LIMIT $2 OFFSET $3"
+        };
+        let rows = sqlx::query(sql)
+            .bind(i64::from(local_only))
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(|r| id(r, "id")).collect()
+    }
+}

@@ -939,3 +939,31 @@ pub async fn statuses(
     );
     Ok((headers, Json(Value::Array(shown))))
 }
+
+/// `GET /api/v1/directory` (`local`, `order` = `active`|`new`, `offset`, `limit`): Mastodon's
+/// profile directory. On Cohort it lists the accounts that opted in to discovery: mostly
+/// communities, whose `followers_count` is their member count, and institutions.
+pub async fn directory(
+    State(state): State<ApiState>,
+    auth: MaybeAuthenticated,
+    params: Params,
+) -> ApiResult<Json<Value>> {
+    auth.require_if_present("read:accounts")?;
+    let limit = params.int("limit")?.unwrap_or(40).clamp(1, 80);
+    let offset = params.int("offset")?.unwrap_or(0).max(0);
+    let recently_active = match params.string("order").as_deref() {
+        None | Some("") | Some("active") => true,
+        Some("new") => false,
+        Some(other) => {
+            return Err(validation(&format!(
+                "order {other:?} is not one of active, new"
+            )));
+        }
+    };
+    let local = params.bool("local")?.unwrap_or(false);
+    let ids = state
+        .store
+        .directory_account_ids(local, recently_active, offset, limit)
+        .await?;
+    Ok(Json(Value::Array(accounts_json(&state, &ids).await?)))
+}
