@@ -116,13 +116,17 @@ async fn follow(state: &FederationState, activity: &Object, actor: Id) -> Result
     }
     let relationship = store.relationship(local, actor).await?;
     if relationship.blocking || relationship.blocked_by {
+        // No follow row is written, so the Reject carries the Follow's id itself.
         store
-            .enqueue_outbox_event(&NewOutboxEvent {
-                kind: OutboxKind::RejectFollow,
-                actor: local,
-                status: None,
-                target_account: Some(actor),
-            })
+            .enqueue_follow_answer(
+                &NewOutboxEvent {
+                    kind: OutboxKind::RejectFollow,
+                    actor: local,
+                    status: None,
+                    target_account: Some(actor),
+                },
+                activity.id.as_deref(),
+            )
             .await?;
         return Ok(());
     }
@@ -144,12 +148,15 @@ async fn follow(state: &FederationState, activity: &Object, actor: Id) -> Result
     store.notify(local, actor, kind, None).await?;
     if follow_state == FollowState::Accepted {
         store
-            .enqueue_outbox_event(&NewOutboxEvent {
-                kind: OutboxKind::AcceptFollow,
-                actor: local,
-                status: None,
-                target_account: Some(actor),
-            })
+            .enqueue_follow_answer(
+                &NewOutboxEvent {
+                    kind: OutboxKind::AcceptFollow,
+                    actor: local,
+                    status: None,
+                    target_account: Some(actor),
+                },
+                activity.id.as_deref(),
+            )
             .await?;
     }
     Ok(())
