@@ -10,7 +10,21 @@
 // refused.
 
 import { randomUUID } from "node:crypto";
-import { Accept, Announce, Create, Follow, Group, Note, Page, PUBLIC_COLLECTION, Reject, Undo } from "@fedify/fedify/vocab";
+import {
+  Accept,
+  Announce,
+  Create,
+  Delete,
+  Follow,
+  Group,
+  Note,
+  Page,
+  PUBLIC_COLLECTION,
+  Reject,
+  Tombstone,
+  Undo,
+  Update,
+} from "@fedify/fedify/vocab";
 
 const NAME = "caregivers";
 
@@ -154,6 +168,8 @@ export async function communityChecks(t) {
       audience: new URL(groupUri),
     });
 
+  let page; // the member's Lemmy post
+  let pageStatus; // the same as a Cohort status
   await check("community: a member's Lemmy Create(Page) is a thread showing its title, and the Group relays it", async () => {
     // The relay goes to the members other than the author: `reader` joins for it.
     const readerJoin = new Follow({ id: t.newId("follows"), actor: ctx.getActorUri("reader"), object: new URL(groupUri) });
@@ -162,7 +178,7 @@ export async function communityChecks(t) {
       fromGroup(({ activity }) => activity instanceof Accept && activity.objectId?.href === readerJoin.id.href),
     );
     const title = "Respite care: what worked for you?";
-    const page = lemmyPage("member", title, "We are looking at short respite stays next spring.");
+    page = lemmyPage("member", title, "We are looking at short respite stays next spring.");
     await toGroup("member", createOf("member", page));
     const status = await waitFor("not among the community's threads", async () =>
       (await threads()).find((s) => s.uri === page.id.href),
@@ -170,7 +186,50 @@ export async function communityChecks(t) {
     expect(status.content.includes(`<strong>${title}</strong>`), `the title is not shown: ${status.content}`);
     expect(status.content.includes("short respite stays"), `content is ${status.content}`);
     expect(status.account.acct === memberAcct, `author is ${status.account.acct}`);
+    expect(status.visibility === "public", `visibility is ${status.visibility}`);
+    pageStatus = status;
     await waitFor("no Announce(Create(Page)) relay from the Group", () => relayOf(page.id.href));
+  });
+
+  await check("community: a member's Lemmy comment (Note inReplyTo the Page) joins the thread and the Group relays it", async () => {
+    expect(pageStatus, "no thread from the previous check");
+    const id = `c${randomUUID()}`;
+    // Lemmy's comment: to Public, cc the community and the parent's author; audience.
+    const comment = new Note({
+      id: ctx.getObjectUri(Page, { id }),
+      attribution: ctx.getActorUri("reader"),
+      content: "<p>Ask whether they can keep the usual routine.</p>",
+      mediaType: "text/html",
+      replyTarget: page.id,
+      to: PUBLIC_COLLECTION,
+      ccs: [new URL(groupUri), memberUri],
+      audience: new URL(groupUri),
+    });
+    await toGroup(
+      "reader",
+      new Create({ id: t.newId("creates"), actor: ctx.getActorUri("reader"), object: comment, to: PUBLIC_COLLECTION, ccs: [new URL(groupUri), memberUri], audience: new URL(groupUri) }),
+    );
+    await waitFor("the comment is not in the thread", async () => {
+      const context = await apiOk("GET", `/api/v1/statuses/${pageStatus.id}/context`, adminToken);
+      return context.descendants.some((s) => s.uri === comment.id.href && s.in_reply_to_id === pageStatus.id);
+    });
+    await waitFor("no Announce(Create(Note)) relay of the comment from the Group", () => relayOf(comment.id.href));
+  });
+
+  await check("community: a member's Lemmy Update(Page) changes the thread, title included", async () => {
+    expect(pageStatus, "no thread from the Create(Page) check");
+    const title = "Respite care: what worked for you? (edited)";
+    const edited = page.clone({ name: title, content: "<p>We booked a week in March.</p>" });
+    t.pages.set(page.id.pathname.split("/").pop(), edited);
+    await toGroup(
+      "member",
+      new Update({ id: t.newId("updates"), actor: memberUri, object: edited, tos: [new URL(groupUri), PUBLIC_COLLECTION], audience: new URL(groupUri) }),
+    );
+    const status = await waitFor("the thread never changed", async () => {
+      const s = await apiOk("GET", `/api/v1/statuses/${pageStatus.id}`, adminToken);
+      return s.content.includes("booked a week") ? s : null;
+    });
+    expect(status.content.includes(`<strong>${title}</strong>`), `the edited title is not shown: ${status.content}`);
   });
 
   await check("community: a non-member's Create to the Group is refused: nothing appears", async () => {
@@ -185,6 +244,26 @@ export async function communityChecks(t) {
     const outsider = await apiOk("GET", `/api/v1/accounts/lookup?acct=${encodeURIComponent(`outsider@${outsiderUri.host}`)}`, adminToken);
     const theirs = await apiOk("GET", `/api/v1/accounts/${outsider.id}/statuses`, adminToken);
     expect(theirs.length === 0, `the non-member has statuses: ${JSON.stringify(theirs.map((s) => s.uri))}`);
+  });
+
+  await check("community: a member's Delete of its Page removes the thread, and the Group relays the Delete", async () => {
+    expect(pageStatus, "no thread from the Create(Page) check");
+    t.pages.delete(page.id.pathname.split("/").pop());
+    await toGroup(
+      "member",
+      new Delete({ id: t.newId("deletes"), actor: memberUri, object: new Tombstone({ id: page.id }), tos: [new URL(groupUri), PUBLIC_COLLECTION] }),
+    );
+    await waitFor("the thread is still there", async () => {
+      const r = await api("GET", `/api/v1/statuses/${pageStatus.id}`, adminToken);
+      return r.status === 404;
+    });
+    // `reader` had the post relayed: the Group relays the deletion (FEP-1b12).
+    await waitFor("no Announce(Delete) from the Group", () =>
+      fromGroup(
+        ({ activity, json }) =>
+          activity instanceof Announce && json.object?.type === "Delete" && (json.object.object?.id ?? json.object.object) === page.id.href,
+      ),
+    );
   });
 
   await check("community: Undo(Follow) of the Group leaves it (members_count drops)", async () => {
