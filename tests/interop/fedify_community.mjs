@@ -144,7 +144,8 @@ export async function communityChecks(t) {
     expect(note.audienceId?.href === groupUri, `the Note's audience is ${note.audienceId?.href}`);
   });
 
-  /** A Lemmy-shaped post (Page with a title) by one of the peer's actors, served by id. */
+  /** A Lemmy-shaped post (Page with a title) by one of the peer's actors, served by id
+   * (the peer serves its community posts and comments at /posts/{id}). */
   const lemmyPage = (identifier, title, body) => {
     const id = `p${randomUUID()}`;
     const page = new Page({
@@ -205,6 +206,7 @@ export async function communityChecks(t) {
       ccs: [new URL(groupUri), memberUri],
       audience: new URL(groupUri),
     });
+    t.pages.set(id, comment);
     await toGroup(
       "reader",
       new Create({ id: t.newId("creates"), actor: ctx.getActorUri("reader"), object: comment, to: PUBLIC_COLLECTION, ccs: [new URL(groupUri), memberUri], audience: new URL(groupUri) }),
