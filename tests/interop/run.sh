@@ -164,10 +164,19 @@ printf 'interop-%s\n' "$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" \
         --role member --password-stdin >"$DATA_DIR/admin.log" 2>&1 \
     || { cat "$DATA_DIR/admin.log" >&2; give_up "cohort admin create-account failed"; }
 
+# The community checks' admin, made with the admin CLI as an operator would; the Fedify
+# script signs it in through the OAuth form.
+admin_password="interop-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+printf '%s\n' "$admin_password" \
+    | env -u COHORT_BIN "$COHORT_BIN" admin create-account ada --email ada@example.org \
+        --role admin --password-stdin >"$DATA_DIR/admin.log" 2>&1 \
+    || { cat "$DATA_DIR/admin.log" >&2; give_up "cohort admin create-account --role admin failed"; }
+
 # pasture writes a JSON-LD cache file into its working directory: keep it in the temp dir.
 run_checks pasture env -C "$DATA_DIR" "$PY" "$INTEROP_DIR/pasture_verify_actor.py" \
     "acct:carol@localhost:$port" "$(free_port)"
 run_checks fedify env COHORT_URL="$base" PEER_PORT="$(free_port)" \
+    COHORT_ADMIN=ada COHORT_ADMIN_PASSWORD="$admin_password" \
     "$NODE" "$INTEROP_DIR/fedify_peer.mjs"
 
 if [ "$failed" -gt 0 ]; then

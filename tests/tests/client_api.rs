@@ -4,7 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use cohort_model::Role;
+use cohort_model::{Domain, Role};
+use cohort_store::{FollowState, NewRemoteAccount, OutboxKind};
 use cohort_tests::harness::{Instance, PASSWORD, engines};
 use serde_json::Value;
 
@@ -1284,6 +1285,81 @@ async fn pins_mutes_and_markers() {
         assert_eq!(status, 400);
         let (status, _) = instance.post("/api/v1/markers", Some(&sam), &[]).await;
         assert_eq!(status, 400);
+        instance.stop().await;
+    }
+}
+
+/// Answering a remote account's follow request: the Accept or Reject recorded for delivery
+/// keeps the id of the Follow it answers, although a rejection deletes the request row that
+/// held it (Lemmy and other activitypub_federation servers find their Follow by that id).
+#[tokio::test]
+async fn answers_to_remote_follow_requests_keep_the_follow_id() {
+    for engine in engines() {
+        let mut instance = Instance::start(engine, &[]).await;
+        let lee = instance.create_account("lee", Role::Member, true).await;
+        let token = instance.sign_in("lee", "read write follow").await;
+        let store = instance.store().clone();
+        let domain = Domain::parse("lemmy.example").unwrap();
+        let mut requesters = Vec::new();
+        for name in ["ana", "ben"] {
+            let actor_uri = format!("https://lemmy.example/u/{name}");
+            let remote = store
+                .upsert_remote_account(&NewRemoteAccount {
+                    username: name.to_owned(),
+                    domain: domain.clone(),
+                    inbox_uri: format!("{actor_uri}/inbox"),
+                    actor_uri,
+                    shared_inbox_uri: None,
+                    followers_uri: None,
+                    display_name: name.to_owned(),
+                    is_group: false,
+                })
+                .await
+                .unwrap();
+            let follow = format!("https://lemmy.example/activities/follow/{name}");
+            store
+                .set_follow(remote, lee, FollowState::Requested)
+                .await
+                .unwrap();
+            store.set_follow_uri(remote, lee, &follow).await.unwrap();
+            requesters.push((remote, follow));
+        }
+        let (rejected, reject_follow) = &requesters[0];
+        let (accepted, accept_follow) = &requesters[1];
+        let (status, rel) = instance
+            .post(
+                &format!("/api/v1/follow_requests/{rejected}/reject"),
+                Some(&token),
+                &[],
+            )
+            .await;
+        assert_eq!((status, &rel["followed_by"]), (200, &Value::Bool(false)));
+        assert_eq!(store.follow_uri(*rejected, lee).await.unwrap(), None);
+        let (status, rel) = instance
+            .post(
+                &format!("/api/v1/follow_requests/{accepted}/authorize"),
+                Some(&token),
+                &[],
+            )
+            .await;
+        assert_eq!((status, &rel["followed_by"]), (200, &Value::Bool(true)));
+
+        let events = store.outbox_events_after(0, 100).await.unwrap();
+        let answer = |kind: OutboxKind| {
+            events
+                .iter()
+                .find(|e| e.kind == kind)
+                .unwrap_or_else(|| panic!("no {kind:?} recorded: {events:?}"))
+        };
+        let reject = answer(OutboxKind::RejectFollow);
+        assert_eq!(
+            (reject.actor, reject.target_account),
+            (Some(lee), Some(*rejected))
+        );
+        assert_eq!(reject.follow_uri.as_deref(), Some(reject_follow.as_str()));
+        let accept = answer(OutboxKind::AcceptFollow);
+        assert_eq!(accept.target_account, Some(*accepted));
+        assert_eq!(accept.follow_uri.as_deref(), Some(accept_follow.as_str()));
         instance.stop().await;
     }
 }

@@ -579,6 +579,68 @@ async fn follow_and_undo_go_to_the_followed_actor_and_name_the_same_follow() {
     .await;
 }
 
+/// A rejected follow request's row (which held the Follow's id) is deleted before the worker
+/// renders the Reject: the id recorded with the answer is embedded all the same. An answer
+/// recorded without one (older events) takes the id from the follow row.
+#[tokio::test]
+async fn a_reject_sent_after_the_request_is_gone_still_embeds_the_follow_with_its_id() {
+    on_each_engine(|store| async move {
+        let net = FakeInboxes::start().await;
+        let local = Local::new(store.clone());
+        let lee = local.account("lee", &net).await;
+        let lee_uri = store.account_by_id(lee).await.unwrap().actor_uri;
+        let beta = net.domain("beta");
+        let bob = remote(&store, "bob", &beta, true).await;
+        let ann = remote(&store, "ann", &beta, true).await;
+        let bob_follow = format!("{}/activities/follow/1", actor_uri(&beta, "bob"));
+        let ann_follow = format!("{}/activities/follow/2", actor_uri(&beta, "ann"));
+        assert_eq!(store.follow_uri(bob, lee).await.unwrap(), None, "no row");
+        store
+            .enqueue_follow_answer(
+                &NewOutboxEvent {
+                    kind: OutboxKind::RejectFollow,
+                    actor: lee,
+                    status: None,
+                    target_account: Some(bob),
+                },
+                Some(&bob_follow),
+            )
+            .await
+            .unwrap();
+        follows(&store, ann, lee).await;
+        store.set_follow_uri(ann, lee, &ann_follow).await.unwrap();
+        store
+            .enqueue_outbox_event(&NewOutboxEvent {
+                kind: OutboxKind::AcceptFollow,
+                actor: lee,
+                status: None,
+                target_account: Some(ann),
+            })
+            .await
+            .unwrap();
+        local.delivery().run_until_idle().await.unwrap();
+        let got = net.accepted_by(&beta);
+        assert_eq!(got.len(), 2);
+        assert!(got.iter().all(|r| r.signature_ok));
+        let reject = &got[0];
+        assert_eq!(
+            (reject.activity_type(), reject.path.as_str()),
+            ("Reject", "/users/bob/inbox")
+        );
+        assert_eq!(reject.json["object"]["type"], "Follow");
+        assert_eq!(reject.json["object"]["id"], bob_follow.as_str());
+        assert_eq!(
+            reject.json["object"]["actor"],
+            actor_uri(&beta, "bob").as_str()
+        );
+        assert_eq!(reject.json["object"]["object"], lee_uri.as_str());
+        let accept = &got[1];
+        assert_eq!(accept.activity_type(), "Accept");
+        assert_eq!(accept.json["object"]["id"], ann_follow.as_str());
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn the_background_loop_delivers_when_woken_and_shuts_down_cleanly() {
     on_each_engine(|store| async move {

@@ -763,6 +763,38 @@ async fn follow_accepted_once(w: World) {
 }
 
 #[tokio::test]
+async fn a_follow_from_a_blocked_account_is_rejected_naming_the_follow_by_id() {
+    follow_from_blocked_rejected(World::start().await).await;
+    if let Some(w) = World::start_postgres().await {
+        follow_from_blocked_rejected(w).await;
+    }
+}
+
+async fn follow_from_blocked_rejected(w: World) {
+    let alice = w.remote_account(&w.alice, "alice").await;
+    w.store.block(w.pat, alice).await.unwrap();
+    let activity = follow(&w, &w.alice, 1, "pat");
+    assert_eq!(w.deliver(&w.alice, &activity).await, 202);
+    w.settle().await;
+    let rel = w.store.relationship(alice, w.pat).await.unwrap();
+    assert!(!rel.following && !rel.requested);
+    // No follow row was written: the Reject's event carries the Follow's id itself.
+    assert_eq!(w.store.follow_uri(alice, w.pat).await.unwrap(), None);
+    let events = w.store.outbox_events_after(0, 1000).await.unwrap();
+    let reject = events
+        .iter()
+        .find(|e| e.kind == OutboxKind::RejectFollow)
+        .expect("a Reject is recorded");
+    assert_eq!(
+        (reject.actor, reject.target_account),
+        (Some(w.pat), Some(alice))
+    );
+    assert_eq!(reject.follow_uri.as_deref(), activity["id"].as_str());
+    assert!(w.notification_kinds(w.pat).await.is_empty());
+    w.finish().await;
+}
+
+#[tokio::test]
 async fn a_follow_of_a_locked_account_waits_for_approval() {
     let w = World::start().await;
     // bob signs with a keyId without fragment (GoToSocial's key document).

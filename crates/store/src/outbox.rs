@@ -7,6 +7,7 @@
 //! The event's id gives the activity a stable id across retries.
 
 use cohort_model::Id;
+use serde_json::{Map, Value};
 use sqlx::{Any, Row, Transaction};
 
 use crate::row::{id, id_from};
@@ -135,6 +136,11 @@ pub struct OutboxEvent {
     pub status: Option<Id>,
     /// The other account concerned.
     pub target_account: Option<Id>,
+    /// For an Accept or Reject of a remote follow: the id of the `Follow` it answers, read
+    /// when the answer was recorded. A rejected request's follow row (which holds the id) is
+    /// deleted before the delivery worker renders the Reject, and peers that look the
+    /// Follow up by id (Lemmy and other activitypub_federation servers) need it embedded.
+    pub follow_uri: Option<String>,
     /// When, Unix ms.
     pub created_at: i64,
 }
@@ -145,6 +151,16 @@ pub(crate) async fn enqueue_in(
     id: Id,
     event: &NewOutboxEvent,
 ) -> Result<(), StoreError> {
+    enqueue_with_params(tx, id, event, None).await
+}
+
+/// Records an event with the parameters kept in `activity_json` beside its columns.
+async fn enqueue_with_params(
+    tx: &mut Transaction<'static, Any>,
+    id: Id,
+    event: &NewOutboxEvent,
+    follow_uri: Option<&str>,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO outbox_activities (id, actor_account_id, kind, subject_status_id, activity_json, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -153,11 +169,7 @@ pub(crate) async fn enqueue_in(
     .bind(event.actor.as_i64())
     .bind(event.kind.as_str())
     .bind(event.status.map(Id::as_i64))
-    .bind(
-        event
-            .target_account
-            .map_or_else(|| "{}".to_owned(), |t| format!("{{\"target_account\":{t}}}")),
-    )
+    .bind(params_json(event.target_account, follow_uri))
     .bind(now_ms())
     .execute(&mut **tx)
     .await?;
@@ -170,6 +182,21 @@ impl Store {
         let id = self.next_id();
         let mut tx = self.writer().begin().await?;
         enqueue_in(&mut tx, id, event).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Records an `Accept` or `Reject` of a remote follow together with the id of the
+    /// `Follow` it answers (`follow_uri`, when the Follow had one), so that the answer embeds
+    /// the Follow's id even when the follow row is gone by the time it is sent.
+    pub async fn enqueue_follow_answer(
+        &self,
+        event: &NewOutboxEvent,
+        follow_uri: Option<&str>,
+    ) -> Result<Id, StoreError> {
+        let id = self.next_id();
+        let mut tx = self.writer().begin().await?;
+        enqueue_with_params(&mut tx, id, event, follow_uri).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -194,6 +221,7 @@ impl Store {
                 let actor: Option<i64> = row.try_get("actor_account_id")?;
                 let status: Option<i64> = row.try_get("subject_status_id")?;
                 let params: String = row.try_get("activity_json")?;
+                let params = EventParams::parse(&params);
                 Ok(OutboxEvent {
                     id: id(row, "id")?,
                     kind: OutboxKind::from_name(&kind).ok_or(StoreError::Corrupt {
@@ -204,7 +232,8 @@ impl Store {
                     status: status
                         .map(|s| id_from(s, "subject_status_id"))
                         .transpose()?,
-                    target_account: target_from_params(&params),
+                    target_account: params.target_account,
+                    follow_uri: params.follow_uri,
                     created_at: row.try_get("created_at")?,
                 })
             })
@@ -212,15 +241,45 @@ impl Store {
     }
 }
 
-/// Reads `{"target_account": N}` (written by [`enqueue_in`]).
-fn target_from_params(params: &str) -> Option<Id> {
-    let digits: String = params
-        .split("\"target_account\":")
-        .nth(1)?
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
+/// The parameters of an event stored in `activity_json`: `{"target_account": N}` (the
+/// form that `previous_outbox_event` matches exactly), plus `"follow_uri"` for follow
+/// answers. Absent keys are left out, so an event without parameters stores `{}`.
+pub(crate) fn params_json(target_account: Option<Id>, follow_uri: Option<&str>) -> String {
+    let mut params = Map::new();
+    if let Some(t) = target_account {
+        params.insert("target_account".into(), Value::from(t.as_i64()));
+    }
+    if let Some(uri) = follow_uri {
+        params.insert("follow_uri".into(), Value::from(uri));
+    }
+    Value::Object(params).to_string()
+}
+
+/// The parameters read back from `activity_json` (written by [`params_json`]).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct EventParams {
+    target_account: Option<Id>,
+    follow_uri: Option<String>,
+}
+
+impl EventParams {
+    /// Unreadable or missing parameters are none: the event's columns still say what
+    /// happened, and the worker falls back to the current rows.
+    fn parse(params: &str) -> EventParams {
+        let Ok(Value::Object(map)) = serde_json::from_str::<Value>(params) else {
+            return EventParams::default();
+        };
+        EventParams {
+            target_account: map
+                .get("target_account")
+                .and_then(Value::as_i64)
+                .and_then(|t| Id::from_i64(t).ok()),
+            follow_uri: map
+                .get("follow_uri")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -237,10 +296,31 @@ mod tests {
     #[test]
     fn target_accounts_are_read_back() {
         assert_eq!(
-            target_from_params("{\"target_account\":42}"),
+            EventParams::parse("{\"target_account\":42}").target_account,
             Id::from_i64(42).ok()
         );
-        assert_eq!(target_from_params("{}"), None);
+        assert_eq!(EventParams::parse("{}"), EventParams::default());
+        assert_eq!(EventParams::parse("not json"), EventParams::default());
+    }
+
+    #[test]
+    fn a_target_alone_is_stored_in_the_form_undo_lookups_match() {
+        let target = Id::from_i64(42).ok();
+        assert_eq!(params_json(target, None), "{\"target_account\":42}");
+        assert_eq!(params_json(None, None), "{}");
+    }
+
+    #[test]
+    fn follow_uris_are_read_back() {
+        let target = Id::from_i64(42).ok();
+        let json = params_json(target, Some("https://l.example/activities/follow/\"1\""));
+        assert_eq!(
+            EventParams::parse(&json),
+            EventParams {
+                target_account: target,
+                follow_uri: Some("https://l.example/activities/follow/\"1\"".to_owned()),
+            }
+        );
     }
 }
 

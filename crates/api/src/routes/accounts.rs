@@ -509,6 +509,9 @@ async fn answer_request(
         return Err(ApiError::NotFound);
     }
     let requester_account = state.store.account_by_id(requester).await?;
+    // The remote Follow's id, read before a rejection deletes the row that holds it: the
+    // Accept or Reject embeds it (peers such as Lemmy find their Follow by id).
+    let follow_uri = state.store.follow_uri(requester, auth.account.id).await?;
     if accept {
         state
             .store
@@ -525,17 +528,22 @@ async fn answer_request(
             .await?;
     }
     if requester_account.domain.is_some() {
-        tell_remote_account(
-            state,
-            if accept {
-                OutboxKind::AcceptFollow
-            } else {
-                OutboxKind::RejectFollow
-            },
-            auth.account.id,
-            requester,
-        )
-        .await?;
+        state
+            .store
+            .enqueue_follow_answer(
+                &NewOutboxEvent {
+                    kind: if accept {
+                        OutboxKind::AcceptFollow
+                    } else {
+                        OutboxKind::RejectFollow
+                    },
+                    actor: auth.account.id,
+                    status: None,
+                    target_account: Some(requester),
+                },
+                follow_uri.as_deref(),
+            )
+            .await?;
     }
     Ok(Json(relationship(state, auth.account.id, requester).await?))
 }

@@ -488,7 +488,12 @@ impl RowContext<'_> {
                 render::undo(id, me, render::follow(&inner, me, them))
             }
             OutboxKind::AcceptFollow | OutboxKind::RejectFollow => {
-                let follow_id = self.store().follow_uri(target, self.party.id).await?;
+                // The Follow's id as recorded with the answer (a rejected request's row is
+                // gone by now); else, for events recorded without it, the follow row's.
+                let follow_id = match &self.event.follow_uri {
+                    Some(uri) => Some(uri.clone()),
+                    None => self.store().follow_uri(target, self.party.id).await?,
+                };
                 let follow = render::incoming_follow(follow_id.as_deref(), them, &me.id);
                 if self.event.kind == OutboxKind::AcceptFollow {
                     render::accept(id, me, follow)

@@ -10,7 +10,7 @@ use cohort_store::{FollowState, InboxItem, NewOutboxEvent, NewStatus, OutboxKind
 
 use super::activity::{Object, POST_TYPES, Reference};
 use super::community;
-use super::sanitize::{plain_summary, sanitize_html};
+use super::sanitize::{plain_summary, sanitize_html, with_title};
 use crate::http::fetch::FetchError;
 use crate::http::{FederationState, ResolveError, domain_of};
 
@@ -116,13 +116,17 @@ async fn follow(state: &FederationState, activity: &Object, actor: Id) -> Result
     }
     let relationship = store.relationship(local, actor).await?;
     if relationship.blocking || relationship.blocked_by {
+        // No follow row is written, so the Reject carries the Follow's id itself.
         store
-            .enqueue_outbox_event(&NewOutboxEvent {
-                kind: OutboxKind::RejectFollow,
-                actor: local,
-                status: None,
-                target_account: Some(actor),
-            })
+            .enqueue_follow_answer(
+                &NewOutboxEvent {
+                    kind: OutboxKind::RejectFollow,
+                    actor: local,
+                    status: None,
+                    target_account: Some(actor),
+                },
+                activity.id.as_deref(),
+            )
             .await?;
         return Ok(());
     }
@@ -144,12 +148,15 @@ async fn follow(state: &FederationState, activity: &Object, actor: Id) -> Result
     store.notify(local, actor, kind, None).await?;
     if follow_state == FollowState::Accepted {
         store
-            .enqueue_outbox_event(&NewOutboxEvent {
-                kind: OutboxKind::AcceptFollow,
-                actor: local,
-                status: None,
-                target_account: Some(actor),
-            })
+            .enqueue_follow_answer(
+                &NewOutboxEvent {
+                    kind: OutboxKind::AcceptFollow,
+                    actor: local,
+                    status: None,
+                    target_account: Some(actor),
+                },
+                activity.id.as_deref(),
+            )
             .await?;
     }
     Ok(())
@@ -380,7 +387,7 @@ async fn store_post(
         .as_deref()
         .map(plain_summary)
         .unwrap_or_default();
-    let content = object.content_html().map(sanitize_html).unwrap_or_default();
+    let content = post_content(object);
     let new = NewStatus {
         id: store.next_id(),
         author,
@@ -429,6 +436,20 @@ async fn store_post(
         }
         Err(StoreError::Conflict(_)) => Ok(store.status_id_by_uri(uri).await?),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The HTML stored for a post: its content sanitised, with the title first for types that
+/// carry one in `name` (Lemmy's `Page`, `Article`, PeerTube's `Video`...). A `Note`'s or
+/// `Question`'s `name` is no title (a poll vote, a poll's text), and neither is a chat
+/// message's.
+fn post_content(object: &Object) -> String {
+    let content = object.content_html().map(sanitize_html).unwrap_or_default();
+    match object.name.as_deref() {
+        Some(title) if !matches!(object.kind(), "Note" | "Question" | "ChatMessage") => {
+            with_title(title, &content)
+        }
+        _ => content,
     }
 }
 
@@ -486,7 +507,7 @@ async fn update(
         .as_deref()
         .map(plain_summary)
         .unwrap_or_default();
-    let content = object.content_html().map(sanitize_html).unwrap_or_default();
+    let content = post_content(&object);
     // An edit never widens who may see a post: keep the narrower of the two visibilities.
     let current = store.status(status).await?.facts.audience.visibility;
     let visibility = narrower(current, visibility);
@@ -774,4 +795,42 @@ async fn move_actor(
         .record_account_move(actor, target, verified)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn object(value: serde_json::Value) -> Object {
+        Object::from_value(value).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_lemmy_page_keeps_its_title_before_the_content() {
+        let page = object(json!({
+            "type": "Page", "id": "https://lemmy.example/post/4821",
+            "name": "Respite care options: what worked for you?",
+            "content": "<p>What should we ask the provider?</p>\n",
+        }));
+        assert_eq!(
+            post_content(&page),
+            "<p><strong>Respite care options: what worked for you?</strong></p>\
+             <p>What should we ask the provider?</p>\n"
+        );
+        let link_post = object(json!({"type": "Page", "name": "A guide to respite"}));
+        assert_eq!(
+            post_content(&link_post),
+            "<p><strong>A guide to respite</strong></p>"
+        );
+    }
+
+    #[test]
+    fn a_notes_name_is_no_title() {
+        let note = object(json!({"type": "Note", "name": "Yes", "content": "<p>hi</p>"}));
+        assert_eq!(post_content(&note), "<p>hi</p>");
+        let question = object(json!({"type": "Question", "name": "Poll", "content": "<p>Q?</p>"}));
+        assert_eq!(post_content(&question), "<p>Q?</p>");
+    }
 }

@@ -83,6 +83,35 @@ pub fn plain_summary(summary: &str) -> String {
     trimmed.to_owned()
 }
 
+/// A titled post's HTML: the title as a bold first paragraph, then the (already sanitised)
+/// content. Lemmy's `Page` and blogs' `Article` keep the title in `name`, which Mastodon apps
+/// never show, so without this a thread would lose its subject line. The title is plain text
+/// (as ActivityStreams defines `name`) and is escaped, never parsed as HTML.
+pub fn with_title(title: &str, content_html: &str) -> String {
+    let title = title.trim();
+    if title.is_empty() {
+        return content_html.to_owned();
+    }
+    format!(
+        "<p><strong>{}</strong></p>{content_html}",
+        escape_text(title)
+    )
+}
+
+/// `text` escaped for HTML element content (the form the sanitiser itself writes).
+fn escape_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,5 +139,34 @@ mod tests {
     fn an_empty_misskey_cw_is_no_cw() {
         assert_eq!(plain_summary("\u{200b}"), "");
         assert_eq!(plain_summary(" <b>CW</b> "), "CW");
+    }
+
+    #[test]
+    fn a_title_becomes_a_bold_first_paragraph() {
+        assert_eq!(
+            with_title(
+                " Respite care options: what worked for you? ",
+                "<p>Ask the provider.</p>"
+            ),
+            "<p><strong>Respite care options: what worked for you?</strong></p><p>Ask the provider.</p>"
+        );
+        // A link post without a body still shows its title.
+        assert_eq!(with_title("Guide", ""), "<p><strong>Guide</strong></p>");
+    }
+
+    #[test]
+    fn a_title_is_text_not_html() {
+        let out = with_title("<script>x()</script> & \"Q's\"", "");
+        assert_eq!(
+            out,
+            "<p><strong>&lt;script&gt;x()&lt;/script&gt; &amp; \"Q's\"</strong></p>"
+        );
+        // What the title produces survives sanitising unchanged (nothing is dropped twice).
+        assert_eq!(sanitize_html(&out), out);
+    }
+
+    #[test]
+    fn a_blank_title_adds_nothing() {
+        assert_eq!(with_title("  ", "<p>body</p>"), "<p>body</p>");
     }
 }
