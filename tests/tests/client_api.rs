@@ -301,13 +301,13 @@ async fn bad_statuses_are_refused_and_nothing_is_stored() {
                 400,
             ),
             (
-                "community without membership",
+                "unknown community",
                 vec![
                     ("status", "hi"),
                     ("visibility", "community"),
                     ("community_id", "99"),
                 ],
-                403,
+                422,
             ),
         ];
         for (name, form, expected) in cases {

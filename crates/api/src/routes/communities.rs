@@ -459,6 +459,11 @@ async fn decide_request(
     let community = visible_community(&state, &id, &auth.viewer()).await?;
     require_moderator(&state, &community, &auth).await?;
     let account = parse_id(&account)?;
+    // The Follow's id, read before the request row goes: the answer names it.
+    let follow_uri = state
+        .store
+        .follow_uri(account, community.account.id)
+        .await?;
     if !state
         .store
         .decide_join_request(&community, account, approve)
@@ -474,7 +479,17 @@ async fn decide_request(
         } else {
             cohort_store::OutboxKind::RejectFollow
         };
-        crate::routes::accounts::tell_remote_account(&state, kind, community.account.id, account)
+        state
+            .store
+            .enqueue_follow_answer(
+                &cohort_store::NewOutboxEvent {
+                    kind,
+                    actor: community.account.id,
+                    status: None,
+                    target_account: Some(account),
+                },
+                follow_uri.as_deref(),
+            )
             .await?;
     } else if approve {
         state

@@ -25,7 +25,7 @@ pub(super) async fn follow_group(
     let store = state.store();
     let group = community.account.id;
     if community.visibility == CommunityVisibility::Local {
-        return reply(state, OutboxKind::RejectFollow, group, follower).await;
+        return reply(state, activity, OutboxKind::RejectFollow, group, follower).await;
     }
     let outcome = store.join_community(community, follower, None).await?;
     match outcome {
@@ -34,7 +34,7 @@ pub(super) async fn follow_group(
                 store.set_follow_uri(follower, group, id).await?;
             }
             if outcome == JoinOutcome::Joined {
-                reply(state, OutboxKind::AcceptFollow, group, follower).await
+                reply(state, activity, OutboxKind::AcceptFollow, group, follower).await
             } else {
                 for moderator in store.community_moderators(community.id).await? {
                     store
@@ -48,20 +48,31 @@ pub(super) async fn follow_group(
         | JoinOutcome::InviteRequired
         | JoinOutcome::InviteInvalid
         | JoinOutcome::TooManyRequests => {
-            reply(state, OutboxKind::RejectFollow, group, follower).await
+            reply(state, activity, OutboxKind::RejectFollow, group, follower).await
         }
     }
 }
 
-async fn reply(state: &FederationState, kind: OutboxKind, group: Id, to: Id) -> Result<()> {
+/// The Group's `Accept` or `Reject` of a `Follow`, naming the Follow by its id (Lemmy
+/// requires it).
+async fn reply(
+    state: &FederationState,
+    follow: &Object,
+    kind: OutboxKind,
+    group: Id,
+    to: Id,
+) -> Result<()> {
     state
         .store()
-        .enqueue_outbox_event(&NewOutboxEvent {
-            kind,
-            actor: group,
-            status: None,
-            target_account: Some(to),
-        })
+        .enqueue_follow_answer(
+            &NewOutboxEvent {
+                kind,
+                actor: group,
+                status: None,
+                target_account: Some(to),
+            },
+            follow.id.as_deref(),
+        )
         .await?;
     Ok(())
 }
