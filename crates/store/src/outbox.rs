@@ -45,11 +45,14 @@ pub enum OutboxKind {
     UpdateActor,
     /// A local account was deleted (`Delete` of the actor).
     DeleteActor,
+    /// A report was forwarded (`Flag` from the instance actor; the report is found by
+    /// `reports.flag_event_id`).
+    Flag,
 }
 
 impl OutboxKind {
     /// Every kind.
-    pub const ALL: [OutboxKind; 15] = [
+    pub const ALL: [OutboxKind; 16] = [
         OutboxKind::CreateStatus,
         OutboxKind::UpdateStatus,
         OutboxKind::DeleteStatus,
@@ -65,6 +68,7 @@ impl OutboxKind {
         OutboxKind::UndoLike,
         OutboxKind::UpdateActor,
         OutboxKind::DeleteActor,
+        OutboxKind::Flag,
     ];
 
     /// The stored name.
@@ -85,6 +89,7 @@ impl OutboxKind {
             OutboxKind::UndoLike => "undo_like",
             OutboxKind::UpdateActor => "update_actor",
             OutboxKind::DeleteActor => "delete_actor",
+            OutboxKind::Flag => "flag",
         }
     }
 

@@ -74,7 +74,8 @@ pub(crate) async fn candidate_domains(
         | OutboxKind::Block
         | OutboxKind::UndoBlock
         | OutboxKind::Like
-        | OutboxKind::UndoLike => {
+        | OutboxKind::UndoLike
+        | OutboxKind::Flag => {
             if let Some(domain) = relationship_domain(store, event).await? {
                 domains.insert(domain);
             }

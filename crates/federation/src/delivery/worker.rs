@@ -154,6 +154,9 @@ async fn deliver_row(
     let Some(event) = store.outbox_event(row.event_id).await? else {
         return Ok(finished());
     };
+    if event.kind == OutboxKind::Flag {
+        return flag_row(shared, row, &event, answered).await;
+    }
     let Some(actor_id) = event.actor else {
         return Ok(finished());
     };
@@ -202,8 +205,51 @@ async fn deliver_row(
         | OutboxKind::UndoBlock
         | OutboxKind::Like
         | OutboxKind::UndoLike => ctx.relationship(answered).await,
-        OutboxKind::UpdateActor | OutboxKind::DeleteActor => Ok(finished()),
+        OutboxKind::UpdateActor | OutboxKind::DeleteActor | OutboxKind::Flag => Ok(finished()),
     }
+}
+
+/// A forwarded report: a `Flag` from the instance actor (signed with its key), so the
+/// reporter stays anonymous to the other instance.
+async fn flag_row(
+    shared: &Shared,
+    row: &QueuedDelivery,
+    event: &OutboxEvent,
+    answered: &mut bool,
+) -> Result<RowResult, StoreError> {
+    let Some((_, private_pem)) = shared.store.instance_actor_keys().await? else {
+        tracing::error!(event = %event.id, "no instance actor key; the Flag waits");
+        return Ok(RowResult::Retry("no instance actor key".into()));
+    };
+    let instance_actor = shared.config.urls.instance_actor();
+    let signer = match Signer::from_pem(&format!("{instance_actor}#main-key"), &private_pem) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            tracing::error!(event = %event.id, error = %e, "cannot sign a Flag; dropping it");
+            return Ok(finished());
+        }
+    };
+    let Some(report) = shared.store.report_by_flag_event(event.id).await? else {
+        return Ok(finished());
+    };
+    let ctx = RowContext {
+        shared,
+        row,
+        event,
+        actor: ActorRef {
+            id: instance_actor,
+            followers: None,
+        },
+        // The instance acting for the report: never suspended; domain policy still applies.
+        party: Party {
+            id: report.id,
+            domain: None,
+            suspended: false,
+        },
+        activity_id: shared.config.urls.activity(event.id),
+        signer,
+    };
+    ctx.flag(&report, answered).await
 }
 
 struct RowContext<'a> {
@@ -416,6 +462,53 @@ impl RowContext<'_> {
             }
             _ => return Ok(finished()),
         };
+        self.spend(
+            plan.permits,
+            &activity,
+            false,
+            Completion::default(),
+            answered,
+        )
+        .await
+    }
+
+    /// `Flag`: the reported account first, then the reported statuses, to the account's
+    /// instance, permitted like any activity to one counterpart.
+    async fn flag(
+        &self,
+        report: &cohort_store::ReportRecord,
+        answered: &mut bool,
+    ) -> Result<RowResult, StoreError> {
+        let Some(recipient) = self
+            .store()
+            .remote_recipients(&[report.target])
+            .await?
+            .into_iter()
+            .next()
+        else {
+            return Ok(finished());
+        };
+        if recipient.party.domain.as_ref() != Some(self.domain()) {
+            return Ok(finished());
+        }
+        let facts = self.store().domain_facts(&[self.domain().clone()]).await?;
+        let plan = plan_delivery(
+            &facts,
+            &Subject::Relationship {
+                from: &self.party,
+                to: &recipient,
+            },
+        );
+        if plan.permits.is_empty() {
+            self.shared.stats.denied.fetch_add(1, Ordering::Relaxed);
+            return Ok(finished());
+        }
+        let mut objects = vec![recipient.actor_uri.clone()];
+        for status in self.store().statuses(&report.status_ids).await? {
+            objects.push(status.uri);
+        }
+        let content = report.forward_comment.clone().unwrap_or_default();
+        let activity = render::flag(&self.activity_id, &self.actor, &objects, &content);
         self.spend(
             plan.permits,
             &activity,

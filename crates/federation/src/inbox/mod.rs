@@ -13,6 +13,8 @@
 //! 5. origin: the signer is the activity's actor (**401** otherwise); the activity's id is
 //!    on the actor's host, an embedded Create/Update object is attributed to the actor and
 //!    on its host, a Delete deletes something on the actor's host → **400** otherwise;
+//!    a `Flag` from a domain that rejects reports → **403**, over the per-domain report
+//!    limit → **429**, naming no local account → **422** (`flag`);
 //! 6. dedup by activity id (`received_activities`): a replay is answered 202 and dropped;
 //! 7. queued durably (`inbox_queue`, same transaction as the dedup row) → **202**.
 //!
@@ -20,6 +22,7 @@
 //! object from another origin is always refetched from its origin, never trusted inline.
 
 pub mod activity;
+mod flag;
 mod process;
 pub mod sanitize;
 
@@ -108,6 +111,10 @@ async fn receive(
         .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, format!("not an activity: {e}")))?;
     // 5. Origin.
     check_origin(&activity, &signed.key.actor_uri)?;
+    // 5b. Reports: refused domains, report spam and Flags about nobody here.
+    if activity.is("Flag") {
+        flag::admit(state, &activity, &signed.domain).await?;
+    }
     let Some(activity_id) = activity.id.clone() else {
         return Err(Refusal::new(StatusCode::BAD_REQUEST, "no id"));
     };

@@ -308,6 +308,15 @@ pub fn like(id: &str, actor: &ActorRef, object_id: &str) -> Unaddressed {
     Unaddressed::new("Like", id, actor, json!(object_id))
 }
 
+/// `Flag` (a forwarded report), in Mastodon's shape: `object` lists the reported account
+/// first, then the reported statuses; `content` is the comment (already redacted by the PHI
+/// guard where it named a patient). Sent by the instance actor, so it names no reporter.
+pub fn flag(id: &str, actor: &ActorRef, objects: &[String], content: &str) -> Unaddressed {
+    let mut f = Unaddressed::new("Flag", id, actor, json!(objects));
+    f.body.insert("content".into(), json!(content));
+    f
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
