@@ -2,12 +2,14 @@
 //! policy, render.
 
 pub mod accounts;
+pub mod admin;
 pub mod instance;
 pub mod interactions;
 pub mod notifications;
 pub mod oauth;
 pub mod pages;
 pub mod preferences;
+pub mod reports;
 pub mod shared;
 pub mod statuses;
 pub mod timelines;
