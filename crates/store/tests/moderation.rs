@@ -223,7 +223,9 @@ async fn reports_are_filtered_assigned_resolved_and_reopened_with_a_mod_log_line
             ]
         );
         assert!(matches!(
-            store.set_report_resolved(Id::from_i64(42).unwrap(), moderator, true, "").await,
+            store
+                .set_report_resolved(Id::from_i64(42).unwrap(), moderator, true, "")
+                .await,
             Err(StoreError::NotFound(_))
         ));
         assert_eq!(store.mod_log(10).await.unwrap().len(), 4, "nothing logged");
@@ -451,7 +453,10 @@ async fn domain_blocks_carry_their_flags_and_noop_blocks_do_not_suspend() {
         assert!(!store.domain_rejects_reports(&other).await.unwrap());
 
         // The audience engine sees the suspension, and nothing for the noop block.
-        let facts = store.domain_facts(&[spam.clone(), quiet.clone()]).await.unwrap();
+        let facts = store
+            .domain_facts(&[spam.clone(), quiet.clone()])
+            .await
+            .unwrap();
         assert_eq!(facts.blocked_domains.get(&spam), Some(&true));
         assert_eq!(facts.blocked_domains.get(&quiet), None);
 
@@ -480,7 +485,12 @@ async fn domain_blocks_carry_their_flags_and_noop_blocks_do_not_suspend() {
             .collect();
         assert_eq!(
             actions,
-            ["unblock_domain", "allow_domain", "block_domain", "block_domain"]
+            [
+                "unblock_domain",
+                "allow_domain",
+                "block_domain",
+                "block_domain"
+            ]
         );
     })
     .await;

@@ -106,10 +106,20 @@ pub(crate) async fn apply(
     let Some(domain) = domain_of(actor_uri) else {
         return Err(ProcessError::Permanent("actor is not a URL".into()));
     };
-    // The domain's standing may have changed while the Flag waited in the queue.
+    // The domain's standing may have changed while the Flag waited in the queue, and a
+    // burst accepted before any of it was stored must still stop at the limit.
     if state.store().domain_rejects_reports(&domain).await? {
         return Err(ProcessError::Permanent(
             "reports from this domain are not accepted".into(),
+        ));
+    }
+    let recent = state
+        .store()
+        .reports_from_domain_since(&domain, now_ms() - FLAG_WINDOW_MS)
+        .await?;
+    if recent >= FLAGS_PER_DOMAIN_PER_WINDOW {
+        return Err(ProcessError::Permanent(
+            "too many reports from this domain".into(),
         ));
     }
     let Some(targets) = targets(state, activity).await? else {
