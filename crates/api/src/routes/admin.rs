@@ -406,16 +406,23 @@ async fn admin_report_json(
     }))
 }
 
-/// `GET /api/v1/admin/reports`: `resolved` (default: open ones only), `account_id` (the
-/// reporter), `target_account_id`, and the usual page parameters.
+/// `GET /api/v1/admin/reports`: `resolved` (default: open ones only; with `unresolved` too,
+/// all), `account_id` (the reporter), `target_account_id`, and the usual page parameters.
 pub async fn reports(
     State(state): State<ApiState>,
     auth: Authenticated,
     params: Params,
 ) -> ApiResult<(HeaderMap, Json<Value>)> {
     moderator(&auth, "admin:read:reports")?;
+    // Mastodon 4.6: `resolved` and `unresolved` both true lists every report.
+    let resolved = params.bool("resolved")?.unwrap_or(false);
+    let unresolved = params.bool("unresolved")?.unwrap_or(false);
     let filter = ReportFilter {
-        resolved: Some(params.bool("resolved")?.unwrap_or(false)),
+        resolved: if resolved && unresolved {
+            None
+        } else {
+            Some(resolved)
+        },
         reporter: optional_id(&params, "account_id")?,
         target: optional_id(&params, "target_account_id")?,
         max_id: cursor(&params, "max_id")?,
