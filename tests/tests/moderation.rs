@@ -106,6 +106,7 @@ async fn alice_on_alpha_reports_mallory_on_beta_whose_moderator_suspends_her() {
         assert_eq!(report["action_taken"], false);
         assert_eq!(report["target_account"]["id"], mallory_on_alpha.as_str());
         assert_eq!(report["status_ids"].as_array().unwrap().len(), 2);
+        let filed_id = report["id"].as_str().unwrap().to_owned();
         settle(&[&alpha, &beta]).await;
 
         // Beta's moderator sees the report: Mallory, her two posts, and no reporter.
@@ -153,6 +154,7 @@ async fn alice_on_alpha_reports_mallory_on_beta_whose_moderator_suspends_her() {
                     ("type", "suspend"),
                     ("report_id", report_id.as_str()),
                     ("text", "Dangerous medical advice"),
+                    ("resolution_note", "Thank you for the report."),
                 ],
             )
             .await;
@@ -192,6 +194,37 @@ async fn alice_on_alpha_reports_mallory_on_beta_whose_moderator_suspends_her() {
             .get("/api/v1/admin/reports?resolved=true", Some(&moderator))
             .await;
         assert_eq!(resolved.as_array().unwrap().len(), 1);
+
+        // The loop closes: the outcome goes back to alpha, whose report shows it, and Alice
+        // is told (but not the private reason given on beta).
+        settle(&[&alpha, &beta]).await;
+        alpha
+            .create_account("alpha_mod", Role::Moderator, false)
+            .await;
+        let alpha_mod = alpha.sign_in("alpha_mod", ADMIN_SCOPES).await;
+        let (_, on_alpha) = alpha.get("/api/v1/admin/reports", Some(&alpha_mod)).await;
+        let outcome = &on_alpha[0]["remote_resolution"];
+        assert_eq!(
+            outcome["outcome"], "Resolved; action taken: suspend. Thank you for the report.",
+            "{on_alpha}"
+        );
+        assert!(outcome["resolved_at"].is_string());
+        let (_, told) = alpha
+            .get(
+                "/api/v1/notifications?types[]=moderation_warning",
+                Some(&alice),
+            )
+            .await;
+        assert_eq!(told.as_array().unwrap().len(), 1, "{told}");
+        assert!(
+            told[0]["moderation_warning"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("suspend"),
+            "{told}"
+        );
+        assert_eq!(told[0]["report"]["id"], filed_id.as_str());
+        assert!(!told.to_string().contains("Dangerous medical advice"));
         alpha.stop().await;
         beta.stop().await;
     }

@@ -1351,3 +1351,79 @@ async fn report_spam_from_one_domain_is_rate_limited() {
     );
     w.finish().await;
 }
+
+#[tokio::test]
+async fn a_resolve_is_accepted_only_from_the_instance_the_report_went_to() {
+    let w = World::start().await;
+    let bob = w.remote_account(&w.bob, "bob").await;
+    // Pat's report about bob, forwarded to bob's instance.
+    let report = w
+        .store
+        .create_report(&cohort_store::NewReport {
+            reporter: Some(w.pat),
+            target: bob,
+            status_ids: Vec::new(),
+            comment: "spam".into(),
+            category: "spam".into(),
+            priority: 0,
+            rule_ids: Vec::new(),
+            forward: true,
+            forward_comment: Some("spam".into()),
+            comment_phi_reason: None,
+            origin_domain: None,
+            uri: None,
+            origin_actor: None,
+        })
+        .await
+        .unwrap();
+    let event = w.store.report(report).await.unwrap().flag_event.unwrap();
+    let flag_id = w.url(&format!("/activities/{event}"));
+    let resolve = |host: &str, from: &str| {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("http://{host}/resolutions/1"),
+            "type": "Resolve",
+            "actor": from,
+            "object": {"id": flag_id, "type": "Flag"},
+            "content": "Resolved; action taken: suspend.",
+        })
+    };
+    // Another instance cannot resolve it: accepted at the door, dropped as forged.
+    let origin_actor = format!("http://{}/actor", w.origin_host);
+    let origin_key = format!("{origin_actor}#main-key");
+    w.peer.docs.lock().unwrap().insert(
+        origin_actor.clone(),
+        json!({"id": origin_actor, "type": "Application", "preferredUsername": w.origin_host,
+               "inbox": format!("{origin_actor}/inbox"),
+               "publicKey": {"id": origin_key, "owner": origin_actor,
+                             "publicKeyPem": keys(3).public_key_pem}}),
+    );
+    let forger = RemoteActor {
+        signer: Signer::from_pem(&origin_key, &keys(3).private_key_pem).unwrap(),
+        id: origin_actor.clone(),
+        key_id: origin_key,
+    };
+    let forged = resolve(&w.origin_host, &origin_actor);
+    assert_eq!(w.deliver(&forger, &forged).await, StatusCode::ACCEPTED);
+    w.settle().await;
+    let stored = w.store.report(report).await.unwrap();
+    assert_eq!(
+        stored.remote_resolved_at, None,
+        "a forged resolution is dropped"
+    );
+    assert!(w.notification_kinds(w.pat).await.is_empty());
+
+    // Bob's instance can.
+    let instance = w.peer_instance();
+    let genuine = resolve(&w.peer_host, &instance.id);
+    assert_eq!(w.deliver(&instance, &genuine).await, StatusCode::ACCEPTED);
+    w.settle().await;
+    let stored = w.store.report(report).await.unwrap();
+    assert!(stored.remote_resolved_at.is_some());
+    assert_eq!(
+        stored.remote_resolution.as_deref(),
+        Some("Resolved; action taken: suspend.")
+    );
+    assert_eq!(w.notification_kinds(w.pat).await, ["moderation_warning"]);
+    w.finish().await;
+}

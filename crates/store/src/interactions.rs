@@ -23,6 +23,8 @@ pub struct NotificationRecord {
     pub from_account: Id,
     /// The status concerned.
     pub status: Option<Id>,
+    /// The report concerned (`moderation_warning`: a report was handled).
+    pub report: Option<Id>,
     /// When, Unix ms.
     pub created_at: i64,
 }
@@ -323,7 +325,7 @@ impl Store {
         page: Page,
     ) -> Result<Vec<NotificationRecord>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, kind, from_account_id, status_id, created_at FROM notifications \
+            "SELECT id, kind, from_account_id, status_id, report_id, created_at FROM notifications \
              WHERE account_id = $1 AND dismissed_at IS NULL AND id < $2 AND id > $3 ORDER BY id DESC LIMIT $4",
         )
         .bind(account.as_i64())
@@ -342,7 +344,7 @@ impl Store {
         notification: Id,
     ) -> Result<NotificationRecord, StoreError> {
         let row = sqlx::query(
-            "SELECT id, kind, from_account_id, status_id, created_at FROM notifications \
+            "SELECT id, kind, from_account_id, status_id, report_id, created_at FROM notifications \
              WHERE account_id = $1 AND id = $2 AND dismissed_at IS NULL",
         )
         .bind(account.as_i64())
@@ -421,11 +423,13 @@ impl Store {
 
 fn notification_from_row(row: &sqlx::any::AnyRow) -> Result<NotificationRecord, StoreError> {
     let status: Option<i64> = row.try_get("status_id")?;
+    let report: Option<i64> = row.try_get("report_id")?;
     Ok(NotificationRecord {
         id: id(row, "id")?,
         kind: row.try_get("kind")?,
         from_account: id(row, "from_account_id")?,
         status: status.map(|s| id_from(s, "status_id")).transpose()?,
+        report: report.map(|r| id_from(r, "report_id")).transpose()?,
         created_at: row.try_get("created_at")?,
     })
 }

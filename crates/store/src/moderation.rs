@@ -59,6 +59,8 @@ pub struct AccountModeration {
     pub approval: Option<bool>,
     /// A report this action resolves.
     pub resolves_report: Option<Id>,
+    /// The outcome note for the reporter (or the instance that sent the report).
+    pub resolution_note: Option<String>,
     /// The mod-log action name (`suspend`, `unsilence`, `approve`...).
     pub log_action: String,
     /// The moderator's reason.
@@ -255,7 +257,14 @@ impl Store {
             None => {}
         }
         if let Some(report) = m.resolves_report {
-            crate::reports::resolve_in(&mut tx, report, m.moderator, true).await?;
+            crate::reports::resolve_in(
+                self,
+                &mut tx,
+                report,
+                m.moderator,
+                m.resolution_note.as_deref(),
+            )
+            .await?;
         }
         log_in(
             &mut tx,

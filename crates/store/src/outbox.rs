@@ -48,11 +48,15 @@ pub enum OutboxKind {
     /// A report was forwarded (`Flag` from the instance actor; the report is found by
     /// `reports.flag_event_id`).
     Flag,
+    /// A received report was resolved: the outcome goes back to the instance that sent it
+    /// (`Resolve` from the instance actor; the report is found by
+    /// `reports.resolution_event_id`).
+    ResolveReport,
 }
 
 impl OutboxKind {
     /// Every kind.
-    pub const ALL: [OutboxKind; 16] = [
+    pub const ALL: [OutboxKind; 17] = [
         OutboxKind::CreateStatus,
         OutboxKind::UpdateStatus,
         OutboxKind::DeleteStatus,
@@ -69,6 +73,7 @@ impl OutboxKind {
         OutboxKind::UpdateActor,
         OutboxKind::DeleteActor,
         OutboxKind::Flag,
+        OutboxKind::ResolveReport,
     ];
 
     /// The stored name.
@@ -90,6 +95,7 @@ impl OutboxKind {
             OutboxKind::UpdateActor => "update_actor",
             OutboxKind::DeleteActor => "delete_actor",
             OutboxKind::Flag => "flag",
+            OutboxKind::ResolveReport => "resolve_report",
         }
     }
 

@@ -8,8 +8,8 @@
 //! a patient (decided by the caller, which alone has the guard).
 
 use cohort_model::{Domain, Id};
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
 
 use crate::outbox::{NewOutboxEvent, OutboxKind, enqueue_in};
 use crate::row::{flag, id, id_from};
@@ -42,6 +42,9 @@ pub struct NewReport {
     pub origin_domain: Option<Domain>,
     /// The `Flag`'s id, for a received report.
     pub uri: Option<String>,
+    /// The remote actor that sent the `Flag` (an instance actor), for a received report: the
+    /// outcome goes back to it.
+    pub origin_actor: Option<Id>,
 }
 
 /// A stored report.
@@ -81,6 +84,16 @@ pub struct ReportRecord {
     pub action_taken_by: Option<Id>,
     /// The outbox event carrying its `Flag`.
     pub flag_event: Option<Id>,
+    /// Who sent a received report's `Flag`.
+    pub origin_actor: Option<Id>,
+    /// The outcome note the moderator chose to tell the reporter (or the sending instance).
+    pub resolution_note: Option<String>,
+    /// The outbox event carrying the outcome back to the sending instance.
+    pub resolution_event: Option<Id>,
+    /// When the instance this report was forwarded to said it resolved it.
+    pub remote_resolved_at: Option<i64>,
+    /// What that instance said.
+    pub remote_resolution: Option<String>,
     /// Created, Unix ms.
     pub created_at: i64,
     /// Last changed, Unix ms.
@@ -106,7 +119,8 @@ pub struct ReportFilter {
 
 const REPORT_COLUMNS: &str = "id, reporter_account_id, target_account_id, status_ids, comment, category, \
      priority, rule_ids, forwarded, forward_comment, comment_phi_reason, origin_domain, uri, \
-     assigned_account_id, action_taken_at, action_taken_by_account_id, flag_event_id, created_at, updated_at";
+     assigned_account_id, action_taken_at, action_taken_by_account_id, flag_event_id, origin_actor_id, \
+     resolution_note, resolution_event_id, remote_resolved_at, remote_resolution, created_at, updated_at";
 
 fn optional_id(row: &AnyRow, column: &'static str) -> Result<Option<Id>, StoreError> {
     let raw: Option<i64> = row.try_get(column)?;
@@ -153,6 +167,11 @@ impl ReportRecord {
             action_taken_at: row.try_get("action_taken_at")?,
             action_taken_by: optional_id(row, "action_taken_by_account_id")?,
             flag_event: optional_id(row, "flag_event_id")?,
+            origin_actor: optional_id(row, "origin_actor_id")?,
+            resolution_note: row.try_get("resolution_note")?,
+            resolution_event: optional_id(row, "resolution_event_id")?,
+            remote_resolved_at: row.try_get("remote_resolved_at")?,
+            remote_resolution: row.try_get("remote_resolution")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
         })
@@ -192,8 +211,8 @@ impl Store {
         sqlx::query(
             "INSERT INTO reports (id, reporter_account_id, target_account_id, status_ids, comment, category, \
              priority, rule_ids, forwarded, forward_comment, comment_phi_reason, origin_domain, uri, \
-             flag_event_id, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
+             flag_event_id, origin_actor_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)",
         )
         .bind(report_id.as_i64())
         .bind(new.reporter.map(Id::as_i64))
@@ -209,6 +228,7 @@ impl Store {
         .bind(new.origin_domain.as_ref().map(Domain::as_str))
         .bind(&new.uri)
         .bind(flag_event.map(Id::as_i64))
+        .bind(new.origin_actor.map(Id::as_i64))
         .bind(now)
         .execute(&mut *tx)
         .await?;
@@ -253,6 +273,44 @@ impl Store {
             .fetch_optional(self.reader())
             .await?;
         row.as_ref().map(ReportRecord::from_row).transpose()
+    }
+
+    /// The received report whose outcome an outbox event carries back.
+    pub async fn report_by_resolution_event(
+        &self,
+        event: Id,
+    ) -> Result<Option<ReportRecord>, StoreError> {
+        let sql = format!("SELECT {REPORT_COLUMNS} FROM reports WHERE resolution_event_id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(event.as_i64())
+            .fetch_optional(self.reader())
+            .await?;
+        row.as_ref().map(ReportRecord::from_row).transpose()
+    }
+
+    /// Records the outcome the instance a report was forwarded to sent back, and tells the
+    /// reporter (a `moderation_warning` notification naming the report), in one transaction.
+    pub async fn record_remote_resolution(
+        &self,
+        report: Id,
+        outcome: &str,
+    ) -> Result<(), StoreError> {
+        let record = self.report(report).await?;
+        let now = now_ms();
+        let mut tx = self.writer().begin().await?;
+        sqlx::query(
+            "UPDATE reports SET remote_resolved_at = $1, remote_resolution = $2, updated_at = $1 WHERE id = $3",
+        )
+        .bind(now)
+        .bind(outcome)
+        .bind(report.as_i64())
+        .execute(&mut *tx)
+        .await?;
+        if let Some(reporter) = record.reporter {
+            notify_reporter_in(&mut tx, self.next_id(), reporter, record.target, report).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Reports matching `filter`, newest first.
@@ -340,10 +398,14 @@ impl Store {
         report: Id,
         moderator: Id,
         resolved: bool,
-        reason: &str,
+        note: Option<&str>,
     ) -> Result<(), StoreError> {
         let mut tx = self.writer().begin().await?;
-        resolve_in(&mut tx, report, moderator, resolved).await?;
+        if resolved {
+            resolve_in(self, &mut tx, report, moderator, note).await?;
+        } else {
+            reopen_in(&mut tx, report).await?;
+        }
         let action = if resolved {
             "resolve_report"
         } else {
@@ -356,7 +418,7 @@ impl Store {
             action,
             "report",
             &report.to_string(),
-            reason,
+            note.unwrap_or_default(),
         )
         .await?;
         tx.commit().await?;
@@ -364,21 +426,67 @@ impl Store {
     }
 }
 
-/// Marks a report resolved or open inside the caller's transaction.
+/// Marks a report resolved inside the caller's transaction, with what follows from it: the
+/// local reporter is told (a `moderation_warning` notification naming the report), and a
+/// report received from another instance gets the outcome sent back to the instance actor
+/// that sent it (an outbox event, delivered by the instance actor: `reports.resolution_event_id`).
 pub(crate) async fn resolve_in(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    store: &Store,
+    tx: &mut Transaction<'static, Any>,
     report: Id,
     moderator: Id,
-    resolved: bool,
+    note: Option<&str>,
 ) -> Result<(), StoreError> {
+    let sql = format!("SELECT {REPORT_COLUMNS} FROM reports WHERE id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(report.as_i64())
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(StoreError::NotFound("report"))?;
+    let record = ReportRecord::from_row(&row)?;
     let now = now_ms();
-    let changed = sqlx::query(
-        "UPDATE reports SET action_taken_at = $1, action_taken_by_account_id = $2, updated_at = $3 \
-         WHERE id = $4",
+    let event = match (record.origin_actor, &record.uri) {
+        (Some(origin), Some(_)) => {
+            let event = store.next_id();
+            enqueue_in(
+                tx,
+                event,
+                &NewOutboxEvent {
+                    kind: OutboxKind::ResolveReport,
+                    actor: moderator,
+                    status: None,
+                    target_account: Some(origin),
+                },
+            )
+            .await?;
+            Some(event)
+        }
+        _ => None,
+    };
+    sqlx::query(
+        "UPDATE reports SET action_taken_at = $1, action_taken_by_account_id = $2, updated_at = $1, \
+         resolution_note = $3, resolution_event_id = COALESCE($4, resolution_event_id) WHERE id = $5",
     )
-    .bind(resolved.then_some(now))
-    .bind(resolved.then_some(moderator.as_i64()))
     .bind(now)
+    .bind(moderator.as_i64())
+    .bind(note)
+    .bind(event.map(Id::as_i64))
+    .bind(report.as_i64())
+    .execute(&mut **tx)
+    .await?;
+    if let Some(reporter) = record.reporter {
+        notify_reporter_in(tx, store.next_id(), reporter, record.target, report).await?;
+    }
+    Ok(())
+}
+
+/// Reopens a report inside the caller's transaction.
+async fn reopen_in(tx: &mut Transaction<'static, Any>, report: Id) -> Result<(), StoreError> {
+    let changed = sqlx::query(
+        "UPDATE reports SET action_taken_at = NULL, action_taken_by_account_id = NULL, updated_at = $1 \
+         WHERE id = $2",
+    )
+    .bind(now_ms())
     .bind(report.as_i64())
     .execute(&mut **tx)
     .await?
@@ -386,5 +494,29 @@ pub(crate) async fn resolve_in(
     if changed == 0 {
         return Err(StoreError::NotFound("report"));
     }
+    Ok(())
+}
+
+/// Tells a reporter their report was handled: Mastodon's `moderation_warning` type (the
+/// closest every app shows), naming the report (`notifications.report_id`), from the
+/// reported account.
+async fn notify_reporter_in(
+    tx: &mut Transaction<'static, Any>,
+    id: Id,
+    reporter: Id,
+    target: Id,
+    report: Id,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO notifications (id, account_id, from_account_id, kind, status_id, report_id, created_at) \
+         VALUES ($1, $2, $3, 'moderation_warning', NULL, $4, $5)",
+    )
+    .bind(id.as_i64())
+    .bind(reporter.as_i64())
+    .bind(target.as_i64())
+    .bind(report.as_i64())
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }

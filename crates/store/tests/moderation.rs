@@ -64,6 +64,7 @@ fn report(reporter: Option<Id>, target: Id) -> NewReport {
         comment_phi_reason: None,
         origin_domain: None,
         uri: None,
+        origin_actor: None,
     }
 }
 
@@ -180,7 +181,7 @@ async fn reports_are_filtered_assigned_resolved_and_reopened_with_a_mod_log_line
         assert_eq!(store.report(first).await.unwrap().assigned, None);
 
         store
-            .set_report_resolved(first, moderator, true, "handled")
+            .set_report_resolved(first, moderator, true, Some("handled"))
             .await
             .unwrap();
         let resolved = store.report(first).await.unwrap();
@@ -201,7 +202,7 @@ async fn reports_are_filtered_assigned_resolved_and_reopened_with_a_mod_log_line
         assert_eq!(store.reports(&done).await.unwrap()[0].id, first);
 
         store
-            .set_report_resolved(first, moderator, false, "")
+            .set_report_resolved(first, moderator, false, None)
             .await
             .unwrap();
         assert_eq!(store.report(first).await.unwrap().action_taken_at, None);
@@ -224,7 +225,7 @@ async fn reports_are_filtered_assigned_resolved_and_reopened_with_a_mod_log_line
         );
         assert!(matches!(
             store
-                .set_report_resolved(Id::from_i64(42).unwrap(), moderator, true, "")
+                .set_report_resolved(Id::from_i64(42).unwrap(), moderator, true, None)
                 .await,
             Err(StoreError::NotFound(_))
         ));
@@ -250,6 +251,7 @@ async fn a_suspension_resolves_its_report_is_logged_and_can_be_lifted() {
                 change: Some((AccountState::Suspended, true)),
                 approval: None,
                 resolves_report: Some(report_id),
+                resolution_note: Some("suspended".to_owned()),
                 log_action: "suspend".to_owned(),
                 reason: "spam ring".to_owned(),
             })
@@ -291,6 +293,7 @@ async fn a_suspension_resolves_its_report_is_logged_and_can_be_lifted() {
                 change: Some((AccountState::Suspended, false)),
                 approval: None,
                 resolves_report: None,
+                resolution_note: None,
                 log_action: "unsuspend".to_owned(),
                 reason: String::new(),
             })
@@ -316,6 +319,7 @@ async fn an_action_on_a_missing_account_or_report_changes_nothing() {
             change: Some((AccountState::Silenced, true)),
             approval: None,
             resolves_report: report,
+            resolution_note: None,
             log_action: "silence".to_owned(),
             reason: String::new(),
         };
@@ -352,6 +356,7 @@ async fn admin_account_filters_select_by_origin_state_and_name() {
                 change: Some((AccountState::Silenced, true)),
                 approval: None,
                 resolves_report: None,
+                resolution_note: None,
                 log_action: "silence".to_owned(),
                 reason: String::new(),
             })
@@ -492,6 +497,99 @@ async fn domain_blocks_carry_their_flags_and_noop_blocks_do_not_suspend() {
                 "block_domain"
             ]
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn resolving_closes_the_loop_to_the_reporter_and_to_the_sending_instance() {
+    on_each_engine(|store| async move {
+        let alice = local(&store, "alice", Role::Member).await;
+        let moderator = local(&store, "mod", Role::Moderator).await;
+        let quickcure = local(&store, "quickcure", Role::Member).await;
+        let sender = remote(&store, "actor", "mastodon.example").await;
+        let page = cohort_store::Page {
+            max_id: None,
+            since_id: None,
+            min_id: None,
+            limit: 10,
+        };
+
+        // A local report: its reporter is told, with the report named.
+        let local_report = store
+            .create_report(&report(Some(alice), quickcure))
+            .await
+            .unwrap();
+        store
+            .set_report_resolved(local_report, moderator, true, Some("No action taken."))
+            .await
+            .unwrap();
+        let told = store.notifications(alice, page).await.unwrap();
+        assert_eq!(told.len(), 1);
+        assert_eq!(told[0].kind, "moderation_warning");
+        assert_eq!(told[0].report, Some(local_report));
+        assert_eq!(
+            store
+                .report(local_report)
+                .await
+                .unwrap()
+                .resolution_note
+                .as_deref(),
+            Some("No action taken.")
+        );
+
+        // A received report: the outcome goes back to the actor that sent the Flag.
+        let mut received = report(None, quickcure);
+        received.origin_domain = Some(Domain::parse("mastodon.example").unwrap());
+        received.uri = Some("https://mastodon.example/flags/1".to_owned());
+        received.origin_actor = Some(sender);
+        let received = store.create_report(&received).await.unwrap();
+        store
+            .set_report_resolved(
+                received,
+                moderator,
+                true,
+                Some("Resolved; action taken: suspend."),
+            )
+            .await
+            .unwrap();
+        let event = store
+            .report(received)
+            .await
+            .unwrap()
+            .resolution_event
+            .expect("an outcome to send back");
+        let outbox = store.outbox_event(event).await.unwrap().unwrap();
+        assert_eq!(outbox.kind, OutboxKind::ResolveReport);
+        assert_eq!(outbox.target_account, Some(sender));
+        assert_eq!(
+            store
+                .report_by_resolution_event(event)
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+            received
+        );
+
+        // On the sending side: the other instance's outcome is recorded and the reporter told.
+        let mallory = remote(&store, "mallory", "beta.example").await;
+        let mut forwarded = report(Some(alice), mallory);
+        forwarded.forward = true;
+        let forwarded = store.create_report(&forwarded).await.unwrap();
+        store
+            .record_remote_resolution(forwarded, "Resolved; action taken: suspend.")
+            .await
+            .unwrap();
+        let stored = store.report(forwarded).await.unwrap();
+        assert!(stored.remote_resolved_at.is_some());
+        assert_eq!(
+            stored.remote_resolution.as_deref(),
+            Some("Resolved; action taken: suspend.")
+        );
+        let told = store.notifications(alice, page).await.unwrap();
+        assert_eq!(told.len(), 2);
+        assert_eq!(told[0].report, Some(forwarded));
     })
     .await;
 }

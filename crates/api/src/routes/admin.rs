@@ -37,6 +37,40 @@ fn invalid(why: impl std::fmt::Display) -> ApiError {
     ApiError::Unprocessable(format!("Validation failed: {why}"))
 }
 
+/// The outcome told to the reporter, and to the instance a received report came from: the
+/// action taken (or none) and the moderator's optional `resolution_note`, which passes the
+/// PHI guard (spans that identify a patient are redacted) because it leaves the moderators.
+async fn outcome(
+    state: &ApiState,
+    auth: &Authenticated,
+    params: &Params,
+    action: AccountAction,
+) -> ApiResult<String> {
+    let note = params.string("resolution_note").unwrap_or_default();
+    cohort_moderation::check_comment(&note).map_err(invalid)?;
+    let mut text = match action {
+        AccountAction::None => "Resolved; no action was taken against the account.".to_owned(),
+        other => format!("Resolved; action taken: {}.", other.as_str()),
+    };
+    if !note.trim().is_empty() {
+        let guard = state.phi_guard().await.map_err(ApiError::internal)?;
+        let finding = guard.screen(&note, auth.account.author_kind);
+        let note = if finding.identifies_patient {
+            let spans: Vec<(std::ops::Range<usize>, &str)> = finding
+                .spans
+                .iter()
+                .map(|s| (s.start..s.end, s.kind.as_str()))
+                .collect();
+            cohort_moderation::redact(&note, &spans)
+        } else {
+            note
+        };
+        text.push(' ');
+        text.push_str(note.trim());
+    }
+    Ok(text)
+}
+
 fn cursor(params: &Params, key: &str) -> ApiResult<Option<i64>> {
     match params.string(key).filter(|s| !s.is_empty()) {
         None => Ok(None),
@@ -242,6 +276,10 @@ pub async fn account_action(
         }
     }
     params.bool("send_email_notification")?;
+    let resolution_note = match report {
+        Some(_) => Some(outcome(&state, &auth, &params, action).await?),
+        None => None,
+    };
     let change = match action {
         AccountAction::None => None,
         AccountAction::Sensitive => Some((AccountState::Sensitized, true)),
@@ -261,6 +299,7 @@ pub async fn account_action(
             change,
             approval: None,
             resolves_report: report,
+            resolution_note,
             log_action: log_action.to_owned(),
             reason: params.string("text").unwrap_or_default(),
         })
@@ -293,6 +332,7 @@ async fn simple_account_change(
             change,
             approval,
             resolves_report: None,
+            resolution_note: None,
             log_action: log_action.to_owned(),
             reason: String::new(),
         })
@@ -403,6 +443,8 @@ async fn admin_report_json(
         "origin_domain": report.origin_domain.as_ref().map(Domain::as_str),
         "forwarded_comment": if report.forwarded { report.forward_comment.clone() } else { None },
         "comment_phi_reason": report.comment_phi_reason,
+        "resolution_note": report.resolution_note,
+        "remote_resolution": crate::routes::reports::remote_resolution_json(report),
     }))
 }
 
@@ -455,15 +497,25 @@ async fn report_write(
     auth: &Authenticated,
     id: &str,
     write: ReportWrite,
+    params: &Params,
 ) -> ApiResult<Json<Value>> {
     moderator(auth, "admin:write:reports")?;
     let id = parse_id(id)?;
     match write {
         ReportWrite::Assign(who) => state.store.assign_report(id, auth.account.id, who).await?,
-        ReportWrite::Resolve(resolved) => {
+        ReportWrite::Resolve(true) => {
+            // Known before the note is screened, so a missing report is a 404 either way.
+            state.store.report(id).await?;
+            let note = outcome(state, auth, params, AccountAction::None).await?;
             state
                 .store
-                .set_report_resolved(id, auth.account.id, resolved, "")
+                .set_report_resolved(id, auth.account.id, true, Some(&note))
+                .await?;
+        }
+        ReportWrite::Resolve(false) => {
+            state
+                .store
+                .set_report_resolved(id, auth.account.id, false, None)
                 .await?;
         }
     }
@@ -481,9 +533,10 @@ pub async fn assign_to_self(
     State(state): State<ApiState>,
     auth: Authenticated,
     Path(id): Path<String>,
+    params: Params,
 ) -> ApiResult<Json<Value>> {
     let me = auth.account.id;
-    report_write(&state, &auth, &id, ReportWrite::Assign(Some(me))).await
+    report_write(&state, &auth, &id, ReportWrite::Assign(Some(me)), &params).await
 }
 
 /// `POST /api/v1/admin/reports/:id/unassign`.
@@ -491,17 +544,20 @@ pub async fn unassign(
     State(state): State<ApiState>,
     auth: Authenticated,
     Path(id): Path<String>,
+    params: Params,
 ) -> ApiResult<Json<Value>> {
-    report_write(&state, &auth, &id, ReportWrite::Assign(None)).await
+    report_write(&state, &auth, &id, ReportWrite::Assign(None), &params).await
 }
 
-/// `POST /api/v1/admin/reports/:id/resolve`.
+/// `POST /api/v1/admin/reports/:id/resolve`, with Cohort's optional `resolution_note` (the
+/// outcome told to the reporter, or sent back to the instance the report came from).
 pub async fn resolve(
     State(state): State<ApiState>,
     auth: Authenticated,
     Path(id): Path<String>,
+    params: Params,
 ) -> ApiResult<Json<Value>> {
-    report_write(&state, &auth, &id, ReportWrite::Resolve(true)).await
+    report_write(&state, &auth, &id, ReportWrite::Resolve(true), &params).await
 }
 
 /// `POST /api/v1/admin/reports/:id/reopen`.
@@ -509,8 +565,9 @@ pub async fn reopen(
     State(state): State<ApiState>,
     auth: Authenticated,
     Path(id): Path<String>,
+    params: Params,
 ) -> ApiResult<Json<Value>> {
-    report_write(&state, &auth, &id, ReportWrite::Resolve(false)).await
+    report_write(&state, &auth, &id, ReportWrite::Resolve(false), &params).await
 }
 
 // ---------------------------------------------------------------------------------------

@@ -124,6 +124,7 @@ pub async fn create(
             comment_phi_reason,
             origin_domain: None,
             uri: None,
+            origin_actor: None,
         })
         .await?;
     let report = state.store.report(id).await?;
@@ -151,5 +152,18 @@ pub async fn report_json(state: &ApiState, report: &ReportRecord) -> ApiResult<V
         "target_account": target,
         "priority": report.priority,
         "forwarded_comment": if report.forwarded { report.forward_comment.clone() } else { None },
+        "resolution_note": report.resolution_note,
+        "remote_resolution": remote_resolution_json(report),
     }))
+}
+
+/// What the instance a report was forwarded to said when it resolved it (Cohort's), or null.
+pub fn remote_resolution_json(report: &ReportRecord) -> Value {
+    match report.remote_resolved_at {
+        Some(at) => json!({
+            "resolved_at": datetime(at),
+            "outcome": report.remote_resolution,
+        }),
+        None => Value::Null,
+    }
 }

@@ -75,7 +75,8 @@ pub(crate) async fn candidate_domains(
         | OutboxKind::UndoBlock
         | OutboxKind::Like
         | OutboxKind::UndoLike
-        | OutboxKind::Flag => {
+        | OutboxKind::Flag
+        | OutboxKind::ResolveReport => {
             if let Some(domain) = relationship_domain(store, event).await? {
                 domains.insert(domain);
             }

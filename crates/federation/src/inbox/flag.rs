@@ -9,6 +9,10 @@
 //! - no local account named (directly, or as the author of a named local post) → **422**.
 //!
 //! Applied from the queue ([`apply`]) as a report with `origin_domain` set and no reporter.
+//!
+//! The loop closes with `Resolve` (Lemmy's report resolution): when a moderator resolves a
+//! received report, the outcome goes back to the actor that sent the Flag; a `Resolve` of one
+//! of our Flags is accepted only from the instance the report was sent to ([`resolution`]).
 
 use axum::http::StatusCode;
 use cohort_model::{Domain, Id};
@@ -102,6 +106,7 @@ pub(crate) async fn apply(
     state: &FederationState,
     activity: &Object,
     actor_uri: &str,
+    actor: Id,
 ) -> Result<(), ProcessError> {
     let Some(domain) = domain_of(actor_uri) else {
         return Err(ProcessError::Permanent("actor is not a URL".into()));
@@ -152,10 +157,61 @@ pub(crate) async fn apply(
             comment_phi_reason: None,
             origin_domain: Some(domain),
             uri: activity.id.clone(),
+            origin_actor: Some(actor),
         })
         .await;
     match result {
         Ok(_) | Err(StoreError::Conflict(_)) => Ok(()),
         Err(e) => Err(e.into()),
     }
+}
+
+/// A `Resolve` of one of our Flags: the other instance's outcome, recorded on the report and
+/// told to the reporter. Only the instance the report went to can resolve it: a `Resolve`
+/// from anywhere else (or of a Flag that is not ours) is dropped as forged.
+pub(crate) async fn resolution(
+    state: &FederationState,
+    activity: &Object,
+    actor_uri: &str,
+) -> Result<(), ProcessError> {
+    let Some(flag_id) = activity
+        .first_object()
+        .and_then(super::activity::Reference::id)
+    else {
+        return Err(ProcessError::Permanent("Resolve without object".into()));
+    };
+    let prefix = format!("{}/activities/", state.urls().base());
+    let Some(event) = flag_id
+        .strip_prefix(&prefix)
+        .and_then(|n| n.parse::<Id>().ok())
+    else {
+        return Err(ProcessError::Permanent(
+            "Resolve of a Flag that is not ours".into(),
+        ));
+    };
+    let Some(report) = state.store().report_by_flag_event(event).await? else {
+        return Err(ProcessError::Permanent(
+            "Resolve of an unknown report".into(),
+        ));
+    };
+    let target = state.store().account_by_id(report.target).await?;
+    if target.domain.is_none() || target.domain != domain_of(actor_uri) {
+        return Err(ProcessError::Permanent(
+            "Resolve from an instance the report was not sent to".into(),
+        ));
+    }
+    let outcome: String = plain_summary(activity.content.as_deref().unwrap_or_default())
+        .chars()
+        .take(MAX_COMMENT_CHARS)
+        .collect();
+    let outcome = if outcome.is_empty() {
+        "resolved".to_owned()
+    } else {
+        outcome
+    };
+    state
+        .store()
+        .record_remote_resolution(report.id, &outcome)
+        .await?;
+    Ok(())
 }

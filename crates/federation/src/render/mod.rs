@@ -317,6 +317,26 @@ pub fn flag(id: &str, actor: &ActorRef, objects: &[String], content: &str) -> Un
     f
 }
 
+/// `Resolve` of a received `Flag` (Lemmy's report resolution), telling the instance that
+/// sent it the outcome: the Flag is embedded (its id and sender), `content` is the outcome
+/// note the moderator chose (already screened by the PHI guard).
+pub fn resolve(
+    id: &str,
+    actor: &ActorRef,
+    flag_id: &str,
+    flag_actor: &str,
+    outcome: &str,
+) -> Unaddressed {
+    let mut r = Unaddressed::new(
+        "Resolve",
+        id,
+        actor,
+        json!({"id": flag_id, "type": "Flag", "actor": flag_actor}),
+    );
+    r.body.insert("content".into(), json!(outcome));
+    r
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
