@@ -231,6 +231,61 @@ async fn alice_on_alpha_reports_mallory_on_beta_whose_moderator_suspends_her() {
 }
 
 #[tokio::test]
+async fn a_suspended_remote_account_disappears_here_and_its_activities_are_refused() {
+    for engine in engines() {
+        let mut alpha = Instance::start_named(engine, "alpha", &[]).await;
+        let mut beta = Instance::start_named(engine, "beta", &[]).await;
+        alpha.create_account("alice", Role::Member, false).await;
+        alpha
+            .create_account("alpha_mod", Role::Moderator, false)
+            .await;
+        let (mallory_on_alpha, _, statuses) = mallory_posts_twice(&mut alpha, &mut beta).await;
+        let alice = alpha.sign_in("alice", "read write follow").await;
+        let moderator = alpha.sign_in("alpha_mod", ADMIN_SCOPES).await;
+        let (status, _) = alpha
+            .post(
+                &format!("/api/v1/admin/accounts/{mallory_on_alpha}/action"),
+                Some(&moderator),
+                &[("type", "suspend"), ("text", "known spam network")],
+            )
+            .await;
+        assert_eq!(status, 200);
+        // Her posts are gone from alpha: home, the post itself, her profile's posts.
+        let (_, home) = alpha.get("/api/v1/timelines/home", Some(&alice)).await;
+        assert!(home.as_array().unwrap().is_empty(), "{home}");
+        let (status, _) = alpha
+            .get(&format!("/api/v1/statuses/{}", statuses[0]), Some(&alice))
+            .await;
+        assert_eq!(status, 404);
+        // What she sends next is refused.
+        let before = count(&alpha, "SELECT COUNT(*) FROM statuses").await;
+        let mallory = beta.sign_in("mallory", "read write").await;
+        beta.post(
+            "/api/v1/statuses",
+            Some(&mallory),
+            &[("status", "still here"), ("visibility", "public")],
+        )
+        .await;
+        settle(&[&alpha, &beta]).await;
+        assert_eq!(count(&alpha, "SELECT COUNT(*) FROM statuses").await, before);
+        // Lifting the suspension brings the stored posts back.
+        alpha
+            .post(
+                &format!("/api/v1/admin/accounts/{mallory_on_alpha}/unsuspend"),
+                Some(&moderator),
+                &[],
+            )
+            .await;
+        let (status, _) = alpha
+            .get(&format!("/api/v1/statuses/{}", statuses[0]), Some(&alice))
+            .await;
+        assert_eq!(status, 200);
+        alpha.stop().await;
+        beta.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn a_comment_that_identifies_a_patient_is_kept_locally_and_forwarded_redacted() {
     for engine in engines() {
         let mut alpha = Instance::start_named(engine, "alpha", &[]).await;
@@ -446,7 +501,7 @@ async fn account_actions_take_effect_and_are_reversible() {
             .post(
                 "/api/v1/statuses",
                 Some(&loud_token),
-                &[("status", "LOUD OPINIONS"), ("visibility", "public")],
+                &[("status", "LOUD #opinions"), ("visibility", "public")],
             )
             .await;
         let post_id = post["id"].as_str().unwrap().to_owned();
@@ -463,6 +518,8 @@ async fn account_actions_take_effect_and_are_reversible() {
         assert_eq!(status, 200);
         let (_, public) = instance.get("/api/v1/timelines/public", None).await;
         assert!(public.as_array().unwrap().is_empty(), "{public}");
+        let (_, tagged) = instance.get("/api/v1/timelines/tag/opinions", None).await;
+        assert!(tagged.as_array().unwrap().is_empty(), "{tagged}");
         let (_, home) = instance
             .get("/api/v1/timelines/home", Some(&fan_token))
             .await;
@@ -488,6 +545,8 @@ async fn account_actions_take_effect_and_are_reversible() {
         );
         let (_, public) = instance.get("/api/v1/timelines/public", None).await;
         assert_eq!(public.as_array().unwrap().len(), 1);
+        let (_, tagged) = instance.get("/api/v1/timelines/tag/opinions", None).await;
+        assert_eq!(tagged.as_array().unwrap().len(), 1);
 
         // Disable: the account keeps its posts but cannot use the API or sign in.
         instance

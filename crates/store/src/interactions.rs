@@ -177,7 +177,8 @@ impl Store {
         Ok(())
     }
 
-    /// Candidates for a hashtag timeline: public statuses with the tag, newest first.
+    /// Candidates for a hashtag timeline: public statuses with the tag, newest first. Limited
+    /// (silenced) accounts are left out, as on the public timelines.
     pub async fn tag_timeline_ids(
         &self,
         tag: &str,
@@ -187,10 +188,12 @@ impl Store {
         let sql = if local_only {
             "SELECT s.id FROM status_tags t JOIN statuses s ON s.id = t.status_id WHERE t.tag = $1 \
              AND s.deleted_at IS NULL AND s.held_at IS NULL AND s.visibility IN ('public', 'local') AND s.local = TRUE \
+             AND s.account_id NOT IN (SELECT id FROM accounts WHERE silenced_at IS NOT NULL) \
              AND s.id < $2 AND s.id > $3 ORDER BY s.id DESC LIMIT $4"
         } else {
             "SELECT s.id FROM status_tags t JOIN statuses s ON s.id = t.status_id WHERE t.tag = $1 \
              AND s.deleted_at IS NULL AND s.held_at IS NULL AND s.visibility IN ('public', 'local') \
+             AND s.account_id NOT IN (SELECT id FROM accounts WHERE silenced_at IS NOT NULL) \
              AND s.id < $2 AND s.id > $3 ORDER BY s.id DESC LIMIT $4"
         };
         let rows: Vec<i64> = sqlx::query_scalar(sql)
