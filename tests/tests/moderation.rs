@@ -135,6 +135,19 @@ async fn alice_on_alpha_reports_mallory_on_beta_whose_moderator_suspends_her() {
         assert!(shown.iter().any(|c| c.contains("insulin")), "{shown:?}");
         let nothing_about_alice = received.to_string();
         assert!(!nothing_about_alice.contains("alice"), "{received}");
+        // Beta's moderators were notified of it (Mastodon's admin.report).
+        let (_, told) = beta
+            .get(
+                "/api/v1/notifications?types[]=admin.report",
+                Some(&moderator),
+            )
+            .await;
+        assert_eq!(told.as_array().unwrap().len(), 1, "{told}");
+        assert_eq!(told[0]["report"]["id"], received["id"]);
+        assert_eq!(
+            told[0]["report"]["category"], "other",
+            "Flags carry no category"
+        );
 
         // Mallory is suspended, resolving the report.
         let report_id = received["id"].as_str().unwrap().to_owned();

@@ -232,6 +232,30 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        // The moderators hear of it at once (Mastodon's `admin.report` notification), from
+        // the reporter, or for a received report from the instance that sent it.
+        let from = new.reporter.or(new.origin_actor).unwrap_or(new.target);
+        let staff: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM accounts WHERE domain IS NULL AND role IN ('admin', 'moderator') \
+             AND suspended_at IS NULL AND id <> $1 AND id <> $2",
+        )
+        .bind(from.as_i64())
+        .bind(new.target.as_i64())
+        .fetch_all(&mut *tx)
+        .await?;
+        for moderator in staff {
+            sqlx::query(
+                "INSERT INTO notifications (id, account_id, from_account_id, kind, status_id, report_id, created_at) \
+                 VALUES ($1, $2, $3, 'admin.report', NULL, $4, $5)",
+            )
+            .bind(self.next_id().as_i64())
+            .bind(moderator)
+            .bind(from.as_i64())
+            .bind(report_id.as_i64())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
         if let (Some(event), Some(reporter)) = (flag_event, new.reporter) {
             // The event's actor is the reporter, for the record only: the Flag is sent and
             // signed by the instance actor, and names nobody.

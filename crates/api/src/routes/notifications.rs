@@ -56,14 +56,18 @@ async fn render(
         "group_key": format!("ungrouped-{}", n.id),
     });
     if let Some(report) = n.report {
-        // A report of the viewer's was handled (here, or by the instance it was forwarded
-        // to): Mastodon's moderation_warning shape, whose text every app shows, plus the
-        // Report itself.
+        // `admin.report`: a new report for a moderator. `moderation_warning`: a report of the
+        // viewer's was handled (here, or by the instance it was forwarded to), in Mastodon's
+        // shape whose text every app shows. Both carry the Report itself.
         let record = match state.store.report(report).await {
             Ok(r) => r,
             Err(cohort_store::StoreError::NotFound(_)) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
+        rendered["report"] = crate::routes::reports::report_json(state, &record).await?;
+        if n.kind != "moderation_warning" {
+            return Ok(Some(rendered));
+        }
         let text = record
             .remote_resolution
             .clone()
@@ -78,7 +82,6 @@ async fn render(
             "appeal": null,
             "created_at": datetime(n.created_at),
         });
-        rendered["report"] = crate::routes::reports::report_json(state, &record).await?;
     }
     Ok(Some(rendered))
 }
