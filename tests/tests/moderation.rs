@@ -299,6 +299,82 @@ async fn a_suspended_remote_account_disappears_here_and_its_activities_are_refus
 }
 
 #[tokio::test]
+async fn a_moderator_forwards_a_report_its_reporter_did_not() {
+    for engine in engines() {
+        let mut alpha = Instance::start_named(engine, "alpha", &[]).await;
+        let mut beta = Instance::start_named(engine, "beta", &[]).await;
+        alpha.create_account("alice", Role::Member, false).await;
+        let bob = alpha.create_account("bob", Role::Member, false).await;
+        alpha
+            .create_account("alpha_mod", Role::Moderator, false)
+            .await;
+        beta.create_account("beta_mod", Role::Moderator, false)
+            .await;
+        let (mallory_on_alpha, _, statuses) = mallory_posts_twice(&mut alpha, &mut beta).await;
+        let alice = alpha.sign_in("alice", "read write follow").await;
+        let (_, report) = alpha
+            .post(
+                "/api/v1/reports",
+                Some(&alice),
+                &[
+                    ("account_id", mallory_on_alpha.as_str()),
+                    ("status_ids[]", statuses[1].as_str()),
+                    ("comment", "Telling diabetics to stop insulin"),
+                    ("category", "misinformation"),
+                ],
+            )
+            .await;
+        assert_eq!(report["forwarded"], false);
+        settle(&[&alpha, &beta]).await;
+        assert_eq!(count(&beta, "SELECT COUNT(*) FROM reports").await, 0);
+
+        let moderator = alpha.sign_in("alpha_mod", ADMIN_SCOPES).await;
+        let path = format!(
+            "/api/v1/admin/cohort/reports/{}/forward",
+            report["id"].as_str().unwrap()
+        );
+        let (status, forwarded) = alpha.post(&path, Some(&moderator), &[]).await;
+        assert_eq!(status, 200, "{forwarded}");
+        assert_eq!(forwarded["forwarded"], true);
+        let (status, _) = alpha.post(&path, Some(&moderator), &[]).await;
+        assert_eq!(status, 422, "forwarded once");
+        // A report about a local account has nowhere to go.
+        let (_, local) = alpha
+            .post(
+                "/api/v1/reports",
+                Some(&alice),
+                &[("account_id", bob.to_string().as_str())],
+            )
+            .await;
+        let (status, _) = alpha
+            .post(
+                &format!(
+                    "/api/v1/admin/cohort/reports/{}/forward",
+                    local["id"].as_str().unwrap()
+                ),
+                Some(&moderator),
+                &[],
+            )
+            .await;
+        assert_eq!(status, 422);
+
+        settle(&[&alpha, &beta]).await;
+        let beta_mod = beta.sign_in("beta_mod", ADMIN_SCOPES).await;
+        let (_, received) = beta.get("/api/v1/admin/reports", Some(&beta_mod)).await;
+        assert_eq!(received.as_array().unwrap().len(), 1, "{received}");
+        assert_eq!(received[0]["comment"], "Telling diabetics to stop insulin");
+        assert_eq!(received[0]["statuses"].as_array().unwrap().len(), 1);
+        assert_eq!(received[0]["account"], Value::Null);
+        let (_, log) = alpha
+            .get("/api/v1/admin/cohort/mod_log", Some(&moderator))
+            .await;
+        assert_eq!(log[0]["action"], "forward_report");
+        alpha.stop().await;
+        beta.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn a_comment_that_identifies_a_patient_is_kept_locally_and_forwarded_redacted() {
     for engine in engines() {
         let mut alpha = Instance::start_named(engine, "alpha", &[]).await;

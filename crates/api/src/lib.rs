@@ -209,6 +209,10 @@ pub fn router(state: ApiState) -> Router {
             "/api/v1/admin/domain_allows/{id}",
             get(admin::domain_allow).delete(admin::delete_domain_allow),
         )
+        .route(
+            "/api/v1/admin/cohort/reports/{id}/forward",
+            post(admin::forward),
+        )
         .route("/api/v1/admin/cohort/mod_log", get(admin::mod_log))
         // Pages for browsers
         .route("/@{username}", get(pages::profile))

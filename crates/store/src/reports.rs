@@ -416,6 +416,63 @@ impl Store {
         Ok(())
     }
 
+    /// A moderator forwards a report that its reporter did not: the report is marked
+    /// forwarded with the comment to send, and the outbox event of its `Flag` is written, with
+    /// the mod-log line, in one transaction. A report forwarded already is a
+    /// [`StoreError::Conflict`].
+    pub async fn forward_report(
+        &self,
+        report: Id,
+        moderator: Id,
+        forward_comment: &str,
+        comment_phi_reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let record = self.report(report).await?;
+        if record.forwarded {
+            return Err(StoreError::Conflict("a forwarded copy of this report"));
+        }
+        let event = self.next_id();
+        let mut tx = self.writer().begin().await?;
+        let changed = sqlx::query(
+            "UPDATE reports SET forwarded = TRUE, forward_comment = $1, comment_phi_reason = $2, \
+             flag_event_id = $3, updated_at = $4 WHERE id = $5 AND forwarded = FALSE",
+        )
+        .bind(forward_comment)
+        .bind(comment_phi_reason)
+        .bind(event.as_i64())
+        .bind(now_ms())
+        .bind(report.as_i64())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::Conflict("a forwarded copy of this report"));
+        }
+        enqueue_in(
+            &mut tx,
+            event,
+            &NewOutboxEvent {
+                kind: OutboxKind::Flag,
+                actor: moderator,
+                status: None,
+                target_account: Some(record.target),
+            },
+        )
+        .await?;
+        crate::moderation::log_in(
+            &mut tx,
+            self.next_id(),
+            moderator,
+            "forward_report",
+            "report",
+            &report.to_string(),
+            "",
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Resolves (`resolved`) or reopens a report, with its mod-log line.
     pub async fn set_report_resolved(
         &self,

@@ -549,6 +549,45 @@ pub async fn unassign(
     report_write(&state, &auth, &id, ReportWrite::Assign(None), &params).await
 }
 
+/// `POST /api/v1/admin/cohort/reports/:id/forward` (Cohort's): a moderator forwards a
+/// report its reporter did not forward, to the reported remote account's instance, as a
+/// `Flag` from the instance actor. The comment passes the PHI guard first (redacted where it
+/// names a patient). `422` for a local account, a report received from another instance, or
+/// one forwarded already.
+pub async fn forward(
+    State(state): State<ApiState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    moderator(&auth, "admin:write:reports")?;
+    let report = state.store.report(parse_id(&id)?).await?;
+    if report.origin_domain.is_some() {
+        return Err(invalid("this report came from another instance"));
+    }
+    if report.forwarded {
+        return Err(invalid("this report was forwarded already"));
+    }
+    let target = state.store.account_by_id(report.target).await?;
+    if target.domain.is_none() {
+        return Err(invalid("the reported account is on this instance"));
+    }
+    let (text, reason) =
+        crate::routes::reports::screened_for_forwarding(&state, &report.comment, &auth).await?;
+    match state
+        .store
+        .forward_report(report.id, auth.account.id, &text, reason.as_deref())
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => {
+            return Err(invalid("this report was forwarded already"));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let report = state.store.report(report.id).await?;
+    Ok(Json(admin_report_json(&state, &auth, &report).await?))
+}
+
 /// `POST /api/v1/admin/reports/:id/resolve`, with Cohort's optional `resolution_note` (the
 /// outcome told to the reporter, or sent back to the instance the report came from).
 pub async fn resolve(

@@ -92,19 +92,9 @@ pub async fn create(
     let forward = params.bool("forward")?.unwrap_or(false) && target.domain.is_some();
 
     // The PHI guard, before anything can leave.
-    let (forward_comment, comment_phi_reason) = if forward && !comment.is_empty() {
-        let guard = state.phi_guard().await.map_err(ApiError::internal)?;
-        let finding = guard.screen(&comment, auth.account.author_kind);
-        if finding.identifies_patient {
-            let spans: Vec<(std::ops::Range<usize>, &str)> = finding
-                .spans
-                .iter()
-                .map(|s| (s.start..s.end, s.kind.as_str()))
-                .collect();
-            (Some(redact(&comment, &spans)), Some(finding.reason.clone()))
-        } else {
-            (Some(comment.clone()), None)
-        }
+    let (forward_comment, comment_phi_reason) = if forward {
+        let (text, reason) = screened_for_forwarding(&state, &comment, &auth).await?;
+        (Some(text), reason)
     } else {
         (Some(comment.clone()), None)
     };
@@ -129,6 +119,31 @@ pub async fn create(
         .await?;
     let report = state.store.report(id).await?;
     Ok(Json(report_json(&state, &report).await?))
+}
+
+/// A report comment as it may leave this instance: when the PHI guard finds that it
+/// identifies a patient, the identifying spans are replaced by `[redacted KIND]` and the
+/// guard's reason is returned for the moderators. (Screened as written by `auth`, whose kind
+/// of author decides what counts as self-disclosure.)
+pub async fn screened_for_forwarding(
+    state: &ApiState,
+    comment: &str,
+    auth: &Authenticated,
+) -> ApiResult<(String, Option<String>)> {
+    if comment.trim().is_empty() {
+        return Ok((comment.to_owned(), None));
+    }
+    let guard = state.phi_guard().await.map_err(ApiError::internal)?;
+    let finding = guard.screen(comment, auth.account.author_kind);
+    if !finding.identifies_patient {
+        return Ok((comment.to_owned(), None));
+    }
+    let spans: Vec<(std::ops::Range<usize>, &str)> = finding
+        .spans
+        .iter()
+        .map(|s| (s.start..s.end, s.kind.as_str()))
+        .collect();
+    Ok((redact(comment, &spans), Some(finding.reason.clone())))
 }
 
 /// Mastodon's Report entity (what the reporter sees), with Cohort's `priority` and, for a
