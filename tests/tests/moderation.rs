@@ -553,6 +553,14 @@ async fn the_admin_api_needs_a_moderator_with_admin_scopes() {
             .await;
         assert_eq!(status, 200, "a child scope is enough for its area");
         let (status, _) = instance
+            .get("/api/v1/admin/reports?order=priority", Some(&reports_only))
+            .await;
+        assert_eq!(status, 200);
+        let (status, body) = instance
+            .get("/api/v1/admin/reports?order=sideways", Some(&reports_only))
+            .await;
+        assert_eq!(status, 422, "{body}");
+        let (status, _) = instance
             .get("/api/v1/admin/accounts", Some(&reports_only))
             .await;
         assert_eq!(status, 403, "but not for another");

@@ -115,6 +115,8 @@ pub struct ReportFilter {
     pub since_id: Option<i64>,
     /// How many.
     pub limit: i64,
+    /// Highest priority first (then newest), for working the queue; otherwise newest first.
+    pub by_priority: bool,
 }
 
 const REPORT_COLUMNS: &str = "id, reporter_account_id, target_account_id, status_ids, comment, category, \
@@ -337,18 +339,23 @@ impl Store {
         Ok(())
     }
 
-    /// Reports matching `filter`, newest first.
+    /// Reports matching `filter`, newest first (or by priority).
     pub async fn reports(&self, filter: &ReportFilter) -> Result<Vec<ReportRecord>, StoreError> {
         let resolved = match filter.resolved {
             None => 0_i64,
             Some(true) => 1,
             Some(false) => 2,
         };
+        let order = if filter.by_priority {
+            "priority DESC, id DESC"
+        } else {
+            "id DESC"
+        };
         let sql = format!(
             "SELECT {REPORT_COLUMNS} FROM reports WHERE id < $1 AND id > $2 \
              AND ($3 = 0 OR ($3 = 1 AND action_taken_at IS NOT NULL) OR ($3 = 2 AND action_taken_at IS NULL)) \
              AND ($4 = 0 OR reporter_account_id = $4) AND ($5 = 0 OR target_account_id = $5) \
-             ORDER BY id DESC LIMIT $6"
+             ORDER BY {order} LIMIT $6"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(filter.max_id.unwrap_or(i64::MAX))

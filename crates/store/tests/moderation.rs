@@ -77,6 +77,42 @@ fn open_reports() -> ReportFilter {
 }
 
 #[tokio::test]
+async fn the_queue_by_priority_puts_self_harm_first() {
+    on_each_engine(|store| async move {
+        let alice = local(&store, "alice", Role::Member).await;
+        let bob = local(&store, "bob", Role::Member).await;
+        let mut ids = Vec::new();
+        for (category, priority) in [("self_harm", 100), ("spam", 0), ("patient_privacy", 50)] {
+            let mut new = report(Some(alice), bob);
+            new.category = category.to_owned();
+            new.priority = priority;
+            ids.push(store.create_report(&new).await.unwrap());
+        }
+        let by_priority = ReportFilter {
+            by_priority: true,
+            ..open_reports()
+        };
+        let order: Vec<Id> = store
+            .reports(&by_priority)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(order, [ids[0], ids[2], ids[1]]);
+        let newest: Vec<Id> = store
+            .reports(&open_reports())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(newest, [ids[2], ids[1], ids[0]]);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_forwarded_report_and_its_flag_event_are_written_together() {
     on_each_engine(|store| async move {
         let alice = local(&store, "alice", Role::Member).await;

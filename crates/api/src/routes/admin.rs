@@ -449,7 +449,9 @@ async fn admin_report_json(
 }
 
 /// `GET /api/v1/admin/reports`: `resolved` (default: open ones only; with `unresolved` too,
-/// all), `account_id` (the reporter), `target_account_id`, and the usual page parameters.
+/// all), `account_id` (the reporter), `target_account_id`, and the usual page parameters;
+/// Cohort's `order=priority` puts the most urgent first (`self_harm`, then
+/// `patient_privacy`...), as one page.
 pub async fn reports(
     State(state): State<ApiState>,
     auth: Authenticated,
@@ -470,15 +472,27 @@ pub async fn reports(
         max_id: cursor(&params, "max_id")?,
         since_id: cursor(&params, "since_id")?.or(cursor(&params, "min_id")?),
         limit: params.int("limit")?.unwrap_or(100).clamp(1, 200),
+        by_priority: match params.string("order").as_deref() {
+            None | Some("" | "newest") => false,
+            Some("priority") => true,
+            Some(other) => {
+                return Err(invalid(format!(
+                    "order {other:?} is not newest or priority"
+                )));
+            }
+        },
     };
     let mut items = Vec::new();
     for report in state.store.reports(&filter).await? {
         items.push(admin_report_json(&state, &auth, &report).await?);
     }
-    Ok((
-        link_header(&state, "/api/v1/admin/reports", "", &items),
-        Json(Value::Array(items)),
-    ))
+    // Pages follow ids; a queue sorted by priority is one page (no Link header).
+    let headers = if filter.by_priority {
+        HeaderMap::new()
+    } else {
+        link_header(&state, "/api/v1/admin/reports", "", &items)
+    };
+    Ok((headers, Json(Value::Array(items))))
 }
 
 /// `GET /api/v1/admin/reports/:id`.
