@@ -24,6 +24,9 @@ use super::process::ProcessError;
 use super::sanitize::plain_summary;
 use crate::http::{FederationState, Refusal, domain_of};
 
+/// How many of a Flag's objects are looked at.
+const MAX_FLAG_OBJECTS: usize = 50;
+
 /// What a Flag names on this instance.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct FlagTargets {
@@ -41,7 +44,9 @@ pub(crate) async fn targets(
     let store = state.store();
     let mut account: Option<Id> = None;
     let mut statuses: Vec<(Id, Id)> = Vec::new();
-    for object in &activity.object {
+    // A report names an account and a few posts; a Flag listing thousands is not read past
+    // the first ones (each costs lookups before the 202).
+    for object in activity.object.iter().take(MAX_FLAG_OBJECTS) {
         let Some(uri) = object.id() else { continue };
         if let Some(id) = store.account_id_by_actor_uri(uri).await? {
             if store.account_by_id(id).await?.domain.is_none() && account.is_none() {
