@@ -267,6 +267,25 @@ impl Instance {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// PATCH a form with a token; returns status and JSON.
+    pub async fn patch(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let mut request = self.http.patch(self.url(path)).form(form);
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("PATCH {path}: {e}"));
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     /// DELETE with a token.
     pub async fn delete(&self, path: &str, token: Option<&str>) -> (u16, Value) {
         let mut request = self.http.delete(self.url(path));

@@ -27,6 +27,9 @@ pub enum ApiError {
     /// 422: well-formed but refused by a rule.
     #[error("{0}")]
     Unprocessable(String),
+    /// 429: too many of something in too short a time.
+    #[error("{0}")]
+    TooManyRequests(String),
     /// OAuth's own error shape: `{"error": code, "error_description": text}`.
     #[error("{code}: {description}")]
     OAuth {
@@ -56,6 +59,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::OAuth { status, .. } => *status,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -18,13 +18,13 @@ pub mod state;
 pub mod text;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 pub use state::{ApiSettings, ApiState, RegistrationMode};
 
 use routes::{
-    accounts, admin, instance, interactions, notifications, oauth, pages, preferences, reports,
-    statuses, timelines,
+    accounts, admin, communities, instance, interactions, notifications, oauth, pages, preferences,
+    reports, statuses, timelines,
 };
 
 /// Every client API route.
@@ -147,6 +147,65 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/accounts/{id}/mute", post(preferences::mute))
         .route("/api/v1/accounts/{id}/unmute", post(preferences::unmute))
         // Notifications
+        .route(
+            "/api/v1/communities",
+            get(communities::index).post(communities::create),
+        )
+        .route(
+            "/api/v1/communities/{id}",
+            get(communities::show).patch(communities::update),
+        )
+        .route(
+            "/api/v1/communities/{id}/members",
+            get(communities::members),
+        )
+        .route(
+            "/api/v1/communities/{id}/join_requests",
+            get(communities::join_requests),
+        )
+        .route(
+            "/api/v1/communities/{id}/join_requests/{account_id}/authorize",
+            post(communities::authorize_request),
+        )
+        .route(
+            "/api/v1/communities/{id}/join_requests/{account_id}/reject",
+            post(communities::reject_request),
+        )
+        .route(
+            "/api/v1/communities/{id}/invites",
+            post(communities::create_invite),
+        )
+        .route("/api/v1/communities/{id}/join", post(communities::join))
+        .route("/api/v1/communities/{id}/leave", post(communities::leave))
+        .route(
+            "/api/v1/communities/{id}/moderators",
+            get(communities::moderators).post(communities::add_moderator),
+        )
+        .route(
+            "/api/v1/communities/{id}/moderators/{account_id}",
+            delete(communities::remove_moderator),
+        )
+        .route("/api/v1/communities/{id}/bans", post(communities::ban))
+        .route(
+            "/api/v1/communities/{id}/bans/{account_id}",
+            delete(communities::unban),
+        )
+        .route(
+            "/api/v1/communities/{id}/statuses",
+            get(communities::statuses),
+        )
+        .route(
+            "/api/v1/communities/{id}/statuses/{status_id}",
+            delete(communities::remove_status),
+        )
+        .route(
+            "/api/v1/communities/{id}/statuses/{status_id}/pin",
+            post(communities::pin),
+        )
+        .route(
+            "/api/v1/communities/{id}/statuses/{status_id}/unpin",
+            post(communities::unpin),
+        )
         .route("/api/v1/notifications", get(notifications::list))
         .route("/api/v1/notifications/clear", post(notifications::clear))
         .route("/api/v1/notifications/{id}", get(notifications::show))

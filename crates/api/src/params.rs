@@ -106,6 +106,12 @@ impl Params {
         self.0.get(key).filter(|v| !v.is_null())
     }
 
+    /// Whether the parameter was given at all (even empty), to tell "leave as it is" from
+    /// "set to nothing".
+    pub fn has(&self, key: &str) -> bool {
+        self.0.contains_key(key)
+    }
+
     /// A text parameter (numbers and booleans given as JSON are turned into text).
     pub fn string(&self, key: &str) -> Option<String> {
         match self.value(key)? {

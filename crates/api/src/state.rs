@@ -41,6 +41,8 @@ pub struct ApiSettings {
     pub phi_rules: PhiRules,
     /// Requests per five minutes per access token (0: no limit).
     pub rate_limit: u32,
+    /// Whether every user may create communities (otherwise admins and moderators only).
+    pub user_communities: bool,
 }
 
 impl ApiSettings {
@@ -56,6 +58,7 @@ impl ApiSettings {
             title: "Cohort".to_owned(),
             phi_rules: PhiRules::default(),
             rate_limit: 1500,
+            user_communities: false,
         }
     }
 }

@@ -152,12 +152,17 @@ fn fixture_activities_pass_the_origin_checks_of_their_own_signer() {
             continue;
         };
         let parsed = Object::parse(&std::fs::read(dir.join(file)).unwrap()).unwrap();
-        if let Err(refusal) = check_origin(&parsed, actor) {
+        if let Err(refusal) = check_origin(&parsed, actor, "cohort.example") {
             failures.push(format!("{file}: {}", refusal.reason));
         }
         // The same activity signed by someone else is refused.
         assert!(
-            check_origin(&parsed, "https://evil.example/users/mallory").is_err(),
+            check_origin(
+                &parsed,
+                "https://evil.example/users/mallory",
+                "cohort.example"
+            )
+            .is_err(),
             "{file}"
         );
     }
@@ -356,5 +361,43 @@ fn malformed_signature_headers_are_refused() {
     assert_eq!(
         signature::key_document_url("https://m.example/users/a#main-key"),
         "https://m.example/users/a"
+    );
+}
+
+/// A Delete of an object on another host is refused, unless it is addressed to an actor
+/// here: a community moderator's removal, sent to the community's Group on this instance
+/// (the processor then accepts it from the community's moderators only).
+#[test]
+fn a_foreign_delete_passes_only_when_addressed_to_an_actor_here() {
+    let mallory = "https://evil.example/users/mallory";
+    let delete = |to: &str| {
+        Object::parse(
+            serde_json::json!({
+                "id": "https://evil.example/activities/1",
+                "type": "Delete",
+                "actor": mallory,
+                "to": [to],
+                "object": "https://victim.example/users/v/statuses/1",
+            })
+            .to_string()
+            .as_bytes(),
+        )
+        .unwrap()
+    };
+    assert!(
+        check_origin(
+            &delete("https://www.w3.org/ns/activitystreams#Public"),
+            mallory,
+            "cohort.example"
+        )
+        .is_err()
+    );
+    assert!(
+        check_origin(
+            &delete("https://cohort.example/users/diabetes"),
+            mallory,
+            "cohort.example"
+        )
+        .is_ok()
     );
 }

@@ -888,6 +888,79 @@ async fn create_stored(w: World) {
 }
 
 #[tokio::test]
+async fn a_remote_posts_hashtags_put_it_on_the_tag_timeline() {
+    hashtags_indexed(World::start().await).await;
+    if let Some(w) = World::start_postgres().await {
+        hashtags_indexed(w).await;
+    }
+}
+
+/// Found by the Fedify interop run (tests/interop): remote posts' `Hashtag` tags were not
+/// indexed, so they never reached tag timelines. Fedify sends a single tag as an object.
+async fn hashtags_indexed(w: World) {
+    let mut activity = create_note(
+        &w.alice,
+        11,
+        vec![
+            "https://www.w3.org/ns/activitystreams#Public".into(),
+            w.local_actor("pat"),
+        ],
+        "<p>Tagged #FedifyInterop</p>",
+    );
+    activity["object"]["tag"] = json!({
+        "type": "Hashtag",
+        "href": format!("{}/tags/fedifyinterop", w.alice.id),
+        "name": "#FedifyInterop",
+    });
+    assert_eq!(w.deliver(&w.alice, &activity).await, 202);
+    w.settle().await;
+    let id = w
+        .store
+        .status_id_by_uri(activity["object"]["id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!(
+        w.store.tags_of(&[id]).await.unwrap().remove(&id),
+        Some(vec!["fedifyinterop".to_owned()])
+    );
+    let page = Page {
+        max_id: None,
+        since_id: None,
+        min_id: None,
+        limit: 20,
+    };
+    assert_eq!(
+        w.store
+            .tag_timeline_ids("FedifyInterop", false, page)
+            .await
+            .unwrap(),
+        vec![id]
+    );
+
+    // An edit that adds a tag puts the post on that tag's timeline too.
+    let mut object = activity["object"].clone();
+    object["tag"] = json!([
+        {"type": "Hashtag", "name": "#FedifyInterop"},
+        {"type": "Hashtag", "name": "#Edited"},
+    ]);
+    let update = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/statuses/11/update", w.alice.id),
+        "type": "Update",
+        "actor": w.alice.id,
+        "object": object,
+    });
+    assert_eq!(w.deliver(&w.alice, &update).await, 202);
+    w.settle().await;
+    assert_eq!(
+        w.store.tags_of(&[id]).await.unwrap().remove(&id),
+        Some(vec!["edited".to_owned(), "fedifyinterop".to_owned()])
+    );
+    w.finish().await;
+}
+
+#[tokio::test]
 async fn an_announce_of_a_foreign_object_is_refetched_from_its_origin() {
     let w = World::start().await;
     let olga = format!("http://{}/users/olga", w.origin_host);
@@ -1147,6 +1220,278 @@ async fn a_group_announce_of_a_create_is_a_boost_of_the_post_refetched_from_its_
         w.store.status(boost).await.unwrap().reblog_of_id,
         Some(page)
     );
+    w.finish().await;
+}
+
+/// FEP-1b12: a Group's `Announce(Create)` relays a post of its community. The post is
+/// refetched from its origin and attributed to the community, and a relay is no boost. The
+/// Group's `Announce(Delete)` removes only posts of its own community.
+#[tokio::test]
+async fn a_group_relay_stores_the_post_in_its_community_and_removes_only_its_own_posts() {
+    let w = World::start().await;
+    let forum_id = format!("http://{}/c/forum", w.peer_host);
+    let forum_key = format!("{forum_id}#main-key");
+    let olga = format!("http://{}/users/olga", w.origin_host);
+    let note_id = format!("http://{}/post/8", w.origin_host);
+    {
+        let mut docs = w.peer.docs.lock().unwrap();
+        let mut group = person(&forum_id, "forum", &forum_key, keys(3));
+        group["type"] = json!("Group");
+        docs.insert(forum_id.clone(), group);
+        docs.insert(
+            olga.clone(),
+            person(&olga, "olga", &format!("{olga}#main-key"), keys(3)),
+        );
+        docs.insert(
+            note_id.clone(),
+            json!({"id": note_id, "type": "Note", "attributedTo": olga, "audience": forum_id,
+                   "content": "<p>from the origin</p>",
+                   "to": ["https://www.w3.org/ns/activitystreams#Public"]}),
+        );
+    }
+    let forum = RemoteActor {
+        signer: Signer::from_pem(&forum_key, &keys(3).private_key_pem).unwrap(),
+        id: forum_id.clone(),
+        key_id: forum_key,
+    };
+    let forum_account = w
+        .store
+        .upsert_remote_account(&NewRemoteAccount {
+            username: "forum".into(),
+            domain: Domain::parse(&w.peer_host).unwrap(),
+            actor_uri: forum_id.clone(),
+            inbox_uri: format!("{forum_id}/inbox"),
+            shared_inbox_uri: None,
+            followers_uri: Some(format!("{forum_id}/followers")),
+            display_name: String::new(),
+            is_group: true,
+        })
+        .await
+        .unwrap();
+    let community = w
+        .store
+        .community_of_group(forum_account)
+        .await
+        .unwrap()
+        .expect("a remote Group gets a community row");
+    // Following the Group is membership of its community, here too.
+    w.store
+        .set_follow(w.pat, forum_account, FollowState::Accepted)
+        .await
+        .unwrap();
+    assert!(
+        w.store
+            .membership(community.id, w.pat)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_member()
+    );
+
+    let relay = json!({
+        "id": format!("{forum_id}/activities/announce/1"),
+        "type": "Announce",
+        "actor": forum_id,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": {
+            "id": format!("{note_id}#create"),
+            "type": "Create",
+            "actor": olga,
+            "object": {"id": note_id, "type": "Note", "attributedTo": olga,
+                       "content": "<p>forged inline</p>"}
+        }
+    });
+    assert_eq!(w.deliver(&forum, &relay).await, 202);
+    w.settle().await;
+    let note = w
+        .store
+        .status_id_by_uri(&note_id)
+        .await
+        .unwrap()
+        .expect("relayed post stored");
+    let record = w.store.status(note).await.unwrap();
+    assert!(record.content_html.contains("from the origin"));
+    assert_eq!(record.facts.audience.community, Some(community.id));
+    assert_eq!(
+        w.store
+            .status_id_by_uri(relay["id"].as_str().unwrap())
+            .await
+            .unwrap(),
+        None,
+        "a relay is no boost"
+    );
+
+    // The Group cannot remove what is not in its community...
+    let (outside, outside_path) = w.local_post(w.pat, "pat", Visibility::Public).await;
+    let forged = json!({
+        "id": format!("{forum_id}/activities/announce/2"),
+        "type": "Announce",
+        "actor": forum_id,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": {"id": format!("{forum_id}/activities/delete/2"), "type": "Delete",
+                   "actor": forum_id, "object": w.url(&outside_path)}
+    });
+    assert_eq!(w.deliver(&forum, &forged).await, 202);
+    w.settle().await;
+    assert!(!w.store.status(outside).await.unwrap().facts.deleted);
+    // ...but removes what is.
+    let removal = json!({
+        "id": format!("{forum_id}/activities/announce/3"),
+        "type": "Announce",
+        "actor": forum_id,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": {"id": format!("{forum_id}/activities/delete/3"), "type": "Delete",
+                   "actor": forum_id, "object": note_id, "summary": "off topic"}
+    });
+    assert_eq!(w.deliver(&forum, &removal).await, 202);
+    w.settle().await;
+    assert!(w.store.status(note).await.unwrap().facts.deleted);
+    assert_eq!(
+        w.store.removal_of(note).await.unwrap().map(|(_, why)| why),
+        Some("off topic".to_owned())
+    );
+    w.finish().await;
+}
+
+/// A local community through the inbox: following its Group is joining (refused for a
+/// `local` community), a member's post becomes a thread that the Group announces and
+/// relays, and what the host must refuse is refused with nothing stored: a non-member's
+/// post, a post into a `local` community, and a removal by someone who does not moderate.
+#[tokio::test]
+async fn a_local_community_admits_members_posts_and_refuses_the_rest() {
+    let w = World::start().await;
+    let urls = LocalUrls::new(&Domain::parse(&w.cohort).unwrap(), true);
+    let community = |name: &str, visibility| {
+        let username = Username::parse(name).unwrap();
+        cohort_store::NewLocalCommunity {
+            actor_uri: urls.actor(&username),
+            inbox_uri: urls.inbox(&username),
+            shared_inbox_uri: urls.shared_inbox(),
+            followers_uri: urls.followers(&username),
+            url: urls.profile_page(&username),
+            key_id: urls.key_id(&username),
+            name: username,
+            title: name.into(),
+            description: String::new(),
+            membership: cohort_model::Membership::Open,
+            visibility,
+            rules: Vec::new(),
+            tags: Vec::new(),
+            language: None,
+            owner: w.pat,
+            public_key_pem: keys(0).public_key_pem.clone(),
+            private_key_pem: keys(0).private_key_pem.clone(),
+        }
+    };
+    let forum = w
+        .store
+        .create_local_community(&community(
+            "forum",
+            cohort_model::CommunityVisibility::Public,
+        ))
+        .await
+        .unwrap();
+    let ward = w
+        .store
+        .create_local_community(&community("ward", cohort_model::CommunityVisibility::Local))
+        .await
+        .unwrap();
+    let alice = w.remote_account(&w.alice, "alice").await;
+    let bob = w.remote_account(&w.bob, "bob").await;
+    let follow = |n: u32, group: &str| {
+        json!({"id": format!("{}/follows/{n}", w.alice.id), "type": "Follow",
+               "actor": w.alice.id, "object": w.local_actor(group)})
+    };
+    // Alice joins the forum; the ward (local only) refuses her.
+    assert_eq!(w.deliver(&w.alice, &follow(1, "forum")).await, 202);
+    assert_eq!(w.deliver(&w.alice, &follow(2, "ward")).await, 202);
+    w.settle().await;
+    assert!(
+        w.store
+            .membership(forum.id, alice)
+            .await
+            .unwrap()
+            .is_some_and(|m| m.is_member())
+    );
+    assert_eq!(w.store.membership(ward.id, alice).await.unwrap(), None);
+    let kinds = w.outbox_kinds().await;
+    assert!(kinds.contains(&OutboxKind::AcceptFollow), "{kinds:?}");
+    assert!(kinds.contains(&OutboxKind::RejectFollow), "{kinds:?}");
+
+    let post = |actor: &RemoteActor, n: u32, group: &str| {
+        let id = format!("{}/statuses/{n}", actor.id);
+        json!({"id": format!("{id}/activity"), "type": "Create", "actor": actor.id,
+               "to": ["https://www.w3.org/ns/activitystreams#Public", w.local_actor(group)],
+               "object": {"id": id, "type": "Note", "attributedTo": actor.id,
+                          "content": format!("<p>post {n}</p>"),
+                          "to": ["https://www.w3.org/ns/activitystreams#Public",
+                                 w.local_actor(group)]}})
+    };
+    // A member's post is a thread: stored in the community, announced and relayed.
+    assert_eq!(w.deliver(&w.alice, &post(&w.alice, 1, "forum")).await, 202);
+    // A non-member's post and a post into the local-only ward: refused, nothing stored.
+    assert_eq!(w.deliver(&w.bob, &post(&w.bob, 2, "forum")).await, 202);
+    assert_eq!(w.deliver(&w.alice, &post(&w.alice, 3, "ward")).await, 202);
+    w.settle().await;
+    let thread = w
+        .store
+        .status_id_by_uri(&format!("{}/statuses/1", w.alice.id))
+        .await
+        .unwrap()
+        .expect("the member's thread is stored");
+    assert_eq!(
+        w.store
+            .status(thread)
+            .await
+            .unwrap()
+            .facts
+            .audience
+            .community,
+        Some(forum.id)
+    );
+    assert!(
+        w.store
+            .community_announcement_of(forum.account.id, thread)
+            .await
+            .unwrap()
+            .is_some(),
+        "the Group announces the thread"
+    );
+    assert!(w.outbox_kinds().await.contains(&OutboxKind::GroupForward));
+    for refused in [
+        format!("{}/statuses/2", w.bob.id),
+        format!("{}/statuses/3", w.alice.id),
+    ] {
+        assert_eq!(
+            w.store.status_id_by_uri(&refused).await.unwrap(),
+            None,
+            "{refused}"
+        );
+    }
+
+    // Bob (no moderator) cannot remove Alice's thread, even addressed to the Group.
+    let removal = json!({"id": format!("{}/deletes/1", w.bob.id), "type": "Delete",
+                         "actor": w.bob.id, "to": [w.local_actor("forum")],
+                         "object": format!("{}/statuses/1", w.alice.id)});
+    assert_eq!(w.deliver(&w.bob, &removal).await, 202);
+    w.settle().await;
+    assert!(!w.store.status(thread).await.unwrap().facts.deleted);
+    // Once Bob is a member made moderator, the same removal applies and is relayed.
+    w.store.join_community(&forum, bob, None).await.unwrap();
+    assert!(
+        w.store
+            .set_community_moderator(forum.id, bob, true)
+            .await
+            .unwrap()
+    );
+    let removal = json!({"id": format!("{}/deletes/2", w.bob.id), "type": "Delete",
+                         "actor": w.bob.id, "to": [w.local_actor("forum")],
+                         "summary": "spam",
+                         "object": format!("{}/statuses/1", w.alice.id)});
+    assert_eq!(w.deliver(&w.bob, &removal).await, 202);
+    w.settle().await;
+    assert!(w.store.status(thread).await.unwrap().facts.deleted);
+    assert!(w.outbox_kinds().await.contains(&OutboxKind::GroupRemove));
     w.finish().await;
 }
 

@@ -7,12 +7,14 @@
 //! `cohort-federation`. Keeping it that way lets every crate depend on it cheaply.
 
 mod author_kind;
+mod community;
 mod id;
 mod names;
 mod role;
 mod visibility;
 
 pub use author_kind::{AuthorKind, AuthorKindError};
+pub use community::{CommunityRole, CommunitySettingError, CommunityVisibility, Membership};
 pub use id::{Id, IdError, SnowflakeClock};
 pub use names::{Domain, NameError, Username};
 pub use role::{Role, RoleError};

@@ -98,13 +98,27 @@ pub fn check_new_post(
             return Err(ComposeError::MentionBlocked(mentioned.id));
         }
     }
-    if audience.visibility == Visibility::Community {
-        let community = audience.community.ok_or(ComposeError::CommunityMissing)?;
-        if !facts.is_member(community, author.id) {
-            return Err(ComposeError::NotACommunityMember);
-        }
+    if audience.visibility == Visibility::Community && audience.community.is_none() {
+        return Err(ComposeError::CommunityMissing);
     }
+    only_members_post_in_a_community(facts, author, &audience)?;
     Ok(audience)
+}
+
+/// Rule: a post in a community (a thread, or a reply anywhere below one) needs its author's
+/// current membership, whatever the post's visibility: banned members, people who left and
+/// people who never joined cannot write into it.
+pub fn only_members_post_in_a_community(
+    facts: &dyn Facts,
+    author: &Party,
+    audience: &Audience,
+) -> Result<(), ComposeError> {
+    match audience.community {
+        Some(community) if !facts.is_member(community, author.id) => {
+            Err(ComposeError::NotACommunityMember)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Rule: non-public posts cannot be boosted; a boost carries the original's audience.

@@ -27,7 +27,9 @@ pub mod phi;
 pub mod read_gate;
 pub mod rule;
 
-pub use compose::{ComposeError, audience_for_reply, check_boost, check_new_post};
+pub use compose::{
+    ComposeError, audience_for_reply, check_boost, check_new_post, only_members_post_in_a_community,
+};
 pub use delivery::{
     Addressing, DeliveryPermit, DeliveryPlan, Denial, DomainDecision, Recipient, RecordedInbox,
     Slot, Subject, plan_delivery,

@@ -1765,6 +1765,23 @@ fn check_new_post_refuses_bad_input() {
             mentions: vec![],
             expect: Err(ComposeError::CommunityMissing),
         },
+        // only_members_post_in_a_community: public threads in a community need membership too.
+        ComposeRow {
+            name: "public thread in a community by a non-member",
+            author: &w.local_stranger,
+            requested: a(Visibility::Public).in_community(w.community),
+            parent: None,
+            mentions: vec![],
+            expect: Err(ComposeError::NotACommunityMember),
+        },
+        ComposeRow {
+            name: "public thread in a community by a member",
+            author: &w.local_member,
+            requested: a(Visibility::Public).in_community(w.community),
+            parent: None,
+            mentions: vec![],
+            expect: Ok(a(Visibility::Public).in_community(w.community)),
+        },
         ComposeRow {
             name: "community post by a member",
             author: &w.local_member,

@@ -88,6 +88,7 @@ fn api_state(state: &AppState) -> ApiState {
     settings.password_grant = config.oauth_password_grant;
     settings.max_status_chars = config.max_status_chars;
     settings.rate_limit = config.rate_limit;
+    settings.user_communities = config.user_communities;
     settings.phi_rules = PhiRules {
         professional: config.phi_professional_action,
         member: config.phi_member_action,

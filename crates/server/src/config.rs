@@ -102,6 +102,8 @@ pub struct Config {
     pub phi_member_action: PhiAction,
     /// Client API requests per five minutes per access token (0: no limit).
     pub rate_limit: u32,
+    /// Whether every user may create communities (otherwise admins and moderators only).
+    pub user_communities: bool,
 }
 
 /// The settings file as written; every key optional, unknown keys refused.
@@ -122,6 +124,7 @@ struct FileSettings {
     phi_professional_action: Option<String>,
     phi_member_action: Option<String>,
     rate_limit: Option<u32>,
+    user_communities: Option<bool>,
 }
 
 /// A configuration that cannot be used. The message names the setting.
@@ -187,6 +190,7 @@ const PHI_PROFESSIONAL: Setting =
     Setting::new("COHORT_PHI_PROFESSIONAL_ACTION", "phi_professional_action");
 const PHI_MEMBER: Setting = Setting::new("COHORT_PHI_MEMBER_ACTION", "phi_member_action");
 const RATE_LIMIT: Setting = Setting::new("COHORT_RATE_LIMIT", "rate_limit");
+const USER_COMMUNITIES: Setting = Setting::new("COHORT_USER_COMMUNITIES", "user_communities");
 
 /// Every environment variable the server reads, for warnings about misspelt ones.
 pub const KNOWN_ENV_VARS: &[&str] = &[
@@ -204,6 +208,7 @@ pub const KNOWN_ENV_VARS: &[&str] = &[
     PHI_PROFESSIONAL.env,
     PHI_MEMBER.env,
     RATE_LIMIT.env,
+    USER_COMMUNITIES.env,
     "COHORT_CONFIG",
     "COHORT_TEST_POSTGRES_URL",
 ];
@@ -329,6 +334,13 @@ impl Config {
             })?,
             None => file_settings.oauth_password_grant.unwrap_or(false),
         };
+        let user_communities = match env(USER_COMMUNITIES.env) {
+            Some(value) => parse_bool(&value).ok_or_else(|| ConfigError::InvalidValue {
+                setting: USER_COMMUNITIES.env.to_owned(),
+                reason: format!("invalid value {value:?}: expected true or false"),
+            })?,
+            None => file_settings.user_communities.unwrap_or(false),
+        };
         let max_status_chars = match env(MAX_STATUS_CHARS.env) {
             Some(value) => match value.trim().parse::<usize>() {
                 Ok(n) if (1..=100_000).contains(&n) => n,
@@ -395,6 +407,7 @@ impl Config {
             phi_professional_action,
             phi_member_action,
             rate_limit,
+            user_communities,
         };
         config.check_consistency()?;
         Ok(config)
@@ -451,6 +464,7 @@ impl fmt::Display for Config {
             self.allow_loopback_federation
         )?;
         writeln!(f, "oauth_password_grant = {}", self.oauth_password_grant)?;
+        writeln!(f, "user_communities = {}", self.user_communities)?;
         writeln!(f, "max_status_chars = {}", self.max_status_chars)?;
         writeln!(
             f,
@@ -580,6 +594,7 @@ mod tests {
             ("COHORT_PHI_PROFESSIONAL_ACTION", "delete"),
             ("COHORT_PHI_MEMBER_ACTION", ""),
             ("COHORT_RATE_LIMIT", "lots"),
+            ("COHORT_USER_COMMUNITIES", "often"),
         ];
         for (var, value) in cases {
             let err = load(&[(var, value)], None).unwrap_err();

@@ -86,7 +86,7 @@ impl AccountRecord {
         }
     }
 
-    fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
+    pub(crate) fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
         let domain: Option<String> = row.try_get("domain")?;
         let domain = domain
             .map(|d| {

@@ -17,6 +17,7 @@
 
 mod accounts;
 mod audience;
+mod communities;
 mod db;
 mod delivery;
 mod error;
@@ -38,6 +39,10 @@ mod timelines;
 
 pub use accounts::{AccountCounts, AccountRecord, NewLocalAccount, ProfileUpdate};
 pub use audience::StoredDecision;
+pub use communities::{
+    CommunityRecord, CommunityUpdate, InviteRecord, JOIN_REQUESTS_PER_HOUR, JoinOutcome,
+    MemberRecord, MemberState, NewLocalCommunity,
+};
 pub use db::{DatabaseSettings, Engine, PoolStats, Store, mask_password};
 pub use delivery::{
     DeliveryActor, DomainDeliveryState, FailureOutcome, MAX_BACKOFF_MS, PLANNER_LOOKBACK_MS,

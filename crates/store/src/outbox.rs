@@ -45,6 +45,15 @@ pub enum OutboxKind {
     UpdateActor,
     /// A local account was deleted (`Delete` of the actor).
     DeleteActor,
+    /// A local community's Group relays a post of the community (thread or comment) to its
+    /// members' instances: `Announce(Create(Note))` (FEP-1b12).
+    GroupForward,
+    /// A local community's Group relays a moderator's removal of a post:
+    /// `Announce(Delete(Note))`, to every inbox that received the post.
+    GroupRemove,
+    /// A local moderator of a community hosted elsewhere removes a post: `Delete` with the
+    /// reason, to the community's Group (the target account), which checks and relays it.
+    ModeratorDelete,
     /// A report was forwarded (`Flag` from the instance actor; the report is found by
     /// `reports.flag_event_id`).
     Flag,
@@ -56,7 +65,7 @@ pub enum OutboxKind {
 
 impl OutboxKind {
     /// Every kind.
-    pub const ALL: [OutboxKind; 17] = [
+    pub const ALL: [OutboxKind; 20] = [
         OutboxKind::CreateStatus,
         OutboxKind::UpdateStatus,
         OutboxKind::DeleteStatus,
@@ -72,6 +81,9 @@ impl OutboxKind {
         OutboxKind::UndoLike,
         OutboxKind::UpdateActor,
         OutboxKind::DeleteActor,
+        OutboxKind::GroupForward,
+        OutboxKind::GroupRemove,
+        OutboxKind::ModeratorDelete,
         OutboxKind::Flag,
         OutboxKind::ResolveReport,
     ];
@@ -94,6 +106,9 @@ impl OutboxKind {
             OutboxKind::UndoLike => "undo_like",
             OutboxKind::UpdateActor => "update_actor",
             OutboxKind::DeleteActor => "delete_actor",
+            OutboxKind::GroupForward => "group_forward",
+            OutboxKind::GroupRemove => "group_remove",
+            OutboxKind::ModeratorDelete => "moderator_delete",
             OutboxKind::Flag => "flag",
             OutboxKind::ResolveReport => "resolve_report",
         }

@@ -149,7 +149,11 @@ impl Store {
             .bind(id)
             .execute(self.writer())
             .await?;
-            return crate::row::id_from(id, "accounts.id");
+            let id = crate::row::id_from(id, "accounts.id")?;
+            if actor.is_group {
+                self.ensure_remote_community(id).await?;
+            }
+            return Ok(id);
         }
         let id = self.next_id();
         sqlx::query(
@@ -177,7 +181,71 @@ impl Store {
                 e.into()
             }
         })?;
+        if actor.is_group {
+            self.ensure_remote_community(id).await?;
+        }
         Ok(id)
+    }
+
+    /// Gives a remote Group a community row here, so that its posts can be attributed to
+    /// the community and local members' standing recorded. Its settings are the permissive
+    /// defaults: the Group's own instance enforces membership and visibility, and what it
+    /// sends us is addressed per member.
+    async fn ensure_remote_community(&self, group: Id) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO communities (id, account_id, visibility, membership, created_at) \
+             VALUES ($1, $2, 'public', 'open', $3) ON CONFLICT (account_id) DO NOTHING",
+        )
+        .bind(self.next_id().as_i64())
+        .bind(group.as_i64())
+        .bind(now_ms())
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    /// Mirrors a local account's follow of a remote Group as its membership of that
+    /// community (following a Group is joining it, FEP-1b12): `Some(state)` records it,
+    /// `None` removes it. A ban stays as it is. Does nothing for other accounts.
+    async fn mirror_remote_membership(
+        &self,
+        follower: Id,
+        group: Id,
+        state: Option<FollowState>,
+    ) -> Result<(), StoreError> {
+        match state {
+            Some(state) => {
+                let member_state = match state {
+                    FollowState::Accepted => "member",
+                    FollowState::Requested => "requested",
+                };
+                sqlx::query(
+                    "INSERT INTO community_members (community_id, account_id, role, state, created_at, updated_at) \
+                     SELECT c.id, $1, 'member', $2, $3, $3 FROM communities c JOIN accounts a ON a.id = c.account_id \
+                     WHERE c.account_id = $4 AND a.domain IS NOT NULL \
+                     ON CONFLICT (community_id, account_id) DO UPDATE SET state = excluded.state, \
+                     updated_at = excluded.updated_at WHERE community_members.state <> 'banned'",
+                )
+                .bind(follower.as_i64())
+                .bind(member_state)
+                .bind(now_ms())
+                .bind(group.as_i64())
+                .execute(self.writer())
+                .await?;
+            }
+            None => {
+                sqlx::query(
+                    "DELETE FROM community_members WHERE account_id = $1 AND state <> 'banned' \
+                     AND community_id IN (SELECT c.id FROM communities c JOIN accounts a ON a.id = c.account_id \
+                     WHERE c.account_id = $2 AND a.domain IS NOT NULL)",
+                )
+                .bind(follower.as_i64())
+                .bind(group.as_i64())
+                .execute(self.writer())
+                .await?;
+            }
+        }
+        Ok(())
     }
 
     /// Records a follow (or updates its state).
@@ -199,7 +267,8 @@ impl Store {
         .bind(now_ms())
         .execute(self.writer())
         .await?;
-        Ok(())
+        self.mirror_remote_membership(follower, followed, Some(state))
+            .await
     }
 
     /// Removes a follow or follow request.
@@ -209,7 +278,8 @@ impl Store {
             .bind(followed.as_i64())
             .execute(self.writer())
             .await?;
-        Ok(())
+        self.mirror_remote_membership(follower, followed, None)
+            .await
     }
 
     /// Records a block and, as Mastodon does, removes follows in both directions, in one

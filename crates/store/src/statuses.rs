@@ -120,14 +120,53 @@ impl Store {
     /// Stores a post and its addressing in one transaction. The caller has already asked
     /// `cohort_policy::check_new_post`; the store only keeps what it was given.
     pub async fn create_status(&self, new: &NewStatus) -> Result<StatusRecord, StoreError> {
-        let now = now_ms();
         let mut tx = self.writer().begin().await?;
+        self.insert_status_in(&mut tx, new).await?;
+        tx.commit().await?;
+        self.status(new.id).await
+    }
+
+    /// Stores a post of a community hosted here, in one transaction with what the Group
+    /// does about it: for a new thread, its `announcement` (a boost that Mastodon followers
+    /// understand); and, when `relay_by` names the Group, a `GroupForward` event that relays
+    /// the post to the members' instances (FEP-1b12). A post is never left unannounced.
+    pub async fn create_community_post(
+        &self,
+        post: &NewStatus,
+        announcement: Option<&NewStatus>,
+        relay_by: Option<Id>,
+    ) -> Result<StatusRecord, StoreError> {
+        let mut tx = self.writer().begin().await?;
+        self.insert_status_in(&mut tx, post).await?;
+        if let Some(announcement) = announcement {
+            self.insert_status_in(&mut tx, announcement).await?;
+        }
+        if let Some(group) = relay_by {
+            let event = crate::outbox::NewOutboxEvent {
+                kind: crate::outbox::OutboxKind::GroupForward,
+                actor: group,
+                status: Some(post.id),
+                target_account: None,
+            };
+            crate::outbox::enqueue_in(&mut tx, self.next_id(), &event).await?;
+        }
+        tx.commit().await?;
+        self.status(post.id).await
+    }
+
+    /// The body of [`Store::create_status`], inside the caller's transaction.
+    async fn insert_status_in(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        new: &NewStatus,
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
         let thread_root: i64 = match new.in_reply_to {
             Some(parent) => {
                 let root: Option<Option<i64>> =
                     sqlx::query_scalar("SELECT thread_root_id FROM statuses WHERE id = $1")
                         .bind(parent.as_i64())
-                        .fetch_optional(&mut *tx)
+                        .fetch_optional(&mut **tx)
                         .await?;
                 match root {
                     Some(root) => root.unwrap_or(parent.as_i64()),
@@ -140,7 +179,7 @@ impl Store {
             Some(parent) => {
                 sqlx::query_scalar("SELECT account_id FROM statuses WHERE id = $1")
                     .bind(parent.as_i64())
-                    .fetch_optional(&mut *tx)
+                    .fetch_optional(&mut **tx)
                     .await?
             }
             None => None,
@@ -172,7 +211,7 @@ impl Store {
         .bind(new.expires_at)
         .bind(new.held_reason.as_ref().map(|_| now))
         .bind(&new.held_reason)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(|e| {
             if StoreError::is_unique_violation(&e) {
@@ -192,18 +231,17 @@ impl Store {
                 status: Some(new.id),
                 target_account: None,
             };
-            crate::outbox::enqueue_in(&mut tx, self.next_id(), &event).await?;
+            crate::outbox::enqueue_in(tx, self.next_id(), &event).await?;
         }
         let addressed: HashSet<Id> = new.addressed.iter().copied().collect();
         for account in addressed {
             sqlx::query("INSERT INTO status_mentions (status_id, account_id) VALUES ($1, $2)")
                 .bind(new.id.as_i64())
                 .bind(account.as_i64())
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
-        tx.commit().await?;
-        self.status(new.id).await
+        Ok(())
     }
 
     /// One status with its facts (deleted ones included: the read gate hides them).

@@ -19,7 +19,7 @@ use crate::state::{ApiState, RegistrationMode};
 
 /// Records a relationship activity (Follow, Undo, Accept, Reject, Block...) from a local
 /// account to a remote one, for the delivery workers.
-async fn tell_remote_account(
+pub(crate) async fn tell_remote_account(
     state: &ApiState,
     kind: OutboxKind,
     actor: Id,
@@ -369,6 +369,16 @@ pub async fn follow(
     if !blocks.is_empty() {
         return Err(ApiError::Forbidden("This action is not allowed".into()));
     }
+    // Following a local community's Group is joining it (Mastodon apps know no other way).
+    if target.is_group
+        && target.domain.is_none()
+        && let Some(community) = state.store.community_of_group(target_id).await?
+    {
+        crate::routes::communities::join_as(&state, &auth, &community, None).await?;
+        return Ok(Json(
+            relationship(&state, auth.account.id, target_id).await?,
+        ));
+    }
     let existing = state.store.relationship(auth.account.id, target_id).await?;
     if !existing.following && !existing.requested {
         let follow_state = if target.locked || target.domain.is_some() {
@@ -410,6 +420,19 @@ pub async fn unfollow(
     auth.require("write:follows")?;
     let target_id = parse_id(&id)?;
     let target = state.store.account_by_id(target_id).await?;
+    // Unfollowing a local community's Group is leaving it.
+    if target.is_group
+        && target.domain.is_none()
+        && let Some(community) = state.store.community_of_group(target_id).await?
+    {
+        state
+            .store
+            .leave_community(&community, auth.account.id)
+            .await?;
+        return Ok(Json(
+            relationship(&state, auth.account.id, target_id).await?,
+        ));
+    }
     let existing = state.store.relationship(auth.account.id, target_id).await?;
     state
         .store

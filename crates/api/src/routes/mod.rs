@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod communities;
 pub mod instance;
 pub mod interactions;
 pub mod notifications;

@@ -3,12 +3,12 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use cohort_model::{Id, Visibility};
+use cohort_model::{CommunityVisibility, Id, Visibility};
 use cohort_policy::{
     Audience, ComposeError, Party, PhiOutcome, Viewer, check_new_post,
     phi_guard_decides_before_a_post_leaves,
 };
-use cohort_store::{NewStatus, StoreError};
+use cohort_store::{CommunityRecord, NewStatus, StoreError};
 use serde_json::{Value, json};
 
 use crate::auth::{Authenticated, MaybeAuthenticated};
@@ -101,6 +101,87 @@ async fn resolve_mentions(state: &ApiState, text: &str) -> ApiResult<Vec<(Party,
     Ok(out)
 }
 
+/// The community a new post belongs to, and the audience that community allows:
+/// `community_id` when given, else the first community whose Group the post mentions, else
+/// the parent's (a reply stays in its thread's community; the policy narrows it). A
+/// members-only community's posts are `community` posts; a `local` community's never leave
+/// the instance; an `unlisted` community's stay out of public timelines.
+async fn community_of_post(
+    state: &ApiState,
+    mut requested: Audience,
+    mentions: &[(Party, LinkedMention)],
+    parent: Option<&cohort_store::StatusRecord>,
+) -> ApiResult<(Audience, Option<CommunityRecord>)> {
+    let community = match requested.community {
+        Some(id) => Some(state.store.community(id).await.map_err(|e| match e {
+            StoreError::NotFound(_) => {
+                ApiError::Unprocessable("Validation failed: community_id is unknown".into())
+            }
+            other => other.into(),
+        })?),
+        None => {
+            let mut found = None;
+            for (party, _) in mentions {
+                if let Some(c) = state.store.community_of_group(party.id).await? {
+                    found = Some(c);
+                    break;
+                }
+            }
+            match (found, parent.and_then(|p| p.facts.audience.community)) {
+                (Some(c), _) => Some(c),
+                (None, Some(id)) => Some(state.store.community(id).await?),
+                (None, None) => None,
+            }
+        }
+    };
+    let Some(community) = community else {
+        return Ok((requested, None));
+    };
+    requested.community = Some(community.id);
+    match community.visibility {
+        CommunityVisibility::Members if requested.visibility != Visibility::Direct => {
+            requested.visibility = Visibility::Community;
+        }
+        CommunityVisibility::Local => requested = requested.local_only(),
+        CommunityVisibility::Unlisted if requested.visibility == Visibility::Public => {
+            requested.visibility = Visibility::Unlisted;
+        }
+        _ => {}
+    }
+    Ok((requested, Some(community)))
+}
+
+/// The Group's announcement (a boost) of a new thread, with the thread's audience: members
+/// of a members-only community receive it, nobody else.
+fn group_announcement(
+    state: &ApiState,
+    community: &CommunityRecord,
+    thread: &NewStatus,
+) -> NewStatus {
+    let id = state.store.next_id();
+    NewStatus {
+        id,
+        author: community.account.id,
+        uri: format!(
+            "{}/activity",
+            state.urls.status(&community.account.username, id)
+        ),
+        url: thread.url.clone(),
+        local: true,
+        audience: thread.audience,
+        text_source: String::new(),
+        content_html: String::new(),
+        spoiler_text: String::new(),
+        sensitive: false,
+        language: None,
+        in_reply_to: None,
+        reblog_of: Some(thread.id),
+        addressed: Vec::new(),
+        held_reason: None,
+        expires_at: thread.expires_at,
+    }
+}
+
 fn compose_error(err: ComposeError) -> ApiError {
     match err {
         ComposeError::ParentNotVisible | ComposeError::BoostTargetNotVisible => ApiError::NotFound,
@@ -178,6 +259,8 @@ pub async fn create(
         None => None,
     };
 
+    let (requested, community) =
+        community_of_post(&state, requested, &resolved, parent.as_ref()).await?;
     let author = auth.party();
     let mentioned: Vec<Party> = resolved.iter().map(|(p, _)| p.clone()).collect();
     let mut involved: Vec<&cohort_policy::PostFacts> = Vec::new();
@@ -245,6 +328,14 @@ pub async fn create(
     };
     let expires_at = lifetime.map(|secs| cohort_store::now_ms() + secs * 1000);
 
+    // A post in a community hosted elsewhere is addressed to its Group, which relays it to
+    // the members (FEP-1b12: outgoing comments mention the community).
+    let mut addressed_ids: Vec<Id> = mentioned.iter().map(|m| m.id).collect();
+    if let Some(c) = community.as_ref().filter(|c| !c.is_local())
+        && !addressed_ids.contains(&c.account.id)
+    {
+        addressed_ids.push(c.account.id);
+    }
     let id = state.store.next_id();
     let linked: Vec<LinkedMention> = resolved.iter().map(|(_, l)| l.clone()).collect();
     let base = state.settings.base_url.clone();
@@ -263,11 +354,27 @@ pub async fn create(
         language: params.string("language").filter(|l| !l.is_empty()),
         in_reply_to: parent.as_ref().map(|p| p.facts.id),
         reblog_of: None,
-        addressed: mentioned.iter().map(|m| m.id).collect(),
+        addressed: addressed_ids,
         held_reason,
         expires_at,
     };
-    state.store.create_status(&new).await?;
+    match community.filter(|c| c.is_local() && new.held_reason.is_none()) {
+        // A post in a community hosted here: the Group relays it to its members' instances
+        // and, for a new thread, announces it (FEP-1b12), in the same transaction.
+        Some(community) => {
+            let announcement = new
+                .in_reply_to
+                .is_none()
+                .then(|| group_announcement(&state, &community, &new));
+            state
+                .store
+                .create_community_post(&new, announcement.as_ref(), Some(community.account.id))
+                .await?;
+        }
+        None => {
+            state.store.create_status(&new).await?;
+        }
+    }
     state
         .store
         .index_status_tags(id, &crate::text::hashtags(&new.text_source))

@@ -39,7 +39,10 @@ pub(crate) async fn candidate_domains(
 ) -> Result<Vec<Domain>, StoreError> {
     let mut domains: BTreeSet<Domain> = BTreeSet::new();
     match event.kind {
-        OutboxKind::CreateStatus | OutboxKind::UpdateStatus | OutboxKind::Announce => {
+        OutboxKind::CreateStatus
+        | OutboxKind::UpdateStatus
+        | OutboxKind::Announce
+        | OutboxKind::GroupForward => {
             let Some(status) = event.status else {
                 return Ok(Vec::new());
             };
@@ -51,10 +54,30 @@ pub(crate) async fn candidate_domains(
             let (_, candidates) = store.delivery_candidates(&record.facts).await?;
             domains.extend(candidates.into_iter().filter_map(|c| c.party.domain));
         }
-        OutboxKind::DeleteStatus | OutboxKind::UndoAnnounce => {
+        OutboxKind::DeleteStatus | OutboxKind::UndoAnnounce | OutboxKind::GroupRemove => {
             let Some(status) = event.status else {
                 return Ok(Vec::new());
             };
+            if event.kind == OutboxKind::GroupRemove
+                && let Some(actor) = event.actor
+                && let Some(announcement) = store.reblog_by(actor, status).await?
+            {
+                // The Group's announcement went to its Mastodon followers too.
+                domains.extend(
+                    store
+                        .recorded_inboxes(announcement)
+                        .await?
+                        .into_iter()
+                        .map(|r| r.domain),
+                );
+            }
+            if event.kind == OutboxKind::GroupRemove
+                && let Ok(record) = store.status(status).await
+                && let Some(domain) = record.facts.author.domain
+            {
+                // The author's instance, which the relay skipped, must learn of the removal.
+                domains.insert(domain);
+            }
             // Rows still queued first: a delivery in flight is recorded before its row is
             // removed, so between the two reads every domain that got (or is getting) the
             // post is seen.
@@ -75,6 +98,7 @@ pub(crate) async fn candidate_domains(
         | OutboxKind::UndoBlock
         | OutboxKind::Like
         | OutboxKind::UndoLike
+        | OutboxKind::ModeratorDelete
         | OutboxKind::Flag
         | OutboxKind::ResolveReport => {
             if let Some(domain) = relationship_domain(store, event).await? {

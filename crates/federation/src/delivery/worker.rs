@@ -7,7 +7,9 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use cohort_model::{Domain, Id};
-use cohort_policy::{DeliveryPermit, DomainDecision, FactSet, Party, Subject, plan_delivery};
+use cohort_policy::{
+    DeliveryPermit, DomainDecision, FactSet, Party, RecordedInbox, Subject, plan_delivery,
+};
 use cohort_store::{
     DeliveryActor, OutboxEvent, OutboxKind, QueuedDelivery, StatusRecord, Store, StoreError, now_ms,
 };
@@ -193,10 +195,12 @@ async fn deliver_row(
         signer,
     };
     match event.kind {
-        OutboxKind::CreateStatus | OutboxKind::UpdateStatus | OutboxKind::Announce => {
-            ctx.post(answered).await
-        }
+        OutboxKind::CreateStatus
+        | OutboxKind::UpdateStatus
+        | OutboxKind::Announce
+        | OutboxKind::GroupForward => ctx.post(answered).await,
         OutboxKind::DeleteStatus | OutboxKind::UndoAnnounce => ctx.retraction(answered).await,
+        OutboxKind::GroupRemove => ctx.group_removal(answered).await,
         OutboxKind::Follow
         | OutboxKind::UndoFollow
         | OutboxKind::AcceptFollow
@@ -204,7 +208,8 @@ async fn deliver_row(
         | OutboxKind::Block
         | OutboxKind::UndoBlock
         | OutboxKind::Like
-        | OutboxKind::UndoLike => ctx.relationship(answered).await,
+        | OutboxKind::UndoLike
+        | OutboxKind::ModeratorDelete => ctx.relationship(answered).await,
         OutboxKind::UpdateActor
         | OutboxKind::DeleteActor
         | OutboxKind::Flag
@@ -332,6 +337,20 @@ impl RowContext<'_> {
                 &self.actor,
                 &self.note_source(&record).await?,
             ),
+            OutboxKind::GroupForward => {
+                // The post as its author's Create, wrapped in the Group's Announce. Receivers
+                // refetch the post from its origin rather than trust the wrapping.
+                let source = self.note_source(&record).await?;
+                let author = ActorRef {
+                    id: source.attributed_to.clone(),
+                    followers: None,
+                };
+                render::group_announce(
+                    &self.activity_id,
+                    &self.actor,
+                    render::create(&format!("{}#create", record.uri), &author, &source),
+                )
+            }
             _ => render::create(
                 &self.activity_id,
                 &self.actor,
@@ -392,6 +411,87 @@ impl RowContext<'_> {
             } else {
                 render::delete(&self.activity_id, &self.actor, &record.uri)
             };
+        self.spend(plan.permits, &activity, false, completion, answered)
+            .await
+    }
+
+    /// A moderator's removal of a community post, relayed by the Group as
+    /// `Announce(Delete)`: to every inbox of this domain that received the post or the
+    /// Group's announcement of it.
+    async fn group_removal(&self, answered: &mut bool) -> Result<RowResult, StoreError> {
+        let Some(record) = self.status().await? else {
+            return Ok(finished());
+        };
+        let mut recorded = self.store().recorded_inboxes(record.facts.id).await?;
+        if let Some(announcement) = self
+            .store()
+            .reblog_by(self.party.id, record.facts.id)
+            .await?
+        {
+            recorded.extend(self.store().recorded_inboxes(announcement).await?);
+        }
+        // The author's instance has the post (it is its origin) and must learn of the removal.
+        if let Some(author) = self
+            .store()
+            .remote_recipients(&[record.facts.author.id])
+            .await?
+            .into_iter()
+            .next()
+            && let Some(domain) = author.party.domain.clone()
+        {
+            recorded.push(RecordedInbox {
+                inbox: author.shared_inbox.unwrap_or(author.inbox),
+                domain,
+            });
+        }
+        recorded.retain(|r| &r.domain == self.domain());
+        recorded.sort_by(|a, b| a.inbox.cmp(&b.inbox));
+        recorded.dedup_by(|a, b| a.inbox == b.inbox);
+        let plan = plan_delivery(
+            &FactSet::default(),
+            &Subject::Retraction {
+                post: record.facts.id,
+                recorded: &recorded,
+            },
+        );
+        let completion = Completion {
+            status: Some(record.facts.id),
+            decisions: plan.decisions,
+            delivered: Vec::new(),
+        };
+        if plan.permits.is_empty() {
+            return Ok(RowResult::Finished(completion));
+        }
+        let (moderator, reason) = match self.store().removal_of(record.facts.id).await? {
+            Some((moderator, reason)) => (
+                self.store()
+                    .account_by_id(moderator)
+                    .await
+                    .map(|a| a.actor_uri)
+                    .unwrap_or_else(|_| self.actor.id.clone()),
+                reason,
+            ),
+            // The author deleted it: the relayed Delete is the author's.
+            None => (
+                self.store()
+                    .account_by_id(record.facts.author.id)
+                    .await
+                    .map(|a| a.actor_uri)
+                    .unwrap_or_else(|_| self.actor.id.clone()),
+                String::new(),
+            ),
+        };
+        let remover = ActorRef {
+            id: moderator,
+            followers: None,
+        };
+        let mut removal = render::delete(
+            &format!("{}#removal", self.activity_id),
+            &remover,
+            &record.uri,
+        );
+        removal.set_summary(&reason);
+        let activity = render::group_announce(&self.activity_id, &self.actor, removal);
         self.spend(plan.permits, &activity, false, completion, answered)
             .await
     }
@@ -466,6 +566,15 @@ impl RowContext<'_> {
                     )
                     .await?;
                 render::undo(id, me, render::like(&inner, me, status_uri))
+            }
+            OutboxKind::ModeratorDelete => {
+                let mut removal = render::delete(id, me, status_uri);
+                if let Some(s) = &status
+                    && let Some((_, reason)) = self.store().removal_of(s.facts.id).await?
+                {
+                    removal.set_summary(&reason);
+                }
+                removal
             }
             _ => return Ok(finished()),
         };
@@ -584,10 +693,23 @@ impl RowContext<'_> {
                 name: format!("@{}@{}", a.username, host),
             });
         }
+        let attributed_to = if record.facts.author.id == self.party.id {
+            self.actor.id.clone()
+        } else {
+            self.store()
+                .account_by_id(record.facts.author.id)
+                .await?
+                .actor_uri
+        };
+        let audience = match record.facts.audience.community {
+            Some(community) => Some(self.store().community(community).await?.account.actor_uri),
+            None => None,
+        };
         Ok(NoteSource {
             id: record.uri.clone(),
             url: record.url.clone(),
-            attributed_to: self.actor.id.clone(),
+            attributed_to,
+            audience,
             content_html: record.content_html.clone(),
             summary: record.spoiler_text.clone(),
             sensitive: record.sensitive,

@@ -27,7 +27,7 @@ use tokio::sync::Notify;
 use url::Url;
 
 use crate::delivery::Signer;
-use crate::inbox::activity::Object;
+use crate::inbox::activity::{Object, Reference};
 use crate::urls::LocalUrls;
 use fetch::{FetchError, Fetcher, authority};
 use signature::SignatureError;
@@ -384,6 +384,40 @@ impl FederationState {
         Ok(self.store().upsert_remote_account(&new).await?)
     }
 
+    /// The actor ids of a remote community's moderators: its Group's `attributedTo`
+    /// collection (FEP-1b12, as Lemmy serves it), fetched signed and fresh, since a
+    /// moderator list is what authorises a removal.
+    pub async fn remote_moderators(&self, group_uri: &str) -> Result<Vec<String>, ResolveError> {
+        let group = Object::from_value(self.fetcher().fetch(group_uri).await?)
+            .map_err(|e| ResolveError::Invalid(e.to_string()))?;
+        if !group.is("Group") {
+            return Err(ResolveError::Invalid("not a Group".into()));
+        }
+        let Some(collection) = group.attributed_to.first().and_then(Reference::id) else {
+            return Ok(Vec::new());
+        };
+        if domain_of(collection) != domain_of(group_uri) {
+            return Err(ResolveError::Invalid(
+                "moderators collection on another host".into(),
+            ));
+        }
+        let document = self.fetcher().fetch(collection).await?;
+        let items = document
+            .get("orderedItems")
+            .or_else(|| document.get("items"))
+            .and_then(serde_json::Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        Ok(items
+            .iter()
+            .filter_map(|item| {
+                item.as_str()
+                    .or_else(|| item.get("id").and_then(serde_json::Value::as_str))
+                    .map(str::to_owned)
+            })
+            .collect())
+    }
+
     /// Fetches an actor (signed) and records it; returns its account id. Known actors are
     /// not refetched.
     pub async fn resolve_actor(&self, actor_uri: &str) -> Result<Id, ResolveError> {
@@ -538,6 +572,7 @@ pub fn router(state: FederationState) -> Router {
         .route("/users/{name}/followers", get(objects::followers))
         .route("/users/{name}/following", get(objects::following))
         .route("/users/{name}/collections/featured", get(objects::featured))
+        .route("/users/{name}/moderators", get(objects::moderators))
         .route("/inbox", post(crate::inbox::shared_inbox))
         .route("/users/{name}/inbox", post(crate::inbox::personal_inbox))
         .layer(axum::extract::DefaultBodyLimit::disable())

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use cohort_model::{Id, Visibility};
+use cohort_model::{CommunityVisibility, Id, Visibility};
 use cohort_policy::{Viewer, can_see};
 use cohort_store::StoreError;
 use serde::Deserialize;
@@ -231,6 +231,18 @@ pub(crate) async fn actor(
     if profile.suspended {
         return Err(Refusal::new(StatusCode::GONE, "suspended"));
     }
+    let community = if profile.is_group {
+        state.store().community_of_group(profile.id).await?
+    } else {
+        None
+    };
+    if community
+        .as_ref()
+        .is_some_and(|c| c.visibility == CommunityVisibility::Local)
+    {
+        // A `local` community is never federated: its Group does not exist outside.
+        return Err(Refusal::new(StatusCode::NOT_FOUND, "no such account"));
+    }
     let urls = state.urls();
     let page = profile
         .url
@@ -261,14 +273,14 @@ pub(crate) async fn actor(
             .into_response());
     }
     let id = &profile.actor_uri;
-    let kind = if profile.is_group {
+    let kind = if community.is_some() {
         "Group"
     } else if profile.bot {
         "Service"
     } else {
         "Person"
     };
-    Ok(activity_json(json!({
+    let mut body = json!({
         "@context": actor_context(),
         "id": id,
         "type": kind,
@@ -292,7 +304,27 @@ pub(crate) async fn actor(
             "owner": id,
             "publicKeyPem": profile.public_key_pem
         }
-    })))
+    });
+    if let (Some(community), Value::Object(map)) = (&community, &mut body) {
+        // FEP-1b12 / Lemmy: the moderators collection, who may post, and the rules.
+        map.insert("attributedTo".into(), json!(format!("{id}/moderators")));
+        map.insert("postingRestrictedToMods".into(), json!(false));
+        if !community.rules.is_empty() {
+            let rules: String = community
+                .rules
+                .iter()
+                .map(|r| format!("<li>{}</li>", ammonia::clean_text(r)))
+                .collect();
+            map.insert("rules".into(), json!(format!("<ol>{rules}</ol>")));
+        }
+        if let Some(language) = &community.language {
+            map.insert(
+                "language".into(),
+                json!([{"identifier": language, "name": language}]),
+            );
+        }
+    }
+    Ok(activity_json(body))
 }
 
 /// The viewer of a GET: `Some` when signed (verified), `None` when unsigned. A bad
@@ -402,10 +434,15 @@ pub(crate) async fn status(
         Some(parent) => state.store().status(parent).await.ok().map(|p| p.uri),
         None => None,
     };
+    let audience = match record.facts.audience.community {
+        Some(community) => Some(state.store().community(community).await?.account.actor_uri),
+        None => None,
+    };
     let source = NoteSource {
         id: record.uri.clone(),
         url: record.url.clone(),
         attributed_to: actor_uri.clone(),
+        audience,
         content_html: record.content_html.clone(),
         summary: record.spoiler_text.clone(),
         sensitive: record.sensitive,
@@ -449,9 +486,11 @@ enum Collection {
     Followers,
     Following,
     Featured,
+    Moderators,
 }
 
-/// Collections show counts only: never items (so no non-public item can leak through one).
+/// Collections show counts only, never items (so no non-public item can leak through one),
+/// except a community's moderators and its featured public threads.
 async fn collection(
     state: &FederationState,
     name: &str,
@@ -482,6 +521,7 @@ async fn collection(
         Collection::Followers => ("followers", counts.followers),
         Collection::Following => ("following", counts.following),
         Collection::Featured => ("collections/featured", 0),
+        Collection::Moderators => ("moderators", 0),
     };
     let mut body = json!({
         "@context": AS_CONTEXT,
@@ -489,8 +529,36 @@ async fn collection(
         "type": "OrderedCollection",
         "totalItems": total,
     });
-    if matches!(which, Collection::Featured) {
+    if matches!(which, Collection::Featured | Collection::Moderators) {
         body["orderedItems"] = json!([]);
+    }
+    if profile.is_group
+        && let Some(community) = state.store().community_of_group(profile.id).await?
+    {
+        let items: Vec<String> = match which {
+            Collection::Moderators => {
+                let mut uris = Vec::new();
+                for m in state.store().community_moderators(community.id).await? {
+                    uris.push(state.store().account_by_id(m.account).await?.actor_uri);
+                }
+                uris
+            }
+            Collection::Featured => {
+                let mut uris = Vec::new();
+                for s in state.store().community_pins(community.id).await? {
+                    let record = state.store().status(s).await?;
+                    if record.facts.audience.is_open() {
+                        uris.push(record.uri);
+                    }
+                }
+                uris
+            }
+            _ => Vec::new(),
+        };
+        if matches!(which, Collection::Moderators | Collection::Featured) {
+            body["totalItems"] = json!(items.len());
+            body["orderedItems"] = json!(items);
+        }
     }
     Ok(activity_json(body))
 }
@@ -537,6 +605,25 @@ pub(crate) async fn following(
         &state,
         &name,
         Collection::Following,
+        &method,
+        &uri,
+        &headers,
+    )
+    .await
+}
+
+/// `GET /users/{name}/moderators`: a community's moderators (its Group's `attributedTo`).
+pub(crate) async fn moderators(
+    State(state): State<FederationState>,
+    Path(name): Path<String>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> Result<Response, Refusal> {
+    collection(
+        &state,
+        &name,
+        Collection::Moderators,
         &method,
         &uri,
         &headers,

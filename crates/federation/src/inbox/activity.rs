@@ -317,6 +317,29 @@ impl Object {
             .collect()
     }
 
+    /// The names of `Hashtag` tags, lowercased and without the `#` that Mastodon, Fedify and
+    /// Misskey put in `name`, so remote posts land on the same tag timelines as local ones.
+    /// Only names a local post could tag are kept (letters, digits and `_`, with a letter);
+    /// duplicates are dropped.
+    pub fn hashtag_names(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for tag in self.tag.iter().filter_map(Reference::object) {
+            if !tag.is("Hashtag") {
+                continue;
+            }
+            let Some(name) = tag.name.as_deref() else {
+                continue;
+            };
+            let name = name.trim().trim_start_matches('#').to_lowercase();
+            let valid = name.chars().all(|c| c.is_alphanumeric() || c == '_')
+                && name.chars().any(char::is_alphabetic);
+            if valid && !out.contains(&name) {
+                out.push(name);
+            }
+        }
+        out
+    }
+
     /// The shared inbox (`endpoints.sharedInbox`, or Misskey's top-level `sharedInbox`).
     pub fn shared_inbox_uri(&self) -> Option<&str> {
         self.endpoints
@@ -486,6 +509,34 @@ mod tests {
         let many = Object::parse(br#"{"type":"Note","to":["as:Public"],"tag":[{"type":"Mention","href":"https://c.example/users/pat"}]}"#).unwrap();
         assert_eq!(one.to_ids(), many.to_ids());
         assert_eq!(one.mention_hrefs(), many.mention_hrefs());
+    }
+
+    #[test]
+    fn hashtag_names_drop_the_hash_and_case_and_skip_what_no_post_could_tag() {
+        // Fedify compacts a single tag to an object; Mastodon sends an array with Mentions.
+        let one = Object::parse(
+            br##"{"type":"Note","tag":{"type":"Hashtag","href":"https://f.example/tags/x","name":"#FedifyInterop"}}"##,
+        )
+        .unwrap();
+        assert_eq!(one.hashtag_names(), vec!["fedifyinterop".to_owned()]);
+        let many = Object::parse(
+            r##"{"type":"Note","tag":[
+                {"type":"Mention","href":"https://c.example/users/pat","name":"@pat"},
+                {"type":"Hashtag","name":"#Café_2"},
+                {"type":"Hashtag","name":"cafe_2"},
+                {"type":"Hashtag","name":"#café_2"},
+                {"type":"Hashtag","name":"#2024"},
+                {"type":"Hashtag","name":"#no space"},
+                {"type":"Hashtag"},
+                {"type":"Emoji","name":":blob:"}
+            ]}"##
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(
+            many.hashtag_names(),
+            vec!["café_2".to_owned(), "cafe_2".to_owned()]
+        );
     }
 
     #[test]

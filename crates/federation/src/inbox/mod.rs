@@ -12,7 +12,9 @@
 //! 4. parse → **400** if not an activity (no type, id or actor);
 //! 5. origin: the signer is the activity's actor (**401** otherwise); the activity's id is
 //!    on the actor's host, an embedded Create/Update object is attributed to the actor and
-//!    on its host, a Delete deletes something on the actor's host → **400** otherwise;
+//!    on its host, a Delete deletes something on the actor's host (or is addressed to an
+//!    actor here: a community moderator's removal, sent to the community's Group, which the
+//!    processor accepts from the community's moderators only) → **400** otherwise;
 //!    a `Flag` from a domain that rejects reports → **403**, over the per-domain report
 //!    limit → **429**, naming no local account → **422** (`flag`);
 //! 6. dedup by activity id (`received_activities`): a replay is answered 202 and dropped;
@@ -22,6 +24,7 @@
 //! object from another origin is always refetched from its origin, never trusted inline.
 
 pub mod activity;
+mod community;
 mod flag;
 mod process;
 pub mod sanitize;
@@ -110,7 +113,11 @@ async fn receive(
     let activity = Object::parse_activity(&body)
         .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, format!("not an activity: {e}")))?;
     // 5. Origin.
-    check_origin(&activity, &signed.key.actor_uri)?;
+    check_origin(
+        &activity,
+        &signed.key.actor_uri,
+        state.config().domain.as_str(),
+    )?;
     // 5b. Reports: refused domains, report spam and Flags about nobody here.
     if activity.is("Flag") {
         flag::admit(state, &activity, &signed.domain).await?;
@@ -133,7 +140,7 @@ async fn receive(
 }
 
 /// The origin checks that need nothing but the activity and its verified signer.
-pub fn check_origin(activity: &Object, signer: &str) -> Result<(), Refusal> {
+pub fn check_origin(activity: &Object, signer: &str, local_host: &str) -> Result<(), Refusal> {
     let bad = |why: &str| Refusal::new(StatusCode::BAD_REQUEST, why.to_owned());
     let actor = activity
         .actor_id()
@@ -170,9 +177,15 @@ pub fn check_origin(activity: &Object, signer: &str) -> Result<(), Refusal> {
             }
         }
         "Delete" => {
+            let addressed_here = activity
+                .to_ids()
+                .into_iter()
+                .chain(activity.cc_ids())
+                .chain(activity.audience.iter().filter_map(Reference::id))
+                .any(|iri| domain_of(iri).is_some_and(|d| d.as_str() == local_host));
             for object in &activity.object {
                 let object_id = object.id().ok_or_else(|| bad("Delete without object id"))?;
-                if !same_origin(object_id) {
+                if !same_origin(object_id) && !addressed_here {
                     return Err(bad("Delete of an object on another host"));
                 }
             }

@@ -9,6 +9,7 @@ use cohort_policy::Audience;
 use cohort_store::{FollowState, InboxItem, NewOutboxEvent, NewStatus, OutboxKind, StoreError};
 
 use super::activity::{Object, POST_TYPES, Reference};
+use super::community;
 use super::sanitize::{plain_summary, sanitize_html};
 use crate::http::fetch::FetchError;
 use crate::http::{FederationState, ResolveError, domain_of};
@@ -50,11 +51,11 @@ impl From<ResolveError> for ProcessError {
     }
 }
 
-fn permanent(why: impl Into<String>) -> ProcessError {
+pub(super) fn permanent(why: impl Into<String>) -> ProcessError {
     ProcessError::Permanent(why.into())
 }
 
-type Result<T> = std::result::Result<T, ProcessError>;
+pub(super) type Result<T> = std::result::Result<T, ProcessError>;
 
 /// Applies one queued activity.
 pub(crate) async fn apply(state: &FederationState, item: &InboxItem) -> Result<()> {
@@ -112,6 +113,9 @@ async fn follow(state: &FederationState, activity: &Object, actor: Id) -> Result
         return Err(permanent("Follow of an unknown local account"));
     };
     let store = state.store();
+    if let Some(community) = store.community_of_group(local).await? {
+        return community::follow_group(state, activity, actor, &community).await;
+    }
     let relationship = store.relationship(local, actor).await?;
     if relationship.blocking || relationship.blocked_by {
         store
@@ -210,7 +214,13 @@ async fn undo(state: &FederationState, activity: &Object, actor: Id) -> Result<(
                 if let Some(target) = inner.first_object().and_then(Reference::id)
                     && let Some(local) = local_account(state, target).await?
                 {
-                    store.remove_follow(actor, local).await?;
+                    match store.community_of_group(local).await? {
+                        // Leaving a community hosted here.
+                        Some(community) => {
+                            store.leave_community(&community, actor).await?;
+                        }
+                        None => store.remove_follow(actor, local).await?,
+                    }
                 }
                 Ok(())
             }
@@ -319,6 +329,7 @@ async fn store_post(
     author_uri: &str,
     author: Id,
     require_relevance: bool,
+    relayed_by: Option<Id>,
 ) -> Result<Option<Id>> {
     if !POST_TYPES.contains(&object.kind()) {
         return Err(permanent(format!("not a post: {}", object.kind())));
@@ -343,16 +354,29 @@ async fn store_post(
         Some(p) => store.status_id_by_uri(p).await?,
         None => None,
     };
+    let community =
+        community::community_of_post(state, object, &addressed, parent, relayed_by).await?;
+    if let Some(c) = community.as_ref().filter(|c| c.is_local()) {
+        community::admit(state, c, author).await?;
+    }
     if require_relevance
         && addressed.is_empty()
         && parent.is_none()
+        && community.is_none()
         && !store.has_local_follower(author).await?
     {
         tracing::debug!(post = uri, "post unrelated to any local account dropped");
         return Ok(None);
     }
     let followers = store_followers_uri(state, author).await?;
-    let visibility = object.visibility(author_uri, followers.as_deref());
+    let mut visibility = object.visibility(author_uri, followers.as_deref());
+    let mut audience_community = None;
+    if let Some(c) = &community {
+        audience_community = Some(c.id);
+        if c.visibility.is_members_only() {
+            visibility = narrower(visibility, Visibility::Community);
+        }
+    }
     let summary = object
         .summary
         .as_deref()
@@ -365,7 +389,10 @@ async fn store_post(
         uri: uri.to_owned(),
         url: object.url_string().map(str::to_owned),
         local: false,
-        audience: Audience::new(visibility),
+        audience: Audience {
+            community: audience_community,
+            ..Audience::new(visibility)
+        },
         text_source: String::new(),
         content_html: content,
         sensitive: object.sensitive.unwrap_or(false) || !summary.is_empty(),
@@ -377,8 +404,25 @@ async fn store_post(
         held_reason: None,
         expires_at: None,
     };
-    match store.create_status(&new).await {
+    let created = match community.as_ref().filter(|c| c.is_local()) {
+        // A post into a community hosted here: the Group relays it to the members and,
+        // for a new thread, announces it.
+        Some(c) => {
+            let announcement = new
+                .in_reply_to
+                .is_none()
+                .then(|| community::announcement(state, c, &new));
+            store
+                .create_community_post(&new, announcement.as_ref(), Some(c.account.id))
+                .await
+        }
+        None => store.create_status(&new).await,
+    };
+    match created {
         Ok(record) => {
+            store
+                .index_status_tags(record.facts.id, &object.hashtag_names())
+                .await?;
             for local in &record.facts.addressed {
                 store
                     .notify(*local, author, "mention", Some(record.facts.id))
@@ -405,7 +449,7 @@ async fn create(
     if object.attributed_to_id() != Some(actor_uri) {
         return Err(permanent("object is not attributed to the actor"));
     }
-    store_post(state, &object, actor_uri, actor, true).await?;
+    store_post(state, &object, actor_uri, actor, true, None).await?;
     Ok(())
 }
 
@@ -459,6 +503,10 @@ async fn update(
             visibility,
         )
         .await?;
+    // As for local edits, tags the edit adds are indexed (none are removed).
+    store
+        .index_status_tags(status, &object.hashtag_names())
+        .await?;
     Ok(())
 }
 
@@ -494,9 +542,14 @@ async fn delete(
     }
     if let Some(status) = store.status_id_by_uri(object_id).await? {
         if store.status_author(status).await? != Some(actor) {
+            // Only a moderator of a community hosted here may delete another's post in it.
+            if community::moderator_removal(state, activity, actor, status).await? {
+                return Ok(());
+            }
             return Err(permanent("Delete of another account's post"));
         }
         delete_status(state, status).await?;
+        community::relay_author_deletion(state, status).await?;
     }
     Ok(())
 }
@@ -516,20 +569,58 @@ async fn announce(
     // A group's FEP-1b12 Announce wraps the activity it forwards: for a Create or Update,
     // the post is the inner object (refetched from its origin below like any other);
     // forwarded votes, deletions and the like are not boosts.
-    let object_id = match object.object() {
-        Some(inner) if inner.is("Create") || inner.is("Update") => inner
-            .first_object()
-            .and_then(Reference::id)
-            .ok_or_else(|| permanent("wrapped activity without object"))?,
+    let store = state.store();
+    let group = store.community_of_group(actor).await?.map(|c| c.account.id);
+    let (object_id, wrapped) = match object.object() {
+        Some(inner) if inner.is("Create") || inner.is("Update") => (
+            inner
+                .first_object()
+                .and_then(Reference::id)
+                .ok_or_else(|| permanent("wrapped activity without object"))?,
+            true,
+        ),
+        Some(inner) if inner.is("Delete") || inner.is("Remove") => {
+            return match group {
+                Some(group) => community::relayed_removal(state, group, inner).await,
+                None => Ok(()),
+            };
+        }
         Some(inner) if super::activity::ACTIVITY_TYPES.contains(&inner.kind()) => {
             return Ok(());
         }
-        _ => object
-            .id()
-            .ok_or_else(|| permanent("Announce without object id"))?,
+        _ => (
+            object
+                .id()
+                .ok_or_else(|| permanent("Announce without object id"))?,
+            false,
+        ),
+    };
+    let object_id = object_id.to_owned();
+    if wrapped && group.is_some() {
+        // A Group relaying a post of its community (FEP-1b12): store the post, refetched
+        // from its origin; a relay is no boost (comments are not boosted). (A wrapped
+        // Announce from any other actor is taken as a boost of the inner post, below.)
+        if store.status_id_by_uri(&object_id).await?.is_some() {
+            return Ok(());
+        }
+        if !store.has_local_follower(actor).await? {
+            return Ok(());
+        }
+        let fetched = fetch_object(state, &object_id).await?;
+        if fetched.id.as_deref() != Some(object_id.as_str()) {
+            return Err(permanent("relayed object's id differs from its URL"));
+        }
+        let author_uri = fetched
+            .attributed_to_id()
+            .ok_or_else(|| permanent("relayed object without author"))?
+            .to_owned();
+        if domain_of(&author_uri) != domain_of(&object_id) {
+            return Err(permanent("relayed object's author is on another host"));
+        }
+        let author = state.resolve_actor(&author_uri).await?;
+        store_post(state, &fetched, &author_uri, author, false, group).await?;
+        return Ok(());
     }
-    .to_owned();
-    let store = state.store();
     let announce_id = activity
         .id
         .clone()
@@ -557,7 +648,7 @@ async fn announce(
                 return Err(permanent("announced object's author is on another host"));
             }
             let author = state.resolve_actor(&author_uri).await?;
-            match store_post(state, &fetched, &author_uri, author, false).await? {
+            match store_post(state, &fetched, &author_uri, author, false, group).await? {
                 Some(id) => id,
                 None => return Ok(()),
             }

@@ -76,6 +76,8 @@ pub struct NoteSource {
     pub updated_ms: Option<i64>,
     /// Mentioned actors (kept in the output only where the addressing names them).
     pub mentions: Vec<Mention>,
+    /// The community's Group actor, for a post in a community (FEP-1b12 `audience`).
+    pub audience: Option<String>,
 }
 
 /// An activity without `to`/`cc`. Address it with [`Unaddressed::addressed`].
@@ -114,6 +116,13 @@ impl Unaddressed {
         self.body.get("type").and_then(Value::as_str).unwrap_or("")
     }
 
+    /// Sets the activity's `summary` (a moderator's reason for a removal, as Lemmy sends it).
+    pub fn set_summary(&mut self, summary: &str) {
+        if !summary.is_empty() {
+            self.body.insert("summary".into(), json!(summary));
+        }
+    }
+
     /// The activity as an embedded object (inside an `Undo`, `Accept`...): no `@context`,
     /// no addressing.
     pub fn into_embedded(self) -> Value {
@@ -135,6 +144,12 @@ impl Unaddressed {
         {
             object.insert("to".into(), json!(to));
             object.insert("cc".into(), json!(cc));
+            // A wrapped activity's own object (the Note of an announced Create) is addressed
+            // alike: Lemmy checks both.
+            if let Some(Value::Object(inner)) = object.get_mut("object") {
+                inner.insert("to".into(), json!(to));
+                inner.insert("cc".into(), json!(cc));
+            }
             let tags: Vec<Value> = self
                 .mentions
                 .iter()
@@ -193,6 +208,9 @@ pub fn note(src: &NoteSource) -> Value {
     note.insert("id".into(), json!(src.id));
     note.insert("type".into(), json!("Note"));
     note.insert("attributedTo".into(), json!(src.attributed_to));
+    if let Some(group) = &src.audience {
+        note.insert("audience".into(), json!(group));
+    }
     note.insert("content".into(), json!(src.content_html));
     if let Some(lang) = &src.language {
         note.insert(
@@ -236,6 +254,14 @@ fn with_note(kind: &str, id: &str, actor: &ActorRef, src: &NoteSource) -> Unaddr
         .body
         .insert("published".into(), json!(timestamp(when)));
     activity
+}
+
+/// A Group's `Announce` of an activity in its community (FEP-1b12): the activity is
+/// embedded, and it and its object carry the Announce's addressing.
+pub fn group_announce(id: &str, group: &ActorRef, activity: Unaddressed) -> Unaddressed {
+    let mut announce = Unaddressed::new("Announce", id, group, activity.into_embedded());
+    announce.object_addressed = true;
+    announce
 }
 
 /// `Create(Note)`.
@@ -354,6 +380,7 @@ mod tests {
             id: "https://a.example/users/pat/statuses/1".into(),
             url: Some("https://a.example/@pat/1".into()),
             attributed_to: pat().id,
+            audience: None,
             content_html: "<p>hi @bob</p>".into(),
             summary: String::new(),
             sensitive: false,
@@ -371,6 +398,38 @@ mod tests {
                     name: "@cy@c.example".into(),
                 },
             ],
+        }
+    }
+
+    #[test]
+    fn a_group_announce_wraps_the_create_and_addresses_every_level() {
+        let group = ActorRef {
+            id: "https://a.example/users/diabetes".into(),
+            followers: Some("https://a.example/users/diabetes/followers".into()),
+        };
+        let mut src = source();
+        src.audience = Some(group.id.clone());
+        let create = create(
+            "https://a.example/users/pat/statuses/1#create",
+            &pat(),
+            &src,
+        );
+        let announce = group_announce("https://a.example/activities/9", &group, create);
+        let addressing = Addressing {
+            public: Some(Slot::To),
+            author_followers: Some(Slot::Cc),
+            to: std::sync::Arc::from(Vec::<String>::new()),
+            cc: std::sync::Arc::from(Vec::<String>::new()),
+        };
+        let json = announce.addressed(&addressing);
+        assert_eq!(json["type"], "Announce");
+        assert_eq!(json["actor"], group.id);
+        assert_eq!(json["object"]["type"], "Create");
+        assert_eq!(json["object"]["actor"], pat().id);
+        assert_eq!(json["object"]["object"]["audience"], group.id);
+        for level in [&json, &json["object"], &json["object"]["object"]] {
+            assert_eq!(level["to"], json!([PUBLIC]), "{level}");
+            assert_eq!(level["cc"], json!([group.followers.clone().unwrap()]));
         }
     }
 

@@ -1,0 +1,669 @@
+//! Communities on one instance, over real HTTP, on SQLite and PostgreSQL: the communities
+//! API of `shared/notes/communities-api.md`, the Mastodon way in (follow the Group, mention
+//! it), members-only content that nobody else sees through any read path, and every
+//! handled bad input (right status, Mastodon's error JSON, nothing written).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use cohort_model::Role;
+use cohort_tests::harness::{Instance, engines};
+use serde_json::Value;
+
+const SCOPES: &str = "read write follow";
+
+/// A refused creation: (case, token, form, expected status).
+type BadCreate<'a> = (&'a str, Option<&'a str>, Vec<(&'a str, &'a str)>, u16);
+
+fn ids(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Ids of the statuses in a timeline, boosts replaced by what they boost.
+fn shown(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .map(|v| {
+            if v["reblog"].is_object() {
+                v["reblog"]["id"].as_str().unwrap().to_owned()
+            } else {
+                v["id"].as_str().unwrap().to_owned()
+            }
+        })
+        .collect()
+}
+
+async fn count(instance: &Instance, sql: &'static str) -> i64 {
+    instance.store().scalar_i64_for_tests(sql).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_mastodon_app_joins_by_following_and_posts_by_mentioning() {
+    for engine in engines() {
+        let mut alpha = Instance::start(engine, &[]).await;
+        alpha.create_account("admin", Role::Admin, false).await;
+        alpha.create_account("pat", Role::Member, false).await;
+        alpha.create_account("sam", Role::Member, false).await;
+        let admin = alpha.sign_in("admin", SCOPES).await;
+        let pat = alpha.sign_in("pat", SCOPES).await;
+        let sam = alpha.sign_in("sam", SCOPES).await;
+
+        let (status, created) = alpha
+            .post(
+                "/api/v1/communities",
+                Some(&admin),
+                &[
+                    ("name", "diabetes"),
+                    ("title", "Type 1 diabetes"),
+                    ("description", "Peer support for #T1D"),
+                    ("rules[]", "Be kind"),
+                    ("rules[]", "No patient details"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        assert_eq!(created["name"], "diabetes");
+        assert_eq!(created["acct"], "diabetes");
+        assert_eq!(created["membership"], "open");
+        assert_eq!(created["visibility"], "public");
+        assert_eq!(created["members_count"], 1);
+        assert_eq!(created["rules"][1]["text"], "No patient details");
+        assert_eq!(created["account"]["group"], true);
+        assert_eq!(created["account"]["locked"], false);
+        assert_eq!(created["relationship"]["owner"], true);
+        let group = created["account"]["id"].as_str().unwrap().to_owned();
+
+        // The Group is an account a Mastodon app can look up and follow.
+        let (status, looked_up) = alpha
+            .get("/api/v1/accounts/lookup?acct=diabetes", Some(&pat))
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(looked_up["group"], true);
+        let (status, rel) = alpha
+            .post(&format!("/api/v1/accounts/{group}/follow"), Some(&pat), &[])
+            .await;
+        assert_eq!(status, 200, "{rel}");
+        assert_eq!(rel["following"], true);
+        let (_, community) = alpha.get("/api/v1/communities/diabetes", Some(&pat)).await;
+        assert_eq!(community["members_count"], 2);
+        assert_eq!(community["relationship"]["member"], true);
+
+        // Posting = mentioning the Group.
+        let (status, thread) = alpha
+            .post(
+                "/api/v1/statuses",
+                Some(&pat),
+                &[("status", "@diabetes how do you handle night lows?")],
+            )
+            .await;
+        assert_eq!(status, 200, "{thread}");
+        let thread_id = thread["id"].as_str().unwrap().to_owned();
+        let (_, threads) = alpha
+            .get("/api/v1/communities/diabetes/statuses", None)
+            .await;
+        assert_eq!(ids(&threads), vec![thread_id.clone()]);
+        // The Group announces it: its account timeline shows the thread as a boost, and so
+        // does a member's home timeline.
+        let (_, group_statuses) = alpha
+            .get(&format!("/api/v1/accounts/{group}/statuses"), None)
+            .await;
+        assert_eq!(shown(&group_statuses), vec![thread_id.clone()]);
+        let (_, home) = alpha.get("/api/v1/timelines/home", Some(&admin)).await;
+        assert!(shown(&home).contains(&thread_id), "{home}");
+
+        // A reply by the owner stays in the community, and is no thread of its own.
+        let (status, reply) = alpha
+            .post(
+                "/api/v1/statuses",
+                Some(&admin),
+                &[
+                    ("status", "Glucose tabs by the bed."),
+                    ("in_reply_to_id", &thread_id),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{reply}");
+        let (_, threads) = alpha
+            .get("/api/v1/communities/diabetes/statuses", None)
+            .await;
+        assert_eq!(ids(&threads), vec![thread_id.clone()]);
+
+        // Sam is no member: posting to the community is refused, nothing stored.
+        let before = count(&alpha, "SELECT COUNT(*) FROM statuses").await;
+        let (status, body) = alpha
+            .post(
+                "/api/v1/statuses",
+                Some(&sam),
+                &[("status", "@diabetes hello")],
+            )
+            .await;
+        assert_eq!(status, 403, "{body}");
+        assert!(body["error"].as_str().unwrap().contains("not a member"));
+        let (status, _) = alpha
+            .post(
+                "/api/v1/statuses",
+                Some(&sam),
+                &[("status", "me too"), ("in_reply_to_id", &thread_id)],
+            )
+            .await;
+        assert_eq!(status, 403);
+        assert_eq!(count(&alpha, "SELECT COUNT(*) FROM statuses").await, before);
+
+        // Unfollowing the Group is leaving.
+        let (_, rel) = alpha
+            .post(
+                &format!("/api/v1/accounts/{group}/unfollow"),
+                Some(&pat),
+                &[],
+            )
+            .await;
+        assert_eq!(rel["following"], false);
+        let (_, community) = alpha.get("/api/v1/communities/diabetes", Some(&pat)).await;
+        assert_eq!(community["members_count"], 1);
+        alpha.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn members_only_communities_show_nothing_to_non_members_through_any_path() {
+    for engine in engines() {
+        let mut alpha = Instance::start(engine, &[]).await;
+        alpha.create_account("admin", Role::Admin, false).await;
+        alpha.create_account("pat", Role::Member, false).await;
+        alpha.create_account("sam", Role::Member, false).await;
+        let admin = alpha.sign_in("admin", SCOPES).await;
+        let pat = alpha.sign_in("pat", SCOPES).await;
+        let sam = alpha.sign_in("sam", SCOPES).await;
+        let (status, created) = alpha
+            .post(
+                "/api/v1/communities",
+                Some(&admin),
+                &[
+                    ("name", "oncology"),
+                    ("membership", "approval"),
+                    ("visibility", "members"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        assert_eq!(created["account"]["locked"], true);
+        let community = created["id"].as_str().unwrap().to_owned();
+        let group = created["account"]["id"].as_str().unwrap().to_owned();
+        let pat_id = alpha
+            .get("/api/v1/accounts/verify_credentials", Some(&pat))
+            .await
+            .1["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+
+        // Request, then approval, then content.
+        let (status, joined) = alpha
+            .post(
+                &format!("/api/v1/communities/{community}/join"),
+                Some(&pat),
+                &[],
+            )
+            .await;
+        assert_eq!(status, 200, "{joined}");
+        assert_eq!(joined["relationship"]["requested"], true);
+        assert_eq!(joined["relationship"]["member"], false);
+        let (status, _) = alpha
+            .get(
+                &format!("/api/v1/communities/{community}/join_requests"),
+                Some(&pat),
+            )
+            .await;
+        assert_eq!(status, 403, "only moderators see requests");
+        let (_, waiting) = alpha
+            .get(
+                &format!("/api/v1/communities/{community}/join_requests"),
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(ids(&waiting), vec![pat_id.clone()]);
+        let (status, _) = alpha
+            .post(
+                &format!("/api/v1/communities/{community}/join_requests/{pat_id}/authorize"),
+                Some(&admin),
+                &[],
+            )
+            .await;
+        assert_eq!(status, 200);
+        let (status, _) = alpha
+            .post(
+                &format!("/api/v1/communities/{community}/join_requests/{pat_id}/authorize"),
+                Some(&admin),
+                &[],
+            )
+            .await;
+        assert_eq!(status, 404, "no request is left");
+
+        let (status, post) = alpha
+            .post(
+                "/api/v1/statuses",
+                Some(&pat),
+                &[("status", "@oncology scan results are in, nervous")],
+            )
+            .await;
+        assert_eq!(status, 200, "{post}");
+        assert_eq!(post["visibility"], "community");
+        let post_id = post["id"].as_str().unwrap().to_owned();
+
+        // A member sees it; Sam (same instance, no member) sees it nowhere.
+        let (status, _) = alpha
+            .get(&format!("/api/v1/statuses/{post_id}"), Some(&admin))
+            .await;
+        assert_eq!(status, 200);
+        let (_, admin_home) = alpha.get("/api/v1/timelines/home", Some(&admin)).await;
+        assert!(shown(&admin_home).contains(&post_id));
+        let paths = [
+            format!("/api/v1/statuses/{post_id}"),
+            format!("/api/v1/statuses/{post_id}/context"),
+        ];
+        for path in &paths {
+            let (status, _) = alpha.get(path, Some(&sam)).await;
+            assert_eq!(status, 404, "{path}");
+            let (status, _) = alpha.get(path, None).await;
+            assert_eq!(status, 404, "{path} anonymously");
+        }
+        let lists = [
+            format!("/api/v1/communities/{community}/statuses"),
+            format!("/api/v1/accounts/{group}/statuses"),
+            "/api/v1/timelines/home".to_owned(),
+            "/api/v1/timelines/public".to_owned(),
+            "/api/v1/timelines/public?local=true".to_owned(),
+        ];
+        for path in &lists {
+            let (status, list) = alpha.get(path, Some(&sam)).await;
+            assert_eq!(status, 200, "{path}");
+            assert!(!shown(&list).contains(&post_id), "{path} leaked: {list}");
+        }
+        let (status, _) = alpha
+            .get(
+                &format!("/api/v1/communities/{community}/members"),
+                Some(&sam),
+            )
+            .await;
+        assert_eq!(status, 403, "non-members do not see who belongs");
+        // Members-only posts cannot be boosted.
+        let (status, _) = alpha
+            .post(
+                &format!("/api/v1/statuses/{post_id}/reblog"),
+                Some(&admin),
+                &[],
+            )
+            .await;
+        assert_eq!(status, 422);
+
+        // Banned: Pat stops seeing the community's posts at once, and cannot rejoin.
+        let (status, body) = alpha
+            .post(
+                &format!("/api/v1/communities/{community}/bans"),
+                Some(&admin),
+                &[("account_id", &pat_id), ("reason", "spam")],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let (_, admin_post) = alpha
+            .post(
+                "/api/v1/statuses",
+                Some(&admin),
+                &[("status", "@oncology welcome, everyone")],
+            )
+            .await;
+        let admin_post = admin_post["id"].as_str().unwrap().to_owned();
+        let (status, _) = alpha
+            .get(&format!("/api/v1/statuses/{admin_post}"), Some(&pat))
+            .await;
+        assert_eq!(status, 404);
+        let (status, _) = alpha
+            .post(
+                &format!("/api/v1/communities/{community}/join"),
+                Some(&pat),
+                &[],
+            )
+            .await;
+        assert_eq!(status, 403);
+        alpha.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn moderators_remove_pin_and_invite() {
+    for engine in engines() {
+        let mut alpha = Instance::start(engine, &[("COHORT_USER_COMMUNITIES", "true")]).await;
+        alpha.create_account("olga", Role::Member, false).await;
+        alpha.create_account("pat", Role::Member, false).await;
+        alpha.create_account("sam", Role::Member, false).await;
+        let olga = alpha.sign_in("olga", SCOPES).await;
+        let pat = alpha.sign_in("pat", SCOPES).await;
+        let sam = alpha.sign_in("sam", SCOPES).await;
+        let (status, created) = alpha
+            .post(
+                "/api/v1/communities",
+                Some(&olga),
+                &[("name", "clinic"), ("membership", "invite")],
+            )
+            .await;
+        assert_eq!(status, 201, "users may create communities here: {created}");
+        let (status, _) = alpha
+            .post("/api/v1/communities/clinic/join", Some(&pat), &[])
+            .await;
+        assert_eq!(status, 403, "an invite community needs a code");
+        let (status, _) = alpha
+            .post(
+                "/api/v1/communities/clinic/join",
+                Some(&pat),
+                &[("code", "made-up")],
+            )
+            .await;
+        assert_eq!(status, 422);
+        let (status, invite) = alpha
+            .post(
+                "/api/v1/communities/clinic/invites",
+                Some(&olga),
+                &[("max_uses", "1")],
+            )
+            .await;
+        assert_eq!(status, 200, "{invite}");
+        let code = invite["code"].as_str().unwrap().to_owned();
+        assert!(invite["url"].as_str().unwrap().contains(&code));
+        let (status, joined) = alpha
+            .post(
+                "/api/v1/communities/clinic/join",
+                Some(&pat),
+                &[("code", &code)],
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(joined["relationship"]["member"], true);
+        let (status, _) = alpha
+            .post(
+                "/api/v1/communities/clinic/join",
+                Some(&sam),
+                &[("code", &code)],
+            )
+            .await;
+        assert_eq!(status, 422, "the code is used up");
+
+        let (_, thread) = alpha
+            .post(
+                "/api/v1/statuses",
+                Some(&pat),
+                &[("status", "@clinic opening hours over the holidays?")],
+            )
+            .await;
+        let thread_id = thread["id"].as_str().unwrap().to_owned();
+
+        // Pat is no moderator: cannot pin, remove, ban or update.
+        let (status, _) = alpha
+            .post(
+                &format!("/api/v1/communities/clinic/statuses/{thread_id}/pin"),
+                Some(&pat),
+                &[],
+            )
+            .await;
+        assert_eq!(status, 403);
+        let (status, _) = alpha
+            .patch(
+                "/api/v1/communities/clinic",
+                Some(&pat),
+                &[("title", "Mine now")],
+            )
+            .await;
+        assert_eq!(status, 403);
+
+        // Olga makes Pat a moderator; the moderator list says so.
+        let pat_id = alpha
+            .get("/api/v1/accounts/verify_credentials", Some(&pat))
+            .await
+            .1["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (status, mods) = alpha
+            .post(
+                "/api/v1/communities/clinic/moderators",
+                Some(&olga),
+                &[("account_id", &pat_id)],
+            )
+            .await;
+        assert_eq!(status, 200, "{mods}");
+        assert!(ids(&mods).contains(&pat_id));
+        let (status, pinned) = alpha
+            .post(
+                &format!("/api/v1/communities/clinic/statuses/{thread_id}/pin"),
+                Some(&pat),
+                &[],
+            )
+            .await;
+        assert_eq!(status, 200, "{pinned}");
+        let (_, pins) = alpha
+            .get(
+                "/api/v1/communities/clinic/statuses?pinned=true",
+                Some(&olga),
+            )
+            .await;
+        assert_eq!(ids(&pins), vec![thread_id.clone()]);
+        let (status, updated) = alpha
+            .patch(
+                "/api/v1/communities/clinic",
+                Some(&pat),
+                &[("title", "Clinic patients"), ("visibility", "unlisted")],
+            )
+            .await;
+        assert_eq!(status, 200, "{updated}");
+        assert_eq!(updated["title"], "Clinic patients");
+        assert_eq!(updated["visibility"], "unlisted");
+
+        // Removal: the thread disappears for everyone, and a second removal is a 404.
+        let (status, _) = alpha
+            .delete(
+                &format!("/api/v1/communities/clinic/statuses/{thread_id}"),
+                Some(&olga),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let (status, _) = alpha
+            .get(&format!("/api/v1/statuses/{thread_id}"), Some(&pat))
+            .await;
+        assert_eq!(status, 404);
+        let (_, threads) = alpha
+            .get("/api/v1/communities/clinic/statuses", Some(&pat))
+            .await;
+        assert!(ids(&threads).is_empty());
+        let (status, _) = alpha
+            .delete(
+                &format!("/api/v1/communities/clinic/statuses/{thread_id}"),
+                Some(&olga),
+            )
+            .await;
+        assert_eq!(status, 404);
+        alpha.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn the_directory_lists_discoverable_communities() {
+    for engine in engines() {
+        let mut alpha = Instance::start(engine, &[]).await;
+        alpha.create_account("admin", Role::Admin, false).await;
+        let admin = alpha.sign_in("admin", SCOPES).await;
+        for (name, visibility) in [
+            ("diabetes", "public"),
+            ("lupus", "members"),
+            ("quiet", "unlisted"),
+            ("ward", "local"),
+        ] {
+            let (status, _) = alpha
+                .post(
+                    "/api/v1/communities",
+                    Some(&admin),
+                    &[
+                        ("name", name),
+                        ("visibility", visibility),
+                        ("tags[]", "chronic"),
+                    ],
+                )
+                .await;
+            assert_eq!(status, 201);
+        }
+        let names = |list: &Value| -> Vec<String> {
+            list.as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["name"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let (_, anonymous) = alpha.get("/api/v1/communities", None).await;
+        assert_eq!(names(&anonymous), vec!["lupus", "diabetes"]);
+        let (_, signed_in) = alpha.get("/api/v1/communities", Some(&admin)).await;
+        assert_eq!(names(&signed_in), vec!["ward", "lupus", "diabetes"]);
+        let (_, searched) = alpha.get("/api/v1/communities?q=DIAB", None).await;
+        assert_eq!(names(&searched), vec!["diabetes"]);
+        let (_, paged) = alpha.get("/api/v1/communities?limit=1", None).await;
+        assert_eq!(names(&paged), vec!["lupus"]);
+        let (status, _) = alpha.get("/api/v1/communities/ward", None).await;
+        assert_eq!(
+            status, 404,
+            "local communities are not shown to the outside"
+        );
+        let (status, quiet) = alpha.get("/api/v1/communities/quiet", None).await;
+        assert_eq!(status, 200, "unlisted ones can still be opened: {quiet}");
+        alpha.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn bad_community_input_is_refused_and_nothing_is_written() {
+    for engine in engines() {
+        let mut alpha = Instance::start(engine, &[]).await;
+        alpha.create_account("admin", Role::Admin, false).await;
+        alpha.create_account("pat", Role::Member, false).await;
+        let admin = alpha.sign_in("admin", SCOPES).await;
+        let pat = alpha.sign_in("pat", SCOPES).await;
+        let reader = alpha.sign_in("pat", "read").await;
+        let long_title = "x".repeat(101);
+        let cases: Vec<BadCreate> = vec![
+            ("no token", None, vec![("name", "a1")], 401),
+            ("read-only token", Some(&reader), vec![("name", "a1")], 403),
+            ("not an admin", Some(&pat), vec![("name", "a1")], 403),
+            ("no name", Some(&admin), vec![], 422),
+            ("bad name", Some(&admin), vec![("name", "not a name!")], 422),
+            (
+                "taken by a person",
+                Some(&admin),
+                vec![("name", "pat")],
+                422,
+            ),
+            (
+                "unknown membership",
+                Some(&admin),
+                vec![("name", "a1"), ("membership", "secret")],
+                422,
+            ),
+            (
+                "unknown visibility",
+                Some(&admin),
+                vec![("name", "a1"), ("visibility", "hidden")],
+                422,
+            ),
+            (
+                "title too long",
+                Some(&admin),
+                vec![("name", "a1"), ("title", &long_title)],
+                422,
+            ),
+        ];
+        for (case, token, form, expected) in cases {
+            let (status, body) = alpha.post("/api/v1/communities", token, &form).await;
+            assert_eq!(status, expected, "{case}: {body}");
+            assert!(body["error"].is_string(), "{case}: Mastodon error JSON");
+        }
+        assert_eq!(count(&alpha, "SELECT COUNT(*) FROM communities").await, 0);
+        assert_eq!(
+            count(
+                &alpha,
+                "SELECT COUNT(*) FROM accounts WHERE is_group = TRUE"
+            )
+            .await,
+            0
+        );
+
+        let (_, created) = alpha
+            .post("/api/v1/communities", Some(&admin), &[("name", "open1")])
+            .await;
+        let group = created["account"]["id"].as_str().unwrap().to_owned();
+        for path in [
+            "/api/v1/communities/nosuch",
+            "/api/v1/communities/nosuch@elsewhere.example",
+            "/api/v1/communities/12345/statuses",
+        ] {
+            let (status, body) = alpha.get(path, Some(&pat)).await;
+            assert_eq!(status, 404, "{path}: {body}");
+        }
+        // The Group's account id reaches the community too.
+        let (status, _) = alpha
+            .get(&format!("/api/v1/communities/{group}"), Some(&pat))
+            .await;
+        assert_eq!(status, 200);
+        let (status, _) = alpha
+            .post(
+                "/api/v1/communities/open1/bans",
+                Some(&admin),
+                &[("account_id", "999999")],
+            )
+            .await;
+        assert_eq!(status, 404, "banning an unknown account");
+        let (status, _) = alpha
+            .post("/api/v1/communities/open1/moderators", Some(&admin), &[])
+            .await;
+        assert_eq!(status, 422, "no account_id");
+        let (status, _) = alpha
+            .post("/api/v1/communities/open1/leave", Some(&admin), &[])
+            .await;
+        assert_eq!(status, 422, "the owner cannot leave");
+        let (status, _) = alpha
+            .post(
+                "/api/v1/statuses",
+                Some(&pat),
+                &[("status", "hi"), ("community_id", "12345")],
+            )
+            .await;
+        assert_eq!(status, 422, "unknown community_id");
+        assert_eq!(count(&alpha, "SELECT COUNT(*) FROM statuses").await, 0);
+
+        // Join requests flooding: past the hourly limit, 429 and no request is written.
+        let limit = cohort_store::JOIN_REQUESTS_PER_HOUR;
+        for i in 0..=limit {
+            let name = format!("gated{i}");
+            let (status, _) = alpha
+                .post(
+                    "/api/v1/communities",
+                    Some(&admin),
+                    &[("name", &name), ("membership", "approval")],
+                )
+                .await;
+            assert_eq!(status, 201);
+            let (status, body) = alpha
+                .post(&format!("/api/v1/communities/{name}/join"), Some(&pat), &[])
+                .await;
+            let expected = if i < limit { 200 } else { 429 };
+            assert_eq!(status, expected, "request {i}: {body}");
+        }
+        assert_eq!(
+            count(
+                &alpha,
+                "SELECT COUNT(*) FROM community_members WHERE state = 'requested'"
+            )
+            .await,
+            limit
+        );
+        alpha.stop().await;
+    }
+}
