@@ -12,6 +12,7 @@
 //! ActivityStreams rendering of what Cohort sends ([`render`]) and the durable, signed,
 //! permit-gated delivery pipeline ([`delivery`]: the only module that sends).
 
+pub mod communities;
 pub mod delivery;
 pub mod http;
 pub mod inbox;

@@ -138,20 +138,48 @@ impl Store {
     ) -> Result<StatusRecord, StoreError> {
         let mut tx = self.writer().begin().await?;
         self.insert_status_in(&mut tx, post).await?;
+        self.announce_and_relay_in(&mut tx, post.id, announcement, relay_by)
+            .await?;
+        tx.commit().await?;
+        self.status(post.id).await
+    }
+
+    /// What the Group does about a community post that the PHI guard held and its author
+    /// has now released: the announcement (for a thread) and the relay it did not get when
+    /// written, in one transaction.
+    pub async fn announce_released_community_post(
+        &self,
+        post: Id,
+        announcement: Option<&NewStatus>,
+        relay_by: Id,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await?;
+        self.announce_and_relay_in(&mut tx, post, announcement, Some(relay_by))
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn announce_and_relay_in(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        post: Id,
+        announcement: Option<&NewStatus>,
+        relay_by: Option<Id>,
+    ) -> Result<(), StoreError> {
         if let Some(announcement) = announcement {
-            self.insert_status_in(&mut tx, announcement).await?;
+            self.insert_status_in(tx, announcement).await?;
         }
         if let Some(group) = relay_by {
             let event = crate::outbox::NewOutboxEvent {
                 kind: crate::outbox::OutboxKind::GroupForward,
                 actor: group,
-                status: Some(post.id),
+                status: Some(post),
                 target_account: None,
             };
-            crate::outbox::enqueue_in(&mut tx, self.next_id(), &event).await?;
+            crate::outbox::enqueue_in(tx, self.next_id(), &event).await?;
         }
-        tx.commit().await?;
-        self.status(post.id).await
+        Ok(())
     }
 
     /// The body of [`Store::create_status`], inside the caller's transaction.

@@ -151,37 +151,6 @@ async fn community_of_post(
     Ok((requested, Some(community)))
 }
 
-/// The Group's announcement (a boost) of a new thread, with the thread's audience: members
-/// of a members-only community receive it, nobody else.
-fn group_announcement(
-    state: &ApiState,
-    community: &CommunityRecord,
-    thread: &NewStatus,
-) -> NewStatus {
-    let id = state.store.next_id();
-    NewStatus {
-        id,
-        author: community.account.id,
-        uri: format!(
-            "{}/activity",
-            state.urls.status(&community.account.username, id)
-        ),
-        url: thread.url.clone(),
-        local: true,
-        audience: thread.audience,
-        text_source: String::new(),
-        content_html: String::new(),
-        spoiler_text: String::new(),
-        sensitive: false,
-        language: None,
-        in_reply_to: None,
-        reblog_of: Some(thread.id),
-        addressed: Vec::new(),
-        held_reason: None,
-        expires_at: thread.expires_at,
-    }
-}
-
 fn compose_error(err: ComposeError) -> ApiError {
     match err {
         ComposeError::ParentNotVisible | ComposeError::BoostTargetNotVisible => ApiError::NotFound,
@@ -362,10 +331,14 @@ pub async fn create(
         // A post in a community hosted here: the Group relays it to its members' instances
         // and, for a new thread, announces it (FEP-1b12), in the same transaction.
         Some(community) => {
-            let announcement = new
-                .in_reply_to
-                .is_none()
-                .then(|| group_announcement(&state, &community, &new));
+            let announcement = new.in_reply_to.is_none().then(|| {
+                cohort_federation::communities::group_announcement(
+                    &state.urls,
+                    state.store.next_id(),
+                    &community,
+                    &new,
+                )
+            });
             state
                 .store
                 .create_community_post(&new, announcement.as_ref(), Some(community.account.id))
@@ -545,6 +518,27 @@ pub async fn release(
         .store
         .release_held_status(id, auth.account.id, narrow_to)
         .await?;
+    // Released as it was, in a community hosted here: the Group now does what it would have
+    // done when the post was written (announce a thread, relay the post).
+    if narrow_to.is_none()
+        && let Some(community) = record.facts.audience.community
+    {
+        let community = state.store.community(community).await?;
+        if community.is_local() {
+            let announcement = record.in_reply_to_id.is_none().then(|| {
+                cohort_federation::communities::group_announcement_of(
+                    &state.urls,
+                    state.store.next_id(),
+                    &community,
+                    &record,
+                )
+            });
+            state
+                .store
+                .announce_released_community_post(id, announcement.as_ref(), community.account.id)
+                .await?;
+        }
+    }
     Ok(Json(visible_status(&state, &auth.viewer(), id).await?))
 }
 

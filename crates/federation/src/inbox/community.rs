@@ -8,7 +8,7 @@
 //! applies the Group's relayed removals, and only for posts that belong to that Group.
 
 use cohort_model::{CommunityVisibility, Id};
-use cohort_store::{CommunityRecord, JoinOutcome, NewOutboxEvent, NewStatus, OutboxKind};
+use cohort_store::{CommunityRecord, JoinOutcome, NewOutboxEvent, OutboxKind};
 
 use super::activity::{Object, Reference};
 use super::process::{Result, permanent};
@@ -121,36 +121,6 @@ pub(super) async fn admit(
         Ok(())
     } else {
         Err(permanent("author is not a member of the community"))
-    }
-}
-
-/// The Group's announcement (boost) of a new thread in a community hosted here.
-pub(super) fn announcement(
-    state: &FederationState,
-    community: &CommunityRecord,
-    thread: &NewStatus,
-) -> NewStatus {
-    let id = state.store().next_id();
-    NewStatus {
-        id,
-        author: community.account.id,
-        uri: format!(
-            "{}/activity",
-            state.urls().status(&community.account.username, id)
-        ),
-        url: thread.url.clone(),
-        local: true,
-        audience: thread.audience,
-        text_source: String::new(),
-        content_html: String::new(),
-        spoiler_text: String::new(),
-        sensitive: false,
-        language: None,
-        in_reply_to: None,
-        reblog_of: Some(thread.id),
-        addressed: Vec::new(),
-        held_reason: None,
-        expires_at: thread.expires_at,
     }
 }
 

@@ -408,10 +408,9 @@ async fn store_post(
         // A post into a community hosted here: the Group relays it to the members and,
         // for a new thread, announces it.
         Some(c) => {
-            let announcement = new
-                .in_reply_to
-                .is_none()
-                .then(|| community::announcement(state, c, &new));
+            let announcement = new.in_reply_to.is_none().then(|| {
+                crate::communities::group_announcement(state.urls(), store.next_id(), c, &new)
+            });
             store
                 .create_community_post(&new, announcement.as_ref(), Some(c.account.id))
                 .await
