@@ -560,3 +560,150 @@ def test_the_instance_is_recognised(clients):
     assert instance["domain"] == domain
     assert instance["version"].startswith("4."), instance["version"]
     assert api.verify_minimum_version("4.0.0")
+
+
+# --- reports and the admin API (moderators) ------------------------------------------------
+
+ADMIN_SCOPES = ["read", "write", "follow", "admin:read", "admin:write"]
+
+
+@pytest.fixture(scope="module")
+def admin_api():
+    """The `admin` account run.sh created, signed in with the admin scopes."""
+    client_id, client_secret = Mastodon.create_app(
+        "Cohort admin tests", scopes=ADMIN_SCOPES, redirect_uris=[OOB], api_base_url=BASE_URL
+    )
+    api = Mastodon(client_id=client_id, client_secret=client_secret, api_base_url=BASE_URL)
+    url = api.auth_request_url(redirect_uris=OOB, scopes=ADMIN_SCOPES, allow_http=True)
+    grant = browser_authorize(url, "admin")
+    api.log_in(code=grant["code"], redirect_uri=OOB, scopes=ADMIN_SCOPES, allow_http=True)
+    return api
+
+
+def test_report_an_account_and_work_the_report_as_a_moderator(clients, admin_api):
+    reporter = clients.sign_up("reporter")
+    target = clients.sign_up("spammer")
+    post = target.status_post("Buy my miracle pills", visibility="public")
+    report = reporter.report(target.me["id"], status_ids=[post], comment="Selling pills", category="spam")
+    assert report["category"] == "spam"
+    assert report["action_taken"] is False
+    assert [str(i) for i in report["status_ids"]] == [str(post["id"])]
+    assert report["target_account"]["id"] == target.me["id"]
+
+    listed = admin_api.admin_reports(target_account_id=target.me["id"])
+    assert len(listed) == 1
+    seen = listed[0]
+    assert seen["account"]["username"] == reporter.username
+    assert seen["target_account"]["username"] == target.username
+    assert [s["id"] for s in seen["statuses"]] == [post["id"]]
+    assert seen["comment"] == "Selling pills"
+    assert admin_api.admin_reports(account_id=reporter.me["id"])[0]["id"] == seen["id"]
+
+    assigned = admin_api.admin_report_assign(seen)
+    assert assigned["assigned_account"]["username"] == "admin"
+    assert admin_api.admin_report_unassign(seen)["assigned_account"] is None
+    resolved = admin_api.admin_report_resolve(seen)
+    assert resolved["action_taken"] is True
+    assert resolved["action_taken_by_account"]["username"] == "admin"
+    assert admin_api.admin_reports(target_account_id=target.me["id"]) == []
+    assert len(admin_api.admin_reports(resolved=True, target_account_id=target.me["id"])) == 1
+    assert admin_api.admin_report_reopen(seen)["action_taken"] is False
+    assert admin_api.admin_report(seen)["id"] == seen["id"]
+
+
+def test_a_health_care_category_is_accepted_and_prioritised(clients, admin_api):
+    # Mastodon.py only knows Mastodon's categories; Cohort's are sent as any client would.
+    reporter = clients.sign_up("worried")
+    target = clients.sign_up("atrisk")
+    answer = requests.post(
+        f"{BASE_URL}/api/v1/reports",
+        data={"account_id": target.me["id"], "category": "self_harm", "comment": "Please check on them"},
+        headers={"Authorization": f"Bearer {reporter.access_token}"},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["category"] == "self_harm"
+    assert answer.json()["priority"] == 100
+    seen = admin_api.admin_reports(target_account_id=target.me["id"])[0]
+    assert seen["category"] == "self_harm"
+
+
+def test_reporting_yourself_or_nobody_is_refused(clients):
+    reporter = clients.sign_up("selfish")
+    with pytest.raises(MastodonAPIError, match="yourself"):
+        reporter.report(reporter.me["id"], comment="me")
+    with pytest.raises(MastodonNotFoundError):
+        reporter.report("4242424242", comment="nobody")
+
+
+def test_moderate_an_account_from_its_report(clients, admin_api):
+    reporter = clients.sign_up("witness")
+    target = clients.sign_up("troll")
+    post = target.status_post("Vaccines are a hoax", visibility="public")
+    report = reporter.report(target.me["id"], status_ids=[post], comment="misinformation")
+    admin_api.admin_account_moderate(target.me["id"], "silence", report_id=report["id"], text="Misinformation")
+    shown = admin_api.admin_account(target.me["id"])
+    assert shown["silenced"] is True
+    assert post["id"] not in public_ids(reporter)
+    assert admin_api.admin_report(report)["action_taken"] is True
+    assert admin_api.admin_account_unsilence(target.me["id"])["silenced"] is False
+    assert post["id"] in public_ids(reporter)
+
+    admin_api.admin_account_moderate(target.me["id"], "suspend", text="Repeated misinformation")
+    with pytest.raises(MastodonAPIError):
+        target.account_verify_credentials()
+    with pytest.raises(MastodonNotFoundError):
+        reporter.status(post["id"])
+    assert admin_api.admin_account(target.me["id"])["suspended"] is True
+    assert admin_api.admin_account_unsuspend(target.me["id"])["suspended"] is False
+    assert reporter.status(post["id"])["id"] == post["id"]
+
+
+def test_admin_accounts_v1_and_v2_filter(clients, admin_api):
+    quiet = clients.sign_up("quietly")
+    found = admin_api.admin_accounts_v2(origin="local", username=quiet.username)
+    assert [a["username"] for a in found] == [quiet.username]
+    assert found[0]["account"]["id"] == quiet.me["id"]
+    assert found[0]["approved"] is True
+    assert admin_api.admin_accounts_v2(origin="remote", username=quiet.username) == []
+    admin_api.admin_account_moderate(quiet.me["id"], "silence")
+    silenced = admin_api.admin_accounts_v2(status="silenced", username=quiet.username)
+    assert [a["username"] for a in silenced] == [quiet.username]
+    v1 = admin_api.admin_accounts_v1(status="silenced", username=quiet.username)
+    assert [a["username"] for a in v1] == [quiet.username]
+    assert admin_api.admin_accounts_v1(status="suspended", username=quiet.username) == []
+    staff = admin_api.admin_accounts_v2(permissions="staff")
+    assert "admin" in [a["username"] for a in staff]
+
+
+def test_domain_blocks_and_allows(admin_api):
+    domain = f"{unique('spam')}.example"
+    block = admin_api.admin_create_domain_block(
+        domain, severity="suspend", reject_reports=True, private_comment="from a shared list", public_comment="spam"
+    )
+    assert block["domain"] == domain
+    assert block["severity"] == "suspend"
+    assert block["reject_reports"] is True
+    assert domain in [b["domain"] for b in admin_api.admin_domain_blocks()]
+    assert admin_api.admin_domain_blocks(id=block["id"])["private_comment"] == "from a shared list"
+    updated = admin_api.admin_update_domain_block(block["id"], severity="silence", reject_media=True)
+    assert (updated["severity"], updated["reject_media"], updated["reject_reports"]) == ("silence", True, True)
+    with pytest.raises(MastodonAPIError):
+        admin_api.admin_create_domain_block(domain, severity="suspend")
+    admin_api.admin_delete_domain_block(block["id"])
+    assert domain not in [b["domain"] for b in admin_api.admin_domain_blocks()]
+
+    friend = f"{unique('friend')}.example"
+    allow = admin_api.admin_create_domain_allow(friend)
+    assert allow["domain"] == friend
+    assert friend in [a["domain"] for a in admin_api.admin_domain_allows()]
+    admin_api.admin_delete_domain_allow(allow["id"])
+    assert friend not in [a["domain"] for a in admin_api.admin_domain_allows()]
+
+
+def test_the_admin_api_is_refused_to_members(clients):
+    member = clients.sign_up("curious")
+    with pytest.raises(MastodonAPIError):
+        member.admin_reports()
+    with pytest.raises(MastodonAPIError):
+        member.admin_accounts_v2()

@@ -241,6 +241,12 @@ pub async fn authenticate(
             "Your login is currently pending approval".into(),
         ));
     }
+    // Disabling revokes the account's tokens; this also covers a code exchanged after it.
+    if state.store.login_disabled(account.id).await? {
+        return Err(ApiError::Forbidden(
+            "Your login is currently disabled".into(),
+        ));
+    }
     Ok(Some(Authenticated { account, token }))
 }
 

@@ -23,8 +23,8 @@ use axum::routing::{delete, get, post};
 pub use state::{ApiSettings, ApiState, RegistrationMode};
 
 use routes::{
-    accounts, communities, instance, interactions, notifications, oauth, pages, preferences,
-    statuses, timelines,
+    accounts, admin, communities, instance, interactions, notifications, oauth, pages, preferences,
+    reports, statuses, timelines,
 };
 
 /// Every client API route.
@@ -218,6 +218,62 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/timelines/home", get(timelines::home))
         .route("/api/v1/timelines/public", get(timelines::public))
         .route("/api/v1/timelines/tag/{hashtag}", get(timelines::tag))
+        // Reports and the admin API (moderators)
+        .route("/api/v1/reports", post(reports::create))
+        .route("/api/v1/admin/reports", get(admin::reports))
+        .route("/api/v1/admin/reports/{id}", get(admin::report))
+        .route(
+            "/api/v1/admin/reports/{id}/assign_to_self",
+            post(admin::assign_to_self),
+        )
+        .route("/api/v1/admin/reports/{id}/unassign", post(admin::unassign))
+        .route("/api/v1/admin/reports/{id}/resolve", post(admin::resolve))
+        .route("/api/v1/admin/reports/{id}/reopen", post(admin::reopen))
+        .route("/api/v1/admin/accounts", get(admin::accounts_v1))
+        .route("/api/v2/admin/accounts", get(admin::accounts_v2))
+        .route("/api/v1/admin/accounts/{id}", get(admin::account))
+        .route(
+            "/api/v1/admin/accounts/{id}/action",
+            post(admin::account_action),
+        )
+        .route("/api/v1/admin/accounts/{id}/approve", post(admin::approve))
+        .route("/api/v1/admin/accounts/{id}/reject", post(admin::reject))
+        .route("/api/v1/admin/accounts/{id}/enable", post(admin::enable))
+        .route(
+            "/api/v1/admin/accounts/{id}/unsilence",
+            post(admin::unsilence),
+        )
+        .route(
+            "/api/v1/admin/accounts/{id}/unsuspend",
+            post(admin::unsuspend),
+        )
+        .route(
+            "/api/v1/admin/accounts/{id}/unsensitive",
+            post(admin::unsensitive),
+        )
+        .route(
+            "/api/v1/admin/domain_blocks",
+            get(admin::domain_blocks).post(admin::create_domain_block),
+        )
+        .route(
+            "/api/v1/admin/domain_blocks/{id}",
+            get(admin::domain_block)
+                .put(admin::update_domain_block)
+                .delete(admin::delete_domain_block),
+        )
+        .route(
+            "/api/v1/admin/domain_allows",
+            get(admin::domain_allows).post(admin::create_domain_allow),
+        )
+        .route(
+            "/api/v1/admin/domain_allows/{id}",
+            get(admin::domain_allow).delete(admin::delete_domain_allow),
+        )
+        .route(
+            "/api/v1/admin/cohort/reports/{id}/forward",
+            post(admin::forward),
+        )
+        .route("/api/v1/admin/cohort/mod_log", get(admin::mod_log))
         // Pages for browsers
         .route("/@{username}", get(pages::profile))
         .route("/@{username}/{id}", get(pages::status))

@@ -1526,3 +1526,281 @@ async fn a_local_community_admits_members_posts_and_refuses_the_rest() {
     assert!(w.outbox_kinds().await.contains(&OutboxKind::GroupRemove));
     w.finish().await;
 }
+
+// ---------------------------------------------------------------------------------------
+// Flags (reports from other instances).
+
+impl World {
+    /// The peer's instance actor (an `Application`, as Mastodon and GoToSocial report from).
+    fn peer_instance(&self) -> RemoteActor {
+        let id = format!("http://{}/actor", self.peer_host);
+        let key_id = format!("{id}#main-key");
+        RemoteActor {
+            signer: Signer::from_pem(&key_id, &keys(3).private_key_pem).unwrap(),
+            id,
+            key_id,
+        }
+    }
+
+    async fn reports(&self) -> Vec<cohort_store::ReportRecord> {
+        self.store
+            .reports(&cohort_store::ReportFilter {
+                limit: 100,
+                ..cohort_store::ReportFilter::default()
+            })
+            .await
+            .unwrap()
+    }
+}
+
+fn flag(w: &World, from: &RemoteActor, n: u32, object: Value, extra: Value) -> Value {
+    let mut activity = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("http://{}/flags/{n}", w.peer_host),
+        "type": "Flag",
+        "actor": from.id,
+        "object": object,
+    });
+    if let (Some(a), Some(e)) = (activity.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            a.insert(k.clone(), v.clone());
+        }
+    }
+    activity
+}
+
+#[tokio::test]
+async fn flags_in_the_shapes_of_four_servers_become_reports_from_their_domain() {
+    let w = World::start().await;
+    let instance = w.peer_instance();
+    let (first, first_path) = w.local_post(w.pat, "pat", Visibility::Public).await;
+    let (second, second_path) = w.local_post(w.pat, "pat", Visibility::Public).await;
+    let (lees, lees_path) = w.local_post(w.lee, "lee", Visibility::Public).await;
+    let pat = w.local_actor("pat");
+    // Mastodon: the account, then statuses; the comment in `content`.
+    let mastodon = flag(
+        &w,
+        &instance,
+        1,
+        json!([pat, w.url(&first_path), w.url(&second_path)]),
+        json!({"content": "Unsolicited advertising for supplements."}),
+    );
+    // GoToSocial: the same with an empty comment.
+    let gotosocial = flag(
+        &w,
+        &instance,
+        2,
+        json!([pat, w.url(&first_path)]),
+        json!({"content": ""}),
+    );
+    // Misskey: one account as a bare IRI.
+    let misskey = flag(
+        &w,
+        &instance,
+        3,
+        json!(pat),
+        json!({"content": "Note: somewhere\n-----\nSame advert everywhere."}),
+    );
+    // Lemmy: a person reports a post; the reason in `summary`.
+    let lemmy = flag(
+        &w,
+        &w.alice,
+        4,
+        json!(w.url(&lees_path)),
+        json!({"summary": "Selling unproven treatments", "to": [w.local_actor("lee")]}),
+    );
+    for (from, activity) in [
+        (&instance, &mastodon),
+        (&instance, &gotosocial),
+        (&instance, &misskey),
+        (&w.alice, &lemmy),
+    ] {
+        assert_eq!(w.deliver(from, activity).await, StatusCode::ACCEPTED);
+    }
+    w.settle().await;
+    let mut reports = w.reports().await;
+    reports.reverse();
+    assert_eq!(reports.len(), 4);
+    let peer = Domain::parse(&w.peer_host).unwrap();
+    for r in &reports {
+        assert_eq!(r.origin_domain.as_ref(), Some(&peer));
+        assert_eq!(r.reporter, None, "the sender's reporter stays anonymous");
+        assert!(!r.forwarded);
+    }
+    assert_eq!(reports[0].target, w.pat);
+    assert_eq!(reports[0].status_ids, vec![first, second]);
+    assert_eq!(
+        reports[0].comment,
+        "Unsolicited advertising for supplements."
+    );
+    assert_eq!(
+        reports[0].uri.as_deref(),
+        Some(format!("http://{}/flags/1", w.peer_host).as_str())
+    );
+    assert_eq!(
+        (reports[1].target, reports[1].comment.as_str()),
+        (w.pat, "")
+    );
+    assert_eq!(reports[2].status_ids, Vec::<Id>::new());
+    assert!(reports[2].comment.ends_with("Same advert everywhere."));
+    assert_eq!(reports[3].target, w.lee, "the post's author is reported");
+    assert_eq!(reports[3].status_ids, vec![lees]);
+    assert_eq!(reports[3].comment, "Selling unproven treatments");
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_flag_naming_no_local_account_is_422_and_stores_nothing() {
+    let w = World::start().await;
+    let instance = w.peer_instance();
+    let nobody = flag(
+        &w,
+        &instance,
+        1,
+        json!([w.local_actor("nobody"), "https://elsewhere.example/users/x"]),
+        json!({"content": "?"}),
+    );
+    assert_eq!(
+        w.deliver(&instance, &nobody).await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    // A remote account is not ours to judge either.
+    let remote = flag(&w, &instance, 2, json!(w.bob.id), json!({}));
+    w.remote_account(&w.bob, "bob").await;
+    assert_eq!(
+        w.deliver(&instance, &remote).await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    w.settle().await;
+    assert!(w.reports().await.is_empty());
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn flags_from_a_domain_that_rejects_reports_are_403() {
+    let w = World::start().await;
+    let instance = w.peer_instance();
+    let peer = Domain::parse(&w.peer_host).unwrap();
+    w.store
+        .put_domain_block(
+            w.lee,
+            &peer,
+            &cohort_store::DomainBlockWrite {
+                severity: "noop".into(),
+                reject_media: false,
+                reject_reports: true,
+                private_comment: String::new(),
+                public_comment: String::new(),
+                obfuscate: false,
+            },
+            "block_domain",
+        )
+        .await
+        .unwrap();
+    let activity = flag(&w, &instance, 1, json!(w.local_actor("pat")), json!({}));
+    assert_eq!(w.deliver(&instance, &activity).await, StatusCode::FORBIDDEN);
+    w.settle().await;
+    assert!(w.reports().await.is_empty());
+    // A noop block still lets the domain's other activities in.
+    let f = follow(&w, &w.alice, 1, "pat");
+    assert_eq!(w.deliver(&w.alice, &f).await, StatusCode::ACCEPTED);
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn report_spam_from_one_domain_is_rate_limited() {
+    let w = World::start().await;
+    let instance = w.peer_instance();
+    let pat = w.local_actor("pat");
+    let limit = u32::try_from(cohort_moderation::FLAGS_PER_DOMAIN_PER_WINDOW).unwrap();
+    // A burst accepted before any of it is stored still stops at the limit...
+    for n in 0..limit + 5 {
+        let activity = flag(&w, &instance, n, json!(pat), json!({"content": "spam"}));
+        assert_eq!(w.deliver(&instance, &activity).await, StatusCode::ACCEPTED);
+    }
+    w.settle().await;
+    assert_eq!(w.reports().await.len(), limit as usize);
+    // ...and once the limit is reached, further Flags are refused at the door.
+    let activity = flag(&w, &instance, 1000, json!(pat), json!({}));
+    assert_eq!(
+        w.deliver(&instance, &activity).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_resolve_is_accepted_only_from_the_instance_the_report_went_to() {
+    let w = World::start().await;
+    let bob = w.remote_account(&w.bob, "bob").await;
+    // Pat's report about bob, forwarded to bob's instance.
+    let report = w
+        .store
+        .create_report(&cohort_store::NewReport {
+            reporter: Some(w.pat),
+            target: bob,
+            status_ids: Vec::new(),
+            comment: "spam".into(),
+            category: "spam".into(),
+            priority: 0,
+            rule_ids: Vec::new(),
+            forward: true,
+            forward_comment: Some("spam".into()),
+            comment_phi_reason: None,
+            origin_domain: None,
+            uri: None,
+            origin_actor: None,
+        })
+        .await
+        .unwrap();
+    let event = w.store.report(report).await.unwrap().flag_event.unwrap();
+    let flag_id = w.url(&format!("/activities/{event}"));
+    let resolve = |host: &str, from: &str| {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("http://{host}/resolutions/1"),
+            "type": "Resolve",
+            "actor": from,
+            "object": {"id": flag_id, "type": "Flag"},
+            "content": "Resolved; action taken: suspend.",
+        })
+    };
+    // Another instance cannot resolve it: accepted at the door, dropped as forged.
+    let origin_actor = format!("http://{}/actor", w.origin_host);
+    let origin_key = format!("{origin_actor}#main-key");
+    w.peer.docs.lock().unwrap().insert(
+        origin_actor.clone(),
+        json!({"id": origin_actor, "type": "Application", "preferredUsername": w.origin_host,
+               "inbox": format!("{origin_actor}/inbox"),
+               "publicKey": {"id": origin_key, "owner": origin_actor,
+                             "publicKeyPem": keys(3).public_key_pem}}),
+    );
+    let forger = RemoteActor {
+        signer: Signer::from_pem(&origin_key, &keys(3).private_key_pem).unwrap(),
+        id: origin_actor.clone(),
+        key_id: origin_key,
+    };
+    let forged = resolve(&w.origin_host, &origin_actor);
+    assert_eq!(w.deliver(&forger, &forged).await, StatusCode::ACCEPTED);
+    w.settle().await;
+    let stored = w.store.report(report).await.unwrap();
+    assert_eq!(
+        stored.remote_resolved_at, None,
+        "a forged resolution is dropped"
+    );
+    assert!(w.notification_kinds(w.pat).await.is_empty());
+
+    // Bob's instance can.
+    let instance = w.peer_instance();
+    let genuine = resolve(&w.peer_host, &instance.id);
+    assert_eq!(w.deliver(&instance, &genuine).await, StatusCode::ACCEPTED);
+    w.settle().await;
+    let stored = w.store.report(report).await.unwrap();
+    assert!(stored.remote_resolved_at.is_some());
+    assert_eq!(
+        stored.remote_resolution.as_deref(),
+        Some("Resolved; action taken: suspend.")
+    );
+    assert_eq!(w.notification_kinds(w.pat).await, ["moderation_warning"]);
+    w.finish().await;
+}

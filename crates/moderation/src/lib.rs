@@ -1,9 +1,320 @@
-//! Moderation: reports, moderator actions, domain blocks, strikes and the mod log.
+//! Moderation: reports, moderator actions, domain blocks and the mod log (issue 9).
 //!
-//! This crate will own the moderation workflow (issue 9): turning a report into a decision,
-//! applying actions (warn, limit, suspend, domain blocks with severities, blocklist imports),
-//! recording each in the mod log, and notifying those concerned. It *changes facts* in the
-//! store; it never sends anything (delivery goes through `cohort-policy`'s permits, in
-//! `cohort-federation`) and never decides visibility (that is `cohort-policy::can_see`).
-//! The base tables it will use (`reports`, `mod_log`, `domain_policies`) already exist in the
-//! first migration.
+//! This crate owns the *vocabulary and rules* of the moderation workflow: which report
+//! categories exist and which come first, which account actions a moderator can take, how
+//! a domain block is graded, how long a report comment may be, how a comment that names a
+//! patient is redacted before it leaves the instance, and how many reports one remote
+//! instance may file per hour. The store (`cohort-store`'s `reports` and `moderation`
+//! modules) applies these decisions transactionally; the API and federation parse wire
+//! formats into these types.
+//!
+//! It *changes facts*; it never sends anything (a forwarded report is an outbox event that
+//! `cohort-federation`'s delivery gate re-plans) and never decides visibility (a suspended
+//! account disappears because `cohort-policy::can_see` reads the suspension).
+
+use std::fmt;
+use std::ops::Range;
+use std::str::FromStr;
+
+/// Longest report comment, in characters (Mastodon's limit).
+pub const MAX_COMMENT_CHARS: usize = 1000;
+
+/// How many reports one remote instance may file per [`FLAG_WINDOW_MS`] before further
+/// Flags from it are refused (report spam).
+pub const FLAGS_PER_DOMAIN_PER_WINDOW: i64 = 20;
+
+/// The rate limit's window: one hour.
+pub const FLAG_WINDOW_MS: i64 = 3_600_000;
+
+/// Why a moderation request is refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ModerationError {
+    /// An unknown report category.
+    #[error(
+        "unknown category {0:?}; expected one of spam, legal, violation, other, patient_privacy, misinformation, clinician_impersonation, self_harm, unprofessional"
+    )]
+    UnknownCategory(String),
+    /// An unknown account action.
+    #[error("unknown action type {0:?}; expected none, sensitive, disable, silence or suspend")]
+    UnknownAction(String),
+    /// An unknown domain block severity.
+    #[error("unknown severity {0:?}; expected silence, suspend or noop")]
+    UnknownSeverity(String),
+    /// The comment is too long.
+    #[error("comment is too long ({0} characters; at most 1000)")]
+    CommentTooLong(usize),
+}
+
+/// What a report is about. Mastodon's four, plus the health-care ones Cohort adds.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Category {
+    /// Unsolicited advertising, repeated posts.
+    Spam,
+    /// Illegal content.
+    Legal,
+    /// Breaks one of the instance's rules (`rule_ids`).
+    Violation,
+    /// Anything else.
+    Other,
+    /// Exposes a patient's information (HIPAA Safe Harbor identifiers).
+    PatientPrivacy,
+    /// Medical misinformation.
+    Misinformation,
+    /// Someone posing as a clinician they are not.
+    ClinicianImpersonation,
+    /// Someone at risk of harming themselves: handled before everything else.
+    SelfHarm,
+    /// Unprofessional conduct by a clinician.
+    Unprofessional,
+}
+
+impl Category {
+    /// Every category.
+    pub const ALL: [Category; 9] = [
+        Category::Spam,
+        Category::Legal,
+        Category::Violation,
+        Category::Other,
+        Category::PatientPrivacy,
+        Category::Misinformation,
+        Category::ClinicianImpersonation,
+        Category::SelfHarm,
+        Category::Unprofessional,
+    ];
+
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Spam => "spam",
+            Category::Legal => "legal",
+            Category::Violation => "violation",
+            Category::Other => "other",
+            Category::PatientPrivacy => "patient_privacy",
+            Category::Misinformation => "misinformation",
+            Category::ClinicianImpersonation => "clinician_impersonation",
+            Category::SelfHarm => "self_harm",
+            Category::Unprofessional => "unprofessional",
+        }
+    }
+
+    /// Queue order: higher first. A person at risk comes before everything; a patient's
+    /// exposed information before the rest, because every hour it stays up it spreads.
+    pub fn priority(self) -> i32 {
+        match self {
+            Category::SelfHarm => 100,
+            Category::PatientPrivacy => 50,
+            Category::Legal | Category::ClinicianImpersonation => 20,
+            Category::Misinformation => 10,
+            Category::Violation | Category::Unprofessional | Category::Spam | Category::Other => 0,
+        }
+    }
+}
+
+impl FromStr for Category {
+    type Err = ModerationError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Category::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| ModerationError::UnknownCategory(s.to_owned()))
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A moderator's action on an account (Mastodon's `POST /api/v1/admin/accounts/:id/action`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum AccountAction {
+    /// No change to the account (a warning, or closing the report).
+    None,
+    /// Its media is always shown as sensitive.
+    Sensitive,
+    /// It cannot sign in (local accounts); its content stays.
+    Disable,
+    /// Limited: hidden from public timelines.
+    Silence,
+    /// Suspended: cannot sign in, its posts disappear everywhere on this instance, and a
+    /// remote account's activities are refused.
+    Suspend,
+}
+
+impl AccountAction {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountAction::None => "none",
+            AccountAction::Sensitive => "sensitive",
+            AccountAction::Disable => "disable",
+            AccountAction::Silence => "silence",
+            AccountAction::Suspend => "suspend",
+        }
+    }
+}
+
+impl FromStr for AccountAction {
+    type Err = ModerationError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "none" => AccountAction::None,
+            "sensitive" => AccountAction::Sensitive,
+            "disable" => AccountAction::Disable,
+            "silence" => AccountAction::Silence,
+            "suspend" => AccountAction::Suspend,
+            other => return Err(ModerationError::UnknownAction(other.to_owned())),
+        })
+    }
+}
+
+/// How hard a domain block is (Mastodon's severities).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Severity {
+    /// The instance's accounts are limited; it still federates.
+    Silence,
+    /// Nothing is exchanged with the instance.
+    Suspend,
+    /// No federation restriction; only the flags (reject media, reject reports) apply.
+    Noop,
+}
+
+impl Severity {
+    /// The wire and stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Silence => "silence",
+            Severity::Suspend => "suspend",
+            Severity::Noop => "noop",
+        }
+    }
+}
+
+impl FromStr for Severity {
+    type Err = ModerationError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "silence" => Severity::Silence,
+            "suspend" => Severity::Suspend,
+            "noop" => Severity::Noop,
+            other => return Err(ModerationError::UnknownSeverity(other.to_owned())),
+        })
+    }
+}
+
+/// Refuses a comment over [`MAX_COMMENT_CHARS`] characters.
+pub fn check_comment(comment: &str) -> Result<(), ModerationError> {
+    let n = comment.chars().count();
+    if n > MAX_COMMENT_CHARS {
+        return Err(ModerationError::CommentTooLong(n));
+    }
+    Ok(())
+}
+
+/// The comment with every span replaced by `[redacted LABEL]`, for forwarding a report whose
+/// comment identifies a patient: the remote moderators get the reason for the report
+/// without the identifiers. Spans are byte ranges; overlapping or out-of-bounds ones and
+/// ones that do not fall on character boundaries are merged or skipped, never a panic.
+pub fn redact(comment: &str, spans: &[(Range<usize>, &str)]) -> String {
+    let mut spans: Vec<(Range<usize>, &str)> = spans
+        .iter()
+        .filter(|(r, _)| {
+            r.start < r.end
+                && r.end <= comment.len()
+                && comment.is_char_boundary(r.start)
+                && comment.is_char_boundary(r.end)
+        })
+        .cloned()
+        .collect();
+    spans.sort_by_key(|(r, _)| r.start);
+    let mut out = String::with_capacity(comment.len());
+    let mut at = 0;
+    for (range, label) in spans {
+        if range.end <= at {
+            continue;
+        }
+        let start = range.start.max(at);
+        out.push_str(&comment[at..start]);
+        if start == range.start {
+            out.push_str("[redacted ");
+            out.push_str(label);
+            out.push(']');
+        }
+        at = range.end;
+    }
+    out.push_str(&comment[at..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn categories_round_trip_and_unknown_ones_are_refused() {
+        for c in Category::ALL {
+            assert_eq!(c.as_str().parse::<Category>().unwrap(), c);
+        }
+        assert_eq!(
+            "gossip".parse::<Category>(),
+            Err(ModerationError::UnknownCategory("gossip".into()))
+        );
+    }
+
+    #[test]
+    fn self_harm_reports_come_first() {
+        let top = Category::ALL.into_iter().max_by_key(|c| c.priority());
+        assert_eq!(top, Some(Category::SelfHarm));
+        assert!(Category::PatientPrivacy.priority() > Category::Spam.priority());
+    }
+
+    #[test]
+    fn actions_and_severities_parse() {
+        assert_eq!(
+            "suspend".parse::<AccountAction>().unwrap(),
+            AccountAction::Suspend
+        );
+        assert!("ban".parse::<AccountAction>().is_err());
+        assert_eq!("noop".parse::<Severity>().unwrap(), Severity::Noop);
+        assert!("nuke".parse::<Severity>().is_err());
+    }
+
+    #[test]
+    fn comments_over_a_thousand_characters_are_refused() {
+        assert!(check_comment(&"é".repeat(1000)).is_ok());
+        assert_eq!(
+            check_comment(&"a".repeat(1001)),
+            Err(ModerationError::CommentTooLong(1001))
+        );
+    }
+
+    #[test]
+    fn redaction_replaces_the_identifying_spans_only() {
+        let text = "Patient John Smith in bed 4 was posted about";
+        let name = text.find("John Smith").unwrap();
+        let bed = text.find("bed 4").unwrap();
+        let out = redact(
+            text,
+            &[
+                (bed..bed + 5, "location"),
+                (name..name + 10, "name"),
+                (name + 5..name + 10, "name"),
+            ],
+        );
+        assert_eq!(
+            out,
+            "Patient [redacted name] in [redacted location] was posted about"
+        );
+    }
+
+    #[test]
+    fn redaction_skips_spans_off_character_boundaries() {
+        let text = "é1";
+        assert_eq!(redact(text, &[(1..2, "x"), (5..9, "y")]), "é1");
+    }
+}

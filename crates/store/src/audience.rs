@@ -359,7 +359,8 @@ impl Store {
                     continue;
                 };
                 match policy.as_str() {
-                    "block" => {
+                    // A `noop` block only carries flags (reject media, reject reports).
+                    "block" if severity != "noop" => {
                         facts.blocked_domains.insert(domain, severity != "silence");
                     }
                     "allow" => {

@@ -23,6 +23,8 @@ pub struct NotificationRecord {
     pub from_account: Id,
     /// The status concerned.
     pub status: Option<Id>,
+    /// The report concerned (`moderation_warning`: a report was handled).
+    pub report: Option<Id>,
     /// When, Unix ms.
     pub created_at: i64,
 }
@@ -175,7 +177,8 @@ impl Store {
         Ok(())
     }
 
-    /// Candidates for a hashtag timeline: public statuses with the tag, newest first.
+    /// Candidates for a hashtag timeline: public statuses with the tag, newest first. Limited
+    /// (silenced) accounts are left out, as on the public timelines.
     pub async fn tag_timeline_ids(
         &self,
         tag: &str,
@@ -185,10 +188,12 @@ impl Store {
         let sql = if local_only {
             "SELECT s.id FROM status_tags t JOIN statuses s ON s.id = t.status_id WHERE t.tag = $1 \
              AND s.deleted_at IS NULL AND s.held_at IS NULL AND s.visibility IN ('public', 'local') AND s.local = TRUE \
+             AND s.account_id NOT IN (SELECT id FROM accounts WHERE silenced_at IS NOT NULL) \
              AND s.id < $2 AND s.id > $3 ORDER BY s.id DESC LIMIT $4"
         } else {
             "SELECT s.id FROM status_tags t JOIN statuses s ON s.id = t.status_id WHERE t.tag = $1 \
              AND s.deleted_at IS NULL AND s.held_at IS NULL AND s.visibility IN ('public', 'local') \
+             AND s.account_id NOT IN (SELECT id FROM accounts WHERE silenced_at IS NOT NULL) \
              AND s.id < $2 AND s.id > $3 ORDER BY s.id DESC LIMIT $4"
         };
         let rows: Vec<i64> = sqlx::query_scalar(sql)
@@ -323,7 +328,7 @@ impl Store {
         page: Page,
     ) -> Result<Vec<NotificationRecord>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, kind, from_account_id, status_id, created_at FROM notifications \
+            "SELECT id, kind, from_account_id, status_id, report_id, created_at FROM notifications \
              WHERE account_id = $1 AND dismissed_at IS NULL AND id < $2 AND id > $3 ORDER BY id DESC LIMIT $4",
         )
         .bind(account.as_i64())
@@ -342,7 +347,7 @@ impl Store {
         notification: Id,
     ) -> Result<NotificationRecord, StoreError> {
         let row = sqlx::query(
-            "SELECT id, kind, from_account_id, status_id, created_at FROM notifications \
+            "SELECT id, kind, from_account_id, status_id, report_id, created_at FROM notifications \
              WHERE account_id = $1 AND id = $2 AND dismissed_at IS NULL",
         )
         .bind(account.as_i64())
@@ -421,11 +426,13 @@ impl Store {
 
 fn notification_from_row(row: &sqlx::any::AnyRow) -> Result<NotificationRecord, StoreError> {
     let status: Option<i64> = row.try_get("status_id")?;
+    let report: Option<i64> = row.try_get("report_id")?;
     Ok(NotificationRecord {
         id: id(row, "id")?,
         kind: row.try_get("kind")?,
         from_account: id(row, "from_account_id")?,
         status: status.map(|s| id_from(s, "status_id")).transpose()?,
+        report: report.map(|r| id_from(r, "report_id")).transpose()?,
         created_at: row.try_get("created_at")?,
     })
 }

@@ -24,10 +24,12 @@ mod error;
 mod ids;
 mod inbox;
 mod interactions;
+mod moderation;
 mod oauth;
 mod outbox;
 mod preferences;
 mod relations;
+mod reports;
 mod row;
 mod sql;
 mod statuses;
@@ -50,9 +52,14 @@ pub use error::StoreError;
 pub use ids::now_ms;
 pub use inbox::{INBOX_MAX_ATTEMPTS, InboxItem, LocalActorProfile, RemoteKey};
 pub use interactions::{NotificationRecord, StatusCounts, ViewerMarks};
+pub use moderation::{
+    AccountModeration, AccountState, AdminAccountFilter, DomainBlockRecord, DomainBlockWrite,
+    ModLogEntry, ModerationState,
+};
 pub use oauth::{AccessToken, AuthorizationCode, CodeProblem, OAuthApp};
 pub use outbox::{NewOutboxEvent, OutboxDepth, OutboxEvent, OutboxKind};
 pub use preferences::Marker;
 pub use relations::{DomainPolicy, FollowState, NewCommunity, NewRemoteAccount, Relationship};
+pub use reports::{NewReport, ReportFilter, ReportRecord};
 pub use statuses::{MAX_ANCESTORS, NewStatus, StatusEdit, StatusRecord, StatusVersion};
 pub use timelines::{Page, PublicScope};

@@ -55,11 +55,18 @@ pub enum OutboxKind {
     /// A local moderator of a community hosted elsewhere removes a post: `Delete` with the
     /// reason, to the community's Group (the target account), which checks and relays it.
     ModeratorDelete,
+    /// A report was forwarded (`Flag` from the instance actor; the report is found by
+    /// `reports.flag_event_id`).
+    Flag,
+    /// A received report was resolved: the outcome goes back to the instance that sent it
+    /// (`Resolve` from the instance actor; the report is found by
+    /// `reports.resolution_event_id`).
+    ResolveReport,
 }
 
 impl OutboxKind {
     /// Every kind.
-    pub const ALL: [OutboxKind; 18] = [
+    pub const ALL: [OutboxKind; 20] = [
         OutboxKind::CreateStatus,
         OutboxKind::UpdateStatus,
         OutboxKind::DeleteStatus,
@@ -78,6 +85,8 @@ impl OutboxKind {
         OutboxKind::GroupForward,
         OutboxKind::GroupRemove,
         OutboxKind::ModeratorDelete,
+        OutboxKind::Flag,
+        OutboxKind::ResolveReport,
     ];
 
     /// The stored name.
@@ -101,6 +110,8 @@ impl OutboxKind {
             OutboxKind::GroupForward => "group_forward",
             OutboxKind::GroupRemove => "group_remove",
             OutboxKind::ModeratorDelete => "moderator_delete",
+            OutboxKind::Flag => "flag",
+            OutboxKind::ResolveReport => "resolve_report",
         }
     }
 

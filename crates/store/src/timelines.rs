@@ -191,6 +191,8 @@ macro_rules! public_sql {
         concat!(
             "SELECT id FROM statuses WHERE deleted_at IS NULL AND held_at IS NULL AND reblog_of_id IS NULL ",
             "AND visibility IN ('public', 'local') AND id < $1 AND id > $2 ",
+            // Limited (silenced) accounts are kept off public timelines (issue 9).
+            "AND account_id NOT IN (SELECT id FROM accounts WHERE silenced_at IS NOT NULL) ",
             $filter,
             " ORDER BY id ",
             $order,

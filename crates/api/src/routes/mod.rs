@@ -2,6 +2,7 @@
 //! policy, render.
 
 pub mod accounts;
+pub mod admin;
 pub mod communities;
 pub mod instance;
 pub mod interactions;
@@ -9,6 +10,7 @@ pub mod notifications;
 pub mod oauth;
 pub mod pages;
 pub mod preferences;
+pub mod reports;
 pub mod shared;
 pub mod statuses;
 pub mod timelines;

@@ -47,14 +47,43 @@ async fn render(
         Err(ApiError::NotFound) => return Ok(None),
         Err(e) => return Err(e),
     };
-    Ok(Some(json!({
+    let mut rendered = json!({
         "id": n.id.to_string(),
         "type": n.kind,
         "created_at": datetime(n.created_at),
         "account": account,
         "status": status,
         "group_key": format!("ungrouped-{}", n.id),
-    })))
+    });
+    if let Some(report) = n.report {
+        // `admin.report`: a new report for a moderator. `moderation_warning`: a report of the
+        // viewer's was handled (here, or by the instance it was forwarded to), in Mastodon's
+        // shape whose text every app shows. Both carry the Report itself.
+        let record = match state.store.report(report).await {
+            Ok(r) => r,
+            Err(cohort_store::StoreError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        rendered["report"] = crate::routes::reports::report_json(state, &record).await?;
+        if n.kind != "moderation_warning" {
+            return Ok(Some(rendered));
+        }
+        let text = record
+            .remote_resolution
+            .clone()
+            .or_else(|| record.resolution_note.clone())
+            .unwrap_or_else(|| "Your report was resolved.".to_owned());
+        rendered["moderation_warning"] = json!({
+            "id": record.id.to_string(),
+            "action": "none",
+            "text": text,
+            "status_ids": null,
+            "target_account": rendered["account"].clone(),
+            "appeal": null,
+            "created_at": datetime(n.created_at),
+        });
+    }
+    Ok(Some(rendered))
 }
 
 /// `GET /api/v1/notifications` with `types[]` and `exclude_types[]`.

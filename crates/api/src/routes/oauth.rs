@@ -295,6 +295,11 @@ pub async fn authorize_submit(State(state): State<ApiState>, params: Params) -> 
     if account.suspended_at.is_some() {
         return refused("This account is suspended.");
     }
+    match state.store.login_disabled(account.id).await {
+        Ok(false) => {}
+        Ok(true) => return refused("Your login is currently disabled."),
+        Err(e) => return ApiError::from(e).into_response(),
+    }
     if !account.approved {
         return refused("This account is waiting for approval by the instance's staff.");
     }
@@ -521,7 +526,10 @@ pub async fn token(
                 }
                 Err(e) => return Err(e.into()),
             };
-            if account.suspended_at.is_some() || !account.approved {
+            if account.suspended_at.is_some()
+                || !account.approved
+                || state.store.login_disabled(account.id).await?
+            {
                 return Err(invalid_grant("This account cannot sign in"));
             }
             let scopes = validate_scopes(&params.string("scope").unwrap_or_else(|| "read".into()))?;

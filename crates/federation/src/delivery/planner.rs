@@ -98,7 +98,9 @@ pub(crate) async fn candidate_domains(
         | OutboxKind::UndoBlock
         | OutboxKind::Like
         | OutboxKind::UndoLike
-        | OutboxKind::ModeratorDelete => {
+        | OutboxKind::ModeratorDelete
+        | OutboxKind::Flag
+        | OutboxKind::ResolveReport => {
             if let Some(domain) = relationship_domain(store, event).await? {
                 domains.insert(domain);
             }

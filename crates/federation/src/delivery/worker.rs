@@ -156,6 +156,9 @@ async fn deliver_row(
     let Some(event) = store.outbox_event(row.event_id).await? else {
         return Ok(finished());
     };
+    if matches!(event.kind, OutboxKind::Flag | OutboxKind::ResolveReport) {
+        return instance_row(shared, row, &event, answered).await;
+    }
     let Some(actor_id) = event.actor else {
         return Ok(finished());
     };
@@ -207,8 +210,58 @@ async fn deliver_row(
         | OutboxKind::Like
         | OutboxKind::UndoLike
         | OutboxKind::ModeratorDelete => ctx.relationship(answered).await,
-        OutboxKind::UpdateActor | OutboxKind::DeleteActor => Ok(finished()),
+        OutboxKind::UpdateActor
+        | OutboxKind::DeleteActor
+        | OutboxKind::Flag
+        | OutboxKind::ResolveReport => Ok(finished()),
     }
+}
+
+/// Moderation between instances, sent and signed by the instance actor so that no person
+/// here is named: a forwarded report (`Flag`) and the outcome of a received one (`Resolve`).
+async fn instance_row(
+    shared: &Shared,
+    row: &QueuedDelivery,
+    event: &OutboxEvent,
+    answered: &mut bool,
+) -> Result<RowResult, StoreError> {
+    let report = match event.kind {
+        OutboxKind::Flag => shared.store.report_by_flag_event(event.id).await?,
+        _ => shared.store.report_by_resolution_event(event.id).await?,
+    };
+    let Some(report) = report else {
+        return Ok(finished());
+    };
+    let Some((_, private_pem)) = shared.store.instance_actor_keys().await? else {
+        tracing::error!(event = %event.id, "no instance actor key; the activity waits");
+        return Ok(RowResult::Retry("no instance actor key".into()));
+    };
+    let instance_actor = shared.config.urls.instance_actor();
+    let signer = match Signer::from_pem(&format!("{instance_actor}#main-key"), &private_pem) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            tracing::error!(event = %event.id, error = %e, "cannot sign as the instance actor; dropping it");
+            return Ok(finished());
+        }
+    };
+    let ctx = RowContext {
+        shared,
+        row,
+        event,
+        actor: ActorRef {
+            id: instance_actor,
+            followers: None,
+        },
+        // The instance acting for the report: never suspended; domain policy still applies.
+        party: Party {
+            id: report.id,
+            domain: None,
+            suspended: false,
+        },
+        activity_id: shared.config.urls.activity(event.id),
+        signer,
+    };
+    ctx.moderation(&report, answered).await
 }
 
 struct RowContext<'a> {
@@ -529,6 +582,71 @@ impl RowContext<'_> {
                 removal
             }
             _ => return Ok(finished()),
+        };
+        self.spend(
+            plan.permits,
+            &activity,
+            false,
+            Completion::default(),
+            answered,
+        )
+        .await
+    }
+
+    /// `Flag` (the reported account first, then the reported statuses) to the reported
+    /// account's instance, or `Resolve` of a received `Flag` to the actor that sent it;
+    /// permitted like any activity to one counterpart.
+    async fn moderation(
+        &self,
+        report: &cohort_store::ReportRecord,
+        answered: &mut bool,
+    ) -> Result<RowResult, StoreError> {
+        let Some(counterpart) = self.event.target_account else {
+            return Ok(finished());
+        };
+        let Some(recipient) = self
+            .store()
+            .remote_recipients(&[counterpart])
+            .await?
+            .into_iter()
+            .next()
+        else {
+            return Ok(finished());
+        };
+        if recipient.party.domain.as_ref() != Some(self.domain()) {
+            return Ok(finished());
+        }
+        let facts = self.store().domain_facts(&[self.domain().clone()]).await?;
+        let plan = plan_delivery(
+            &facts,
+            &Subject::Relationship {
+                from: &self.party,
+                to: &recipient,
+            },
+        );
+        if plan.permits.is_empty() {
+            self.shared.stats.denied.fetch_add(1, Ordering::Relaxed);
+            return Ok(finished());
+        }
+        let activity = if self.event.kind == OutboxKind::Flag {
+            let mut objects = vec![recipient.actor_uri.clone()];
+            for status in self.store().statuses(&report.status_ids).await? {
+                objects.push(status.uri);
+            }
+            let content = report.forward_comment.clone().unwrap_or_default();
+            render::flag(&self.activity_id, &self.actor, &objects, &content)
+        } else {
+            let Some(flag_id) = &report.uri else {
+                return Ok(finished());
+            };
+            let outcome = report.resolution_note.clone().unwrap_or_default();
+            render::resolve(
+                &self.activity_id,
+                &self.actor,
+                flag_id,
+                &recipient.actor_uri,
+                &outcome,
+            )
         };
         self.spend(
             plan.permits,

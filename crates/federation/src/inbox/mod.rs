@@ -15,6 +15,8 @@
 //!    on its host, a Delete deletes something on the actor's host (or is addressed to an
 //!    actor here: a community moderator's removal, sent to the community's Group, which the
 //!    processor accepts from the community's moderators only) → **400** otherwise;
+//!    a `Flag` from a domain that rejects reports → **403**, over the per-domain report
+//!    limit → **429**, naming no local account → **422** (`flag`);
 //! 6. dedup by activity id (`received_activities`): a replay is answered 202 and dropped;
 //! 7. queued durably (`inbox_queue`, same transaction as the dedup row) → **202**.
 //!
@@ -23,6 +25,7 @@
 
 pub mod activity;
 mod community;
+mod flag;
 mod process;
 pub mod sanitize;
 
@@ -115,6 +118,10 @@ async fn receive(
         &signed.key.actor_uri,
         state.config().domain.as_str(),
     )?;
+    // 5b. Reports: refused domains, report spam and Flags about nobody here.
+    if activity.is("Flag") {
+        flag::admit(state, &activity, &signed.domain).await?;
+    }
     let Some(activity_id) = activity.id.clone() else {
         return Err(Refusal::new(StatusCode::BAD_REQUEST, "no id"));
     };

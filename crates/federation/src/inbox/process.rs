@@ -84,6 +84,8 @@ pub(crate) async fn apply(state: &FederationState, item: &InboxItem) -> Result<(
         "Like" | "EmojiReact" => like(state, &activity, actor).await,
         "Block" => block(state, &activity, actor).await,
         "Move" => move_actor(state, &activity, actor_uri, actor).await,
+        "Flag" => super::flag::apply(state, &activity, actor_uri, actor).await,
+        "Resolve" => super::flag::resolution(state, &activity, actor_uri).await,
         other => {
             tracing::debug!(kind = other, "inbound activity type not handled");
             Ok(())

@@ -334,6 +334,35 @@ pub fn like(id: &str, actor: &ActorRef, object_id: &str) -> Unaddressed {
     Unaddressed::new("Like", id, actor, json!(object_id))
 }
 
+/// `Flag` (a forwarded report), in Mastodon's shape: `object` lists the reported account
+/// first, then the reported statuses; `content` is the comment (already redacted by the PHI
+/// guard where it named a patient). Sent by the instance actor, so it names no reporter.
+pub fn flag(id: &str, actor: &ActorRef, objects: &[String], content: &str) -> Unaddressed {
+    let mut f = Unaddressed::new("Flag", id, actor, json!(objects));
+    f.body.insert("content".into(), json!(content));
+    f
+}
+
+/// `Resolve` of a received `Flag` (Lemmy's report resolution), telling the instance that
+/// sent it the outcome: the Flag is embedded (its id and sender), `content` is the outcome
+/// note the moderator chose (already screened by the PHI guard).
+pub fn resolve(
+    id: &str,
+    actor: &ActorRef,
+    flag_id: &str,
+    flag_actor: &str,
+    outcome: &str,
+) -> Unaddressed {
+    let mut r = Unaddressed::new(
+        "Resolve",
+        id,
+        actor,
+        json!({"id": flag_id, "type": "Flag", "actor": flag_actor}),
+    );
+    r.body.insert("content".into(), json!(outcome));
+    r
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
