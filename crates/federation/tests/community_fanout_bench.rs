@@ -191,16 +191,26 @@ async fn a_thread_in_a_community_of_20k_members_on_1000_instances() {
         let start = Instant::now();
         delivery.plan_pending().await.unwrap();
         let planned = start.elapsed();
-        let stats = delivery.run_until_idle().await.unwrap();
+        let mut stats = delivery.run_until_idle().await.unwrap();
+        let reached = || {
+            let counts = counts.lock().unwrap();
+            domains
+                .iter()
+                .filter(|d| counts.get(d.as_str()) == Some(&3))
+                .count()
+        };
+        // On a loaded machine some sends time out and wait for their backoff (about a
+        // second): keep running the workers until every instance has everything.
+        let mut retry_rounds = 0;
+        while reached() < INSTANCES && retry_rounds < 60 {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            stats.delivered += delivery.run_until_idle().await.unwrap().delivered;
+            retry_rounds += 1;
+        }
         let total = start.elapsed();
-
-        let counts = counts.lock().unwrap().clone();
-        let reached = domains
-            .iter()
-            .filter(|d| counts.get(d.as_str()) == Some(&3))
-            .count();
         assert_eq!(
-            reached, INSTANCES,
+            reached(),
+            INSTANCES,
             "every instance got all three activities"
         );
         let deliveries = stats.delivered as usize;
@@ -214,7 +224,7 @@ async fn a_thread_in_a_community_of_20k_members_on_1000_instances() {
              planning {deliveries} queue rows: {:.0} ms\n  all {INSTANCES} instances had all 3 \
              activities in {:.2} s total ({:.2} s sending)\n  deliveries/s: {:.0} (sending \
              phase)\n  bare RSA-2048 signing (aws-lc-rs, 1 thread): {:.0} signatures/s\n  => \
-             {:.1}% of one core's signing rate",
+             {:.1}% of one core's signing rate ({retry_rounds} retry rounds)",
             INSTANCES * MEMBERS_PER_INSTANCE,
             setup.as_secs_f64(),
             candidates.len(),
