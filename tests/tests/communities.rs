@@ -888,3 +888,87 @@ async fn leak_matrix_over_community_visibilities() {
         alpha.stop().await;
     }
 }
+
+/// The public mod log: community moderators' actions are in it with their reasons passed
+/// through the PHI guard, the moderator named (or not, as the instance chooses); actions in
+/// members-only communities are not; and without the setting there is no public log.
+#[tokio::test]
+async fn the_public_mod_log_redacts_patients_and_keeps_members_only_communities_private() {
+    for engine in engines() {
+        for setting in ["on", "anonymous", "off"] {
+            let mut alpha = Instance::start(engine, &[("COHORT_PUBLIC_MOD_LOG", setting)]).await;
+            alpha.create_account("admin", Role::Admin, false).await;
+            let pat_id = alpha.create_account("pat", Role::Member, false).await;
+            let admin = alpha.sign_in("admin", SCOPES).await;
+            let pat = alpha.sign_in("pat", SCOPES).await;
+            for (name, visibility) in [("open1", "public"), ("closed1", "members")] {
+                alpha
+                    .post(
+                        "/api/v1/communities",
+                        Some(&admin),
+                        &[("name", name), ("visibility", visibility)],
+                    )
+                    .await;
+                alpha
+                    .post(&format!("/api/v1/communities/{name}/join"), Some(&pat), &[])
+                    .await;
+            }
+            let (_, thread) = alpha
+                .post(
+                    "/api/v1/statuses",
+                    Some(&pat),
+                    &[("status", "@open1 hello")],
+                )
+                .await;
+            let thread = thread["id"].as_str().unwrap().to_owned();
+            let (status, _) = alpha
+                .delete(
+                    &format!(
+                        "/api/v1/communities/open1/statuses/{thread}?reason=It%20named%20Mrs.%20Eleanor%20Whitfield%2C%20MRN%204471902"
+                    ),
+                    Some(&admin),
+                )
+                .await;
+            assert_eq!(status, 200);
+            let pat_id = pat_id.to_string();
+            let (status, _) = alpha
+                .post(
+                    "/api/v1/communities/closed1/bans",
+                    Some(&admin),
+                    &[("account_id", &pat_id), ("reason", "private matter")],
+                )
+                .await;
+            assert_eq!(status, 200);
+
+            let (status, log) = alpha.get("/api/v1/cohort/mod_log", None).await;
+            if setting == "off" {
+                assert_eq!(status, 404, "no public mod log unless the instance says so");
+                alpha.stop().await;
+                continue;
+            }
+            assert_eq!(status, 200, "{log}");
+            let entries = log.as_array().unwrap();
+            assert_eq!(entries.len(), 1, "only the public community's entry: {log}");
+            let entry = &entries[0];
+            assert_eq!(entry["action"], "remove_status");
+            assert_eq!(entry["community"]["name"], "open1");
+            let reason = entry["reason"].as_str().unwrap();
+            assert!(!reason.contains("Whitfield"), "{reason}");
+            assert!(!reason.contains("4471902"), "{reason}");
+            assert!(reason.contains("[redacted"), "{reason}");
+            if setting == "on" {
+                assert_eq!(entry["moderator"]["acct"], "admin");
+            } else {
+                assert!(entry["moderator"].is_null(), "{entry}");
+            }
+            // Moderators still read everything through the admin API.
+            let admin_reader = alpha.sign_in("admin", "admin:read").await;
+            let (status, full) = alpha
+                .get("/api/v1/admin/cohort/mod_log", Some(&admin_reader))
+                .await;
+            assert_eq!(status, 200, "{full}");
+            assert!(full.to_string().contains("private matter"));
+            alpha.stop().await;
+        }
+    }
+}

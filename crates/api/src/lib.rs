@@ -20,7 +20,7 @@ pub mod text;
 use axum::Router;
 use axum::routing::{delete, get, post};
 
-pub use state::{ApiSettings, ApiState, RegistrationMode};
+pub use state::{ApiSettings, ApiState, PublicModLog, RegistrationMode};
 
 use routes::{
     accounts, admin, communities, instance, interactions, notifications, oauth, pages, preferences,
@@ -152,6 +152,7 @@ pub fn router(state: ApiState) -> Router {
             get(communities::index).post(communities::create),
         )
         .route("/api/v1/directory", get(communities::directory))
+        .route("/api/v1/cohort/mod_log", get(routes::mod_log::public_log))
         .route(
             "/api/v1/communities/{id}",
             get(communities::show).patch(communities::update),

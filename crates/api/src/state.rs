@@ -19,6 +19,17 @@ pub enum RegistrationMode {
     Closed,
 }
 
+/// Whether the mod log is public (`COHORT_PUBLIC_MOD_LOG`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum PublicModLog {
+    /// Only moderators read it (the admin API).
+    Off,
+    /// Anyone reads it, with the moderators' names.
+    On,
+    /// Anyone reads it; moderators are not named.
+    Anonymous,
+}
+
 /// Instance settings the API needs.
 #[derive(Clone, Debug)]
 pub struct ApiSettings {
@@ -43,6 +54,8 @@ pub struct ApiSettings {
     pub rate_limit: u32,
     /// Whether every user may create communities (otherwise admins and moderators only).
     pub user_communities: bool,
+    /// Whether the mod log is public.
+    pub public_mod_log: PublicModLog,
 }
 
 impl ApiSettings {
@@ -59,6 +72,7 @@ impl ApiSettings {
             phi_rules: PhiRules::default(),
             rate_limit: 1500,
             user_communities: false,
+            public_mod_log: PublicModLog::Off,
         }
     }
 }

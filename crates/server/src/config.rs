@@ -104,6 +104,8 @@ pub struct Config {
     pub rate_limit: u32,
     /// Whether every user may create communities (otherwise admins and moderators only).
     pub user_communities: bool,
+    /// Whether the mod log is public: `off`, `on` or `anonymous` (moderators not named).
+    pub public_mod_log: cohort_api::PublicModLog,
 }
 
 /// The settings file as written; every key optional, unknown keys refused.
@@ -125,6 +127,7 @@ struct FileSettings {
     phi_member_action: Option<String>,
     rate_limit: Option<u32>,
     user_communities: Option<bool>,
+    public_mod_log: Option<String>,
 }
 
 /// A configuration that cannot be used. The message names the setting.
@@ -191,6 +194,7 @@ const PHI_PROFESSIONAL: Setting =
 const PHI_MEMBER: Setting = Setting::new("COHORT_PHI_MEMBER_ACTION", "phi_member_action");
 const RATE_LIMIT: Setting = Setting::new("COHORT_RATE_LIMIT", "rate_limit");
 const USER_COMMUNITIES: Setting = Setting::new("COHORT_USER_COMMUNITIES", "user_communities");
+const PUBLIC_MOD_LOG: Setting = Setting::new("COHORT_PUBLIC_MOD_LOG", "public_mod_log");
 
 /// Every environment variable the server reads, for warnings about misspelt ones.
 pub const KNOWN_ENV_VARS: &[&str] = &[
@@ -209,6 +213,7 @@ pub const KNOWN_ENV_VARS: &[&str] = &[
     PHI_MEMBER.env,
     RATE_LIMIT.env,
     USER_COMMUNITIES.env,
+    PUBLIC_MOD_LOG.env,
     "COHORT_CONFIG",
     "COHORT_TEST_POSTGRES_URL",
 ];
@@ -341,6 +346,28 @@ impl Config {
             })?,
             None => file_settings.user_communities.unwrap_or(false),
         };
+        let public_mod_log_raw = env(PUBLIC_MOD_LOG.env)
+            .map(|v| (v, PUBLIC_MOD_LOG.env.to_owned()))
+            .or_else(|| {
+                file_settings
+                    .public_mod_log
+                    .clone()
+                    .map(|v| (v, PUBLIC_MOD_LOG.key.to_owned()))
+            });
+        let public_mod_log = match public_mod_log_raw {
+            None => cohort_api::PublicModLog::Off,
+            Some((value, setting)) => match value.trim() {
+                "off" => cohort_api::PublicModLog::Off,
+                "on" => cohort_api::PublicModLog::On,
+                "anonymous" => cohort_api::PublicModLog::Anonymous,
+                other => {
+                    return Err(ConfigError::InvalidValue {
+                        setting,
+                        reason: format!("invalid value {other:?}: expected off, on or anonymous"),
+                    });
+                }
+            },
+        };
         let max_status_chars = match env(MAX_STATUS_CHARS.env) {
             Some(value) => match value.trim().parse::<usize>() {
                 Ok(n) if (1..=100_000).contains(&n) => n,
@@ -408,6 +435,7 @@ impl Config {
             phi_member_action,
             rate_limit,
             user_communities,
+            public_mod_log,
         };
         config.check_consistency()?;
         Ok(config)
@@ -465,6 +493,15 @@ impl fmt::Display for Config {
         )?;
         writeln!(f, "oauth_password_grant = {}", self.oauth_password_grant)?;
         writeln!(f, "user_communities = {}", self.user_communities)?;
+        writeln!(
+            f,
+            "public_mod_log = {}",
+            match self.public_mod_log {
+                cohort_api::PublicModLog::Off => "off",
+                cohort_api::PublicModLog::On => "on",
+                cohort_api::PublicModLog::Anonymous => "anonymous",
+            }
+        )?;
         writeln!(f, "max_status_chars = {}", self.max_status_chars)?;
         writeln!(
             f,
@@ -595,6 +632,7 @@ mod tests {
             ("COHORT_PHI_MEMBER_ACTION", ""),
             ("COHORT_RATE_LIMIT", "lots"),
             ("COHORT_USER_COMMUNITIES", "often"),
+            ("COHORT_PUBLIC_MOD_LOG", "sometimes"),
         ];
         for (var, value) in cases {
             let err = load(&[(var, value)], None).unwrap_err();

@@ -800,6 +800,7 @@ impl Store {
     pub async fn ban_from_community(
         &self,
         community: &CommunityRecord,
+        moderator: Id,
         account: Id,
         reason: &str,
         expires_at: Option<i64>,
@@ -835,6 +836,19 @@ impl Store {
             .bind(community.account.id.as_i64())
             .execute(&mut *tx)
             .await?;
+        crate::moderation::log_community_in(
+            &mut tx,
+            self.next_id(),
+            community.id,
+            crate::moderation::CommunityLogLine {
+                moderator,
+                action: "ban",
+                target_kind: "account",
+                target_id: account.to_string(),
+                reason,
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -843,16 +857,35 @@ impl Store {
     pub async fn unban_from_community(
         &self,
         community: Id,
+        moderator: Id,
         account: Id,
     ) -> Result<bool, StoreError> {
+        let mut tx = self.writer().begin().await?;
         let removed = sqlx::query(
             "DELETE FROM community_members WHERE community_id = $1 AND account_id = $2 AND state = 'banned'",
         )
         .bind(community.as_i64())
         .bind(account.as_i64())
-        .execute(self.writer())
+        .execute(&mut *tx)
         .await?;
-        Ok(removed.rows_affected() > 0)
+        if removed.rows_affected() == 0 {
+            return Ok(false);
+        }
+        crate::moderation::log_community_in(
+            &mut tx,
+            self.next_id(),
+            community,
+            crate::moderation::CommunityLogLine {
+                moderator,
+                action: "unban",
+                target_kind: "account",
+                target_id: account.to_string(),
+                reason: "",
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Removes a post (and, for a thread, the Group's announcement of it) from a community:
@@ -890,6 +923,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if let Some(group) = relay_by {
+            // Hosted here: relayed to every instance, and written in the mod log.
             let event = crate::outbox::NewOutboxEvent {
                 kind: crate::outbox::OutboxKind::GroupRemove,
                 actor: group,
@@ -897,6 +931,19 @@ impl Store {
                 target_account: None,
             };
             crate::outbox::enqueue_in(&mut tx, self.next_id(), &event).await?;
+            crate::moderation::log_community_in(
+                &mut tx,
+                self.next_id(),
+                community,
+                crate::moderation::CommunityLogLine {
+                    moderator,
+                    action: "remove_status",
+                    target_kind: "status",
+                    target_id: status.to_string(),
+                    reason,
+                },
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(true)

@@ -97,6 +97,8 @@ pub struct ModLogEntry {
     pub target_id: String,
     /// The moderator's reason.
     pub reason: String,
+    /// The community, for a community moderator's action.
+    pub community: Option<Id>,
     /// When, Unix ms.
     pub created_at: i64,
 }
@@ -173,8 +175,8 @@ pub(crate) async fn log_in(
     reason: &str,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO mod_log (id, moderator_account_id, action, target_kind, target_id, reason, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO mod_log (id, moderator_account_id, action, target_kind, target_id, reason, public, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7)",
     )
     .bind(id.as_i64())
     .bind(moderator.as_i64())
@@ -183,6 +185,43 @@ pub(crate) async fn log_in(
     .bind(target_id)
     .bind(reason)
     .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// What a community moderator's mod-log line says.
+pub(crate) struct CommunityLogLine<'a> {
+    pub moderator: Id,
+    pub action: &'a str,
+    pub target_kind: &'a str,
+    pub target_id: String,
+    pub reason: &'a str,
+}
+
+/// Writes a community moderator's mod-log line inside the caller's transaction. It is public
+/// only when the community's content is (`public` and `unlisted` communities): entries of
+/// members-only and local communities stay private.
+pub(crate) async fn log_community_in(
+    tx: &mut Transaction<'static, Any>,
+    id: Id,
+    community: Id,
+    line: CommunityLogLine<'_>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO mod_log (id, moderator_account_id, action, target_kind, target_id, reason, \
+         public, community_id, created_at) \
+         SELECT $1, $2, $3, $4, $5, $6, c.visibility IN ('public', 'unlisted'), c.id, $7 \
+         FROM communities c WHERE c.id = $8",
+    )
+    .bind(id.as_i64())
+    .bind(line.moderator.as_i64())
+    .bind(line.action)
+    .bind(line.target_kind)
+    .bind(line.target_id)
+    .bind(line.reason)
+    .bind(now_ms())
+    .bind(community.as_i64())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -510,12 +549,36 @@ impl Store {
     /// The newest mod-log lines.
     pub async fn mod_log(&self, limit: i64) -> Result<Vec<ModLogEntry>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, moderator_account_id, action, target_kind, target_id, reason, created_at \
-             FROM mod_log ORDER BY id DESC LIMIT $1",
+            "SELECT id, moderator_account_id, action, target_kind, target_id, reason, community_id, \
+             created_at FROM mod_log ORDER BY id DESC LIMIT $1",
         )
         .bind(limit)
         .fetch_all(self.reader())
         .await?;
+        mod_log_entries(&rows)
+    }
+
+    /// The public mod log, newest first, below `max_id`: every entry but those of
+    /// members-only and local communities.
+    pub async fn public_mod_log(
+        &self,
+        max_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<ModLogEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, moderator_account_id, action, target_kind, target_id, reason, community_id, \
+             created_at FROM mod_log WHERE public = TRUE AND id < $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(max_id.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
+        mod_log_entries(&rows)
+    }
+}
+
+fn mod_log_entries(rows: &[AnyRow]) -> Result<Vec<ModLogEntry>, StoreError> {
+    {
         rows.iter()
             .map(|row| {
                 let moderator: Option<i64> = row.try_get("moderator_account_id")?;
@@ -528,6 +591,10 @@ impl Store {
                     target_kind: row.try_get("target_kind")?,
                     target_id: row.try_get("target_id")?,
                     reason: row.try_get("reason")?,
+                    community: row
+                        .try_get::<Option<i64>, _>("community_id")?
+                        .map(|c| id_from(c, "community_id"))
+                        .transpose()?,
                     created_at: row.try_get("created_at")?,
                 })
             })

@@ -318,7 +318,7 @@ async fn a_ban_removes_membership_and_refuses_rejoining() {
         store.join_community(&c, pat, None).await.unwrap();
         assert!(
             store
-                .ban_from_community(&c, pat, "spam", None)
+                .ban_from_community(&c, owner, pat, "spam", None)
                 .await
                 .unwrap()
         );
@@ -335,13 +335,16 @@ async fn a_ban_removes_membership_and_refuses_rejoining() {
             "leaving is no way around a ban"
         );
         assert!(
-            !store.ban_from_community(&c, owner, "", None).await.unwrap(),
+            !store
+                .ban_from_community(&c, owner, owner, "", None)
+                .await
+                .unwrap(),
             "the owner cannot be banned"
         );
         // An expired ban no longer holds.
         assert!(
             store
-                .ban_from_community(&c, pat, "cool off", Some(cohort_store::now_ms() - 1))
+                .ban_from_community(&c, owner, pat, "cool off", Some(cohort_store::now_ms() - 1))
                 .await
                 .unwrap()
         );
@@ -351,11 +354,11 @@ async fn a_ban_removes_membership_and_refuses_rejoining() {
         );
         assert!(
             store
-                .ban_from_community(&c, pat, "again", None)
+                .ban_from_community(&c, owner, pat, "again", None)
                 .await
                 .unwrap()
         );
-        assert!(store.unban_from_community(c.id, pat).await.unwrap());
+        assert!(store.unban_from_community(c.id, owner, pat).await.unwrap());
         assert_eq!(store.membership(c.id, pat).await.unwrap(), None);
     })
     .await;
@@ -491,6 +494,34 @@ async fn threads_are_announced_listed_pinned_and_removed() {
             gone.facts.deleted,
             "the Group's announcement goes with the thread"
         );
+        // The removal is in the mod log, publicly: the community is public.
+        let log = store.public_mod_log(None, 10).await.unwrap();
+        assert_eq!(log[0].action, "remove_status");
+        assert_eq!(log[0].reason, "off topic");
+        assert_eq!(log[0].community, Some(c.id));
+        assert_eq!(log[0].moderator, Some(owner));
+
+        // In a members-only community the same actions stay out of the public log.
+        let private = community(
+            &store,
+            "private",
+            owner,
+            Membership::Open,
+            CommunityVisibility::Members,
+        )
+        .await;
+        store.join_community(&private, pat, None).await.unwrap();
+        assert!(
+            store
+                .ban_from_community(&private, owner, pat, "spam", None)
+                .await
+                .unwrap()
+        );
+        let public_log = store.public_mod_log(None, 10).await.unwrap();
+        assert!(public_log.iter().all(|e| e.community != Some(private.id)));
+        let full_log = store.mod_log(10).await.unwrap();
+        assert_eq!(full_log[0].action, "ban");
+        assert_eq!(full_log[0].community, Some(private.id));
     })
     .await;
 }

@@ -769,7 +769,7 @@ pub async fn ban(
     let expires_at = expires_in.map(|s| cohort_store::now_ms() + s * 1000);
     if !state
         .store
-        .ban_from_community(&community, account, &reason, expires_at)
+        .ban_from_community(&community, auth.account.id, account, &reason, expires_at)
         .await?
     {
         return Err(validation("the owner cannot be banned"));
@@ -794,7 +794,7 @@ pub async fn unban(
     let account = parse_id(&account)?;
     if !state
         .store
-        .unban_from_community(community.id, account)
+        .unban_from_community(community.id, auth.account.id, account)
         .await?
     {
         return Err(ApiError::NotFound);

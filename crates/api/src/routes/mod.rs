@@ -6,6 +6,7 @@ pub mod admin;
 pub mod communities;
 pub mod instance;
 pub mod interactions;
+pub mod mod_log;
 pub mod notifications;
 pub mod oauth;
 pub mod pages;
