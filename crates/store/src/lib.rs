@@ -20,9 +20,11 @@ mod audience;
 mod db;
 mod delivery;
 mod error;
+mod filters;
 mod ids;
 mod inbox;
 mod interactions;
+mod lists;
 mod oauth;
 mod outbox;
 mod preferences;
@@ -42,9 +44,14 @@ pub use delivery::{
     QueuedDelivery, UNREACHABLE_AFTER_MS, backoff_ms,
 };
 pub use error::StoreError;
+pub use filters::{
+    FilterAction, FilterContext, FilterFields, FilterKeyword, FilterRecord, FilterStatus,
+    KeywordChanges, NewKeyword,
+};
 pub use ids::now_ms;
 pub use inbox::{INBOX_MAX_ATTEMPTS, InboxItem, LocalActorProfile, RemoteKey};
 pub use interactions::{NotificationRecord, StatusCounts, ViewerMarks};
+pub use lists::{ListFields, ListMemberError, ListRecord, RepliesPolicy};
 pub use oauth::{AccessToken, AuthorizationCode, CodeProblem, OAuthApp};
 pub use outbox::{NewOutboxEvent, OutboxDepth, OutboxEvent, OutboxKind};
 pub use preferences::Marker;
