@@ -2,8 +2,10 @@
 //! policy, render.
 
 pub mod accounts;
+pub mod filters;
 pub mod instance;
 pub mod interactions;
+pub mod lists;
 pub mod notifications;
 pub mod oauth;
 pub mod pages;
