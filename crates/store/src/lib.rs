@@ -17,6 +17,7 @@
 
 mod accounts;
 mod audience;
+mod bench_seed;
 mod db;
 mod delivery;
 mod error;
@@ -38,6 +39,7 @@ mod timelines;
 
 pub use accounts::{AccountCounts, AccountRecord, NewLocalAccount, ProfileUpdate};
 pub use audience::StoredDecision;
+pub use bench_seed::{SeededTimeline, TimelineSeed};
 pub use db::{DatabaseSettings, Engine, PoolStats, Store, mask_password};
 pub use delivery::{
     DeliveryActor, DomainDeliveryState, FailureOutcome, MAX_BACKOFF_MS, PLANNER_LOOKBACK_MS,
