@@ -170,7 +170,9 @@ pub fn router(state: ApiState) -> Router {
                 .delete(lists::remove_members),
         )
         .route("/api/v1/accounts/{id}/lists", get(lists::of_account))
-        // Filters (v2, and v1 mapped onto v2)
+        // Filters (v2, and v1 mapped onto v2). Mastodon routes one keyword or status at
+        // /api/v2/filters/{keywords,statuses}/:id; the /api/v2/filter_{keywords,statuses}/:id
+        // spellings answer too.
         .route("/api/v2/filters", get(filters::index).post(filters::create))
         .route(
             "/api/v2/filters/{id}",
@@ -183,6 +185,12 @@ pub fn router(state: ApiState) -> Router {
             get(filters::keywords).post(filters::add_keyword),
         )
         .route(
+            "/api/v2/filters/keywords/{id}",
+            get(filters::show_keyword)
+                .put(filters::update_keyword)
+                .delete(filters::delete_keyword),
+        )
+        .route(
             "/api/v2/filter_keywords/{id}",
             get(filters::show_keyword)
                 .put(filters::update_keyword)
@@ -191,6 +199,10 @@ pub fn router(state: ApiState) -> Router {
         .route(
             "/api/v2/filters/{id}/statuses",
             get(filters::statuses).post(filters::add_status),
+        )
+        .route(
+            "/api/v2/filters/statuses/{id}",
+            get(filters::show_status).delete(filters::delete_status),
         )
         .route(
             "/api/v2/filter_statuses/{id}",

@@ -405,3 +405,31 @@ async fn expired_filters_are_not_active() {
     })
     .await;
 }
+
+/// The batched account reads of the timeline renderer (written for the home-timeline
+/// benchmark) agree with the one-by-one reads.
+#[tokio::test]
+async fn accounts_for_rendering_match_the_one_by_one_reads() {
+    on_each_engine(|store| async move {
+        let pat = local(&store, "pat").await;
+        let sam = local(&store, "sam").await;
+        let kim = local(&store, "kim").await;
+        follow(&store, pat, sam).await;
+        follow(&store, kim, sam).await;
+        post(&store, sam, None).await;
+        post(&store, sam, None).await;
+        post(&store, pat, None).await;
+        let unknown = store.next_id();
+        let batch = store
+            .accounts_for_rendering(&[pat, sam, kim, unknown])
+            .await
+            .unwrap();
+        assert_eq!(batch.len(), 3);
+        for (record, counts, note) in batch {
+            assert_eq!(record, store.account_by_id(record.id).await.unwrap());
+            assert_eq!(counts, store.account_counts(record.id).await.unwrap());
+            assert_eq!(note, store.account_note(record.id).await.unwrap());
+        }
+    })
+    .await;
+}

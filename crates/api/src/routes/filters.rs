@@ -337,7 +337,7 @@ pub async fn add_keyword(
     Ok(Json(keyword_json(&keyword)))
 }
 
-/// `GET /api/v2/filter_keywords/:id`.
+/// `GET /api/v2/filters/keywords/:id`.
 pub async fn show_keyword(
     State(state): State<ApiState>,
     auth: Authenticated,
@@ -351,7 +351,7 @@ pub async fn show_keyword(
     Ok(Json(keyword_json(&keyword)))
 }
 
-/// `PUT /api/v2/filter_keywords/:id`.
+/// `PUT /api/v2/filters/keywords/:id`.
 pub async fn update_keyword(
     State(state): State<ApiState>,
     auth: Authenticated,
@@ -371,7 +371,7 @@ pub async fn update_keyword(
     Ok(Json(keyword_json(&keyword)))
 }
 
-/// `DELETE /api/v2/filter_keywords/:id`.
+/// `DELETE /api/v2/filters/keywords/:id`.
 pub async fn delete_keyword(
     State(state): State<ApiState>,
     auth: Authenticated,
@@ -420,7 +420,7 @@ pub async fn add_status(
     Ok(Json(status_json(&row)))
 }
 
-/// `GET /api/v2/filter_statuses/:id`.
+/// `GET /api/v2/filters/statuses/:id`.
 pub async fn show_status(
     State(state): State<ApiState>,
     auth: Authenticated,
@@ -434,7 +434,7 @@ pub async fn show_status(
     Ok(Json(status_json(&row)))
 }
 
-/// `DELETE /api/v2/filter_statuses/:id`.
+/// `DELETE /api/v2/filters/statuses/:id`.
 pub async fn delete_status(
     State(state): State<ApiState>,
     auth: Authenticated,
