@@ -644,6 +644,7 @@ async fn bad_filter_requests_are_refused_and_nothing_is_written() {
             format!("/api/v2/filters/{filter_id}"),
             format!("/api/v2/filters/{filter_id}/keywords"),
             format!("/api/v2/filters/{filter_id}/statuses"),
+            format!("/api/v2/filters/keywords/{keyword_id}"),
             format!("/api/v2/filter_keywords/{keyword_id}"),
             format!("/api/v1/filters/{keyword_id}"),
         ] {
@@ -652,7 +653,11 @@ async fn bad_filter_requests_are_refused_and_nothing_is_written() {
             let (status, _) = instance.delete(&path, Some(&sam)).await;
             assert!(status == 404 || status == 405, "{path}: {status}");
         }
-        for path in ["/api/v2/filters/12345", "/api/v2/filter_statuses/12345"] {
+        for path in [
+            "/api/v2/filters/12345",
+            "/api/v2/filters/statuses/12345",
+            "/api/v2/filters/keywords/12345",
+        ] {
             let (status, _) = instance.get(path, Some(&pat)).await;
             assert_eq!(status, 404, "{path}");
         }

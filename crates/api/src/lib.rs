@@ -165,8 +165,8 @@ pub fn router(state: ApiState) -> Router {
         )
         .route(
             "/api/v1/lists/{id}/accounts",
-            get(lists::members)
-                .post(lists::add_members)
+            post(lists::add_members)
+                .get(lists::members)
                 .delete(lists::remove_members),
         )
         .route("/api/v1/accounts/{id}/lists", get(lists::of_account))

@@ -107,8 +107,7 @@ impl Store {
         let viewer = accounts[0];
         let others = &accounts[1..];
         let follows = seed.follows.min(others.len());
-        if follows > 0 {
-            let step = others.len() / follows;
+        if let Some(step) = others.len().checked_div(follows) {
             let followed: Vec<Id> = (0..follows).map(|i| others[i * step]).collect();
             for chunk in followed.chunks(ROWS_PER_INSERT) {
                 let sql = format!(
