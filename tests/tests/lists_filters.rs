@@ -122,6 +122,15 @@ async fn lists_hold_followed_accounts_and_show_their_posts() {
 
         let by_sam = post_status(&instance, &sam, "from sam").await;
         let by_kim = post_status(&instance, &kim, "from kim").await;
+        // The read gate still decides: a member's direct message to someone else stays out.
+        let (status, dm) = instance
+            .post(
+                "/api/v1/statuses",
+                Some(&sam),
+                &[("status", "@kim just for you"), ("visibility", "direct")],
+            )
+            .await;
+        assert_eq!(status, 200, "{dm}");
         let timeline = format!("/api/v1/timelines/list/{list_id}");
         let (status, items) = instance.get(&timeline, Some(&pat)).await;
         assert_eq!(status, 200, "{items}");
