@@ -423,75 +423,42 @@ impl Store {
 }
 
 impl Store {
-    /// Everything the Account entity shows (record, counts, bio) for many accounts in five
-    /// queries, whatever their number: a page of statuses renders up to 40 authors, and
-    /// three queries each made the rendering, not the timeline query, most of a home
-    /// request's time (see scripts/bench-home-timeline). Unknown ids are left out.
+    /// Everything the Account entity shows (record, counts, bio) for many accounts in one
+    /// query, whatever their number: a page of statuses renders up to 40 authors, and three
+    /// queries each made the rendering, not the timeline query, most of a home request's
+    /// time (see scripts/bench-home-timeline; on SQLite each query also costs two thread
+    /// switches). The counts are index-only (`statuses_account_live`, `follows_target`).
+    /// Unknown ids are left out.
     pub async fn accounts_for_rendering(
         &self,
         ids: &[Id],
     ) -> Result<Vec<(AccountRecord, AccountCounts, String)>, StoreError> {
-        use std::collections::HashMap;
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(crate::sql::IN_LIST_CHUNK) {
-            let list = crate::sql::placeholders(1, chunk.len());
-            let bind_all = |sql: String| {
-                // Built from numbers only (placeholders).
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for id in chunk {
-                    query = query.bind(id.as_i64());
-                }
-                query
-            };
-            let rows = bind_all(format!(
-                "SELECT id, username, domain, display_name, role, author_kind, email, locked, bot, \
-                 is_group, approved, actor_uri, created_at, suspended_at, note FROM accounts WHERE id IN ({list})"
-            ))
-            .fetch_all(self.reader())
-            .await?;
-            let mut counts: HashMap<i64, AccountCounts> = HashMap::new();
-            for (sql, which) in [
-                (
-                    format!(
-                        "SELECT target_account_id AS id, COUNT(*) AS n FROM follows \
-                         WHERE target_account_id IN ({list}) AND state = 'accepted' GROUP BY target_account_id"
-                    ),
-                    0,
-                ),
-                (
-                    format!(
-                        "SELECT account_id AS id, COUNT(*) AS n FROM follows \
-                         WHERE account_id IN ({list}) AND state = 'accepted' GROUP BY account_id"
-                    ),
-                    1,
-                ),
-            ] {
-                for row in bind_all(sql).fetch_all(self.reader()).await? {
-                    let entry = counts.entry(row.try_get("id")?).or_default();
-                    let n: i64 = row.try_get("n")?;
-                    if which == 0 {
-                        entry.followers = n;
-                    } else {
-                        entry.following = n;
-                    }
-                }
+            let sql = format!(
+                "SELECT a.id, a.username, a.domain, a.display_name, a.role, a.author_kind, a.email, \
+                 a.locked, a.bot, a.is_group, a.approved, a.actor_uri, a.created_at, a.suspended_at, a.note, \
+                 (SELECT COUNT(*) FROM follows f WHERE f.target_account_id = a.id AND f.state = 'accepted') AS followers, \
+                 (SELECT COUNT(*) FROM follows f WHERE f.account_id = a.id AND f.state = 'accepted') AS following, \
+                 (SELECT COUNT(*) FROM statuses s WHERE s.account_id = a.id AND s.deleted_at IS NULL) AS statuses, \
+                 (SELECT MAX(s.created_at) FROM statuses s WHERE s.account_id = a.id AND s.deleted_at IS NULL) AS last_status_at \
+                 FROM accounts a WHERE a.id IN ({})",
+                crate::sql::placeholders(1, chunk.len())
+            );
+            // Built from numbers only (placeholders).
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id.as_i64());
             }
-            let statuses = bind_all(format!(
-                "SELECT account_id AS id, COUNT(*) AS n, MAX(created_at) AS last FROM statuses \
-                 WHERE account_id IN ({list}) AND deleted_at IS NULL GROUP BY account_id"
-            ))
-            .fetch_all(self.reader())
-            .await?;
-            for row in statuses {
-                let entry = counts.entry(row.try_get("id")?).or_default();
-                entry.statuses = row.try_get("n")?;
-                entry.last_status_at = row.try_get("last")?;
-            }
-            for row in &rows {
-                let record = AccountRecord::from_row(row)?;
+            for row in query.fetch_all(self.reader()).await? {
+                let counts = AccountCounts {
+                    followers: row.try_get("followers")?,
+                    following: row.try_get("following")?,
+                    statuses: row.try_get("statuses")?,
+                    last_status_at: row.try_get("last_status_at")?,
+                };
                 let note: String = row.try_get("note")?;
-                let c = counts.get(&record.id.as_i64()).copied().unwrap_or_default();
-                out.push((record, c, note));
+                out.push((AccountRecord::from_row(&row)?, counts, note));
             }
         }
         Ok(out)

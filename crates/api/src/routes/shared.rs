@@ -112,7 +112,7 @@ pub async fn visible_statuses(
     Ok(out)
 }
 
-/// Renders, in a few queries, every account of `ids` not yet in `cache`.
+/// Renders, in one query, every account of `ids` not yet in `cache`.
 async fn prefetch_accounts(
     state: &ApiState,
     cache: &mut HashMap<Id, Value>,
