@@ -533,6 +533,80 @@ def test_a_status_lists_its_hashtags(clients):
     assert api.status(status["id"])["tags"] == status["tags"]
 
 
+# --- lists and filters ---------------------------------------------------------------------
+
+
+def test_a_list_shows_its_members_posts_and_an_exclusive_one_leaves_home(clients):
+    a = clients.sign_up("lister")
+    b = clients.sign_up("member")
+    c = clients.sign_up("other")
+    a.account_follow(b.me["id"])
+    a.account_follow(c.me["id"])
+    team = a.list_create("Care team")
+    assert (team["title"], team["replies_policy"], team["exclusive"]) == ("Care team", "list", False)
+    a.list_accounts_add(team["id"], [b.me["id"]])
+    assert [acct["id"] for acct in a.list_accounts(team["id"])] == [b.me["id"]]
+    assert [lst["id"] for lst in a.account_lists(b.me["id"])] == [team["id"]]
+
+    in_list = b.status_post("for the list")
+    elsewhere = c.status_post("not for the list")
+    assert ids(a.timeline_list(team["id"])) == [in_list["id"]]
+    assert {in_list["id"], elsewhere["id"]} <= home_ids(a)
+
+    a.list_update(team["id"], "Care team", exclusive=True)
+    home = home_ids(a)
+    assert in_list["id"] not in home and elsewhere["id"] in home
+
+    a.list_accounts_delete(team["id"], [b.me["id"]])
+    assert a.timeline_list(team["id"]) == []
+    a.list_delete(team["id"])
+    with pytest.raises(MastodonNotFoundError):
+        a.list(team["id"])
+
+
+def test_only_followed_accounts_can_join_a_list(clients):
+    a = clients.sign_up("lister")
+    stranger = clients.sign_up("stranger")
+    team = a.list_create("Strangers")
+    with pytest.raises(MastodonAPIError) as refused:
+        a.list_accounts_add(team["id"], [stranger.me["id"]])
+    assert refused.value.args[1] == 422
+    assert a.list_accounts(team["id"]) == []
+
+
+def test_a_hide_filter_removes_a_post_and_a_warn_filter_marks_one(clients):
+    a = clients.sign_up("filterer")
+    b = clients.sign_up("poster")
+    a.account_follow(b.me["id"])
+    word = unique("hidden")
+    hide = a.create_filter_v2(
+        "Hide it",
+        ["home", "public"],
+        "hide",
+        keywords_attributes=[{"keyword": word, "whole_word": True}],
+    )
+    assert hide["filter_action"] == "hide"
+    assert [k["keyword"] for k in hide["keywords"]] == [word]
+    warn = a.create_filter_v2(
+        "Food", ["home"], "warn", keywords_attributes=[{"keyword": "pizza", "whole_word": True}]
+    )
+    hidden = b.status_post(f"a post about {word} here")
+    warned = b.status_post("we ate pizza")
+    plain = b.status_post("two pizzas is not the word")
+
+    home = {s["id"]: s for s in a.timeline_home(limit=40)}
+    assert hidden["id"] not in home
+    assert [f["filter"]["id"] for f in home[warned["id"]]["filtered"]] == [warn["id"]]
+    assert home[warned["id"]]["filtered"][0]["keyword_matches"] == ["pizza"]
+    assert home[plain["id"]]["filtered"] == []
+    assert hidden["id"] not in public_ids(a)
+    assert hidden["id"] in public_ids(b), "filters are the owner's alone"
+    assert {f["id"] for f in a.filters_v2()} == {hide["id"], warn["id"]}
+
+    a.delete_filter_v2(hide["id"])
+    assert hidden["id"] in home_ids(a)
+
+
 # --- plain HTTP checks Mastodon.py relies on -----------------------------------------------
 
 

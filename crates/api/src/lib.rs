@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod entities;
 pub mod error;
+pub mod filtering;
 pub mod params;
 pub mod passwords;
 pub mod rate_limit;
@@ -23,8 +24,8 @@ use axum::routing::{delete, get, post};
 pub use state::{ApiSettings, ApiState, PublicModLog, RegistrationMode};
 
 use routes::{
-    accounts, admin, communities, instance, interactions, notifications, oauth, pages, preferences,
-    reports, statuses, timelines,
+    accounts, admin, communities, filters, instance, interactions, lists, notifications, oauth,
+    pages, preferences, reports, statuses, timelines,
 };
 
 /// Every client API route.
@@ -48,9 +49,6 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v2/instance", get(instance::v2))
         .route("/api/v1/preferences", get(instance::preferences))
         .route("/api/v1/custom_emojis", get(instance::empty_list))
-        .route("/api/v1/lists", get(instance::empty_list))
-        .route("/api/v1/filters", get(instance::empty_list))
-        .route("/api/v2/filters", get(instance::empty_list))
         .route("/api/v1/announcements", get(instance::empty_list))
         .route("/api/v1/trends", get(instance::empty_list))
         .route("/api/v1/trends/tags", get(instance::empty_list))
@@ -275,6 +273,68 @@ pub fn router(state: ApiState) -> Router {
             post(admin::forward),
         )
         .route("/api/v1/admin/cohort/mod_log", get(admin::mod_log))
+        .route("/api/v1/timelines/list/{id}", get(timelines::list))
+        // Lists
+        .route("/api/v1/lists", get(lists::index).post(lists::create))
+        .route(
+            "/api/v1/lists/{id}",
+            get(lists::show).put(lists::update).delete(lists::delete),
+        )
+        .route(
+            "/api/v1/lists/{id}/accounts",
+            post(lists::add_members)
+                .get(lists::members)
+                .delete(lists::remove_members),
+        )
+        .route("/api/v1/accounts/{id}/lists", get(lists::of_account))
+        // Filters (v2, and v1 mapped onto v2). Mastodon routes one keyword or status at
+        // /api/v2/filters/{keywords,statuses}/:id; the /api/v2/filter_{keywords,statuses}/:id
+        // spellings answer too.
+        .route("/api/v2/filters", get(filters::index).post(filters::create))
+        .route(
+            "/api/v2/filters/{id}",
+            get(filters::show)
+                .put(filters::update)
+                .delete(filters::delete),
+        )
+        .route(
+            "/api/v2/filters/{id}/keywords",
+            get(filters::keywords).post(filters::add_keyword),
+        )
+        .route(
+            "/api/v2/filters/keywords/{id}",
+            get(filters::show_keyword)
+                .put(filters::update_keyword)
+                .delete(filters::delete_keyword),
+        )
+        .route(
+            "/api/v2/filter_keywords/{id}",
+            get(filters::show_keyword)
+                .put(filters::update_keyword)
+                .delete(filters::delete_keyword),
+        )
+        .route(
+            "/api/v2/filters/{id}/statuses",
+            get(filters::statuses).post(filters::add_status),
+        )
+        .route(
+            "/api/v2/filters/statuses/{id}",
+            get(filters::show_status).delete(filters::delete_status),
+        )
+        .route(
+            "/api/v2/filter_statuses/{id}",
+            get(filters::show_status).delete(filters::delete_status),
+        )
+        .route(
+            "/api/v1/filters",
+            get(filters::v1_index).post(filters::v1_create),
+        )
+        .route(
+            "/api/v1/filters/{id}",
+            get(filters::v1_show)
+                .put(filters::v1_update)
+                .delete(filters::v1_delete),
+        )
         // Pages for browsers
         .route("/@{username}", get(pages::profile))
         .route("/@{username}/{id}", get(pages::status))

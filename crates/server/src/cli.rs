@@ -44,6 +44,20 @@ enum Command {
         /// The corpus.
         path: PathBuf,
     },
+    /// The home-timeline benchmark (scripts/bench-home-timeline runs it all).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Seed the configured empty database: accounts, statuses, a viewer's follows; prints
+    /// `viewer=` and `token=` lines.
+    SeedTimeline(crate::bench::SeedArgs),
+    /// Time the bare store query behind the home timeline.
+    QueryTimeline(crate::bench::QueryArgs),
+    /// Time GET requests to a loopback URL (bounded in count and time).
+    Http(crate::bench::HttpArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,6 +101,7 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
     match &cli.command {
         Command::PhiEval { path } => return crate::eval::phi(path),
         Command::UrgentEval { path } => return crate::eval::urgent(path),
+        Command::Bench(BenchCommand::Http(args)) => return crate::bench::http(args).await,
         _ => {}
     }
     let config = Config::load(cli.config.as_deref(), &|name| std::env::var(name).ok())?;
@@ -108,7 +123,15 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
         Command::Admin(AdminCommand::ApproveAccount { username }) => {
             admin::approve_account(&config, &username).await
         }
-        Command::PhiEval { .. } | Command::UrgentEval { .. } => Ok(()),
+        Command::Bench(BenchCommand::SeedTimeline(args)) => {
+            crate::bench::seed_timeline(&config, &args).await
+        }
+        Command::Bench(BenchCommand::QueryTimeline(args)) => {
+            crate::bench::query_timeline(&config, &args).await
+        }
+        Command::PhiEval { .. }
+        | Command::UrgentEval { .. }
+        | Command::Bench(BenchCommand::Http(_)) => Ok(()),
         Command::Config(ConfigCommand::Check) => {
             println!("{config}");
             eprintln!("configuration is valid");

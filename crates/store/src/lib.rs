@@ -17,13 +17,16 @@
 
 mod accounts;
 mod audience;
+mod bench_seed;
 mod communities;
 mod db;
 mod delivery;
 mod error;
+mod filters;
 mod ids;
 mod inbox;
 mod interactions;
+mod lists;
 mod moderation;
 mod oauth;
 mod outbox;
@@ -39,6 +42,7 @@ mod timelines;
 
 pub use accounts::{AccountCounts, AccountRecord, NewLocalAccount, ProfileUpdate};
 pub use audience::StoredDecision;
+pub use bench_seed::{SeededTimeline, TimelineSeed};
 pub use communities::{
     CommunityRecord, CommunityUpdate, InviteRecord, JOIN_REQUESTS_PER_HOUR, JoinOutcome,
     MemberRecord, MemberState, NewLocalCommunity,
@@ -49,9 +53,14 @@ pub use delivery::{
     QueuedDelivery, UNREACHABLE_AFTER_MS, backoff_ms,
 };
 pub use error::StoreError;
+pub use filters::{
+    FilterAction, FilterContext, FilterFields, FilterKeyword, FilterRecord, FilterStatus,
+    KeywordChanges, NewKeyword,
+};
 pub use ids::now_ms;
 pub use inbox::{INBOX_MAX_ATTEMPTS, InboxItem, LocalActorProfile, RemoteKey};
 pub use interactions::{NotificationRecord, StatusCounts, ViewerMarks};
+pub use lists::{ListFields, ListMemberError, ListRecord, RepliesPolicy};
 pub use moderation::{
     AccountModeration, AccountState, AdminAccountFilter, DomainBlockRecord, DomainBlockWrite,
     ModLogEntry, ModerationState,

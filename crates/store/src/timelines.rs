@@ -28,7 +28,7 @@ pub struct Page {
 }
 
 impl Page {
-    fn bounds(&self) -> (i64, i64, bool) {
+    pub(crate) fn bounds(&self) -> (i64, i64, bool) {
         let upper = self.max_id.unwrap_or(i64::MAX);
         let lower = self.min_id.or(self.since_id).unwrap_or(0);
         (upper, lower, self.min_id.is_some())
@@ -48,7 +48,8 @@ pub enum PublicScope {
 
 impl Store {
     /// Home timeline candidates: the viewer's own posts, posts of accounts they follow, and
-    /// posts addressed to them. Held and deleted posts never appear.
+    /// posts addressed to them. Held and deleted posts never appear. Members of the viewer's
+    /// exclusive lists are read in those lists instead (posts addressed to the viewer stay).
     pub async fn home_timeline_ids(&self, viewer: Id, page: Page) -> Result<Vec<Id>, StoreError> {
         let (upper, lower, ascending) = page.bounds();
         let sql = if ascending { HOME_ASC } else { HOME_DESC };
@@ -177,12 +178,16 @@ impl Store {
 /// Statuses the home timeline may show.
 const HOME_DESC: &str = "SELECT id FROM statuses WHERE deleted_at IS NULL AND held_at IS NULL \
      AND id < $2 AND id > $3 AND (account_id = $1 \
-     OR account_id IN (SELECT target_account_id FROM follows WHERE account_id = $1 AND state = 'accepted') \
+     OR account_id IN (SELECT target_account_id FROM follows WHERE account_id = $1 AND state = 'accepted' \
+        AND target_account_id NOT IN (SELECT la.account_id FROM list_accounts la JOIN lists l ON l.id = la.list_id \
+            WHERE l.account_id = $1 AND l.exclusive = TRUE)) \
      OR id IN (SELECT status_id FROM status_mentions WHERE account_id = $1)) \
      ORDER BY id DESC LIMIT $4";
 const HOME_ASC: &str = "SELECT id FROM statuses WHERE deleted_at IS NULL AND held_at IS NULL \
      AND id < $2 AND id > $3 AND (account_id = $1 \
-     OR account_id IN (SELECT target_account_id FROM follows WHERE account_id = $1 AND state = 'accepted') \
+     OR account_id IN (SELECT target_account_id FROM follows WHERE account_id = $1 AND state = 'accepted' \
+        AND target_account_id NOT IN (SELECT la.account_id FROM list_accounts la JOIN lists l ON l.id = la.list_id \
+            WHERE l.account_id = $1 AND l.exclusive = TRUE)) \
      OR id IN (SELECT status_id FROM status_mentions WHERE account_id = $1)) \
      ORDER BY id ASC LIMIT $4";
 
@@ -203,7 +208,10 @@ macro_rules! public_sql {
 use public_sql;
 
 /// Ids newest first, whatever order the query used.
-fn ordered_ids(rows: &[sqlx::any::AnyRow], ascending: bool) -> Result<Vec<Id>, StoreError> {
+pub(crate) fn ordered_ids(
+    rows: &[sqlx::any::AnyRow],
+    ascending: bool,
+) -> Result<Vec<Id>, StoreError> {
     let mut ids: Vec<Id> = rows.iter().map(|r| id(r, "id")).collect::<Result<_, _>>()?;
     if ascending {
         ids.reverse();

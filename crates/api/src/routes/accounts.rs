@@ -271,6 +271,12 @@ pub async fn statuses(
         return Ok((axum::http::HeaderMap::new(), Json(Value::Array(items))));
     }
     let wanted = page.limit as usize;
+    let filters = crate::filtering::ActiveFilters::load(
+        &state,
+        &viewer,
+        cohort_store::FilterContext::Account,
+    )
+    .await?;
     let mut out: Vec<Value> = Vec::new();
     for _ in 0..5 {
         let ids = state.store.account_status_ids(id, page).await?;
@@ -278,7 +284,7 @@ pub async fn statuses(
         let Some(oldest) = ids.last().copied() else {
             break;
         };
-        for status in visible_statuses(&state, &viewer, &ids).await? {
+        for status in filters.apply(visible_statuses(&state, &viewer, &ids).await?) {
             let is_reply = !status["in_reply_to_id"].is_null();
             let is_reblog = !status["reblog"].is_null();
             let has_media = status["media_attachments"]

@@ -4,8 +4,10 @@
 pub mod accounts;
 pub mod admin;
 pub mod communities;
+pub mod filters;
 pub mod instance;
 pub mod interactions;
+pub mod lists;
 pub mod mod_log;
 pub mod notifications;
 pub mod oauth;

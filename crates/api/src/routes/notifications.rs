@@ -111,6 +111,12 @@ pub async fn list(
     // Notifications from accounts muted with their notifications stay hidden.
     let (_, silenced) = state.store.muted_accounts(auth.account.id).await?;
     let wanted = usize::try_from(page.limit).unwrap_or(40);
+    let filters = crate::filtering::ActiveFilters::load(
+        &state,
+        &auth.viewer(),
+        cohort_store::FilterContext::Notifications,
+    )
+    .await?;
     let mut out = Vec::new();
     for _ in 0..5 {
         let batch = state.store.notifications(auth.account.id, page).await?;
@@ -123,7 +129,7 @@ pub async fn list(
                 && !exclude.contains(&n.kind)
                 && !silenced.contains(&n.from_account);
             if wanted_type && let Some(v) = render(&state, &auth, n).await? {
-                out.push(v);
+                out.extend(filters.apply_to_notifications(vec![v]));
             }
         }
         if out.len() >= wanted || exhausted {

@@ -45,6 +45,14 @@ pub async fn visible_statuses(
     };
     let tags = state.store.tags_of(&shown).await?;
     let mut accounts: HashMap<Id, Value> = HashMap::new();
+    let people: Vec<Id> = visible
+        .iter()
+        .flat_map(|v| {
+            let facts = &v.get().facts;
+            std::iter::once(facts.author.id).chain(facts.addressed.iter().copied())
+        })
+        .collect();
+    prefetch_accounts(state, &mut accounts, &people).await?;
     let mut out = Vec::with_capacity(visible.len());
     for visible in visible {
         let status = visible.get();
@@ -102,6 +110,31 @@ pub async fn visible_statuses(
         ));
     }
     Ok(out)
+}
+
+/// Renders, in one query, every account of `ids` not yet in `cache`.
+async fn prefetch_accounts(
+    state: &ApiState,
+    cache: &mut HashMap<Id, Value>,
+    ids: &[Id],
+) -> ApiResult<()> {
+    let mut missing: Vec<Id> = ids
+        .iter()
+        .copied()
+        .filter(|id| !cache.contains_key(id))
+        .collect();
+    missing.sort_unstable();
+    missing.dedup();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    for (record, counts, note) in state.store.accounts_for_rendering(&missing).await? {
+        let rendered =
+            serde_json::to_value(Account::render_with_note(state, &record, counts, &note))
+                .map_err(ApiError::internal)?;
+        cache.insert(record.id, rendered);
+    }
+    Ok(())
 }
 
 async fn cached_account(

@@ -436,9 +436,12 @@ pub async fn context(
         })
         .map(|r| r.facts.id)
         .collect();
+    let filters =
+        crate::filtering::ActiveFilters::load(&state, &viewer, cohort_store::FilterContext::Thread)
+            .await?;
     Ok(Json(json!({
-        "ancestors": visible_statuses(&state, &viewer, &ancestors).await?,
-        "descendants": visible_statuses(&state, &viewer, &descendants).await?,
+        "ancestors": filters.apply(visible_statuses(&state, &viewer, &ancestors).await?),
+        "descendants": filters.apply(visible_statuses(&state, &viewer, &descendants).await?),
     })))
 }
 

@@ -1,19 +1,21 @@
-//! Timelines: home and public. Candidates come from the store newest first; each passes
-//! the read gate; pages are refilled when the gate hides some, so a page is short only at
-//! the end of the timeline.
+//! Timelines: home, list, public and tag. Candidates come from the store newest first; each
+//! passes the read gate, then the viewer's filters for the view's context; pages are
+//! refilled when the gate or a filter hides some, so a page is short only at the end of the
+//! timeline.
 
 use axum::Json;
 use axum::extract::State;
 use axum::response::IntoResponse;
 use cohort_model::Id;
 use cohort_policy::Viewer;
-use cohort_store::{Page, PublicScope};
+use cohort_store::{FilterContext, Page, PublicScope};
 use serde_json::Value;
 
 use crate::auth::{Authenticated, MaybeAuthenticated};
 use crate::error::ApiResult;
+use crate::filtering::ActiveFilters;
 use crate::params::Params;
-use crate::routes::shared::{link_header, page, visible_statuses};
+use crate::routes::shared::{link_header, page, parse_id, visible_statuses};
 use crate::state::ApiState;
 
 /// How many store pages one request may read to fill a page the gate thinned.
@@ -22,6 +24,7 @@ const MAX_REFILLS: usize = 5;
 async fn fill_page<F, Fut>(
     state: &ApiState,
     viewer: &Viewer,
+    filters: &ActiveFilters,
     mut page: Page,
     fetch: F,
 ) -> ApiResult<Vec<Value>>
@@ -38,7 +41,7 @@ where
         let (Some(newest), Some(oldest)) = (ids.first().copied(), ids.last().copied()) else {
             break;
         };
-        let visible = visible_statuses(state, viewer, &ids).await?;
+        let visible = filters.apply(visible_statuses(state, viewer, &ids).await?);
         if ascending {
             // Catching up: these are the oldest of the newer posts; keep the order newest
             // first and continue above the newest.
@@ -73,14 +76,48 @@ pub async fn home(
     let page = page(&params, 40)?;
     let viewer = auth.viewer();
     let me = auth.account.id;
+    let filters = ActiveFilters::load(&state, &viewer, FilterContext::Home).await?;
     let store = state.store.clone();
-    let mut items = fill_page(&state, &viewer, page, |p| {
+    let items = fill_page(&state, &viewer, &filters, page, |p| {
         let store = store.clone();
         async move { store.home_timeline_ids(me, p).await }
     })
     .await?;
-    // Muted accounts (and boosts by them) stay out of the home timeline; a mute is the
-    // viewer's preference, not an audience rule.
+    let items = without_muted(&state, me, items).await?;
+    let headers = link_header(&state, "/api/v1/timelines/home", "", &items);
+    Ok((headers, Json(Value::Array(items))))
+}
+
+/// `GET /api/v1/timelines/list/:id`: posts of the list's members (404 for another
+/// account's list), with the home context's filters as Mastodon.
+pub async fn list(
+    State(state): State<ApiState>,
+    auth: Authenticated,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    params: Params,
+) -> ApiResult<impl IntoResponse> {
+    auth.require("read:lists")?;
+    let me = auth.account.id;
+    let list = state.store.list(me, parse_id(&id)?).await?;
+    let page = page(&params, 40)?;
+    let viewer = auth.viewer();
+    let filters = ActiveFilters::load(&state, &viewer, FilterContext::Home).await?;
+    let store = state.store.clone();
+    let items = fill_page(&state, &viewer, &filters, page, |p| {
+        let store = store.clone();
+        let list = list.clone();
+        async move { store.list_timeline_ids(&list, p).await }
+    })
+    .await?;
+    let items = without_muted(&state, me, items).await?;
+    let path = format!("/api/v1/timelines/list/{}", list.id);
+    let headers = link_header(&state, &path, "", &items);
+    Ok((headers, Json(Value::Array(items))))
+}
+
+/// Muted accounts (and boosts by them) stay out of the home and list timelines; a mute is
+/// the viewer's preference, not an audience rule.
+async fn without_muted(state: &ApiState, me: Id, mut items: Vec<Value>) -> ApiResult<Vec<Value>> {
     let (muted, _) = state.store.muted_accounts(me).await?;
     if !muted.is_empty() {
         let muted: Vec<String> = muted.iter().map(ToString::to_string).collect();
@@ -90,8 +127,7 @@ pub async fn home(
             !muted.iter().any(|m| m == author || m == original)
         });
     }
-    let headers = link_header(&state, "/api/v1/timelines/home", "", &items);
-    Ok((headers, Json(Value::Array(items))))
+    Ok(items)
 }
 
 /// `GET /api/v1/timelines/public?local=&remote=`.
@@ -110,8 +146,9 @@ pub async fn public(
     };
     let page = page(&params, 40)?;
     let viewer = auth.viewer();
+    let filters = ActiveFilters::load(&state, &viewer, FilterContext::Public).await?;
     let store = state.store.clone();
-    let items = fill_page(&state, &viewer, page, |p| {
+    let items = fill_page(&state, &viewer, &filters, page, |p| {
         let store = store.clone();
         async move { store.public_timeline_ids(scope, p).await }
     })
@@ -137,9 +174,10 @@ pub async fn tag(
     let tag = tag.trim_start_matches('#').to_lowercase();
     let page = page(&params, 40)?;
     let viewer = auth.viewer();
+    let filters = ActiveFilters::load(&state, &viewer, FilterContext::Public).await?;
     let store = state.store.clone();
     let name = tag.clone();
-    let items = fill_page(&state, &viewer, page, |p| {
+    let items = fill_page(&state, &viewer, &filters, page, |p| {
         let store = store.clone();
         let name = name.clone();
         async move { store.tag_timeline_ids(&name, local, p).await }
