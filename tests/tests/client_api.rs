@@ -1363,3 +1363,55 @@ async fn answers_to_remote_follow_requests_keep_the_follow_id() {
         instance.stop().await;
     }
 }
+
+#[tokio::test]
+async fn mutes_and_blocks_are_listed_to_their_owner_only() {
+    for engine in engines() {
+        let mut instance = Instance::start(engine, &[]).await;
+        instance.create_account("pat", Role::Member, false).await;
+        let a = instance.create_account("a1", Role::Member, false).await;
+        let b = instance.create_account("b1", Role::Member, false).await;
+        let c = instance.create_account("c1", Role::Member, false).await;
+        let pat = instance.sign_in("pat", "read write follow").await;
+        for id in [a, b] {
+            let (status, _) = instance
+                .post(&format!("/api/v1/accounts/{id}/mute"), Some(&pat), &[])
+                .await;
+            assert_eq!(status, 200);
+        }
+        let (status, _) = instance
+            .post(&format!("/api/v1/accounts/{c}/block"), Some(&pat), &[])
+            .await;
+        assert_eq!(status, 200);
+        let ids = |list: &Value| -> Vec<String> {
+            list.as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["id"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let (status, mutes) = instance.get("/api/v1/mutes", Some(&pat)).await;
+        assert_eq!(status, 200);
+        assert_eq!(ids(&mutes), vec![b.to_string(), a.to_string()]);
+        let (_, first) = instance.get("/api/v1/mutes?limit=1", Some(&pat)).await;
+        assert_eq!(ids(&first), vec![b.to_string()]);
+        let (_, next) = instance
+            .get(&format!("/api/v1/mutes?limit=1&max_id={b}"), Some(&pat))
+            .await;
+        assert_eq!(ids(&next), vec![a.to_string()]);
+        let (status, blocks) = instance.get("/api/v1/blocks", Some(&pat)).await;
+        assert_eq!(status, 200);
+        assert_eq!(ids(&blocks), vec![c.to_string()]);
+        // Someone else's lists are theirs: empty for a new user; a token without the scope
+        // or no token at all is refused.
+        let other = instance.sign_in("a1", "read write follow").await;
+        let (_, theirs) = instance.get("/api/v1/blocks", Some(&other)).await;
+        assert!(ids(&theirs).is_empty());
+        let narrow = instance.sign_in("pat", "read:statuses").await;
+        let (status, _) = instance.get("/api/v1/mutes", Some(&narrow)).await;
+        assert_eq!(status, 403);
+        let (status, _) = instance.get("/api/v1/blocks", None).await;
+        assert_eq!(status, 401);
+        instance.stop().await;
+    }
+}

@@ -150,6 +150,8 @@ pub fn router(state: ApiState) -> Router {
             get(communities::index).post(communities::create),
         )
         .route("/api/v1/directory", get(communities::directory))
+        .route("/api/v1/mutes", get(preferences::mutes))
+        .route("/api/v1/blocks", get(preferences::blocks))
         .route("/api/v1/cohort/mod_log", get(routes::mod_log::public_log))
         .route(
             "/api/v1/communities/{id}",

@@ -121,6 +121,46 @@ impl Store {
         Ok((muted, silenced))
     }
 
+    /// The accounts `account` mutes, a page at a time (by account id, newest first).
+    pub async fn muted_account_ids(
+        &self,
+        account: Id,
+        page: crate::Page,
+    ) -> Result<Vec<Id>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT target_account_id FROM mutes WHERE account_id = $1 \
+             AND target_account_id < $2 AND target_account_id > $3 \
+             ORDER BY target_account_id DESC LIMIT $4",
+        )
+        .bind(account.as_i64())
+        .bind(page.max_id.unwrap_or(i64::MAX))
+        .bind(page.min_id.or(page.since_id).unwrap_or(0))
+        .bind(page.limit)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(|r| id(r, "target_account_id")).collect()
+    }
+
+    /// The accounts `account` blocks, a page at a time (by account id, newest first).
+    pub async fn blocked_account_ids(
+        &self,
+        account: Id,
+        page: crate::Page,
+    ) -> Result<Vec<Id>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT target_account_id FROM blocks WHERE account_id = $1 \
+             AND target_account_id < $2 AND target_account_id > $3 \
+             ORDER BY target_account_id DESC LIMIT $4",
+        )
+        .bind(account.as_i64())
+        .bind(page.max_id.unwrap_or(i64::MAX))
+        .bind(page.min_id.or(page.since_id).unwrap_or(0))
+        .bind(page.limit)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(|r| id(r, "target_account_id")).collect()
+    }
+
     /// Saves a read marker, bumping its version.
     pub async fn save_marker(
         &self,

@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use cohort_model::Visibility;
 use serde_json::{Map, Value, json};
 
@@ -9,7 +10,9 @@ use crate::auth::Authenticated;
 use crate::entities::datetime;
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
-use crate::routes::shared::{parse_id, visible_record, visible_status};
+use crate::routes::shared::{
+    accounts_json, link_header, page, parse_id, visible_record, visible_status,
+};
 use crate::state::ApiState;
 
 /// Most pinned statuses per account, as Mastodon.
@@ -159,4 +162,36 @@ pub async fn save_markers(
         ));
     }
     markers(State(state), auth, Params::default()).await
+}
+
+/// `GET /api/v1/mutes`: the accounts the user mutes, `Link` paged.
+pub async fn mutes(
+    State(state): State<ApiState>,
+    auth: Authenticated,
+    params: Params,
+) -> ApiResult<(HeaderMap, Json<Value>)> {
+    auth.require("read:mutes")?;
+    let ids = state
+        .store
+        .muted_account_ids(auth.account.id, page(&params, 80)?)
+        .await?;
+    let accounts = accounts_json(&state, &ids).await?;
+    let headers = link_header(&state, "/api/v1/mutes", "", &accounts);
+    Ok((headers, Json(Value::Array(accounts))))
+}
+
+/// `GET /api/v1/blocks`: the accounts the user blocks, `Link` paged.
+pub async fn blocks(
+    State(state): State<ApiState>,
+    auth: Authenticated,
+    params: Params,
+) -> ApiResult<(HeaderMap, Json<Value>)> {
+    auth.require("read:blocks")?;
+    let ids = state
+        .store
+        .blocked_account_ids(auth.account.id, page(&params, 80)?)
+        .await?;
+    let accounts = accounts_json(&state, &ids).await?;
+    let headers = link_header(&state, "/api/v1/blocks", "", &accounts);
+    Ok((headers, Json(Value::Array(accounts))))
 }
