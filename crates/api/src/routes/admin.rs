@@ -53,18 +53,9 @@ async fn outcome(
         other => format!("Resolved; action taken: {}.", other.as_str()),
     };
     if !note.trim().is_empty() {
-        let guard = state.phi_guard().await.map_err(ApiError::internal)?;
-        let finding = guard.screen(&note, auth.account.author_kind);
-        let note = if finding.identifies_patient {
-            let spans: Vec<(std::ops::Range<usize>, &str)> = finding
-                .spans
-                .iter()
-                .map(|s| (s.start..s.end, s.kind.as_str()))
-                .collect();
-            cohort_moderation::redact(&note, &spans)
-        } else {
-            note
-        };
+        let (note, _) =
+            crate::routes::shared::redacted_for_publication(state, &note, auth.account.author_kind)
+                .await?;
         text.push(' ');
         text.push_str(note.trim());
     }

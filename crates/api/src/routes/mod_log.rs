@@ -15,7 +15,7 @@ use crate::auth::MaybeAuthenticated;
 use crate::entities::datetime;
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
-use crate::routes::shared::{account_json, link_header};
+use crate::routes::shared::{account_json, link_header, redacted_for_publication};
 use crate::state::{ApiState, PublicModLog};
 
 /// `GET /api/v1/cohort/mod_log?max_id=&limit=`.
@@ -37,21 +37,11 @@ pub async fn public_log(
         None => None,
     };
     let entries = state.store.public_mod_log(max_id, limit).await?;
-    let guard = state.phi_guard().await.map_err(ApiError::internal)?;
     let mut out = Vec::with_capacity(entries.len());
     for entry in entries {
         // Moderators write as professionals: the strictest reading of "identifies a patient".
-        let finding = guard.screen(&entry.reason, AuthorKind::Clinician);
-        let reason = if finding.identifies_patient {
-            let spans: Vec<(std::ops::Range<usize>, &str)> = finding
-                .spans
-                .iter()
-                .map(|s| (s.start..s.end, s.kind.as_str()))
-                .collect();
-            cohort_moderation::redact(&entry.reason, &spans)
-        } else {
-            entry.reason.clone()
-        };
+        let (reason, _) =
+            redacted_for_publication(&state, &entry.reason, AuthorKind::Clinician).await?;
         let moderator = match (state.settings.public_mod_log, entry.moderator) {
             (PublicModLog::On, Some(id)) => account_json(&state, id).await.ok(),
             _ => None,

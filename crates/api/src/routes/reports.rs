@@ -10,7 +10,7 @@
 use axum::Json;
 use axum::extract::State;
 use cohort_model::{Domain, Id};
-use cohort_moderation::{Category, check_comment, redact};
+use cohort_moderation::{Category, check_comment};
 use cohort_store::{NewReport, ReportRecord};
 use serde_json::{Value, json};
 
@@ -130,20 +130,7 @@ pub async fn screened_for_forwarding(
     comment: &str,
     auth: &Authenticated,
 ) -> ApiResult<(String, Option<String>)> {
-    if comment.trim().is_empty() {
-        return Ok((comment.to_owned(), None));
-    }
-    let guard = state.phi_guard().await.map_err(ApiError::internal)?;
-    let finding = guard.screen(comment, auth.account.author_kind);
-    if !finding.identifies_patient {
-        return Ok((comment.to_owned(), None));
-    }
-    let spans: Vec<(std::ops::Range<usize>, &str)> = finding
-        .spans
-        .iter()
-        .map(|s| (s.start..s.end, s.kind.as_str()))
-        .collect();
-    Ok((redact(comment, &spans), Some(finding.reason.clone())))
+    crate::routes::shared::redacted_for_publication(state, comment, auth.account.author_kind).await
 }
 
 /// Mastodon's Report entity (what the reporter sees), with Cohort's `priority` and, for a

@@ -228,3 +228,31 @@ pub fn link_header(state: &ApiState, path: &str, extra: &str, items: &[Value]) -
     }
     headers
 }
+
+/// Text that leaves the moderators (a forwarded report comment, a resolution note, a public
+/// mod-log reason) as it may be shown: when the PHI guard, reading it as written by
+/// `author_kind`, finds that it identifies a patient, the identifying spans are replaced by
+/// `[redacted KIND]`, and the guard's reason comes back for the moderators.
+pub async fn redacted_for_publication(
+    state: &ApiState,
+    text: &str,
+    author_kind: cohort_model::AuthorKind,
+) -> ApiResult<(String, Option<String>)> {
+    if text.trim().is_empty() {
+        return Ok((text.to_owned(), None));
+    }
+    let guard = state.phi_guard().await.map_err(ApiError::internal)?;
+    let finding = guard.screen(text, author_kind);
+    if !finding.identifies_patient {
+        return Ok((text.to_owned(), None));
+    }
+    let spans: Vec<(std::ops::Range<usize>, &str)> = finding
+        .spans
+        .iter()
+        .map(|s| (s.start..s.end, s.kind.as_str()))
+        .collect();
+    Ok((
+        cohort_moderation::redact(text, &spans),
+        Some(finding.reason.clone()),
+    ))
+}
