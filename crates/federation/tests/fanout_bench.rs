@@ -10,62 +10,17 @@
 
 mod common;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
 use cohort_federation::Delivery;
-use cohort_federation::delivery::Signer;
 use cohort_model::{Domain, Visibility};
 use cohort_store::testing::on_each_engine;
-use common::{FakeInboxes, Local, follows, remote, test_keys};
+use common::{FakeInboxes, HostCounts, Local, counting_listener, follows, remote, signing_rate};
 
 const INSTANCES: usize = 500;
 const FOLLOWERS_PER_INSTANCE: usize = 20;
 const LISTENERS: usize = 4;
-
-type Counts = Arc<Mutex<HashMap<String, usize>>>;
-
-async fn counting_listener(counts: Counts) -> u16 {
-    async fn count(State(counts): State<Counts>, headers: HeaderMap) -> StatusCode {
-        let host = headers
-            .get("host")
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        *counts.lock().unwrap().entry(host).or_default() += 1;
-        StatusCode::ACCEPTED
-    }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let app = Router::new().fallback(count).with_state(counts);
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    port
-}
-
-fn signing_rate() -> f64 {
-    let keys = test_keys();
-    let signer = Signer::from_pem(
-        "https://a.example/users/pat#main-key",
-        &keys.private_key_pem,
-    )
-    .unwrap();
-    let message = b"(request-target): post /inbox\nhost: inst1.localhost:40000\ndate: Sat, 28 Nov 2026 01:00:00 GMT\ndigest: SHA-256=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
-    for _ in 0..50 {
-        signer.sign(message).unwrap();
-    }
-    let n = 2000;
-    let start = Instant::now();
-    for _ in 0..n {
-        signer.sign(message).unwrap();
-    }
-    f64::from(n) / start.elapsed().as_secs_f64()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: run with --release -- --ignored --nocapture"]
@@ -76,7 +31,7 @@ async fn fan_out_to_10k_followers_on_500_instances() {
         let local = Local::new(store.clone());
         let pat = local.account("pat", &keyholder).await;
 
-        let counts: Counts = Arc::default();
+        let counts: HostCounts = Arc::default();
         let mut ports = Vec::new();
         for _ in 0..LISTENERS {
             ports.push(counting_listener(counts.clone()).await);

@@ -394,3 +394,47 @@ pub fn actor_uri(domain: &Domain, name: &str) -> String {
 }
 
 pub fn unused(_: SocketAddr) {}
+
+/// Request counts per `Host`, for benchmarks that only need to know who got how much.
+pub type HostCounts = Arc<Mutex<HashMap<String, usize>>>;
+
+/// A listener on 127.0.0.1:0 that answers `202` to everything and counts requests by `Host`
+/// (cheap enough not to be what a fan-out benchmark measures). Returns its port.
+pub async fn counting_listener(counts: HostCounts) -> u16 {
+    async fn count(State(counts): State<HostCounts>, headers: HeaderMap) -> StatusCode {
+        let host = headers
+            .get("host")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        *counts.lock().unwrap().entry(host).or_default() += 1;
+        StatusCode::ACCEPTED
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let app = Router::new().fallback(count).with_state(counts);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    port
+}
+
+/// The bare RSA-2048 signing rate of one thread (signatures per second): the bound a
+/// fan-out benchmark compares itself with, measured in the same run.
+pub fn signing_rate() -> f64 {
+    let signer = cohort_federation::delivery::Signer::from_pem(
+        "https://a.example/users/pat#main-key",
+        &test_keys().private_key_pem,
+    )
+    .unwrap();
+    let message = b"(request-target): post /inbox\nhost: inst1.localhost:40000\ndate: Sat, 28 Nov 2026 01:00:00 GMT\ndigest: SHA-256=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+    for _ in 0..50 {
+        signer.sign(message).unwrap();
+    }
+    let n = 2000;
+    let start = std::time::Instant::now();
+    for _ in 0..n {
+        signer.sign(message).unwrap();
+    }
+    f64::from(n) / start.elapsed().as_secs_f64()
+}
