@@ -93,8 +93,15 @@ impl Instance {
         };
         vars.entry("COHORT_DOMAIN".into())
             .or_insert_with(|| domain.clone());
+        // COHORT_TEST_LOG=<filter> shows the instances' logs (to stderr) when a test fails.
+        if let Ok(filter) = std::env::var("COHORT_TEST_LOG") {
+            vars.insert("COHORT_LOG".into(), filter);
+        }
         let config = Config::load(None, &|key| vars.get(key).cloned())
             .unwrap_or_else(|e| panic!("harness configuration: {e}"));
+        if std::env::var("COHORT_TEST_LOG").is_ok() {
+            cohort_server::logging::init(&config);
+        }
         let server = RunningServer::start(config)
             .await
             .unwrap_or_else(|e| panic!("start instance: {e}"));
@@ -300,7 +307,8 @@ impl Instance {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    /// Deliveries and received activities still queued (some may wait for a retry).
+    /// Work still to do: deliveries queued (some may wait for a retry), received activities
+    /// queued, and outbox events not planned yet.
     pub async fn queued_work(&self) -> usize {
         let store = self.store();
         let deliveries = store
@@ -312,7 +320,14 @@ impl Instance {
             .inbox_queue_len()
             .await
             .unwrap_or_else(|e| panic!("inbox queue: {e}"));
-        usize::try_from(deliveries + inbox).unwrap_or(usize::MAX)
+        // Events written but not planned yet: the server's own inbox processor (which runs
+        // beside the harness's draining) may have just written them.
+        let unplanned = store
+            .unplanned_outbox_events(1)
+            .await
+            .unwrap_or_else(|e| panic!("outbox: {e}"))
+            .len();
+        usize::try_from(deliveries + inbox).unwrap_or(usize::MAX) + unplanned
     }
 
     /// Runs this instance's background work once: delivers what is queued and processes

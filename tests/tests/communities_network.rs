@@ -263,6 +263,26 @@ async fn members_on_three_instances_post_reply_and_moderate_a_community() {
             .unwrap();
         assert_eq!(before, after, "alpha stores nothing from a banned member");
 
+        // Mo leaves through the communities API of beta: alpha learns of it.
+        let (_, on_alpha) = alpha.get("/api/v1/communities/diabetes", None).await;
+        let members_before = on_alpha["members_count"].as_i64().unwrap();
+        let (status, left) = beta
+            .post(
+                &format!("/api/v1/communities/{community}/leave"),
+                Some(&mo),
+                &[],
+            )
+            .await;
+        assert_eq!(status, 200, "{left}");
+        assert_eq!(left["relationship"]["member"], false);
+        settle(&all).await;
+        let (_, on_alpha) = alpha.get("/api/v1/communities/diabetes", None).await;
+        assert_eq!(
+            on_alpha["members_count"].as_i64().unwrap(),
+            members_before - 1,
+            "the Undo(Follow) reached alpha: {on_alpha}"
+        );
+
         for instance in [alpha, beta, gamma] {
             instance.stop().await;
         }

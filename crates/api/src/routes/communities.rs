@@ -653,10 +653,26 @@ pub async fn leave(
             "the owner cannot leave; hand the community to another owner first",
         ));
     }
-    state
-        .store
-        .leave_community(&community, auth.account.id)
-        .await?;
+    if community.is_local() {
+        state
+            .store
+            .leave_community(&community, auth.account.id)
+            .await?;
+    } else {
+        // A community hosted elsewhere: undo the follow of its Group there too.
+        let group = community.account.id;
+        let existing = state.store.relationship(auth.account.id, group).await?;
+        state.store.remove_follow(auth.account.id, group).await?;
+        if existing.following || existing.requested {
+            crate::routes::accounts::tell_remote_account(
+                &state,
+                cohort_store::OutboxKind::UndoFollow,
+                auth.account.id,
+                group,
+            )
+            .await?;
+        }
+    }
     let community = state.store.community(community.id).await?;
     Ok(Json(
         community_json(&state, &community, &auth.viewer()).await?,
