@@ -143,6 +143,9 @@ async fn a_thread_in_a_community_of_20k_members_on_1000_instances() {
 
         let mut config = local.config(true);
         config.max_concurrent_domains = 32;
+        // Leases are not what this measures: a long one keeps a loaded machine from handing a
+        // busy domain to a second worker (which would deliver some rows twice).
+        config.lease = std::time::Duration::from_secs(120);
         let delivery = Delivery::new(store.clone(), config).unwrap();
         let start = Instant::now();
         delivery.plan_pending().await.unwrap();
@@ -152,7 +155,7 @@ async fn a_thread_in_a_community_of_20k_members_on_1000_instances() {
             let counts = counts.lock().unwrap();
             domains
                 .iter()
-                .filter(|d| counts.get(d.as_str()) == Some(&3))
+                .filter(|d| counts.get(d.as_str()).is_some_and(|n| *n >= 3))
                 .count()
         };
         // On a loaded machine some sends time out and wait for their backoff (about a
@@ -170,7 +173,13 @@ async fn a_thread_in_a_community_of_20k_members_on_1000_instances() {
             "every instance got all three activities"
         );
         let deliveries = stats.delivered as usize;
-        assert_eq!(deliveries, 3 * INSTANCES);
+        let duplicates = counts
+            .lock()
+            .unwrap()
+            .values()
+            .map(|n| n.saturating_sub(3))
+            .sum::<usize>();
+        assert_eq!(duplicates, 0, "no instance got anything twice");
         let send_phase = total - planned;
         let rate = deliveries as f64 / send_phase.as_secs_f64();
         println!(
