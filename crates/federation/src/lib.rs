@@ -8,9 +8,12 @@
 //! It depends on `activitypub_federation` (axum integration) and
 //! `http-signature-normalization`, pinned in the workspace manifest.
 //!
-//! Built so far: the shape of local actor URLs ([`urls`]), actor key generation ([`keys`]),
-//! ActivityStreams rendering of what Cohort sends ([`render`]) and the durable, signed,
-//! permit-gated delivery pipeline ([`delivery`]: the only module that sends).
+//! Modules: the shape of local actor URLs ([`urls`]), actor key generation ([`keys`]),
+//! discovery, served objects and signed fetches ([`http`]), the inbox and its processor
+//! ([`inbox`], with the FEP-1b12 community rules in `inbox/community.rs`), ActivityStreams
+//! rendering of what Cohort sends ([`render`]), what a community's Group does for posts
+//! written here ([`communities`]), and the durable, signed, permit-gated delivery pipeline
+//! ([`delivery`]: the only module that sends).
 
 pub mod communities;
 pub mod delivery;
