@@ -366,7 +366,8 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        set_follow_in(&mut tx, self.next_id(), new.owner, account_id, "accepted").await?;
+        crate::relations::set_follow_in(&mut tx, self.next_id(), new.owner, account_id, "accepted")
+            .await?;
         tx.commit().await?;
         self.community(community_id).await
     }
@@ -596,7 +597,7 @@ impl Store {
         } else {
             "requested"
         };
-        set_follow_in(
+        crate::relations::set_follow_in(
             &mut tx,
             self.next_id(),
             account,
@@ -628,11 +629,7 @@ impl Store {
         .bind(account.as_i64())
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM follows WHERE account_id = $1 AND target_account_id = $2")
-            .bind(account.as_i64())
-            .bind(community.account.id.as_i64())
-            .execute(&mut *tx)
-            .await?;
+        crate::relations::remove_follow_in(&mut tx, account, community.account.id).await?;
         tx.commit().await?;
         Ok(removed.rows_affected() > 0)
     }
@@ -682,7 +679,7 @@ impl Store {
             return Ok(false);
         }
         if approve {
-            set_follow_in(
+            crate::relations::set_follow_in(
                 &mut tx,
                 self.next_id(),
                 account,
@@ -691,11 +688,7 @@ impl Store {
             )
             .await?;
         } else {
-            sqlx::query("DELETE FROM follows WHERE account_id = $1 AND target_account_id = $2")
-                .bind(account.as_i64())
-                .bind(community.account.id.as_i64())
-                .execute(&mut *tx)
-                .await?;
+            crate::relations::remove_follow_in(&mut tx, account, community.account.id).await?;
         }
         tx.commit().await?;
         Ok(true)
@@ -831,11 +824,7 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM follows WHERE account_id = $1 AND target_account_id = $2")
-            .bind(account.as_i64())
-            .bind(community.account.id.as_i64())
-            .execute(&mut *tx)
-            .await?;
+        crate::relations::remove_follow_in(&mut tx, account, community.account.id).await?;
         crate::moderation::log_community_in(
             &mut tx,
             self.next_id(),
@@ -1060,29 +1049,6 @@ impl Store {
     ) -> Result<Option<Id>, StoreError> {
         self.reblog_by(group, thread).await
     }
-}
-
-/// Writes a follow row (or changes its state) inside a transaction.
-async fn set_follow_in(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    row_id: Id,
-    follower: Id,
-    followed: Id,
-    state: &str,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO follows (id, account_id, target_account_id, state, created_at) \
-         VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (account_id, target_account_id) DO UPDATE SET state = excluded.state",
-    )
-    .bind(row_id.as_i64())
-    .bind(follower.as_i64())
-    .bind(followed.as_i64())
-    .bind(state)
-    .bind(now_ms())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 impl Store {

@@ -255,29 +255,18 @@ impl Store {
         followed: Id,
         state: FollowState,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO follows (id, account_id, target_account_id, state, created_at) \
-             VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (account_id, target_account_id) DO UPDATE SET state = excluded.state",
-        )
-        .bind(self.next_id().as_i64())
-        .bind(follower.as_i64())
-        .bind(followed.as_i64())
-        .bind(state.as_str())
-        .bind(now_ms())
-        .execute(self.writer())
-        .await?;
+        let mut tx = self.writer().begin().await?;
+        set_follow_in(&mut tx, self.next_id(), follower, followed, state.as_str()).await?;
+        tx.commit().await?;
         self.mirror_remote_membership(follower, followed, Some(state))
             .await
     }
 
     /// Removes a follow or follow request.
     pub async fn remove_follow(&self, follower: Id, followed: Id) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM follows WHERE account_id = $1 AND target_account_id = $2")
-            .bind(follower.as_i64())
-            .bind(followed.as_i64())
-            .execute(self.writer())
-            .await?;
+        let mut tx = self.writer().begin().await?;
+        remove_follow_in(&mut tx, follower, followed).await?;
+        tx.commit().await?;
         self.mirror_remote_membership(follower, followed, None)
             .await
     }
@@ -480,4 +469,43 @@ impl Store {
             .await?;
         Ok(())
     }
+}
+
+/// Writes a follow row (or changes its state) inside a transaction: the one place that does,
+/// for plain follows and for joining a community.
+pub(crate) async fn set_follow_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    row_id: Id,
+    follower: Id,
+    followed: Id,
+    state: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO follows (id, account_id, target_account_id, state, created_at) \
+         VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (account_id, target_account_id) DO UPDATE SET state = excluded.state",
+    )
+    .bind(row_id.as_i64())
+    .bind(follower.as_i64())
+    .bind(followed.as_i64())
+    .bind(state)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Removes a follow row (or request) inside a transaction: for unfollowing, leaving a
+/// community, a rejected join request and a ban alike.
+pub(crate) async fn remove_follow_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    follower: Id,
+    followed: Id,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM follows WHERE account_id = $1 AND target_account_id = $2")
+        .bind(follower.as_i64())
+        .bind(followed.as_i64())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
