@@ -4,7 +4,7 @@
 
 use cohort_model::Visibility;
 use cohort_policy::Visible;
-use cohort_store::{AccountCounts, AccountRecord, StatusRecord};
+use cohort_store::{AccountCounts, AccountRecord, ProfileDetails, StatusRecord};
 use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -50,6 +50,19 @@ pub fn visibility_name(visibility: Visibility) -> &'static str {
     }
 }
 
+/// The visibility of a new post whose client named none: the account's choice, else public
+/// (followers-only for a locked account, as Mastodon).
+pub fn default_visibility(
+    account: &cohort_store::AccountRecord,
+    posting: &cohort_store::PostingDefaults,
+) -> Visibility {
+    posting.visibility.unwrap_or(if account.locked {
+        Visibility::Followers
+    } else {
+        Visibility::Public
+    })
+}
+
 /// The Account entity.
 #[derive(Debug, Serialize)]
 pub struct Account {
@@ -86,25 +99,53 @@ pub struct Account {
 }
 
 impl Account {
-    /// Renders an account with its counts.
+    /// Renders an account with its counts, without the profile details (bio, fields).
     pub fn render(state: &ApiState, account: &AccountRecord, counts: AccountCounts) -> Account {
-        Self::render_with_note(state, account, counts, "")
+        Self::render_with_profile(state, account, counts, &ProfileDetails::default())
     }
 
-    /// Renders an account with its counts and bio (plain text, rendered as safe HTML).
-    pub fn render_with_note(
+    /// Renders an account with its counts and profile details. A local person's bio and
+    /// field values are plain text, rendered here as safe HTML; a remote one's were sanitized
+    /// when they arrived.
+    pub fn render_with_profile(
         state: &ApiState,
         account: &AccountRecord,
         counts: AccountCounts,
-        note: &str,
+        profile: &ProfileDetails,
     ) -> Account {
         let base = &state.settings.base_url;
+        let local = account.domain.is_none();
         let url = match &account.domain {
             None => format!("{base}/@{}", account.username),
             Some(_) => account.actor_uri.clone(),
         };
         let avatar = format!("{base}/avatars/original/missing.png");
         let header = format!("{base}/headers/original/missing.png");
+        // A community's description is stored as safe HTML already (routes/communities.rs).
+        let as_html = |text: &str| {
+            if !local || account.is_group {
+                text.to_owned()
+            } else if text.is_empty() {
+                String::new()
+            } else {
+                crate::text::to_html(text, &[], &|tag| format!("{base}/tags/{tag}"))
+            }
+        };
+        let fields = profile
+            .fields
+            .iter()
+            .map(|field| {
+                json!({
+                    "name": field.name,
+                    "value": if local {
+                        crate::text::field_value_html(&field.value, &|tag| format!("{base}/tags/{tag}"))
+                    } else {
+                        field.value.clone()
+                    },
+                    "verified_at": field.verified_at.map(datetime),
+                })
+            })
+            .collect();
         Account {
             id: account.id.to_string(),
             username: account.username.clone(),
@@ -112,17 +153,11 @@ impl Account {
             display_name: account.display_name.clone(),
             locked: account.locked,
             bot: account.bot,
-            discoverable: false,
-            indexable: false,
+            discoverable: profile.discoverable,
+            indexable: profile.indexable,
             group: account.is_group,
             created_at: datetime(account.created_at),
-            note: if note.is_empty() {
-                String::new()
-            } else {
-                crate::text::to_html(note, &[], &|tag| {
-                    format!("{}/tags/{tag}", state.settings.base_url)
-                })
-            },
+            note: as_html(&profile.note),
             url,
             uri: account.actor_uri.clone(),
             avatar: avatar.clone(),
@@ -133,29 +168,39 @@ impl Account {
             following_count: counts.following,
             statuses_count: counts.statuses,
             last_status_at: counts.last_status_at.map(date),
-            hide_collections: false,
-            noindex: true,
+            hide_collections: profile.hide_collections,
+            noindex: !profile.indexable,
             emojis: Vec::new(),
             roles: Vec::new(),
-            fields: Vec::new(),
+            fields,
             source: None,
             role: None,
         }
     }
 
-    /// Adds what only the account itself sees (`verify_credentials`); `note` is the bio as
-    /// typed.
-    pub fn with_credentials(mut self, account: &AccountRecord, note: &str) -> Account {
+    /// Adds what only the account itself sees (`verify_credentials`): its bio and fields as
+    /// typed, and its posting defaults.
+    pub fn with_credentials(
+        mut self,
+        account: &AccountRecord,
+        profile: &ProfileDetails,
+    ) -> Account {
+        let privacy = default_visibility(account, &profile.posting);
+        let fields: Vec<Value> = profile
+            .fields
+            .iter()
+            .map(|f| json!({"name": f.name, "value": f.value, "verified_at": f.verified_at.map(datetime)}))
+            .collect();
         self.source = Some(json!({
-            "privacy": if account.locked { "private" } else { "public" },
-            "sensitive": false,
-            "language": null,
-            "note": note,
-            "fields": [],
+            "privacy": visibility_name(privacy),
+            "sensitive": profile.posting.sensitive,
+            "language": profile.posting.language,
+            "note": profile.note,
+            "fields": fields,
             "follow_requests_count": 0,
-            "hide_collections": false,
-            "discoverable": false,
-            "indexable": false,
+            "hide_collections": profile.hide_collections,
+            "discoverable": profile.discoverable,
+            "indexable": profile.indexable,
         }));
         self.role = Some(json!({
             "id": account.role.as_str(),

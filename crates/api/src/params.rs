@@ -158,6 +158,38 @@ impl Params {
             .ok_or_else(|| ApiError::BadRequest(format!("{key} must be an integer")))
     }
 
+    /// The parameters nested under `key` (`source[privacy]=x` in a form, or
+    /// `{"source": {"privacy": "x"}}` in JSON); empty when absent or not an object.
+    pub fn nested(&self, key: &str) -> Params {
+        match self.value(key) {
+            Some(Value::Object(map)) => Params(map.clone()),
+            _ => Params::default(),
+        }
+    }
+
+    /// A list of objects: `key[0][name]=a&key[1][name]=b` (Rails' indexed hash, read in index
+    /// order), `key[][name]=a` or a JSON array of objects. Other items are skipped.
+    pub fn objects(&self, key: &str) -> Vec<Params> {
+        match self.value(key) {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|v| v.as_object().map(|m| Params(m.clone())))
+                .collect(),
+            Some(Value::Object(map)) => {
+                let mut indexed: Vec<(i64, Params)> = map
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        let index = k.trim().parse::<i64>().ok()?;
+                        Some((index, Params(v.as_object()?.clone())))
+                    })
+                    .collect();
+                indexed.sort_by_key(|(i, _)| *i);
+                indexed.into_iter().map(|(_, p)| p).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// A list: `key[]=a&key[]=b`, a JSON array, or a single value.
     pub fn list(&self, key: &str) -> Vec<String> {
         match self.value(key) {
@@ -259,5 +291,51 @@ mod tests {
     #[test]
     fn single_values_read_as_lists() {
         assert_eq!(parse("id=5").list("id"), vec!["5"]);
+    }
+
+    #[test]
+    fn nested_objects_read_from_forms_and_json() {
+        let form = parse("source[privacy]=private&source[sensitive]=true");
+        assert_eq!(
+            form.nested("source").string("privacy").as_deref(),
+            Some("private")
+        );
+        let json = Params(
+            serde_json::json!({"source": {"language": "fr"}})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
+        assert_eq!(
+            json.nested("source").string("language").as_deref(),
+            Some("fr")
+        );
+        assert!(form.nested("missing").0.is_empty());
+    }
+
+    #[test]
+    fn indexed_objects_come_in_index_order() {
+        let form = parse(
+            "fields_attributes[10][name]=c&fields_attributes[2][name]=b&fields_attributes[0][name]=a&fields_attributes[0][value]=1",
+        );
+        let names: Vec<String> = form
+            .objects("fields_attributes")
+            .iter()
+            .filter_map(|f| f.string("name"))
+            .collect();
+        assert_eq!(names, vec!["a", "b", "c"]);
+        assert_eq!(
+            form.objects("fields_attributes")[0]
+                .string("value")
+                .as_deref(),
+            Some("1")
+        );
+        let json = Params(
+            serde_json::json!({"fields_attributes": [{"name": "x", "value": "y"}, 3]})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
+        assert_eq!(json.objects("fields_attributes").len(), 1);
     }
 }

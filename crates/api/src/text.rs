@@ -104,6 +104,12 @@ pub fn to_html(text: &str, mentions: &[LinkedMention], tag_url: &dyn Fn(&str) ->
     paragraphs.concat()
 }
 
+/// A profile field's value as Mastodon shows it: one line, links and hashtags linkified,
+/// everything else escaped (no paragraph).
+pub fn field_value_html(value: &str, tag_url: &dyn Fn(&str) -> String) -> String {
+    linkify(value.trim(), &[], tag_url)
+}
+
 fn linkify(line: &str, mentions: &[LinkedMention], tag_url: &dyn Fn(&str) -> String) -> String {
     let mut out = String::new();
     let mut last = 0;

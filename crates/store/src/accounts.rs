@@ -4,6 +4,7 @@ use cohort_model::{AuthorKind, Domain, Id, Role, Username};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::ProfileDetails;
 use crate::row::{flag, id, parsed};
 use crate::{Store, StoreError, now_ms};
 
@@ -325,10 +326,12 @@ pub struct ProfileUpdate {
     pub bot: Option<bool>,
     /// Default lifetime of new posts, seconds (`Some(None)` clears it).
     pub default_status_lifetime_secs: Option<Option<i64>>,
+    /// Fields, discovery flags and posting defaults.
+    pub details: crate::ProfileDetailsUpdate,
 }
 
 impl Store {
-    /// Applies a profile update in one statement.
+    /// Applies a profile update in one transaction: all of it or nothing.
     pub async fn update_profile(
         &self,
         account: Id,
@@ -339,6 +342,8 @@ impl Store {
             Some(v) => v,
             None => self.default_status_lifetime(account).await?,
         };
+        let details = self.profile_details(account).await?;
+        let mut tx = self.writer().begin().await?;
         sqlx::query(
             "UPDATE accounts SET display_name = $1, note = COALESCE($2, note), locked = $3, bot = $4, \
              default_status_lifetime_secs = $5, updated_at = $6 WHERE id = $7",
@@ -350,8 +355,10 @@ impl Store {
         .bind(lifetime)
         .bind(now_ms())
         .bind(account.as_i64())
-        .execute(self.writer())
+        .execute(&mut *tx)
         .await?;
+        crate::profiles::write_profile_details(&mut tx, account, &details, &update.details).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -377,15 +384,6 @@ impl Store {
         .fetch_optional(self.reader())
         .await?;
         Ok(v.flatten())
-    }
-
-    /// The account's bio as stored.
-    pub async fn account_note(&self, account: Id) -> Result<String, StoreError> {
-        let v: Option<String> = sqlx::query_scalar("SELECT note FROM accounts WHERE id = $1")
-            .bind(account.as_i64())
-            .fetch_optional(self.reader())
-            .await?;
-        v.ok_or(StoreError::NotFound("account"))
     }
 }
 
@@ -432,12 +430,14 @@ impl Store {
     pub async fn accounts_for_rendering(
         &self,
         ids: &[Id],
-    ) -> Result<Vec<(AccountRecord, AccountCounts, String)>, StoreError> {
+    ) -> Result<Vec<(AccountRecord, AccountCounts, ProfileDetails)>, StoreError> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(crate::sql::IN_LIST_CHUNK) {
             let sql = format!(
                 "SELECT a.id, a.username, a.domain, a.display_name, a.role, a.author_kind, a.email, \
-                 a.locked, a.bot, a.is_group, a.approved, a.actor_uri, a.created_at, a.suspended_at, a.note, \
+                 a.locked, a.bot, a.is_group, a.approved, a.actor_uri, a.created_at, a.suspended_at, \
+                 a.note, a.fields_json, a.discoverable, a.indexable, a.hide_collections, \
+                 a.default_visibility, a.default_sensitive, a.default_language, \
                  (SELECT COUNT(*) FROM follows f WHERE f.target_account_id = a.id AND f.state = 'accepted') AS followers, \
                  (SELECT COUNT(*) FROM follows f WHERE f.account_id = a.id AND f.state = 'accepted') AS following, \
                  (SELECT COUNT(*) FROM statuses s WHERE s.account_id = a.id AND s.deleted_at IS NULL) AS statuses, \
@@ -457,8 +457,8 @@ impl Store {
                     statuses: row.try_get("statuses")?,
                     last_status_at: row.try_get("last_status_at")?,
                 };
-                let note: String = row.try_get("note")?;
-                out.push((AccountRecord::from_row(&row)?, counts, note));
+                let profile = ProfileDetails::from_row(&row)?;
+                out.push((AccountRecord::from_row(&row)?, counts, profile));
             }
         }
         Ok(out)

@@ -72,6 +72,8 @@ pub struct LocalActorProfile {
     pub discoverable: bool,
     /// Searchable (FEP-5feb).
     pub indexable: bool,
+    /// Profile fields (plain text), in order.
+    pub fields: Vec<crate::ProfileField>,
     /// ActivityPub id.
     pub actor_uri: String,
     /// Profile page.
@@ -329,7 +331,7 @@ impl Store {
         let row = sqlx::query(
             "SELECT a.id, a.username, a.display_name, a.note, a.locked, a.bot, a.is_group, \
              a.discoverable, a.indexable, a.actor_uri, a.url, a.suspended_at, a.created_at, \
-             k.key_id, k.public_key_pem \
+             a.fields_json, k.key_id, k.public_key_pem \
              FROM accounts a JOIN actor_keys k ON k.account_id = a.id \
              WHERE a.domain IS NULL AND a.username_lower = $1",
         )
@@ -348,6 +350,7 @@ impl Store {
             is_group: flag(&row, "is_group")?,
             discoverable: flag(&row, "discoverable")?,
             indexable: flag(&row, "indexable")?,
+            fields: crate::profiles::fields_from_json(&row.try_get::<String, _>("fields_json")?)?,
             actor_uri: row.try_get("actor_uri")?,
             url: row.try_get("url")?,
             key_id: row.try_get("key_id")?,

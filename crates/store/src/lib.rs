@@ -31,6 +31,7 @@ mod moderation;
 mod oauth;
 mod outbox;
 mod preferences;
+mod profiles;
 mod relations;
 mod reports;
 mod row;
@@ -68,6 +69,10 @@ pub use moderation::{
 pub use oauth::{AccessToken, AuthorizationCode, CodeProblem, OAuthApp};
 pub use outbox::{NewOutboxEvent, OutboxDepth, OutboxEvent, OutboxKind};
 pub use preferences::Marker;
+pub use profiles::{
+    MAX_PROFILE_FIELDS, PostingDefaults, ProfileDetails, ProfileDetailsUpdate, ProfileField,
+    RemoteProfile,
+};
 pub use relations::{DomainPolicy, FollowState, NewCommunity, NewRemoteAccount, Relationship};
 pub use reports::{NewReport, ReportFilter, ReportRecord};
 pub use statuses::{MAX_ANCESTORS, NewStatus, StatusEdit, StatusRecord, StatusVersion};

@@ -36,6 +36,22 @@ where
     })
 }
 
+/// Reads a nullable text column and parses it into a model type.
+pub(crate) fn parsed_opt<T>(row: &AnyRow, column: &'static str) -> Result<Option<T>, StoreError>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let raw: Option<String> = row.try_get(column)?;
+    raw.map(|raw| {
+        raw.parse().map_err(|e: T::Err| StoreError::Corrupt {
+            column,
+            detail: e.to_string(),
+        })
+    })
+    .transpose()
+}
+
 /// Wraps a raw id read from a column.
 pub(crate) fn id_from(raw: i64, column: &'static str) -> Result<Id, StoreError> {
     Id::from_i64(raw).map_err(|e| StoreError::Corrupt {

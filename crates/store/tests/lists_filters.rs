@@ -425,10 +425,10 @@ async fn accounts_for_rendering_match_the_one_by_one_reads() {
             .await
             .unwrap();
         assert_eq!(batch.len(), 3);
-        for (record, counts, note) in batch {
+        for (record, counts, profile) in batch {
             assert_eq!(record, store.account_by_id(record.id).await.unwrap());
             assert_eq!(counts, store.account_counts(record.id).await.unwrap());
-            assert_eq!(note, store.account_note(record.id).await.unwrap());
+            assert_eq!(profile, store.profile_details(record.id).await.unwrap());
         }
     })
     .await;

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use cohort_federation::keys::generate_actor_keys;
-use cohort_model::{AuthorKind, Id, Role, Username};
+use cohort_model::{AuthorKind, Id, Role, Username, Visibility};
 use cohort_store::{FollowState, NewLocalAccount, NewOutboxEvent, OutboxKind, StoreError};
 use serde_json::{Value, json};
 
@@ -50,9 +50,9 @@ pub async fn verify_credentials(
         ));
     }
     let counts = state.store.account_counts(auth.account.id).await?;
-    let note = state.store.account_note(auth.account.id).await?;
-    let account = Account::render_with_note(&state, &auth.account, counts, &note)
-        .with_credentials(&auth.account, &note);
+    let profile = state.store.profile_details(auth.account.id).await?;
+    let account = Account::render_with_profile(&state, &auth.account, counts, &profile)
+        .with_credentials(&auth.account, &profile);
     Ok(Json(
         serde_json::to_value(account).map_err(ApiError::internal)?,
     ))
@@ -60,6 +60,83 @@ pub async fn verify_credentials(
 
 fn validation(message: &str) -> ApiError {
     ApiError::Unprocessable(format!("Validation failed: {message}"))
+}
+
+/// Longest profile field name or value, in characters (Mastodon's limit).
+const MAX_FIELD_CHARS: usize = 255;
+
+/// Reads the parts of `update_credentials` kept in [`cohort_store::ProfileDetails`]:
+/// `fields_attributes`, `discoverable`, `indexable`, `hide_collections` and the posting
+/// defaults under `source[...]`. Every value is checked before anything is written.
+fn profile_details_update(params: &Params) -> ApiResult<cohort_store::ProfileDetailsUpdate> {
+    let fields = if params.has("fields_attributes") {
+        let mut fields = Vec::new();
+        for item in params.objects("fields_attributes") {
+            let name = item.string("name").unwrap_or_default().trim().to_owned();
+            let value = item.string("value").unwrap_or_default().trim().to_owned();
+            if name.is_empty() && value.is_empty() {
+                continue; // Mastodon's apps send the empty rows of their form.
+            }
+            if name.chars().count() > MAX_FIELD_CHARS || value.chars().count() > MAX_FIELD_CHARS {
+                return Err(validation(&format!(
+                    "Profile field names and values are at most {MAX_FIELD_CHARS} characters"
+                )));
+            }
+            fields.push(cohort_store::ProfileField {
+                name,
+                value,
+                verified_at: None,
+            });
+        }
+        if fields.len() > cohort_store::MAX_PROFILE_FIELDS {
+            return Err(validation(&format!(
+                "Fields may have at most {} entries",
+                cohort_store::MAX_PROFILE_FIELDS
+            )));
+        }
+        Some(fields)
+    } else {
+        None
+    };
+    let source = params.nested("source");
+    let default_visibility = match source.string("privacy").as_deref() {
+        None | Some("") => None,
+        Some(name) => match name.parse::<Visibility>() {
+            Ok(
+                v @ (Visibility::Public
+                | Visibility::Unlisted
+                | Visibility::Followers
+                | Visibility::Local),
+            ) => Some(v),
+            _ => {
+                return Err(validation(&format!(
+                    "source[privacy] {name:?} is not one of public, unlisted, private, local"
+                )));
+            }
+        },
+    };
+    let default_language = match source.string("language") {
+        None => None,
+        Some(l) if l.trim().is_empty() => Some(None),
+        Some(l) => {
+            let l = l.trim().to_ascii_lowercase();
+            if !(2..=3).contains(&l.len()) || !l.chars().all(|c| c.is_ascii_lowercase()) {
+                return Err(validation(&format!(
+                    "source[language] {l:?} is not an ISO 639 language code"
+                )));
+            }
+            Some(Some(l))
+        }
+    };
+    Ok(cohort_store::ProfileDetailsUpdate {
+        fields,
+        discoverable: params.bool("discoverable")?,
+        indexable: params.bool("indexable")?,
+        hide_collections: params.bool("hide_collections")?,
+        default_visibility,
+        default_sensitive: source.bool("sensitive")?,
+        default_language,
+    })
 }
 
 /// `POST /api/v1/accounts`: sign-up with an app token.
@@ -582,6 +659,12 @@ async fn follow_list(
     auth.require_if_present("read:accounts")?;
     let id = parse_id(&id)?;
     state.store.account_by_id(id).await?;
+    let own = auth.0.as_ref().is_some_and(|a| a.account.id == id);
+    if !own && state.store.profile_details(id).await?.hide_collections {
+        // The account hides whom it follows and who follows it (Mastodon answers an empty
+        // list, which clients show as "hidden").
+        return Ok(Json(Value::Array(Vec::new())));
+    }
     let ids = if followers {
         state.store.followers_of(id, 80).await?
     } else {
@@ -644,19 +727,21 @@ pub async fn update_credentials(
             }
         },
     };
+    let details = profile_details_update(&params)?;
     let update = cohort_store::ProfileUpdate {
         display_name,
         note,
         locked: params.bool("locked")?,
         bot: params.bool("bot")?,
         default_status_lifetime_secs,
+        details,
     };
     state.store.update_profile(auth.account.id, &update).await?;
     let account = state.store.account_by_id(auth.account.id).await?;
     let counts = state.store.account_counts(account.id).await?;
-    let note = state.store.account_note(account.id).await?;
-    let rendered = Account::render_with_note(&state, &account, counts, &note)
-        .with_credentials(&account, &note);
+    let profile = state.store.profile_details(account.id).await?;
+    let rendered = Account::render_with_profile(&state, &account, counts, &profile)
+        .with_credentials(&account, &profile);
     Ok(Json(
         serde_json::to_value(rendered).map_err(ApiError::internal)?,
     ))

@@ -100,13 +100,19 @@ pub async fn v2(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
     })))
 }
 
-/// `GET /api/v1/preferences`.
-pub async fn preferences(auth: Authenticated) -> ApiResult<Json<Value>> {
+/// `GET /api/v1/preferences`: the posting defaults the account chose (`source[...]` in
+/// `update_credentials`), or the server's: public, private for a locked account.
+pub async fn preferences(
+    State(state): State<ApiState>,
+    auth: Authenticated,
+) -> ApiResult<Json<Value>> {
     auth.require("read:accounts")?;
+    let profile = state.store.profile_details(auth.account.id).await?;
+    let visibility = crate::entities::default_visibility(&auth.account, &profile.posting);
     Ok(Json(json!({
-        "posting:default:visibility": if auth.account.locked { "private" } else { "public" },
-        "posting:default:sensitive": false,
-        "posting:default:language": null,
+        "posting:default:visibility": crate::entities::visibility_name(visibility),
+        "posting:default:sensitive": profile.posting.sensitive,
+        "posting:default:language": profile.posting.language,
         "reading:expand:media": "default",
         "reading:expand:spoilers": false,
     })))

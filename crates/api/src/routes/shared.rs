@@ -18,9 +18,11 @@ use crate::state::ApiState;
 pub async fn account_json(state: &ApiState, account: Id) -> ApiResult<Value> {
     let record = state.store.account_by_id(account).await?;
     let counts = state.store.account_counts(account).await?;
-    let note = state.store.account_note(account).await?;
-    serde_json::to_value(Account::render_with_note(state, &record, counts, &note))
-        .map_err(ApiError::internal)
+    let profile = state.store.profile_details(account).await?;
+    serde_json::to_value(Account::render_with_profile(
+        state, &record, counts, &profile,
+    ))
+    .map_err(ApiError::internal)
 }
 
 /// Loads `ids`, keeps those the read gate lets `viewer` see, and renders them, in order.
@@ -128,10 +130,11 @@ async fn prefetch_accounts(
     if missing.is_empty() {
         return Ok(());
     }
-    for (record, counts, note) in state.store.accounts_for_rendering(&missing).await? {
-        let rendered =
-            serde_json::to_value(Account::render_with_note(state, &record, counts, &note))
-                .map_err(ApiError::internal)?;
+    for (record, counts, profile) in state.store.accounts_for_rendering(&missing).await? {
+        let rendered = serde_json::to_value(Account::render_with_profile(
+            state, &record, counts, &profile,
+        ))
+        .map_err(ApiError::internal)?;
         cache.insert(record.id, rendered);
     }
     Ok(())

@@ -20,10 +20,10 @@ use crate::state::ApiState;
 use crate::text::{LinkedMention, mentions, to_html};
 
 /// The audience a client asked for: `visibility` (Mastodon's names, Akkoma's `local`,
-/// Cohort's `community`) and GoToSocial's `local_only`.
-fn requested_audience(params: &Params) -> ApiResult<Audience> {
+/// Cohort's `community`) and GoToSocial's `local_only`; `default` when the client named none.
+fn requested_audience(params: &Params, default: Visibility) -> ApiResult<Audience> {
     let visibility = match params.string("visibility").as_deref() {
-        None | Some("") => Visibility::Public,
+        None | Some("") => default,
         Some(name) => name.parse::<Visibility>().map_err(|_| {
             ApiError::Unprocessable(format!(
                 "Validation failed: Visibility {name:?} is not one of public, unlisted, private, direct, local, community"
@@ -198,7 +198,11 @@ pub async fn create(
             state.settings.max_status_chars
         )));
     }
-    let requested = requested_audience(&params)?;
+    let posting = state.store.profile_details(auth.account.id).await?.posting;
+    let requested = requested_audience(
+        &params,
+        crate::entities::default_visibility(&auth.account, &posting),
+    )?;
     let expires_in = params.int("expires_in")?;
     if let Some(secs) = expires_in
         && !(60..=315_360_000).contains(&secs)
@@ -319,8 +323,11 @@ pub async fn create(
         text_source: text,
         content_html: html,
         spoiler_text: params.string("spoiler_text").unwrap_or_default(),
-        sensitive: params.bool("sensitive")?.unwrap_or(false),
-        language: params.string("language").filter(|l| !l.is_empty()),
+        sensitive: params.bool("sensitive")?.unwrap_or(posting.sensitive),
+        language: params
+            .string("language")
+            .filter(|l| !l.is_empty())
+            .or(posting.language),
         in_reply_to: parent.as_ref().map(|p| p.facts.id),
         reblog_of: None,
         addressed: addressed_ids,

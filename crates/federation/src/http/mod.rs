@@ -381,7 +381,11 @@ impl FederationState {
             display_name: actor.name.clone().unwrap_or_default(),
             is_group: actor.is("Group"),
         };
-        Ok(self.store().upsert_remote_account(&new).await?)
+        let account = self.store().upsert_remote_account(&new).await?;
+        self.store()
+            .update_remote_profile(account, &remote_profile(actor))
+            .await?;
+        Ok(account)
     }
 
     /// The actor ids of a remote community's moderators: its Group's `attributedTo`
@@ -603,5 +607,43 @@ mod tests {
         assert!(wants_activity_json(&h));
         h.insert("accept", "text/html,*/*;q=0.8".parse().unwrap());
         assert!(!wants_activity_json(&h));
+    }
+}
+
+/// What a remote actor document says of its profile: its bio and fields sanitized (they are
+/// shown as HTML in apps), its flags as sent. Mastodon's defaults apply to what is missing:
+/// not locked, not discoverable, not indexable.
+fn remote_profile(actor: &Object) -> cohort_store::RemoteProfile {
+    let fields = actor
+        .attachment
+        .iter()
+        .filter_map(|item| match item {
+            crate::inbox::activity::Reference::Object(o) if o.is("PropertyValue") => Some(o),
+            _ => None,
+        })
+        .filter_map(|o| {
+            let name = o.name.as_deref()?.trim();
+            let value = o.value.as_deref().unwrap_or("");
+            // The name is plain text in Mastodon's JSON (apps escape it); the value HTML.
+            (!name.is_empty()).then(|| cohort_store::ProfileField {
+                name: name.chars().take(255).collect(),
+                value: crate::inbox::sanitize::sanitize_html(value),
+                verified_at: None,
+            })
+        })
+        .take(cohort_store::MAX_PROFILE_FIELDS * 4)
+        .collect();
+    cohort_store::RemoteProfile {
+        note_html: actor
+            .summary
+            .as_deref()
+            .map(crate::inbox::sanitize::sanitize_html)
+            .unwrap_or_default(),
+        fields,
+        locked: actor.manually_approves_followers.unwrap_or(false),
+        bot: actor.is("Service") || actor.is("Application"),
+        discoverable: actor.discoverable.unwrap_or(false),
+        indexable: actor.indexable.unwrap_or(false),
+        url: actor.url.first().and_then(|u| u.id()).map(str::to_owned),
     }
 }

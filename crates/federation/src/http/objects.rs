@@ -37,6 +37,9 @@ fn actor_context() -> Value {
             "featured": {"@id": "toot:featured", "@type": "@id"},
             "discoverable": "toot:discoverable",
             "indexable": "toot:indexable",
+            "schema": "http://schema.org#",
+            "PropertyValue": "schema:PropertyValue",
+            "value": "schema:value",
             "webfinger": "https://purl.archive.org/socialweb/webfinger#webfinger"
         }
     ])
@@ -286,7 +289,8 @@ pub(crate) async fn actor(
         "type": kind,
         "preferredUsername": profile.username,
         "name": profile.display_name,
-        "summary": profile.note,
+        "summary": if profile.is_group { profile.note.clone() } else { render::bio_html(&profile.note) },
+        "attachment": render::profile_attachments(&profile.fields),
         "url": page,
         "inbox": format!("{id}/inbox"),
         "outbox": format!("{id}/outbox"),

@@ -146,6 +146,15 @@ pub struct Object {
     /// Actors: `manuallyApprovesFollowers`.
     #[serde(default, deserialize_with = "lenient_bool")]
     pub manually_approves_followers: Option<bool>,
+    /// Actors: `discoverable` (Mastodon's toot namespace).
+    #[serde(default, deserialize_with = "lenient_bool")]
+    pub discoverable: Option<bool>,
+    /// Actors: `indexable` (FEP-5feb).
+    #[serde(default, deserialize_with = "lenient_bool")]
+    pub indexable: Option<bool>,
+    /// `PropertyValue` (a profile field): `value`.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub value: Option<String>,
     /// Actors: `alsoKnownAs` (Move checks).
     #[serde(default, deserialize_with = "one_or_many")]
     pub also_known_as: Vec<Reference>,

@@ -94,18 +94,20 @@ pub fn with_title(title: &str, content_html: &str) -> String {
     }
     format!(
         "<p><strong>{}</strong></p>{content_html}",
-        escape_text(title)
+        escape_html(title)
     )
 }
 
-/// `text` escaped for HTML element content (the form the sanitiser itself writes).
-fn escape_text(text: &str) -> String {
+/// `text` escaped for HTML element content and attribute values (`ammonia::clean_text` also
+/// escapes spaces, which peers would show as `&#32;`).
+pub(crate) fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
             c => out.push(c),
         }
     }

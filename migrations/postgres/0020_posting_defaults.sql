@@ -1,0 +1,8 @@
+-- What an account chooses for its own posts and profile (issue 5): the defaults Mastodon apps
+-- read from `source` and /api/v1/preferences, and whether the social graph is shown.
+-- Profile fields use accounts.fields_json (since 0001), `discoverable`/`indexable` too.
+-- Keep in step with ../sqlite/0020_posting_defaults.sql.
+ALTER TABLE accounts ADD COLUMN default_visibility TEXT;
+ALTER TABLE accounts ADD COLUMN default_sensitive BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE accounts ADD COLUMN default_language TEXT;
+ALTER TABLE accounts ADD COLUMN hide_collections BOOLEAN NOT NULL DEFAULT FALSE;
