@@ -98,8 +98,9 @@ pub fn with_title(title: &str, content_html: &str) -> String {
     )
 }
 
-/// `text` escaped for HTML element content and attribute values (`ammonia::clean_text` also
-/// escapes spaces, which peers would show as `&#32;`).
+/// `text` escaped for HTML element content, the form the sanitiser itself writes
+/// (`ammonia::clean_text` also escapes spaces, which peers would show as `&#32;`). Not for
+/// attribute values: quotes are kept.
 pub(crate) fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -107,7 +108,6 @@ pub(crate) fn escape_html(text: &str) -> String {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
             c => out.push(c),
         }
     }

@@ -534,8 +534,8 @@ pub fn bio_html(note: &str) -> String {
 }
 
 /// A local account's profile fields as the actor's `attachment` (`PropertyValue`s, as
-/// Mastodon sends them): values escaped, a value that is a web address made a `rel="me"`
-/// link (which is how the other side verifies it).
+/// Mastodon sends them): values escaped, a value that is a web address (with no quote, so it
+/// is safe in the attribute) made a `rel="me"` link (which is how the other side verifies it).
 pub fn profile_attachments(fields: &[cohort_store::ProfileField]) -> Value {
     Value::Array(
         fields
@@ -543,7 +543,7 @@ pub fn profile_attachments(fields: &[cohort_store::ProfileField]) -> Value {
             .map(|field| {
                 let value = field.value.trim();
                 let html = if (value.starts_with("https://") || value.starts_with("http://"))
-                    && !value.contains(char::is_whitespace)
+                    && !value.contains(|c: char| c.is_whitespace() || c == '"')
                 {
                     let href = crate::inbox::sanitize::escape_html(value);
                     format!(
