@@ -42,6 +42,8 @@ if [ -z "${TOOT_TEST_BASE_URL:-}" ]; then
     clients_binary
     # Log every response, so the failed requests can be tallied at the end.
     export COHORT_LOG="${COHORT_LOG:-info,tower_http=debug}"
+    # toot's `login_cli` tests sign in with the password grant, which an instance may offer.
+    export COHORT_OAUTH_PASSWORD_GRANT="${COHORT_OAUTH_PASSWORD_GRANT:-true}"
     clients_start_server ""
     own_server=1
     export TOOT_TEST_BASE_URL="$CLIENTS_BASE_URL"

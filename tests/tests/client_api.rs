@@ -1152,6 +1152,78 @@ async fn rate_limits_answer_429_with_mastodons_headers() {
 }
 
 #[tokio::test]
+async fn anonymous_requests_are_limited_per_client_address() {
+    let instance = Instance::start(
+        cohort_tests::harness::Engine::Sqlite,
+        &[("COHORT_ANONYMOUS_RATE_LIMIT", "2")],
+    )
+    .await;
+    let anonymous = |forwarded_for: Option<&'static str>| {
+        let mut request = instance.http.get(instance.url("/api/v1/timelines/public"));
+        if let Some(client) = forwarded_for {
+            request = request.header("X-Forwarded-For", client);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let limit = response.headers()["x-ratelimit-limit"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            (response.status().as_u16(), limit)
+        }
+    };
+    // The test connects from loopback, a trusted proxy by default: each forwarded client
+    // has its own allowance.
+    assert_eq!(anonymous(Some("203.0.113.7")).await, (200, "2".into()));
+    assert_eq!(anonymous(Some("203.0.113.7")).await.0, 200);
+    assert_eq!(anonymous(Some("203.0.113.7")).await.0, 429);
+    let response = instance
+        .http
+        .get(instance.url("/api/v1/instance"))
+        .header("X-Forwarded-For", "203.0.113.7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "Too many requests");
+    assert_eq!(
+        anonymous(Some("198.51.100.1")).await.0,
+        200,
+        "another client"
+    );
+    assert_eq!(anonymous(None).await.0, 200, "the proxy's own address");
+    instance.stop().await;
+}
+
+#[tokio::test]
+async fn forwarded_for_is_ignored_from_an_untrusted_peer() {
+    // With no trusted proxy, X-Forwarded-For is the caller's own claim: all these requests
+    // come from loopback and share one allowance however they label themselves.
+    let instance = Instance::start(
+        cohort_tests::harness::Engine::Sqlite,
+        &[
+            ("COHORT_ANONYMOUS_RATE_LIMIT", "2"),
+            ("COHORT_TRUSTED_PROXIES", ""),
+        ],
+    )
+    .await;
+    let mut statuses = Vec::new();
+    for client in ["203.0.113.1", "203.0.113.2", "203.0.113.3"] {
+        let response = instance
+            .http
+            .get(instance.url("/api/v1/timelines/public"))
+            .header("X-Forwarded-For", client)
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, vec![200, 200, 429]);
+    instance.stop().await;
+}
+
+#[tokio::test]
 async fn pins_mutes_and_markers() {
     for engine in engines() {
         let mut instance = Instance::start(engine, &[]).await;

@@ -311,3 +311,73 @@ async fn another_instance_sees_the_bio_fields_and_flags_from_the_actor() {
         beta.stop().await;
     }
 }
+
+#[tokio::test]
+async fn follower_lists_page_by_follow_with_link_headers() {
+    for engine in engines() {
+        let mut alpha = Instance::start(engine, &[]).await;
+        let pat_id = alpha.create_account("pat", Role::Member, false).await;
+        let mut followers = Vec::new();
+        for name in ["ann", "ben", "cid"] {
+            let id = alpha.create_account(name, Role::Member, false).await;
+            let token = alpha.sign_in(name, "read write follow").await;
+            let (status, _) = alpha
+                .post(
+                    &format!("/api/v1/accounts/{pat_id}/follow"),
+                    Some(&token),
+                    &[],
+                )
+                .await;
+            assert_eq!(status, 200);
+            followers.push(id.to_string());
+        }
+        let get = |url: String| {
+            let request = alpha.http.get(url);
+            async move {
+                let response = request.send().await.unwrap();
+                let link = response
+                    .headers()
+                    .get("link")
+                    .map(|v| v.to_str().unwrap().to_owned());
+                let body: serde_json::Value = response.json().await.unwrap();
+                let ids: Vec<String> = body
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a["id"].as_str().unwrap().to_owned())
+                    .collect();
+                (ids, link)
+            }
+        };
+        let link_to = |link: &str, rel: &str| -> String {
+            link.split(", ")
+                .find(|part| part.ends_with(&format!("rel=\"{rel}\"")))
+                .unwrap()
+                .split(['<', '>'])
+                .nth(1)
+                .unwrap()
+                .to_owned()
+        };
+        // Newest follow first: cid, ben, then ann on the next page.
+        let (first, link) =
+            get(alpha.url(&format!("/api/v1/accounts/{pat_id}/followers?limit=2"))).await;
+        assert_eq!(first, vec![followers[2].clone(), followers[1].clone()]);
+        let link = link.expect("a Link header");
+        let (second, _) = get(link_to(&link, "next")).await;
+        assert_eq!(second, vec![followers[0].clone()]);
+        let (none_newer, _) = get(link_to(&link, "prev")).await;
+        assert!(none_newer.is_empty(), "nothing above the newest follow");
+        // The other direction, and a bad cursor.
+        let (following, _) =
+            get(alpha.url(&format!("/api/v1/accounts/{}/following", followers[0]))).await;
+        assert_eq!(following, vec![pat_id.to_string()]);
+        let (status, body) = alpha
+            .get(
+                &format!("/api/v1/accounts/{pat_id}/followers?max_id=abc"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 400, "{body}");
+        alpha.stop().await;
+    }
+}

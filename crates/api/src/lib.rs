@@ -342,7 +342,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/@{username}/{id}", get(pages::status))
         .route("/about", get(pages::about))
         .layer(axum::middleware::from_fn_with_state(
-            rate_limit::RateLimiter::new(state.settings.rate_limit),
+            rate_limit::RateLimiter::new(
+                state.settings.rate_limit,
+                state.settings.anonymous_rate_limit,
+                state.settings.trusted_proxies.clone(),
+            ),
             rate_limit::limit_requests,
         ))
         .with_state(state)

@@ -52,6 +52,10 @@ pub struct ApiSettings {
     pub phi_rules: PhiRules,
     /// Requests per five minutes per access token (0: no limit).
     pub rate_limit: u32,
+    /// Anonymous requests per five minutes per client address (0: no limit).
+    pub anonymous_rate_limit: u32,
+    /// Reverse proxies trusted to name the client in `X-Forwarded-For`.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Whether every user may create communities (otherwise admins and moderators only).
     pub user_communities: bool,
     /// Whether the mod log is public.
@@ -71,6 +75,11 @@ impl ApiSettings {
             title: "Cohort".to_owned(),
             phi_rules: PhiRules::default(),
             rate_limit: 1500,
+            anonymous_rate_limit: 1500,
+            trusted_proxies: vec![
+                ipnet::IpNet::from(std::net::IpAddr::from([127, 0, 0, 1])),
+                ipnet::IpNet::from(std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST)),
+            ],
             user_communities: false,
             public_mod_log: PublicModLog::Off,
         }

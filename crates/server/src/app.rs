@@ -88,6 +88,8 @@ fn api_state(state: &AppState) -> ApiState {
     settings.password_grant = config.oauth_password_grant;
     settings.max_status_chars = config.max_status_chars;
     settings.rate_limit = config.rate_limit;
+    settings.anonymous_rate_limit = config.anonymous_rate_limit;
+    settings.trusted_proxies = config.trusted_proxies.clone();
     settings.user_communities = config.user_communities;
     settings.public_mod_log = config.public_mod_log;
     settings.phi_rules = PhiRules {

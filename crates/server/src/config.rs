@@ -102,6 +102,10 @@ pub struct Config {
     pub phi_member_action: PhiAction,
     /// Client API requests per five minutes per access token (0: no limit).
     pub rate_limit: u32,
+    /// Anonymous client API requests per five minutes per client address (0: no limit).
+    pub anonymous_rate_limit: u32,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (addresses or networks).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Whether every user may create communities (otherwise admins and moderators only).
     pub user_communities: bool,
     /// Whether the mod log is public: `off`, `on` or `anonymous` (moderators not named).
@@ -126,6 +130,8 @@ struct FileSettings {
     phi_professional_action: Option<String>,
     phi_member_action: Option<String>,
     rate_limit: Option<u32>,
+    anonymous_rate_limit: Option<u32>,
+    trusted_proxies: Option<String>,
     user_communities: Option<bool>,
     public_mod_log: Option<String>,
 }
@@ -193,6 +199,9 @@ const PHI_PROFESSIONAL: Setting =
     Setting::new("COHORT_PHI_PROFESSIONAL_ACTION", "phi_professional_action");
 const PHI_MEMBER: Setting = Setting::new("COHORT_PHI_MEMBER_ACTION", "phi_member_action");
 const RATE_LIMIT: Setting = Setting::new("COHORT_RATE_LIMIT", "rate_limit");
+const ANONYMOUS_RATE_LIMIT: Setting =
+    Setting::new("COHORT_ANONYMOUS_RATE_LIMIT", "anonymous_rate_limit");
+const TRUSTED_PROXIES: Setting = Setting::new("COHORT_TRUSTED_PROXIES", "trusted_proxies");
 const USER_COMMUNITIES: Setting = Setting::new("COHORT_USER_COMMUNITIES", "user_communities");
 const PUBLIC_MOD_LOG: Setting = Setting::new("COHORT_PUBLIC_MOD_LOG", "public_mod_log");
 
@@ -212,11 +221,27 @@ pub const KNOWN_ENV_VARS: &[&str] = &[
     PHI_PROFESSIONAL.env,
     PHI_MEMBER.env,
     RATE_LIMIT.env,
+    ANONYMOUS_RATE_LIMIT.env,
+    TRUSTED_PROXIES.env,
     USER_COMMUNITIES.env,
     PUBLIC_MOD_LOG.env,
     "COHORT_CONFIG",
     "COHORT_TEST_POSTGRES_URL",
 ];
+
+/// A comma-separated list of addresses (`10.0.0.5`) and networks (`10.0.0.0/8`); empty
+/// for none.
+fn parse_networks(raw: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("invalid value {item:?}: expected an IP address or network such as 10.0.0.0/8"))
+        })
+        .collect()
+}
 
 /// One raw value and where it came from.
 struct Raw {
@@ -406,18 +431,44 @@ impl Config {
         let phi_member_action =
             phi_action(PHI_MEMBER, file_settings.phi_member_action, PhiAction::Warn)?;
 
-        let rate_limit = match env(RATE_LIMIT.env) {
+        let requests_per_window =
+            |setting: &Setting, file: Option<u32>, default: u32| {
+                match env(
+            setting.env,
+        ) {
             Some(value) => value
                 .trim()
                 .parse::<u32>()
                 .map_err(|_| ConfigError::InvalidValue {
-                    setting: RATE_LIMIT.env.to_owned(),
+                    setting: setting.env.to_owned(),
                     reason: format!(
                         "invalid value {value:?}: expected a number of requests (0 for no limit)"
                     ),
-                })?,
-            None => file_settings.rate_limit.unwrap_or(1500),
+                }),
+            None => Ok(file.unwrap_or(default)),
+        }
+            };
+        let rate_limit = requests_per_window(&RATE_LIMIT, file_settings.rate_limit, 1500)?;
+        let anonymous_rate_limit = requests_per_window(
+            &ANONYMOUS_RATE_LIMIT,
+            file_settings.anonymous_rate_limit,
+            1500,
+        )?;
+        let (proxies_raw, proxies_setting) = match env(TRUSTED_PROXIES.env) {
+            Some(v) => (v, TRUSTED_PROXIES.env),
+            None => (
+                file_settings
+                    .trusted_proxies
+                    .clone()
+                    .unwrap_or_else(|| "127.0.0.0/8,::1/128".to_owned()),
+                TRUSTED_PROXIES.key,
+            ),
         };
+        let trusted_proxies =
+            parse_networks(&proxies_raw).map_err(|reason| ConfigError::InvalidValue {
+                setting: proxies_setting.to_owned(),
+                reason,
+            })?;
 
         let config = Config {
             domain,
@@ -434,6 +485,8 @@ impl Config {
             phi_professional_action,
             phi_member_action,
             rate_limit,
+            anonymous_rate_limit,
+            trusted_proxies,
             user_communities,
             public_mod_log,
         };
@@ -631,6 +684,8 @@ mod tests {
             ("COHORT_PHI_PROFESSIONAL_ACTION", "delete"),
             ("COHORT_PHI_MEMBER_ACTION", ""),
             ("COHORT_RATE_LIMIT", "lots"),
+            ("COHORT_ANONYMOUS_RATE_LIMIT", "-1"),
+            ("COHORT_TRUSTED_PROXIES", "10.0.0.0/8, the proxy"),
             ("COHORT_USER_COMMUNITIES", "often"),
             ("COHORT_PUBLIC_MOD_LOG", "sometimes"),
         ];

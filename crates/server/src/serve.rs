@@ -77,7 +77,10 @@ impl Prepared {
         let app = NormalizePathLayer::trim_trailing_slash().layer(router(self.state.clone()));
         let served = axum::serve(
             self.listener,
-            ServiceExt::<axum::extract::Request>::into_make_service(app),
+            // The peer address feeds per-address rate limits of anonymous requests.
+            ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                std::net::SocketAddr,
+            >(app),
         )
         .with_graceful_shutdown(shutdown)
         .await

@@ -397,30 +397,66 @@ impl Store {
         rows.into_iter().map(|r| id_from(r, "account_id")).collect()
     }
 
-    /// Accounts that follow `account` (accepted), newest first.
-    pub async fn followers_of(&self, account: Id, limit: i64) -> Result<Vec<Id>, StoreError> {
-        let rows: Vec<i64> = sqlx::query_scalar(
-            "SELECT account_id FROM follows WHERE target_account_id = $1 AND state = 'accepted' ORDER BY id DESC LIMIT $2",
+    /// Accounts following `account` (accepted), newest follow first: the followers
+    /// first, the follow row ids (the page cursors) second.
+    pub async fn followers_of(
+        &self,
+        account: Id,
+        page: Page,
+    ) -> Result<Vec<(i64, Id)>, StoreError> {
+        self.follow_page(
+            "SELECT id, account_id AS other FROM follows WHERE target_account_id = $1 \
+             AND state = 'accepted' AND id < $2 AND id > $3 ORDER BY id DESC LIMIT $4",
+            "SELECT id, account_id AS other FROM follows WHERE target_account_id = $1 \
+             AND state = 'accepted' AND id < $2 AND id > $3 ORDER BY id ASC LIMIT $4",
+            account,
+            page,
         )
-        .bind(account.as_i64())
-        .bind(limit)
-        .fetch_all(self.reader())
-        .await?;
-        rows.into_iter().map(|r| id_from(r, "account_id")).collect()
+        .await
     }
 
-    /// Accounts `account` follows (accepted), newest first.
-    pub async fn following_of(&self, account: Id, limit: i64) -> Result<Vec<Id>, StoreError> {
-        let rows: Vec<i64> = sqlx::query_scalar(
-            "SELECT target_account_id FROM follows WHERE account_id = $1 AND state = 'accepted' ORDER BY id DESC LIMIT $2",
+    /// Accounts `account` follows (accepted), newest follow first, with the follow row ids.
+    pub async fn following_of(
+        &self,
+        account: Id,
+        page: Page,
+    ) -> Result<Vec<(i64, Id)>, StoreError> {
+        self.follow_page(
+            "SELECT id, target_account_id AS other FROM follows WHERE account_id = $1 \
+             AND state = 'accepted' AND id < $2 AND id > $3 ORDER BY id DESC LIMIT $4",
+            "SELECT id, target_account_id AS other FROM follows WHERE account_id = $1 \
+             AND state = 'accepted' AND id < $2 AND id > $3 ORDER BY id ASC LIMIT $4",
+            account,
+            page,
         )
-        .bind(account.as_i64())
-        .bind(limit)
-        .fetch_all(self.reader())
-        .await?;
-        rows.into_iter()
-            .map(|r| id_from(r, "target_account_id"))
-            .collect()
+        .await
+    }
+
+    /// One page of follow rows by `descending` or, for `min_id` (the page just above it),
+    /// `ascending` SQL; newest first either way.
+    async fn follow_page(
+        &self,
+        descending: &'static str,
+        ascending: &'static str,
+        account: Id,
+        page: Page,
+    ) -> Result<Vec<(i64, Id)>, StoreError> {
+        let (upper, lower, up) = page.bounds();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(if up { ascending } else { descending }))
+            .bind(account.as_i64())
+            .bind(upper)
+            .bind(lower)
+            .bind(page.limit)
+            .fetch_all(self.reader())
+            .await?;
+        let mut out = rows
+            .iter()
+            .map(|row| Ok((row.try_get::<i64, _>("id")?, id(row, "other")?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        if up {
+            out.reverse();
+        }
+        Ok(out)
     }
 }
 

@@ -654,8 +654,9 @@ async fn follow_list(
     state: ApiState,
     auth: MaybeAuthenticated,
     id: String,
+    params: Params,
     followers: bool,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<(HeaderMap, Json<Value>)> {
     auth.require_if_present("read:accounts")?;
     let id = parse_id(&id)?;
     state.store.account_by_id(id).await?;
@@ -663,34 +664,49 @@ async fn follow_list(
     if !own && state.store.profile_details(id).await?.hide_collections {
         // The account hides whom it follows and who follows it (Mastodon answers an empty
         // list, which clients show as "hidden").
-        return Ok(Json(Value::Array(Vec::new())));
+        return Ok((HeaderMap::new(), Json(Value::Array(Vec::new()))));
     }
-    let ids = if followers {
-        state.store.followers_of(id, 80).await?
+    let page = page(&params, 80)?;
+    let rows = if followers {
+        state.store.followers_of(id, page).await?
     } else {
-        state.store.following_of(id, 80).await?
+        state.store.following_of(id, page).await?
     };
-    Ok(Json(Value::Array(
-        crate::routes::shared::accounts_json(&state, &ids).await?,
-    )))
+    let ids: Vec<Id> = rows.iter().map(|(_, account)| *account).collect();
+    let accounts = crate::routes::shared::accounts_json(&state, &ids).await?;
+    let path = format!(
+        "/api/v1/accounts/{id}/{}",
+        if followers { "followers" } else { "following" }
+    );
+    let headers = crate::routes::shared::link_header_between(
+        &state,
+        &path,
+        "",
+        rows.first().map(|(cursor, _)| cursor.to_string()),
+        rows.last().map(|(cursor, _)| cursor.to_string()),
+    );
+    Ok((headers, Json(Value::Array(accounts))))
 }
 
-/// `GET /api/v1/accounts/:id/followers`.
+/// `GET /api/v1/accounts/:id/followers`: newest follow first, `Link` paged (the cursors are
+/// follows, as Mastodon's).
 pub async fn followers(
     State(state): State<ApiState>,
     auth: MaybeAuthenticated,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    follow_list(state, auth, id, true).await
+    params: Params,
+) -> ApiResult<(HeaderMap, Json<Value>)> {
+    follow_list(state, auth, id, params, true).await
 }
 
-/// `GET /api/v1/accounts/:id/following`.
+/// `GET /api/v1/accounts/:id/following`: as followers.
 pub async fn following(
     State(state): State<ApiState>,
     auth: MaybeAuthenticated,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    follow_list(state, auth, id, false).await
+    params: Params,
+) -> ApiResult<(HeaderMap, Json<Value>)> {
+    follow_list(state, auth, id, params, false).await
 }
 
 /// `PATCH /api/v1/accounts/update_credentials`: display name, bio, locked, bot, and Cohort's

@@ -215,10 +215,27 @@ pub fn page(params: &Params, max: i64) -> ApiResult<Page> {
 
 /// The `Link` header for a page of items with ids `first..last` (newest first).
 pub fn link_header(state: &ApiState, path: &str, extra: &str, items: &[Value]) -> HeaderMap {
-    let mut headers = HeaderMap::new();
     let id_of = |v: &Value| v.get("id").and_then(Value::as_str).map(str::to_owned);
-    let (Some(first), Some(last)) = (items.first().and_then(id_of), items.last().and_then(id_of))
-    else {
+    link_header_between(
+        state,
+        path,
+        extra,
+        items.first().and_then(id_of),
+        items.last().and_then(id_of),
+    )
+}
+
+/// The `Link` header for a page whose cursors are not the items' own ids (followers are
+/// paged by follow, not by account): `first` the newest cursor, `last` the oldest.
+pub fn link_header_between(
+    state: &ApiState,
+    path: &str,
+    extra: &str,
+    first: Option<String>,
+    last: Option<String>,
+) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let (Some(first), Some(last)) = (first, last) else {
         return headers;
     };
     let base = format!("{}{}", state.settings.base_url, path);
