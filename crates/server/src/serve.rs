@@ -274,6 +274,9 @@ pub struct RunningServer {
     pub delivery: Delivery,
     /// Its federation state.
     pub federation: FederationState,
+    /// The client API's state, for tests that drive its background work directly
+    /// (`publish_due_scheduled`).
+    pub api: cohort_api::ApiState,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), RunError>>,
 }
@@ -286,6 +289,7 @@ impl RunningServer {
         let store = prepared.store().clone();
         let delivery = prepared.delivery().clone();
         let federation = prepared.federation().clone();
+        let api = api_state(&prepared.state);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(prepared.run(async move {
             let _ = stopped.await;
@@ -295,6 +299,7 @@ impl RunningServer {
             store,
             delivery,
             federation,
+            api,
             stop: Some(stop),
             task,
         })

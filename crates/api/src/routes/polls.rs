@@ -107,8 +107,8 @@ pub async fn attach_poll(state: &ApiState, status: Id, draft: PollDraft) -> ApiR
         .await?)
 }
 
-/// The Poll entity. Totals stay hidden (`null`) while a `hide_totals` poll runs, except to
-/// its author; an author counts as having voted in their own poll, as on Mastodon.
+/// The Poll entity. Totals stay hidden (`null`) while a `hide_totals` poll runs, from its
+/// author too; an author counts as having voted in their own poll, as on Mastodon.
 pub fn render_poll(poll: &PollRecord, author: Id, viewer: &Viewer, own_votes: &[i64]) -> Value {
     let now = cohort_store::now_ms();
     let expired = poll.expired_at(now);
@@ -116,7 +116,7 @@ pub fn render_poll(poll: &PollRecord, author: Id, viewer: &Viewer, own_votes: &[
         Viewer::Account(p) => Some(p.id),
         _ => None,
     };
-    let show_totals = !poll.hide_totals || expired || viewer_id == Some(author);
+    let show_totals = !poll.hide_totals || expired;
     let options: Vec<Value> = poll
         .options
         .iter()

@@ -96,8 +96,7 @@ pub async fn search(
     }
     if kinds.wants(Kinds::Statuses) && !hashtag_query {
         if let Some(viewer_id) = signed_in {
-            let ids = find_statuses(&state, viewer_id, q, author, limit, offset).await?;
-            statuses = visible_statuses(&state, &viewer, &ids).await?;
+            statuses = find_statuses(&state, &viewer, viewer_id, q, author, limit, offset).await?;
         }
     }
     if kinds.wants(Kinds::Hashtags) {
@@ -164,28 +163,53 @@ async fn find_accounts(
         .await?)
 }
 
-/// Status candidates for a query: a status URL known here, else full-text matches.
+/// How many full-text candidates are read at a time, and how many rounds at most: the
+/// offset counts statuses the viewer may see, so hidden candidates are read past.
+const CANDIDATE_BATCH: i64 = 40;
+const CANDIDATE_ROUNDS: usize = 5;
+
+/// Statuses for a query, rendered through the read gate: a status URL known here, else
+/// full-text matches, `offset` and `limit` applied to what the viewer may see.
 async fn find_statuses(
     state: &ApiState,
-    viewer: Id,
+    viewer: &Viewer,
+    viewer_id: Id,
     q: &str,
     author: Option<Id>,
     limit: i64,
     offset: i64,
-) -> ApiResult<Vec<Id>> {
+) -> ApiResult<Vec<Value>> {
     if q.starts_with("https://") || q.starts_with("http://") {
-        return Ok(state.store.status_id_by_uri(q).await?.into_iter().collect());
+        let ids: Vec<Id> = state.store.status_id_by_uri(q).await?.into_iter().collect();
+        return visible_statuses(state, viewer, &ids).await;
     }
-    Ok(state
-        .store
-        .search_status_ids(
-            viewer,
-            &StatusSearch {
-                words: search_words(q),
-                author,
-                limit,
-                offset,
-            },
-        )
-        .await?)
+    let words = search_words(q);
+    let wanted = usize::try_from(offset + limit).unwrap_or(usize::MAX);
+    let mut shown = Vec::new();
+    let mut cursor = 0;
+    for _ in 0..CANDIDATE_ROUNDS {
+        let ids = state
+            .store
+            .search_status_ids(
+                viewer_id,
+                &StatusSearch {
+                    words: words.clone(),
+                    author,
+                    limit: CANDIDATE_BATCH,
+                    offset: cursor,
+                },
+            )
+            .await?;
+        cursor += CANDIDATE_BATCH;
+        let exhausted = (ids.len() as i64) < CANDIDATE_BATCH;
+        shown.extend(visible_statuses(state, viewer, &ids).await?);
+        if shown.len() >= wanted || exhausted {
+            break;
+        }
+    }
+    Ok(shown
+        .into_iter()
+        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+        .take(usize::try_from(limit).unwrap_or(0))
+        .collect())
 }
