@@ -781,3 +781,83 @@ def test_the_admin_api_is_refused_to_members(clients):
         member.admin_reports()
     with pytest.raises(MastodonAPIError):
         member.admin_accounts_v2()
+
+
+# --- search, polls, conversations, tags, scheduled statuses --------------------------------
+
+
+def test_search_finds_accounts_hashtags_and_visible_statuses(clients):
+    author = clients.sign_up("finder")
+    reader = clients.sign_up("reader")
+    author.account_update_credentials(indexable=True)
+    word = unique("glucoseword")
+    tag = unique("searchtag")
+    public = author.status_post(f"about {word} #{tag}")
+    private = author.status_post(f"private {word}", visibility="private")
+
+    found = reader.search_v2(word, result_type="statuses")
+    assert ids(found["statuses"]) == [public["id"]], "the followers-only post stays hidden"
+    reader.account_follow(author.me["id"])
+    found = reader.search_v2(word, result_type="statuses")
+    assert ids(found["statuses"]) == [private["id"], public["id"]]
+
+    found = reader.search_v2(author.username, result_type="accounts")
+    assert found["accounts"][0]["id"] == author.me["id"]
+    found = reader.search_v2(f"#{tag}")
+    assert [h["name"] for h in found["hashtags"]] == [tag]
+    assert found["statuses"] == [] and found["accounts"] == []
+
+
+def test_vote_in_a_poll(clients):
+    author = clients.sign_up("pollster")
+    voter = clients.sign_up("voter")
+    status = author.status_post("Which day suits the support group?",
+                                poll=author.make_poll(["Monday", "Thursday"], expires_in=3600))
+    poll = status["poll"]
+    assert [o["title"] for o in poll["options"]] == ["Monday", "Thursday"]
+    assert poll["expired"] is False
+
+    voted = voter.poll_vote(poll["id"], [1])
+    assert voted["voted"] is True
+    assert voted["own_votes"] == [1]
+    assert voted["options"][1]["votes_count"] == 1
+    assert author.poll(poll["id"])["votes_count"] == 1
+    with pytest.raises(MastodonAPIError, match="already voted"):
+        voter.poll_vote(poll["id"], [0])
+    with pytest.raises(MastodonAPIError, match="own poll"):
+        author.poll_vote(poll["id"], [0])
+
+
+def test_a_direct_conversation_is_listed_and_marked_read(clients):
+    a = clients.sign_up("conva")
+    b = clients.sign_up("convb")
+    first = a.status_post(f"@{b.username} are you coming on Thursday?", visibility="direct")
+    reply = b.status_post(f"@{a.username} yes", visibility="direct", in_reply_to_id=first["id"])
+
+    [conversation] = a.conversations()
+    assert conversation["unread"] is True
+    assert conversation["last_status"]["id"] == reply["id"]
+    assert [acc["id"] for acc in conversation["accounts"]] == [b.me["id"]]
+    read = a.conversations_read(conversation["id"])
+    assert read["unread"] is False
+    assert a.conversations()[0]["unread"] is False
+    assert clients.sign_up("convc").conversations() == []
+
+
+def test_followed_tags_and_scheduled_statuses(clients):
+    reader = clients.sign_up("tagreader")
+    writer = clients.sign_up("tagwriter")
+    tag = unique("followtag")
+    followed = reader.tag_follow(tag)
+    assert followed["following"] is True
+    assert [t["name"] for t in reader.followed_tags()] == [tag]
+    post = writer.status_post(f"news #{tag}")
+    assert post["id"] in home_ids(reader)
+
+    import datetime
+    when = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+    scheduled = writer.status_post("later", scheduled_at=when)
+    assert scheduled["params"]["text"] == "later"
+    assert [s["id"] for s in writer.scheduled_statuses()] == [scheduled["id"]]
+    writer.scheduled_status_delete(scheduled["id"])
+    assert writer.scheduled_statuses() == []

@@ -177,3 +177,52 @@ def test_toot_notifications(toot, account, clients):
     assert "ping from a test" in out, out
     mentions = toot.json("notifications", "--mentions")
     assert [n["type"] for n in mentions] == ["mention"]
+
+
+def toot_session(toot):
+    """toot's own App and User from the config `toot login` wrote, for what toot offers only
+    in its TUI (the conversations timeline), called through toot's own API module."""
+    from toot import App, User
+    config = json.loads(toot.config.read_text())
+    user = config["users"][config["active_user"]]
+    app = config["apps"][user["instance"]]
+    return (App(app["instance"], app["base_url"], app["client_id"], app["client_secret"]),
+            User(user["instance"], user["username"], user["access_token"]))
+
+
+def test_toot_search(toot, account, clients):
+    author = clients.sign_up("searchable")
+    author.account_update_credentials(indexable=True)
+    word = unique("tootsearch")
+    status = author.status_post(f"a word to find: {word} #{word}")
+    found = toot.json("search", word)
+    assert [s["id"] for s in found["statuses"]] == [status["id"]], found
+    assert [h["name"] for h in found["hashtags"]] == [word], found
+    out = toot.run("search", author.username).stdout
+    assert f"@{author.username}" in out, out
+
+
+def test_toot_votes_in_a_poll(toot, account, clients):
+    author = clients.sign_up("tootpoll")
+    status = author.status_post("Morning or evening sessions?",
+                                poll=author.make_poll(["Morning", "Evening"], expires_in=3600))
+    poll_id = status["poll"]["id"]
+    out = toot.run("polls", "vote", poll_id, "1").stdout
+    assert "Evening" in out and "Your vote" in out, out
+    assert author.poll(poll_id)["options"][1]["votes_count"] == 1
+    again = toot.run("polls", "vote", poll_id, "0", ok=False)
+    assert again.returncode != 0
+    assert "You have already voted on this poll" in again.stderr, again.stderr
+
+
+def test_toot_reads_a_conversation(toot, account, clients):
+    from toot import api
+    other = clients.sign_up("tootdm")
+    status = other.status_post(f"@{account.username} see you at the clinic", visibility="direct")
+    app, user = toot_session(toot)
+    [batch] = list(api.conversation_timeline_generator(app, user, limit=5))[:1]
+    assert [s["id"] for s in batch] == [status["id"]], batch
+    toot.run("post", f"@{other.username} see you there", "--visibility", "direct",
+             "--reply-to", status["id"])
+    [conversation] = account.conversations()
+    assert conversation["last_status"]["in_reply_to_id"] == status["id"]

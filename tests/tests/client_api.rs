@@ -430,6 +430,22 @@ async fn leak_matrix_over_the_client_api_read_paths() {
         for name in ["author", "follower", "stranger", "mentioned", "blocked"] {
             tokens.insert(name, instance.sign_in(name, "read write follow").await);
         }
+        // The author opts in to search and every viewer follows the posts' tag, so search
+        // and followed tags propose every post to everyone: only the read gate may refuse.
+        let (status, _) = instance
+            .patch(
+                "/api/v1/accounts/update_credentials",
+                Some(&author),
+                &[("indexable", "true")],
+            )
+            .await;
+        assert_eq!(status, 200);
+        for token in tokens.values() {
+            let (status, _) = instance
+                .post("/api/v1/tags/matrix/follow", Some(token), &[])
+                .await;
+            assert_eq!(status, 200);
+        }
         let mut ids = std::collections::HashMap::new();
         for visibility in ["public", "unlisted", "private", "direct", "local"] {
             let (status, body) = instance
@@ -437,7 +453,7 @@ async fn leak_matrix_over_the_client_api_read_paths() {
                     "/api/v1/statuses",
                     Some(&author),
                     &[
-                        ("status", &format!("{visibility} post for @mentioned")),
+                        ("status", &format!("{visibility} post for @mentioned #matrix")),
                         ("visibility", visibility),
                     ],
                 )
@@ -484,12 +500,25 @@ async fn leak_matrix_over_the_client_api_read_paths() {
                 let in_home = home
                     .as_array()
                     .is_some_and(|l| l.iter().any(|s| s["id"] == id.as_str()));
-                // Home shows followed accounts' and addressed posts: a stranger's home does
-                // not carry the author's public posts, so only "must not appear" is checked
-                // for those who do not see the post.
-                if in_home && !sees {
-                    failures.push(format!("{visibility}/{viewer}/home: leaked"));
+                // Every viewer follows #matrix, so home proposes every post to everyone:
+                // it must show exactly the posts the viewer may see.
+                if in_home != *sees {
+                    failures.push(format!("{visibility}/{viewer}/home: {in_home}"));
                 }
+            }
+            // Path 6: full-text search (signed-in viewers only: anonymous search finds no
+            // statuses).
+            let (_, found) = instance
+                .get(
+                    &format!("/api/v2/search?q={visibility}+post&type=statuses"),
+                    token,
+                )
+                .await;
+            let in_search = found["statuses"]
+                .as_array()
+                .is_some_and(|l| l.iter().any(|s| s["id"] == id.as_str()));
+            if in_search != (*sees && token.is_some()) {
+                failures.push(format!("{visibility}/{viewer}/search: {in_search}"));
             }
             // Path 5: the public timeline (public posts and local-only public posts only).
             let (_, public) = instance

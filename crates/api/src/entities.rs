@@ -234,6 +234,8 @@ pub struct StatusContext<'a> {
     pub mentions: Vec<Value>,
     /// Tag entities of its hashtags.
     pub tags: Vec<Value>,
+    /// Its Poll entity, if it has a poll.
+    pub poll: Option<Value>,
 }
 
 /// Renders a status the read gate let through.
@@ -270,7 +272,7 @@ pub fn render_status(visible: &Visible<StatusRecord>, ctx: StatusContext<'_>) ->
         "in_reply_to_id": status.in_reply_to_id.map(|i| i.to_string()),
         "in_reply_to_account_id": in_reply_to_account,
         "reblog": ctx.reblog,
-        "poll": null,
+        "poll": ctx.poll,
         "card": null,
         "language": status.language,
         "favourited": ctx.favourited,

@@ -24,8 +24,9 @@ use axum::routing::{delete, get, post};
 pub use state::{ApiSettings, ApiState, PublicModLog, RegistrationMode};
 
 use routes::{
-    accounts, admin, communities, filters, instance, interactions, lists, notifications, oauth,
-    pages, preferences, reports, statuses, timelines,
+    accounts, admin, communities, conversations, domain_blocks, filters, instance, interactions,
+    lists, notifications, oauth, pages, polls, preferences, reports, scheduled, search, statuses,
+    tags, timelines,
 };
 
 /// Every client API route.
@@ -73,7 +74,7 @@ pub fn router(state: ApiState) -> Router {
             get(accounts::relationships),
         )
         .route("/api/v1/accounts/lookup", get(accounts::lookup))
-        .route("/api/v2/search", get(accounts::search))
+        .route("/api/v2/search", get(search::search))
         .route("/api/v1/accounts/{id}", get(accounts::show))
         .route("/api/v1/accounts/{id}/statuses", get(accounts::statuses))
         .route("/api/v1/accounts/{id}/follow", post(accounts::follow))
@@ -276,6 +277,46 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/v1/admin/cohort/mod_log", get(admin::mod_log))
         .route("/api/v1/timelines/list/{id}", get(timelines::list))
+        // Polls, scheduled statuses, conversations, tags, endorsements, domain blocks
+        .route("/api/v1/polls/{id}", get(polls::show))
+        .route("/api/v1/polls/{id}/votes", post(polls::vote))
+        .route("/api/v1/scheduled_statuses", get(scheduled::index))
+        .route(
+            "/api/v1/scheduled_statuses/{id}",
+            get(scheduled::show)
+                .put(scheduled::update)
+                .delete(scheduled::delete),
+        )
+        .route("/api/v1/conversations", get(conversations::index))
+        .route("/api/v1/conversations/{id}", delete(conversations::delete))
+        .route("/api/v1/conversations/{id}/read", post(conversations::read))
+        .route("/api/v1/followed_tags", get(tags::followed))
+        .route("/api/v1/tags/{name}", get(tags::show))
+        .route("/api/v1/tags/{name}/follow", post(tags::follow))
+        .route("/api/v1/tags/{name}/unfollow", post(tags::unfollow))
+        .route(
+            "/api/v1/featured_tags",
+            get(tags::featured).post(tags::feature),
+        )
+        .route("/api/v1/featured_tags/suggestions", get(tags::suggestions))
+        .route("/api/v1/featured_tags/{id}", delete(tags::unfeature))
+        .route(
+            "/api/v1/accounts/{id}/featured_tags",
+            get(tags::featured_of_account),
+        )
+        .route("/api/v1/endorsements", get(tags::endorsements))
+        .route(
+            "/api/v1/accounts/{id}/endorsements",
+            get(tags::endorsements_of_account),
+        )
+        .route("/api/v1/accounts/{id}/pin", post(tags::endorse))
+        .route("/api/v1/accounts/{id}/unpin", post(tags::unendorse))
+        .route(
+            "/api/v1/domain_blocks",
+            get(domain_blocks::index)
+                .post(domain_blocks::create)
+                .delete(domain_blocks::delete),
+        )
         // Lists
         .route("/api/v1/lists", get(lists::index).post(lists::create))
         .route(

@@ -77,7 +77,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The client API's view of the configuration.
-fn api_state(state: &AppState) -> ApiState {
+pub(crate) fn api_state(state: &AppState) -> ApiState {
     let config = &state.config;
     let mut settings = ApiSettings::new(config.domain.clone(), config.public_url());
     settings.registrations = match config.registrations {

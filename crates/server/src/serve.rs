@@ -22,7 +22,7 @@ use tower::Layer;
 use tower_http::normalize_path::NormalizePathLayer;
 
 use crate::RunError;
-use crate::app::{AppState, router};
+use crate::app::{AppState, api_state, router};
 use crate::config::{Config, Registrations};
 use crate::metrics::Metrics;
 
@@ -72,6 +72,10 @@ impl Prepared {
             self.state.store.clone(),
             self.delivery.clone(),
         ));
+        let scheduled = tokio::spawn(publish_scheduled_periodically(
+            api_state(&self.state),
+            self.delivery.clone(),
+        ));
         // Clients send `/api/v1/instance/` as often as `/api/v1/instance`: trim the slash
         // before routing.
         let app = NormalizePathLayer::trim_trailing_slash().layer(router(self.state.clone()));
@@ -86,10 +90,42 @@ impl Prepared {
         .await
         .map_err(|e| RunError::Other(format!("server error: {e}")));
         expiry.abort();
+        scheduled.abort();
         inbox.shutdown().await;
         delivery.shutdown().await;
         self.state.store.close().await;
         served
+    }
+}
+
+/// Every few seconds: publishes the scheduled statuses that are due (through the client
+/// API's create path, so the audience rules apply at publication) and announces the polls
+/// that ended (`poll` notifications to voters and authors).
+async fn publish_scheduled_periodically(api: cohort_api::ApiState, delivery: Delivery) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        let now = cohort_store::now_ms();
+        match cohort_api::routes::scheduled::publish_due_scheduled(&api, now).await {
+            Ok(done) if !done.published.is_empty() => {
+                tracing::info!(
+                    published = done.published.len(),
+                    "scheduled statuses published"
+                );
+                delivery.wake();
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "publishing scheduled statuses failed; will retry")
+            }
+        }
+        match api.store.end_due_polls(now).await {
+            Ok(ended) if !ended.is_empty() => {
+                tracing::info!(ended = ended.len(), "ended polls announced");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "announcing ended polls failed; will retry"),
+        }
     }
 }
 
@@ -241,6 +277,9 @@ pub struct RunningServer {
     pub delivery: Delivery,
     /// Its federation state.
     pub federation: FederationState,
+    /// The client API's state, for tests that drive its background work directly
+    /// (`publish_due_scheduled`).
+    pub api: cohort_api::ApiState,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), RunError>>,
 }
@@ -253,6 +292,7 @@ impl RunningServer {
         let store = prepared.store().clone();
         let delivery = prepared.delivery().clone();
         let federation = prepared.federation().clone();
+        let api = api_state(&prepared.state);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(prepared.run(async move {
             let _ = stopped.await;
@@ -262,6 +302,7 @@ impl RunningServer {
             store,
             delivery,
             federation,
+            api,
             stop: Some(stop),
             task,
         })

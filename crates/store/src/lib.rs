@@ -19,8 +19,10 @@ mod accounts;
 mod audience;
 mod bench_seed;
 mod communities;
+mod conversations;
 mod db;
 mod delivery;
+mod domain_blocks;
 mod error;
 mod filters;
 mod ids;
@@ -30,13 +32,17 @@ mod lists;
 mod moderation;
 mod oauth;
 mod outbox;
+mod polls;
 mod preferences;
 mod profiles;
 mod relations;
 mod reports;
 mod row;
+mod scheduled;
+mod search;
 mod sql;
 mod statuses;
+mod tags;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod timelines;
@@ -48,6 +54,7 @@ pub use communities::{
     CommunityRecord, CommunityUpdate, InviteRecord, JOIN_REQUESTS_PER_HOUR, JoinOutcome,
     MemberRecord, MemberState, NewLocalCommunity,
 };
+pub use conversations::ConversationRecord;
 pub use db::{DatabaseSettings, Engine, PoolStats, Store, mask_password};
 pub use delivery::{
     DeliveryActor, DomainDeliveryState, FailureOutcome, MAX_BACKOFF_MS, PLANNER_LOOKBACK_MS,
@@ -68,6 +75,9 @@ pub use moderation::{
 };
 pub use oauth::{AccessToken, AuthorizationCode, CodeProblem, OAuthApp};
 pub use outbox::{NewOutboxEvent, OutboxDepth, OutboxEvent, OutboxKind};
+pub use polls::{
+    EndedPoll, MAX_POLL_OPTION_CHARS, MAX_POLL_OPTIONS, NewPoll, PollRecord, VoteError,
+};
 pub use preferences::Marker;
 pub use profiles::{
     MAX_PROFILE_FIELDS, PostingDefaults, ProfileDetails, ProfileDetailsUpdate, ProfileField,
@@ -75,5 +85,8 @@ pub use profiles::{
 };
 pub use relations::{DomainPolicy, FollowState, NewCommunity, NewRemoteAccount, Relationship};
 pub use reports::{NewReport, ReportFilter, ReportRecord};
+pub use scheduled::{MAX_SCHEDULED_STATUSES, ScheduledStatusRecord};
+pub use search::{StatusSearch, search_words};
 pub use statuses::{MAX_ANCESTORS, NewStatus, StatusEdit, StatusRecord, StatusVersion};
+pub use tags::{FeaturedTagRecord, FollowedTag, TagDay};
 pub use timelines::{Page, PublicScope};

@@ -47,8 +47,9 @@ pub enum PublicScope {
 }
 
 impl Store {
-    /// Home timeline candidates: the viewer's own posts, posts of accounts they follow, and
-    /// posts addressed to them. Held and deleted posts never appear. Members of the viewer's
+    /// Home timeline candidates: the viewer's own posts, posts of accounts they follow,
+    /// posts addressed to them and posts with a tag they follow (the read gate decides which
+    /// of those the viewer may see). Held and deleted posts never appear. Members of the viewer's
     /// exclusive lists are read in those lists instead (posts addressed to the viewer stay).
     pub async fn home_timeline_ids(&self, viewer: Id, page: Page) -> Result<Vec<Id>, StoreError> {
         let (upper, lower, ascending) = page.bounds();
@@ -181,14 +182,18 @@ const HOME_DESC: &str = "SELECT id FROM statuses WHERE deleted_at IS NULL AND he
      OR account_id IN (SELECT target_account_id FROM follows WHERE account_id = $1 AND state = 'accepted' \
         AND target_account_id NOT IN (SELECT la.account_id FROM list_accounts la JOIN lists l ON l.id = la.list_id \
             WHERE l.account_id = $1 AND l.exclusive = TRUE)) \
-     OR id IN (SELECT status_id FROM status_mentions WHERE account_id = $1)) \
+     OR id IN (SELECT status_id FROM status_mentions WHERE account_id = $1) \
+     OR id IN (SELECT st.status_id FROM status_tags st JOIN followed_tags ft ON ft.tag = st.tag \
+        WHERE ft.account_id = $1)) \
      ORDER BY id DESC LIMIT $4";
 const HOME_ASC: &str = "SELECT id FROM statuses WHERE deleted_at IS NULL AND held_at IS NULL \
      AND id < $2 AND id > $3 AND (account_id = $1 \
      OR account_id IN (SELECT target_account_id FROM follows WHERE account_id = $1 AND state = 'accepted' \
         AND target_account_id NOT IN (SELECT la.account_id FROM list_accounts la JOIN lists l ON l.id = la.list_id \
             WHERE l.account_id = $1 AND l.exclusive = TRUE)) \
-     OR id IN (SELECT status_id FROM status_mentions WHERE account_id = $1)) \
+     OR id IN (SELECT status_id FROM status_mentions WHERE account_id = $1) \
+     OR id IN (SELECT st.status_id FROM status_tags st JOIN followed_tags ft ON ft.tag = st.tag \
+        WHERE ft.account_id = $1)) \
      ORDER BY id ASC LIMIT $4";
 
 macro_rules! public_sql {

@@ -277,56 +277,6 @@ pub async fn lookup(
     Ok(Json(account_json(&state, id).await?))
 }
 
-/// `GET /api/v2/search`: accounts (local by name; `user@host` resolved with `resolve=true`).
-/// Statuses and hashtags come with full-text search (issue 6).
-pub async fn search(
-    State(state): State<ApiState>,
-    auth: MaybeAuthenticated,
-    params: Params,
-) -> ApiResult<Json<Value>> {
-    auth.require_if_present("read:search")?;
-    let q = params.string("q").unwrap_or_default();
-    let q = q.trim().trim_start_matches('@');
-    let resolve = params.bool("resolve")?.unwrap_or(false);
-    let kind = params.string("type");
-    let mut accounts = Vec::new();
-    if kind.as_deref().is_none_or(|k| k == "accounts") && !q.is_empty() {
-        let found = match q.split_once('@') {
-            Some((user, host)) if !host.eq_ignore_ascii_case(state.settings.domain.as_str()) => {
-                if resolve && auth.0.is_some() {
-                    state
-                        .resolve_remote(user, &host.to_ascii_lowercase())
-                        .await
-                        .ok()
-                } else {
-                    state
-                        .store
-                        .remote_account_by_acct(user, &host.to_ascii_lowercase())
-                        .await?
-                }
-            }
-            Some((user, _)) => state
-                .store
-                .local_account_by_username(user)
-                .await
-                .ok()
-                .map(|a| a.id),
-            None => state
-                .store
-                .local_account_by_username(q)
-                .await
-                .ok()
-                .map(|a| a.id),
-        };
-        if let Some(id) = found {
-            accounts.push(account_json(&state, id).await?);
-        }
-    }
-    Ok(Json(
-        serde_json::json!({"accounts": accounts, "statuses": [], "hashtags": []}),
-    ))
-}
-
 /// `GET /api/v1/accounts/:id/statuses`.
 pub async fn statuses(
     State(state): State<ApiState>,
@@ -395,6 +345,11 @@ pub async fn relationship_json(state: &ApiState, viewer: Id, target: Id) -> ApiR
 async fn relationship(state: &ApiState, viewer: Id, target: Id) -> ApiResult<Value> {
     let r = state.store.relationship(viewer, target).await?;
     let (muted, muted_notifications) = state.store.muted_accounts(viewer).await?;
+    let endorsed = state.store.endorses(viewer, target).await?;
+    let domain_blocking = match state.store.account_by_id(target).await?.domain {
+        Some(domain) => state.store.blocks_domain(viewer, &domain).await?,
+        None => false,
+    };
     Ok(json!({
         "id": target.to_string(),
         "following": r.following,
@@ -408,8 +363,8 @@ async fn relationship(state: &ApiState, viewer: Id, target: Id) -> ApiResult<Val
         "muting_notifications": muted_notifications.contains(&target),
         "requested": r.requested,
         "requested_by": r.requested_by,
-        "domain_blocking": false,
-        "endorsed": false,
+        "domain_blocking": domain_blocking,
+        "endorsed": endorsed,
         "note": "",
     }))
 }
@@ -752,7 +707,15 @@ pub async fn update_credentials(
         default_status_lifetime_secs,
         details,
     };
+    // Opting in to (or out of) full-text search of one's posts by others.
+    let indexable = params.bool("indexable")?;
     state.store.update_profile(auth.account.id, &update).await?;
+    if let Some(indexable) = indexable {
+        state
+            .store
+            .set_indexable(auth.account.id, indexable)
+            .await?;
+    }
     let account = state.store.account_by_id(auth.account.id).await?;
     let counts = state.store.account_counts(account.id).await?;
     let profile = state.store.profile_details(account.id).await?;

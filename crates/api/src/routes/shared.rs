@@ -46,6 +46,11 @@ pub async fn visible_statuses(
         _ => cohort_store::ViewerMarks::default(),
     };
     let tags = state.store.tags_of(&shown).await?;
+    let authored: Vec<(Id, Id)> = visible
+        .iter()
+        .map(|v| (v.get().facts.id, v.get().facts.author.id))
+        .collect();
+    let mut polls = crate::routes::polls::polls_for_statuses(state, viewer, &authored).await?;
     let mut accounts: HashMap<Id, Value> = HashMap::new();
     let people: Vec<Id> = visible
         .iter()
@@ -94,6 +99,7 @@ pub async fn visible_statuses(
                 bookmarked: marks.bookmarked.contains(&id),
                 pinned: marks.pinned.contains(&id),
                 mentions,
+                poll: polls.remove(&id),
                 tags: tags
                     .get(&id)
                     .map(|names| {

@@ -159,7 +159,8 @@ fn compose_error(err: ComposeError) -> ApiError {
     }
 }
 
-/// `POST /api/v1/statuses`.
+/// `POST /api/v1/statuses`: publishes now, or, with `scheduled_at`, keeps the request to
+/// publish later (answering with a ScheduledStatus, as Mastodon does).
 pub async fn create(
     State(state): State<ApiState>,
     auth: Authenticated,
@@ -179,16 +180,34 @@ pub async fn create(
             visible_status(&state, &auth.viewer(), existing).await?,
         ));
     }
-
-    let text = params.string("status").unwrap_or_default();
-    if text.trim().is_empty() && params.list("media_ids").is_empty() {
-        return Err(ApiError::Unprocessable(
-            "Validation failed: Text can't be blank".into(),
+    if let Some(at) = crate::routes::scheduled::requested_time(&params)? {
+        return Ok(Json(
+            crate::routes::scheduled::schedule(&state, &auth.account, &params, at).await?,
         ));
     }
-    if params.string("scheduled_at").is_some_and(|s| !s.is_empty()) {
+    let id = publish(&state, &auth.account, &params).await?;
+    if let Some(key) = &idempotency_key {
+        state
+            .store
+            .remember_idempotency_key(auth.account.id, key, id)
+            .await?;
+    }
+    Ok(Json(visible_status(&state, &auth.viewer(), id).await?))
+}
+
+/// Checks what a create request can be checked for without publishing it (used when it is
+/// scheduled, so that a request that could never be published is refused at once).
+pub(crate) fn check_request(state: &ApiState, params: &Params) -> ApiResult<()> {
+    let text = params.string("status").unwrap_or_default();
+    let poll = crate::routes::polls::requested_poll(params)?;
+    if poll.is_some() && !params.list("media_ids").is_empty() {
         return Err(ApiError::Unprocessable(
-            "Validation failed: scheduled statuses are not supported yet".into(),
+            "Validation failed: a status cannot have both a poll and media".into(),
+        ));
+    }
+    if text.trim().is_empty() && params.list("media_ids").is_empty() && poll.is_none() {
+        return Err(ApiError::Unprocessable(
+            "Validation failed: Text can't be blank".into(),
         ));
     }
     let length = text.chars().count();
@@ -198,10 +217,26 @@ pub async fn create(
             state.settings.max_status_chars
         )));
     }
-    let posting = state.store.profile_details(auth.account.id).await?.posting;
+    // Only checked here; the account's default visibility applies when it is published.
+    requested_audience(params, Visibility::Public)?;
+    Ok(())
+}
+
+/// Publishes a status for `account` from the parameters of a create request: the one path
+/// every new local status takes (now, or later for a scheduled one), with the audience
+/// rules and the PHI guard applied at the moment of publication.
+pub(crate) async fn publish(
+    state: &ApiState,
+    account: &cohort_store::AccountRecord,
+    params: &Params,
+) -> ApiResult<Id> {
+    check_request(state, params)?;
+    let poll = crate::routes::polls::requested_poll(params)?;
+    let text = params.string("status").unwrap_or_default();
+    let posting = state.store.profile_details(account.id).await?.posting;
     let requested = requested_audience(
-        &params,
-        crate::entities::default_visibility(&auth.account, &posting),
+        params,
+        crate::entities::default_visibility(account, &posting),
     )?;
     let expires_in = params.int("expires_in")?;
     if let Some(secs) = expires_in
@@ -211,7 +246,7 @@ pub async fn create(
             "Validation failed: expires_in must be between 60 seconds and 10 years".into(),
         ));
     }
-    let resolved = resolve_mentions(&state, &text).await?;
+    let resolved = resolve_mentions(state, &text).await?;
     if resolved.len() > state.settings.max_mentions {
         return Err(ApiError::Unprocessable(format!(
             "Validation failed: too many mentions (at most {})",
@@ -233,8 +268,12 @@ pub async fn create(
     };
 
     let (requested, community) =
-        community_of_post(&state, requested, &resolved, parent.as_ref()).await?;
-    let author = auth.party();
+        community_of_post(state, requested, &resolved, parent.as_ref()).await?;
+    let author = Party {
+        id: account.id,
+        domain: None,
+        suspended: account.suspended_at.is_some(),
+    };
     let mentioned: Vec<Party> = resolved.iter().map(|(p, _)| p.clone()).collect();
     let mut involved: Vec<&cohort_policy::PostFacts> = Vec::new();
     if let Some(p) = &parent {
@@ -269,11 +308,11 @@ pub async fn create(
 
     // The PHI guard, before anything is stored.
     let guard = state.phi_guard().await.map_err(ApiError::internal)?;
-    let finding = guard.screen(&text, auth.account.author_kind);
+    let finding = guard.screen(&text, account.author_kind);
     let confirmed = params.bool("phi_confirmed")?.unwrap_or(false);
     let (audience, held_reason) = match phi_guard_decides_before_a_post_leaves(
         &finding,
-        auth.account.author_kind,
+        account.author_kind,
         audience,
         confirmed,
         state.settings.phi_rules,
@@ -297,7 +336,7 @@ pub async fn create(
             Some(c) => state.store.community_status_lifetime(c).await?,
             None => None,
         }
-        .or(state.store.default_status_lifetime(auth.account.id).await?),
+        .or(state.store.default_status_lifetime(account.id).await?),
     };
     let expires_at = lifetime.map(|secs| cohort_store::now_ms() + secs * 1000);
 
@@ -315,9 +354,9 @@ pub async fn create(
     let html = to_html(&text, &linked, &|tag| format!("{base}/tags/{tag}"));
     let new = NewStatus {
         id,
-        author: auth.account.id,
-        uri: state.urls.status(&auth.account.username, id),
-        url: Some(state.urls.status_page(&auth.account.username, id)),
+        author: account.id,
+        uri: state.urls.status(&account.username, id),
+        url: Some(state.urls.status_page(&account.username, id)),
         local: true,
         audience,
         text_source: text,
@@ -359,21 +398,18 @@ pub async fn create(
         .store
         .index_status_tags(id, &crate::text::hashtags(&new.text_source))
         .await?;
+    if let Some(poll) = poll {
+        crate::routes::polls::attach_poll(state, id, poll).await?;
+    }
     if new.held_reason.is_none() {
         for mentioned in &new.addressed {
             state
                 .store
-                .notify(*mentioned, auth.account.id, "mention", Some(id))
+                .notify(*mentioned, account.id, "mention", Some(id))
                 .await?;
         }
     }
-    if let Some(key) = &idempotency_key {
-        state
-            .store
-            .remember_idempotency_key(auth.account.id, key, id)
-            .await?;
-    }
-    Ok(Json(visible_status(&state, &auth.viewer(), id).await?))
+    Ok(id)
 }
 
 /// `GET /api/v1/statuses/:id`.
