@@ -24,7 +24,7 @@ use axum::routing::{delete, get, post};
 pub use state::{ApiSettings, ApiState, PublicModLog, RegistrationMode};
 
 use routes::{
-    accounts, admin, communities, filters, instance, interactions, lists, notifications, oauth,
+    accounts, admin, clinicians, communities, filters, instance, interactions, lists, notifications, oauth,
     pages, preferences, reports, statuses, timelines,
 };
 
@@ -275,6 +275,12 @@ pub fn router(state: ApiState) -> Router {
             post(admin::forward),
         )
         .route("/api/v1/admin/cohort/mod_log", get(admin::mod_log))
+        .route(
+            "/api/v1/admin/cohort/clinicians/{id}/verification",
+            get(clinicians::show)
+                .post(clinicians::verify)
+                .delete(clinicians::revoke),
+        )
         .route("/api/v1/timelines/list/{id}", get(timelines::list))
         // Lists
         .route("/api/v1/lists", get(lists::index).post(lists::create))

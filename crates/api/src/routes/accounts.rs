@@ -51,7 +51,9 @@ pub async fn verify_credentials(
     }
     let counts = state.store.account_counts(auth.account.id).await?;
     let note = state.store.account_note(auth.account.id).await?;
+    let badge = crate::routes::shared::clinician_badge(&state, auth.account.id).await?;
     let account = Account::render_with_note(&state, &auth.account, counts, &note)
+        .with_clinician_badge(badge.as_ref())
         .with_credentials(&auth.account, &note);
     Ok(Json(
         serde_json::to_value(account).map_err(ApiError::internal)?,
@@ -655,7 +657,9 @@ pub async fn update_credentials(
     let account = state.store.account_by_id(auth.account.id).await?;
     let counts = state.store.account_counts(account.id).await?;
     let note = state.store.account_note(account.id).await?;
+    let badge = crate::routes::shared::clinician_badge(&state, account.id).await?;
     let rendered = Account::render_with_note(&state, &account, counts, &note)
+        .with_clinician_badge(badge.as_ref())
         .with_credentials(&account, &note);
     Ok(Json(
         serde_json::to_value(rendered).map_err(ApiError::internal)?,
