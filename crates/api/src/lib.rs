@@ -11,6 +11,7 @@ pub mod auth;
 pub mod entities;
 pub mod error;
 pub mod filtering;
+pub mod impersonation;
 pub mod params;
 pub mod passwords;
 pub mod rate_limit;
@@ -24,8 +25,8 @@ use axum::routing::{delete, get, post};
 pub use state::{ApiSettings, ApiState, PublicModLog, RegistrationMode};
 
 use routes::{
-    accounts, admin, clinicians, communities, filters, instance, interactions, lists, notifications, oauth,
-    pages, preferences, reports, statuses, timelines,
+    accounts, admin, clinicians, communities, filters, instance, interactions, lists,
+    notifications, oauth, pages, preferences, reports, statuses, timelines,
 };
 
 /// Every client API route.

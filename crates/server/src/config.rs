@@ -106,6 +106,9 @@ pub struct Config {
     pub user_communities: bool,
     /// Whether the mod log is public: `off`, `on` or `anonymous` (moderators not named).
     pub public_mod_log: cohort_api::PublicModLog,
+    /// Whose clinician verifications this instance shows: `None` for every instance it
+    /// federates with, else only these domains (`COHORT_TRUSTED_VERIFIERS`).
+    pub trusted_verifiers: Option<Vec<Domain>>,
 }
 
 /// The settings file as written; every key optional, unknown keys refused.
@@ -128,6 +131,7 @@ struct FileSettings {
     rate_limit: Option<u32>,
     user_communities: Option<bool>,
     public_mod_log: Option<String>,
+    trusted_verifiers: Option<String>,
 }
 
 /// A configuration that cannot be used. The message names the setting.
@@ -195,6 +199,7 @@ const PHI_MEMBER: Setting = Setting::new("COHORT_PHI_MEMBER_ACTION", "phi_member
 const RATE_LIMIT: Setting = Setting::new("COHORT_RATE_LIMIT", "rate_limit");
 const USER_COMMUNITIES: Setting = Setting::new("COHORT_USER_COMMUNITIES", "user_communities");
 const PUBLIC_MOD_LOG: Setting = Setting::new("COHORT_PUBLIC_MOD_LOG", "public_mod_log");
+const TRUSTED_VERIFIERS: Setting = Setting::new("COHORT_TRUSTED_VERIFIERS", "trusted_verifiers");
 
 /// Every environment variable the server reads, for warnings about misspelt ones.
 pub const KNOWN_ENV_VARS: &[&str] = &[
@@ -214,6 +219,7 @@ pub const KNOWN_ENV_VARS: &[&str] = &[
     RATE_LIMIT.env,
     USER_COMMUNITIES.env,
     PUBLIC_MOD_LOG.env,
+    TRUSTED_VERIFIERS.env,
     "COHORT_CONFIG",
     "COHORT_TEST_POSTGRES_URL",
 ];
@@ -419,6 +425,25 @@ impl Config {
             None => file_settings.rate_limit.unwrap_or(1500),
         };
 
+        let trusted_verifiers = match pick(TRUSTED_VERIFIERS, file_settings.trusted_verifiers) {
+            None => None,
+            Some(raw) if raw.value.trim() == "*" => None,
+            Some(raw) => Some(
+                raw.value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|d| !d.is_empty())
+                    .map(Domain::parse)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| {
+                        invalid(
+                            &raw,
+                            format!("expected * or a comma-separated list of domains: {e}"),
+                        )
+                    })?,
+            ),
+        };
+
         let config = Config {
             domain,
             listen,
@@ -436,6 +461,7 @@ impl Config {
             rate_limit,
             user_communities,
             public_mod_log,
+            trusted_verifiers,
         };
         config.check_consistency()?;
         Ok(config)
@@ -500,6 +526,18 @@ impl fmt::Display for Config {
                 cohort_api::PublicModLog::Off => "off",
                 cohort_api::PublicModLog::On => "on",
                 cohort_api::PublicModLog::Anonymous => "anonymous",
+            }
+        )?;
+        writeln!(
+            f,
+            "trusted_verifiers = {:?}",
+            match &self.trusted_verifiers {
+                None => "*".to_owned(),
+                Some(list) => list
+                    .iter()
+                    .map(Domain::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
             }
         )?;
         writeln!(f, "max_status_chars = {}", self.max_status_chars)?;
@@ -633,6 +671,7 @@ mod tests {
             ("COHORT_RATE_LIMIT", "lots"),
             ("COHORT_USER_COMMUNITIES", "often"),
             ("COHORT_PUBLIC_MOD_LOG", "sometimes"),
+            ("COHORT_TRUSTED_VERIFIERS", "not a domain, x"),
         ];
         for (var, value) in cases {
             let err = load(&[(var, value)], None).unwrap_err();

@@ -262,7 +262,9 @@ impl Store {
             .bind(account.as_i64())
             .fetch_optional(self.reader())
             .await?;
-        row.as_ref().map(ClinicianVerification::from_row).transpose()
+        row.as_ref()
+            .map(ClinicianVerification::from_row)
+            .transpose()
     }
 
     /// Whether `account` is a clinician verified here or by a checked remote attestation,
@@ -419,6 +421,40 @@ impl Store {
         enqueue_actor_update_in(&mut tx, event, account).await?;
         tx.commit().await?;
         Ok(event)
+    }
+
+    /// The domains of the remote accounts following `account` (accepted follows): where an
+    /// actor `Update` goes.
+    pub async fn remote_follower_domains(&self, account: Id) -> Result<Vec<Domain>, StoreError> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT a.domain FROM follows f JOIN accounts a ON a.id = f.account_id \
+             WHERE f.target_account_id = $1 AND f.state = 'accepted' AND a.domain IS NOT NULL \
+             ORDER BY a.domain",
+        )
+        .bind(account.as_i64())
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows.iter().filter_map(|d| Domain::parse(d).ok()).collect())
+    }
+
+    /// The remote accounts on `domain` following `account` (accepted), oldest follow first.
+    pub async fn remote_followers_on_domain(
+        &self,
+        account: Id,
+        domain: &Domain,
+    ) -> Result<Vec<Id>, StoreError> {
+        let rows: Vec<i64> = sqlx::query_scalar(
+            "SELECT a.id FROM follows f JOIN accounts a ON a.id = f.account_id \
+             WHERE f.target_account_id = $1 AND f.state = 'accepted' AND a.domain = $2 \
+             ORDER BY f.id",
+        )
+        .bind(account.as_i64())
+        .bind(domain.as_str())
+        .fetch_all(self.reader())
+        .await?;
+        rows.into_iter()
+            .map(|raw| id_from(raw, "follows.account_id"))
+            .collect()
     }
 
     /// Records that an unverified account's clinical-title `claim` was reported (as

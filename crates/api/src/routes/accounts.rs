@@ -657,6 +657,7 @@ pub async fn update_credentials(
     let account = state.store.account_by_id(auth.account.id).await?;
     let counts = state.store.account_counts(account.id).await?;
     let note = state.store.account_note(account.id).await?;
+    crate::impersonation::flag_title_claims(&state, &account, &account.display_name, &note).await?;
     let badge = crate::routes::shared::clinician_badge(&state, account.id).await?;
     let rendered = Account::render_with_note(&state, &account, counts, &note)
         .with_clinician_badge(badge.as_ref())
