@@ -43,3 +43,7 @@ CREATE TABLE clinician_title_flags (
     created_at BIGINT  NOT NULL,
     PRIMARY KEY (account_id, claim)
 );
+
+-- Professional boundaries: who may send the account a direct message (`everyone` or
+-- `colleagues`); NULL follows the instance default for verified clinicians.
+ALTER TABLE accounts ADD COLUMN direct_messages_from TEXT;

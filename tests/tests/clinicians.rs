@@ -494,3 +494,112 @@ async fn an_unverified_account_claiming_a_clinical_title_is_reported_once_and_sh
         alpha.stop().await;
     }
 }
+
+async fn statuses_count(instance: &Instance) -> i64 {
+    instance
+        .store()
+        .scalar_i64_for_tests("SELECT COUNT(*) FROM statuses")
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn direct_messages_respect_professional_boundaries() {
+    for engine in engines() {
+        // The clinician's own choice.
+        let mut alpha = Instance::start(engine, &[]).await;
+        alpha.create_account("admin", Role::Admin, false).await;
+        let dana = alpha.create_account("dana", Role::Member, false).await;
+        let eli = alpha.create_account("eli", Role::Member, false).await;
+        alpha.create_account("pat", Role::Member, false).await;
+        let admin = alpha.sign_in("admin", ADMIN_SCOPES).await;
+        let dana_token = alpha.sign_in("dana", "read write").await;
+        let eli_token = alpha.sign_in("eli", "read write").await;
+        let pat = alpha.sign_in("pat", "read write").await;
+        for clinician in [dana, eli] {
+            let path = format!("/api/v1/admin/cohort/clinicians/{clinician}/verification");
+            let (status, _) = alpha.post(&path, Some(&admin), &verification_form()).await;
+            assert_eq!(status, 200);
+        }
+        let (status, body) = alpha
+            .patch(
+                "/api/v1/accounts/update_credentials",
+                Some(&dana_token),
+                &[("direct_messages_from", "nobody")],
+            )
+            .await;
+        assert_eq!(status, 422, "{body}");
+        assert!(body["error"].is_string());
+        let (status, me) = alpha
+            .patch(
+                "/api/v1/accounts/update_credentials",
+                Some(&dana_token),
+                &[("direct_messages_from", "colleagues")],
+            )
+            .await;
+        assert_eq!(status, 200, "{me}");
+        assert_eq!(me["source"]["direct_messages_from"], "colleagues");
+
+        let dm = [
+            ("status", "@dana can I double my dose?"),
+            ("visibility", "direct"),
+        ];
+        let (status, body) = alpha.post("/api/v1/statuses", Some(&pat), &dm).await;
+        assert_eq!(status, 422, "{body}");
+        assert!(
+            body["error"].as_str().unwrap().contains("colleagues only"),
+            "{body}"
+        );
+        assert_eq!(statuses_count(&alpha).await, 0, "nothing stored");
+        // A public mention is not a direct conversation; colleagues and staff may write.
+        let (status, _) = alpha
+            .post(
+                "/api/v1/statuses",
+                Some(&pat),
+                &[
+                    ("status", "thanks @dana for the talk"),
+                    ("visibility", "public"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200);
+        for token in [&eli_token, &admin] {
+            let (status, body) = alpha
+                .post(
+                    "/api/v1/statuses",
+                    Some(token),
+                    &[("status", "@dana about the rota"), ("visibility", "direct")],
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+        }
+        alpha.stop().await;
+
+        // The instance default, for verified clinicians who did not choose.
+        let mut beta = Instance::start(
+            engine,
+            &[("COHORT_CLINICIAN_DIRECT_MESSAGES", "colleagues")],
+        )
+        .await;
+        beta.create_account("admin", Role::Admin, false).await;
+        let dana = beta.create_account("dana", Role::Member, false).await;
+        beta.create_account("pat", Role::Member, false).await;
+        beta.create_account("sam", Role::Member, false).await;
+        let admin = beta.sign_in("admin", ADMIN_SCOPES).await;
+        let pat = beta.sign_in("pat", "read write").await;
+        let dm = [("status", "@sam hi"), ("visibility", "direct")];
+        let (status, _) = beta.post("/api/v1/statuses", Some(&pat), &dm).await;
+        assert_eq!(
+            status, 200,
+            "members are not clinicians: the default does not apply"
+        );
+        let path = format!("/api/v1/admin/cohort/clinicians/{dana}/verification");
+        let (status, _) = beta.post(&path, Some(&admin), &verification_form()).await;
+        assert_eq!(status, 200);
+        let dm = [("status", "@dana hi"), ("visibility", "direct")];
+        let (status, body) = beta.post("/api/v1/statuses", Some(&pat), &dm).await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(statuses_count(&beta).await, 1);
+        beta.stop().await;
+    }
+}

@@ -185,6 +185,21 @@ impl Account {
         self
     }
 
+    /// Adds, to what only the account itself sees, its choice of who may send it direct
+    /// messages (`null`: the instance default).
+    pub fn with_direct_messages_from(
+        mut self,
+        choice: Option<cohort_model::DirectMessagesFrom>,
+    ) -> Account {
+        if let Some(Value::Object(source)) = &mut self.source {
+            source.insert(
+                "direct_messages_from".into(),
+                json!(choice.map(cohort_model::DirectMessagesFrom::as_str)),
+            );
+        }
+        self
+    }
+
     /// Adds what only the account itself sees (`verify_credentials`); `note` is the bio as
     /// typed.
     pub fn with_credentials(mut self, account: &AccountRecord, note: &str) -> Account {

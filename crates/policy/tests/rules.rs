@@ -1843,3 +1843,40 @@ fn a_reply_reaches_the_author_it_answers() {
         ],
     );
 }
+
+#[test]
+fn direct_messages_respect_professional_boundaries() {
+    use cohort_model::{DirectMessagesFrom, Id};
+    use cohort_policy::{ComposeError, direct_messages_respect_professional_boundaries};
+    let clinician = Id::from_i64(1 << 20).unwrap();
+    let patient = Id::from_i64(2 << 20).unwrap();
+    let direct = cohort_policy::Audience {
+        visibility: Visibility::Direct,
+        local_only: false,
+        community: None,
+    };
+    let public = cohort_policy::Audience {
+        visibility: Visibility::Public,
+        ..direct
+    };
+    let recipients = [
+        (patient, DirectMessagesFrom::Everyone),
+        (clinician, DirectMessagesFrom::Colleagues),
+    ];
+    assert_eq!(
+        direct_messages_respect_professional_boundaries(&direct, false, &recipients),
+        Err(ComposeError::OutsideProfessionalBoundary(clinician))
+    );
+    assert_eq!(
+        direct_messages_respect_professional_boundaries(&direct, true, &recipients),
+        Ok(())
+    );
+    assert_eq!(
+        direct_messages_respect_professional_boundaries(&public, false, &recipients),
+        Ok(())
+    );
+    assert_eq!(
+        direct_messages_respect_professional_boundaries(&direct, false, &recipients[..1]),
+        Ok(())
+    );
+}

@@ -90,6 +90,7 @@ fn api_state(state: &AppState) -> ApiState {
     settings.rate_limit = config.rate_limit;
     settings.user_communities = config.user_communities;
     settings.public_mod_log = config.public_mod_log;
+    settings.clinician_direct_messages = config.clinician_direct_messages;
     settings.phi_rules = PhiRules {
         professional: config.phi_professional_action,
         member: config.phi_member_action,

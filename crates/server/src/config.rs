@@ -109,6 +109,8 @@ pub struct Config {
     /// Whose clinician verifications this instance shows: `None` for every instance it
     /// federates with, else only these domains (`COHORT_TRUSTED_VERIFIERS`).
     pub trusted_verifiers: Option<Vec<Domain>>,
+    /// Who may send verified clinicians direct messages unless they chose otherwise.
+    pub clinician_direct_messages: cohort_model::DirectMessagesFrom,
 }
 
 /// The settings file as written; every key optional, unknown keys refused.
@@ -132,6 +134,7 @@ struct FileSettings {
     user_communities: Option<bool>,
     public_mod_log: Option<String>,
     trusted_verifiers: Option<String>,
+    clinician_direct_messages: Option<String>,
 }
 
 /// A configuration that cannot be used. The message names the setting.
@@ -200,6 +203,10 @@ const RATE_LIMIT: Setting = Setting::new("COHORT_RATE_LIMIT", "rate_limit");
 const USER_COMMUNITIES: Setting = Setting::new("COHORT_USER_COMMUNITIES", "user_communities");
 const PUBLIC_MOD_LOG: Setting = Setting::new("COHORT_PUBLIC_MOD_LOG", "public_mod_log");
 const TRUSTED_VERIFIERS: Setting = Setting::new("COHORT_TRUSTED_VERIFIERS", "trusted_verifiers");
+const CLINICIAN_DMS: Setting = Setting::new(
+    "COHORT_CLINICIAN_DIRECT_MESSAGES",
+    "clinician_direct_messages",
+);
 
 /// Every environment variable the server reads, for warnings about misspelt ones.
 pub const KNOWN_ENV_VARS: &[&str] = &[
@@ -220,6 +227,7 @@ pub const KNOWN_ENV_VARS: &[&str] = &[
     USER_COMMUNITIES.env,
     PUBLIC_MOD_LOG.env,
     TRUSTED_VERIFIERS.env,
+    CLINICIAN_DMS.env,
     "COHORT_CONFIG",
     "COHORT_TEST_POSTGRES_URL",
 ];
@@ -444,6 +452,20 @@ impl Config {
             ),
         };
 
+        let clinician_direct_messages =
+            match pick(CLINICIAN_DMS, file_settings.clinician_direct_messages) {
+                None => cohort_model::DirectMessagesFrom::Everyone,
+                Some(raw) => raw.value.parse().map_err(|_| {
+                    invalid(
+                        &raw,
+                        format!(
+                            "invalid value {:?}: expected everyone or colleagues",
+                            raw.value
+                        ),
+                    )
+                })?,
+            };
+
         let config = Config {
             domain,
             listen,
@@ -462,6 +484,7 @@ impl Config {
             user_communities,
             public_mod_log,
             trusted_verifiers,
+            clinician_direct_messages,
         };
         config.check_consistency()?;
         Ok(config)
@@ -539,6 +562,11 @@ impl fmt::Display for Config {
                     .collect::<Vec<_>>()
                     .join(","),
             }
+        )?;
+        writeln!(
+            f,
+            "clinician_direct_messages = {:?}",
+            self.clinician_direct_messages.as_str()
         )?;
         writeln!(f, "max_status_chars = {}", self.max_status_chars)?;
         writeln!(
@@ -672,6 +700,7 @@ mod tests {
             ("COHORT_USER_COMMUNITIES", "often"),
             ("COHORT_PUBLIC_MOD_LOG", "sometimes"),
             ("COHORT_TRUSTED_VERIFIERS", "not a domain, x"),
+            ("COHORT_CLINICIAN_DIRECT_MESSAGES", "nobody"),
         ];
         for (var, value) in cases {
             let err = load(&[(var, value)], None).unwrap_err();

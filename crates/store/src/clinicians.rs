@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use cohort_model::{Domain, Id};
+use cohort_model::{DirectMessagesFrom, Domain, Id};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -455,6 +455,68 @@ impl Store {
         rows.into_iter()
             .map(|raw| id_from(raw, "follows.account_id"))
             .collect()
+    }
+
+    /// Sets who may send `account` direct messages (`None`: the instance default).
+    pub async fn set_direct_messages_from(
+        &self,
+        account: Id,
+        value: Option<DirectMessagesFrom>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE accounts SET direct_messages_from = $1 WHERE id = $2")
+            .bind(value.map(DirectMessagesFrom::as_str))
+            .bind(account.as_i64())
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
+    /// The account's own choice of who may send it direct messages, if it made one.
+    pub async fn direct_messages_from(
+        &self,
+        account: Id,
+    ) -> Result<Option<DirectMessagesFrom>, StoreError> {
+        let raw: Option<Option<String>> =
+            sqlx::query_scalar("SELECT direct_messages_from FROM accounts WHERE id = $1")
+                .bind(account.as_i64())
+                .fetch_optional(self.reader())
+                .await?;
+        Ok(raw.flatten().and_then(|v| v.parse().ok()))
+    }
+
+    /// The boundary in force for each local account of `accounts`: its own choice, else for
+    /// a clinician verified at `now` the instance's `clinician_default`, else everyone.
+    pub async fn direct_message_boundaries(
+        &self,
+        accounts: &[Id],
+        clinician_default: DirectMessagesFrom,
+        now: i64,
+    ) -> Result<Vec<(Id, DirectMessagesFrom)>, StoreError> {
+        if accounts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT id, direct_messages_from FROM accounts WHERE domain IS NULL AND id IN ({})",
+            crate::sql::placeholders(1, accounts.len())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for account in accounts {
+            query = query.bind(account.as_i64());
+        }
+        let rows = query.fetch_all(self.reader()).await?;
+        let badges = self.clinician_badges(accounts, now).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let account = id(&row, "id")?;
+            let chosen: Option<String> = row.try_get("direct_messages_from")?;
+            let boundary = match chosen.and_then(|v| v.parse().ok()) {
+                Some(b) => b,
+                None if badges.contains_key(&account) => clinician_default,
+                None => DirectMessagesFrom::Everyone,
+            };
+            out.push((account, boundary));
+        }
+        Ok(out)
     }
 
     /// Records that an unverified account's clinical-title `claim` was reported (as

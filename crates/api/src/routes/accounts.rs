@@ -52,9 +52,11 @@ pub async fn verify_credentials(
     let counts = state.store.account_counts(auth.account.id).await?;
     let note = state.store.account_note(auth.account.id).await?;
     let badge = crate::routes::shared::clinician_badge(&state, auth.account.id).await?;
+    let boundary = state.store.direct_messages_from(auth.account.id).await?;
     let account = Account::render_with_note(&state, &auth.account, counts, &note)
         .with_clinician_badge(badge.as_ref())
-        .with_credentials(&auth.account, &note);
+        .with_credentials(&auth.account, &note)
+        .with_direct_messages_from(boundary);
     Ok(Json(
         serde_json::to_value(account).map_err(ApiError::internal)?,
     ))
@@ -646,6 +648,18 @@ pub async fn update_credentials(
             }
         },
     };
+    let direct_messages_from = match params.string("direct_messages_from") {
+        None => None,
+        Some(raw) if raw.trim().is_empty() => Some(None),
+        Some(raw) => match raw.parse::<cohort_model::DirectMessagesFrom>() {
+            Ok(v) => Some(Some(v)),
+            Err(_) => {
+                return Err(validation(
+                    "direct_messages_from must be everyone or colleagues",
+                ));
+            }
+        },
+    };
     let update = cohort_store::ProfileUpdate {
         display_name,
         note,
@@ -654,14 +668,22 @@ pub async fn update_credentials(
         default_status_lifetime_secs,
     };
     state.store.update_profile(auth.account.id, &update).await?;
+    if let Some(choice) = direct_messages_from {
+        state
+            .store
+            .set_direct_messages_from(auth.account.id, choice)
+            .await?;
+    }
     let account = state.store.account_by_id(auth.account.id).await?;
     let counts = state.store.account_counts(account.id).await?;
     let note = state.store.account_note(account.id).await?;
     crate::impersonation::flag_title_claims(&state, &account, &account.display_name, &note).await?;
     let badge = crate::routes::shared::clinician_badge(&state, account.id).await?;
+    let boundary = state.store.direct_messages_from(account.id).await?;
     let rendered = Account::render_with_note(&state, &account, counts, &note)
         .with_clinician_badge(badge.as_ref())
-        .with_credentials(&account, &note);
+        .with_credentials(&account, &note)
+        .with_direct_messages_from(boundary);
     Ok(Json(
         serde_json::to_value(rendered).map_err(ApiError::internal)?,
     ))
