@@ -563,6 +563,31 @@ async fn direct_messages_respect_professional_boundaries() {
             )
             .await;
         assert_eq!(status, 200);
+        // Dana writes to pat first: pat may answer in that conversation.
+        let (status, opened) = alpha
+            .post(
+                "/api/v1/statuses",
+                Some(&dana_token),
+                &[
+                    ("status", "@pat your results are in"),
+                    ("visibility", "direct"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{opened}");
+        let opened_id = opened["id"].as_str().unwrap().to_owned();
+        let (status, body) = alpha
+            .post(
+                "/api/v1/statuses",
+                Some(&pat),
+                &[
+                    ("status", "@dana thank you"),
+                    ("visibility", "direct"),
+                    ("in_reply_to_id", &opened_id),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
         for token in [&eli_token, &admin] {
             let (status, body) = alpha
                 .post(

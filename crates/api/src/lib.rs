@@ -278,8 +278,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/admin/cohort/mod_log", get(admin::mod_log))
         .route(
             "/api/v1/admin/cohort/clinicians/{id}/verification",
-            get(clinicians::show)
-                .post(clinicians::verify)
+            post(clinicians::verify)
+                .get(clinicians::show)
                 .delete(clinicians::revoke),
         )
         .route("/api/v1/timelines/list/{id}", get(timelines::list))

@@ -156,19 +156,25 @@ fn is_below_restricted_ancestor(post: &PostFacts) -> bool {
 /// Rule (professional boundaries, after the AMA's guidance): a direct message reaches an
 /// account that keeps direct messages to colleagues only when its author is a colleague (a
 /// verified clinician, or staff of this instance). Other visibilities are not direct
-/// conversations and pass; `recipients` are the addressed accounts with their boundary.
+/// conversations and pass; `recipients` are the addressed accounts with their boundary. A
+/// reply to a post in which the clinician wrote to the sender passes too: the clinician
+/// opened that conversation.
 pub fn direct_messages_respect_professional_boundaries(
     audience: &Audience,
+    sender: Id,
     sender_is_colleague: bool,
+    parent: Option<&PostFacts>,
     recipients: &[(Id, DirectMessagesFrom)],
 ) -> Result<(), ComposeError> {
     if audience.visibility != Visibility::Direct || sender_is_colleague {
         return Ok(());
     }
-    match recipients
-        .iter()
-        .find(|(_, boundary)| *boundary == DirectMessagesFrom::Colleagues)
-    {
+    let opened_by = |recipient: Id| {
+        parent.is_some_and(|p| p.author.id == recipient && p.addressed.contains(&sender))
+    };
+    match recipients.iter().find(|(recipient, boundary)| {
+        *boundary == DirectMessagesFrom::Colleagues && !opened_by(*recipient)
+    }) {
         Some((recipient, _)) => Err(ComposeError::OutsideProfessionalBoundary(*recipient)),
         None => Ok(()),
     }

@@ -1864,19 +1864,46 @@ fn direct_messages_respect_professional_boundaries() {
         (clinician, DirectMessagesFrom::Colleagues),
     ];
     assert_eq!(
-        direct_messages_respect_professional_boundaries(&direct, false, &recipients),
+        direct_messages_respect_professional_boundaries(&direct, patient, false, None, &recipients),
         Err(ComposeError::OutsideProfessionalBoundary(clinician))
     );
     assert_eq!(
-        direct_messages_respect_professional_boundaries(&direct, true, &recipients),
+        direct_messages_respect_professional_boundaries(&direct, patient, true, None, &recipients),
         Ok(())
     );
     assert_eq!(
-        direct_messages_respect_professional_boundaries(&public, false, &recipients),
+        direct_messages_respect_professional_boundaries(&public, patient, false, None, &recipients),
         Ok(())
     );
     assert_eq!(
-        direct_messages_respect_professional_boundaries(&direct, false, &recipients[..1]),
+        direct_messages_respect_professional_boundaries(
+            &direct,
+            patient,
+            false,
+            None,
+            &recipients[..1]
+        ),
+        Ok(())
+    );
+    // The clinician wrote to the patient first: the patient may answer.
+    let mut opened = cohort_policy::PostFacts::new(
+        Id::from_i64(3 << 20).unwrap(),
+        cohort_policy::Party {
+            id: clinician,
+            domain: None,
+            suspended: false,
+        },
+        direct,
+    );
+    opened.addressed.push(patient);
+    assert_eq!(
+        direct_messages_respect_professional_boundaries(
+            &direct,
+            patient,
+            false,
+            Some(&opened),
+            &recipients
+        ),
         Ok(())
     );
 }

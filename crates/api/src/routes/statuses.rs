@@ -277,7 +277,9 @@ pub async fn create(
             || state.store.is_verified_clinician(author.id, now).await?;
         cohort_policy::direct_messages_respect_professional_boundaries(
             &audience,
+            author.id,
             sender_is_colleague,
+            parent.as_ref().map(|p| &p.facts),
             &boundaries,
         )
         .map_err(compose_error)?;
