@@ -4,7 +4,7 @@
 
 use cohort_model::Visibility;
 use cohort_policy::Visible;
-use cohort_store::{AccountCounts, AccountRecord, ProfileDetails, StatusRecord};
+use cohort_store::{AccountCounts, AccountRecord, ClinicianBadge, ProfileDetails, StatusRecord};
 use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -176,6 +176,63 @@ impl Account {
             source: None,
             role: None,
         }
+    }
+
+    /// Shows a valid clinician verification: a `roles` badge (Mastodon 4.x apps show it next
+    /// to the name) and a profile field with `verified_at` (apps show it with a check mark),
+    /// both placed first. Rendered apart from other profile fields so that code adding
+    /// fields merges without touching this. The licence number is never part of a badge.
+    pub fn with_clinician_badge(mut self, badge: Option<&ClinicianBadge>) -> Account {
+        let Some(badge) = badge else {
+            return self;
+        };
+        let role_name = match &badge.verified_by_domain {
+            None => "Verified clinician".to_owned(),
+            Some(domain) => format!("Verified clinician (verified by {domain})"),
+        };
+        self.roles.insert(
+            0,
+            json!({
+                "id": "cohort-verified-clinician",
+                "name": role_name,
+                "color": "#1a7f5a",
+            }),
+        );
+        let mut value = badge.profession.clone();
+        if let Some(specialty) = badge.specialty.as_deref().filter(|s| !s.is_empty()) {
+            value.push_str(" (");
+            value.push_str(specialty);
+            value.push(')');
+        }
+        value.push_str(", ");
+        value.push_str(&badge.institution);
+        if let Some(domain) = &badge.verified_by_domain {
+            value.push_str(&format!(" (verified by {domain})"));
+        }
+        self.fields.insert(
+            0,
+            json!({
+                "name": "Verified clinician",
+                "value": crate::text::escape(&value),
+                "verified_at": datetime(badge.verified_at),
+            }),
+        );
+        self
+    }
+
+    /// Adds, to what only the account itself sees, its choice of who may send it direct
+    /// messages (`null`: the instance default).
+    pub fn with_direct_messages_from(
+        mut self,
+        choice: Option<cohort_model::DirectMessagesFrom>,
+    ) -> Account {
+        if let Some(Value::Object(source)) = &mut self.source {
+            source.insert(
+                "direct_messages_from".into(),
+                json!(choice.map(cohort_model::DirectMessagesFrom::as_str)),
+            );
+        }
+        self
     }
 
     /// Adds what only the account itself sees (`verify_credentials`): its bio and fields as

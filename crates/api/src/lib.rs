@@ -11,6 +11,7 @@ pub mod auth;
 pub mod entities;
 pub mod error;
 pub mod filtering;
+pub mod impersonation;
 pub mod params;
 pub mod passwords;
 pub mod rate_limit;
@@ -24,9 +25,9 @@ use axum::routing::{delete, get, post};
 pub use state::{ApiSettings, ApiState, PublicModLog, RegistrationMode};
 
 use routes::{
-    accounts, admin, communities, conversations, domain_blocks, filters, instance, interactions,
-    lists, notifications, oauth, pages, polls, preferences, reports, scheduled, search, statuses,
-    tags, timelines,
+    accounts, admin, clinicians, communities, conversations, domain_blocks, filters, instance,
+    interactions, lists, notifications, oauth, pages, polls, preferences, reports, scheduled,
+    search, statuses, tags, timelines,
 };
 
 /// Every client API route.
@@ -276,6 +277,12 @@ pub fn router(state: ApiState) -> Router {
             post(admin::forward),
         )
         .route("/api/v1/admin/cohort/mod_log", get(admin::mod_log))
+        .route(
+            "/api/v1/admin/cohort/clinicians/{id}/verification",
+            post(clinicians::verify)
+                .get(clinicians::show)
+                .delete(clinicians::revoke),
+        )
         .route("/api/v1/timelines/list/{id}", get(timelines::list))
         // Polls, scheduled statuses, conversations, tags, endorsements, domain blocks
         .route("/api/v1/polls/{id}", get(polls::show))

@@ -60,6 +60,8 @@ pub struct ApiSettings {
     pub user_communities: bool,
     /// Whether the mod log is public.
     pub public_mod_log: PublicModLog,
+    /// Who may send a verified clinician direct messages unless they chose otherwise.
+    pub clinician_direct_messages: cohort_model::DirectMessagesFrom,
 }
 
 impl ApiSettings {
@@ -82,6 +84,7 @@ impl ApiSettings {
             ],
             user_communities: false,
             public_mod_log: PublicModLog::Off,
+            clinician_direct_messages: cohort_model::DirectMessagesFrom::Everyone,
         }
     }
 }

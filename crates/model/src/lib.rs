@@ -7,6 +7,7 @@
 //! `cohort-federation`. Keeping it that way lets every crate depend on it cheaply.
 
 mod author_kind;
+mod boundaries;
 mod community;
 mod id;
 mod names;
@@ -14,6 +15,7 @@ mod role;
 mod visibility;
 
 pub use author_kind::{AuthorKind, AuthorKindError};
+pub use boundaries::{DirectMessagesFrom, DirectMessagesFromError};
 pub use community::{CommunityRole, CommunitySettingError, CommunityVisibility, Membership};
 pub use id::{Id, IdError, SnowflakeClock};
 pub use names::{Domain, NameError, Username};

@@ -2,7 +2,7 @@
 //! written at all. The API calls these before storing anything, so a refused post leaves no
 //! trace.
 
-use cohort_model::{Id, Visibility};
+use cohort_model::{DirectMessagesFrom, Id, Visibility};
 
 use crate::facts::{Audience, Facts, Party, PostFacts, Viewer};
 use crate::read_gate::{blocks_deny_in_both_directions, decide_view};
@@ -29,6 +29,11 @@ pub enum ComposeError {
     /// The post to boost is not visible to the booster.
     #[error("the post to boost does not exist or is not visible to you")]
     BoostTargetNotVisible,
+    /// A direct message to a clinician who accepts them from colleagues only.
+    #[error(
+        "this clinician accepts direct messages from colleagues only; please use the contact routes of their institution"
+    )]
+    OutsideProfessionalBoundary(Id),
 }
 
 /// Visibilities from widest to narrowest, for narrowing replies.
@@ -146,4 +151,31 @@ fn is_below_restricted_ancestor(post: &PostFacts) -> bool {
         ancestor = p.parent.as_deref();
     }
     false
+}
+
+/// Rule (professional boundaries, after the AMA's guidance): a direct message reaches an
+/// account that keeps direct messages to colleagues only when its author is a colleague (a
+/// verified clinician, or staff of this instance). Other visibilities are not direct
+/// conversations and pass; `recipients` are the addressed accounts with their boundary. A
+/// reply to a post in which the clinician wrote to the sender passes too: the clinician
+/// opened that conversation.
+pub fn direct_messages_respect_professional_boundaries(
+    audience: &Audience,
+    sender: Id,
+    sender_is_colleague: bool,
+    parent: Option<&PostFacts>,
+    recipients: &[(Id, DirectMessagesFrom)],
+) -> Result<(), ComposeError> {
+    if audience.visibility != Visibility::Direct || sender_is_colleague {
+        return Ok(());
+    }
+    let opened_by = |recipient: Id| {
+        parent.is_some_and(|p| p.author.id == recipient && p.addressed.contains(&sender))
+    };
+    match recipients.iter().find(|(recipient, boundary)| {
+        *boundary == DirectMessagesFrom::Colleagues && !opened_by(*recipient)
+    }) {
+        Some((recipient, _)) => Err(ComposeError::OutsideProfessionalBoundary(*recipient)),
+        None => Ok(()),
+    }
 }

@@ -28,7 +28,8 @@ pub mod read_gate;
 pub mod rule;
 
 pub use compose::{
-    ComposeError, audience_for_reply, check_boost, check_new_post, only_members_post_in_a_community,
+    ComposeError, audience_for_reply, check_boost, check_new_post,
+    direct_messages_respect_professional_boundaries, only_members_post_in_a_community,
 };
 pub use delivery::{
     Addressing, DeliveryPermit, DeliveryPlan, Denial, DomainDecision, Recipient, RecordedInbox,

@@ -1843,3 +1843,67 @@ fn a_reply_reaches_the_author_it_answers() {
         ],
     );
 }
+
+#[test]
+fn direct_messages_respect_professional_boundaries() {
+    use cohort_model::{DirectMessagesFrom, Id};
+    use cohort_policy::{ComposeError, direct_messages_respect_professional_boundaries};
+    let clinician = Id::from_i64(1 << 20).unwrap();
+    let patient = Id::from_i64(2 << 20).unwrap();
+    let direct = cohort_policy::Audience {
+        visibility: Visibility::Direct,
+        local_only: false,
+        community: None,
+    };
+    let public = cohort_policy::Audience {
+        visibility: Visibility::Public,
+        ..direct
+    };
+    let recipients = [
+        (patient, DirectMessagesFrom::Everyone),
+        (clinician, DirectMessagesFrom::Colleagues),
+    ];
+    assert_eq!(
+        direct_messages_respect_professional_boundaries(&direct, patient, false, None, &recipients),
+        Err(ComposeError::OutsideProfessionalBoundary(clinician))
+    );
+    assert_eq!(
+        direct_messages_respect_professional_boundaries(&direct, patient, true, None, &recipients),
+        Ok(())
+    );
+    assert_eq!(
+        direct_messages_respect_professional_boundaries(&public, patient, false, None, &recipients),
+        Ok(())
+    );
+    assert_eq!(
+        direct_messages_respect_professional_boundaries(
+            &direct,
+            patient,
+            false,
+            None,
+            &recipients[..1]
+        ),
+        Ok(())
+    );
+    // The clinician wrote to the patient first: the patient may answer.
+    let mut opened = cohort_policy::PostFacts::new(
+        Id::from_i64(3 << 20).unwrap(),
+        cohort_policy::Party {
+            id: clinician,
+            domain: None,
+            suspended: false,
+        },
+        direct,
+    );
+    opened.addressed.push(patient);
+    assert_eq!(
+        direct_messages_respect_professional_boundaries(
+            &direct,
+            patient,
+            false,
+            Some(&opened),
+            &recipients
+        ),
+        Ok(())
+    );
+}

@@ -14,4 +14,5 @@
 //! that, and no backtracking engine may be added.
 
 pub mod phi;
+pub mod titles;
 pub mod urgent;

@@ -92,6 +92,7 @@ pub(crate) fn api_state(state: &AppState) -> ApiState {
     settings.trusted_proxies = config.trusted_proxies.clone();
     settings.user_communities = config.user_communities;
     settings.public_mod_log = config.public_mod_log;
+    settings.clinician_direct_messages = config.clinician_direct_messages;
     settings.phi_rules = PhiRules {
         professional: config.phi_professional_action,
         member: config.phi_member_action,

@@ -110,6 +110,11 @@ pub struct Config {
     pub user_communities: bool,
     /// Whether the mod log is public: `off`, `on` or `anonymous` (moderators not named).
     pub public_mod_log: cohort_api::PublicModLog,
+    /// Whose clinician verifications this instance shows: `None` for every instance it
+    /// federates with, else only these domains (`COHORT_TRUSTED_VERIFIERS`).
+    pub trusted_verifiers: Option<Vec<Domain>>,
+    /// Who may send verified clinicians direct messages unless they chose otherwise.
+    pub clinician_direct_messages: cohort_model::DirectMessagesFrom,
 }
 
 /// The settings file as written; every key optional, unknown keys refused.
@@ -134,6 +139,8 @@ struct FileSettings {
     trusted_proxies: Option<String>,
     user_communities: Option<bool>,
     public_mod_log: Option<String>,
+    trusted_verifiers: Option<String>,
+    clinician_direct_messages: Option<String>,
 }
 
 /// A configuration that cannot be used. The message names the setting.
@@ -204,6 +211,11 @@ const ANONYMOUS_RATE_LIMIT: Setting =
 const TRUSTED_PROXIES: Setting = Setting::new("COHORT_TRUSTED_PROXIES", "trusted_proxies");
 const USER_COMMUNITIES: Setting = Setting::new("COHORT_USER_COMMUNITIES", "user_communities");
 const PUBLIC_MOD_LOG: Setting = Setting::new("COHORT_PUBLIC_MOD_LOG", "public_mod_log");
+const TRUSTED_VERIFIERS: Setting = Setting::new("COHORT_TRUSTED_VERIFIERS", "trusted_verifiers");
+const CLINICIAN_DMS: Setting = Setting::new(
+    "COHORT_CLINICIAN_DIRECT_MESSAGES",
+    "clinician_direct_messages",
+);
 
 /// Every environment variable the server reads, for warnings about misspelt ones.
 pub const KNOWN_ENV_VARS: &[&str] = &[
@@ -225,6 +237,8 @@ pub const KNOWN_ENV_VARS: &[&str] = &[
     TRUSTED_PROXIES.env,
     USER_COMMUNITIES.env,
     PUBLIC_MOD_LOG.env,
+    TRUSTED_VERIFIERS.env,
+    CLINICIAN_DMS.env,
     "COHORT_CONFIG",
     "COHORT_TEST_POSTGRES_URL",
 ];
@@ -470,6 +484,39 @@ impl Config {
                 reason,
             })?;
 
+        let trusted_verifiers = match pick(TRUSTED_VERIFIERS, file_settings.trusted_verifiers) {
+            None => None,
+            Some(raw) if raw.value.trim() == "*" => None,
+            Some(raw) => Some(
+                raw.value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|d| !d.is_empty())
+                    .map(Domain::parse)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| {
+                        invalid(
+                            &raw,
+                            format!("expected * or a comma-separated list of domains: {e}"),
+                        )
+                    })?,
+            ),
+        };
+
+        let clinician_direct_messages =
+            match pick(CLINICIAN_DMS, file_settings.clinician_direct_messages) {
+                None => cohort_model::DirectMessagesFrom::Everyone,
+                Some(raw) => raw.value.parse().map_err(|_| {
+                    invalid(
+                        &raw,
+                        format!(
+                            "invalid value {:?}: expected everyone or colleagues",
+                            raw.value
+                        ),
+                    )
+                })?,
+            };
+
         let config = Config {
             domain,
             listen,
@@ -489,6 +536,8 @@ impl Config {
             trusted_proxies,
             user_communities,
             public_mod_log,
+            trusted_verifiers,
+            clinician_direct_messages,
         };
         config.check_consistency()?;
         Ok(config)
@@ -554,6 +603,23 @@ impl fmt::Display for Config {
                 cohort_api::PublicModLog::On => "on",
                 cohort_api::PublicModLog::Anonymous => "anonymous",
             }
+        )?;
+        writeln!(
+            f,
+            "trusted_verifiers = {:?}",
+            match &self.trusted_verifiers {
+                None => "*".to_owned(),
+                Some(list) => list
+                    .iter()
+                    .map(Domain::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            }
+        )?;
+        writeln!(
+            f,
+            "clinician_direct_messages = {:?}",
+            self.clinician_direct_messages.as_str()
         )?;
         writeln!(f, "max_status_chars = {}", self.max_status_chars)?;
         writeln!(
@@ -688,6 +754,8 @@ mod tests {
             ("COHORT_TRUSTED_PROXIES", "10.0.0.0/8, the proxy"),
             ("COHORT_USER_COMMUNITIES", "often"),
             ("COHORT_PUBLIC_MOD_LOG", "sometimes"),
+            ("COHORT_TRUSTED_VERIFIERS", "not a domain, x"),
+            ("COHORT_CLINICIAN_DIRECT_MESSAGES", "nobody"),
         ];
         for (var, value) in cases {
             let err = load(&[(var, value)], None).unwrap_err();

@@ -18,6 +18,7 @@
 mod accounts;
 mod audience;
 mod bench_seed;
+mod clinicians;
 mod communities;
 mod conversations;
 mod db;
@@ -50,6 +51,7 @@ mod timelines;
 pub use accounts::{AccountCounts, AccountRecord, NewLocalAccount, ProfileUpdate};
 pub use audience::StoredDecision;
 pub use bench_seed::{SeededTimeline, TimelineSeed};
+pub use clinicians::{ClinicianBadge, ClinicianVerification, NewVerification, RemoteAttestation};
 pub use communities::{
     CommunityRecord, CommunityUpdate, InviteRecord, JOIN_REQUESTS_PER_HOUR, JoinOutcome,
     MemberRecord, MemberState, NewLocalCommunity,

@@ -51,8 +51,12 @@ pub async fn verify_credentials(
     }
     let counts = state.store.account_counts(auth.account.id).await?;
     let profile = state.store.profile_details(auth.account.id).await?;
+    let badge = crate::routes::shared::clinician_badge(&state, auth.account.id).await?;
+    let boundary = state.store.direct_messages_from(auth.account.id).await?;
     let account = Account::render_with_profile(&state, &auth.account, counts, &profile)
-        .with_credentials(&auth.account, &profile);
+        .with_clinician_badge(badge.as_ref())
+        .with_credentials(&auth.account, &profile)
+        .with_direct_messages_from(boundary);
     Ok(Json(
         serde_json::to_value(account).map_err(ApiError::internal)?,
     ))
@@ -699,6 +703,18 @@ pub async fn update_credentials(
         },
     };
     let details = profile_details_update(&params)?;
+    let direct_messages_from = match params.string("direct_messages_from") {
+        None => None,
+        Some(raw) if raw.trim().is_empty() => Some(None),
+        Some(raw) => match raw.parse::<cohort_model::DirectMessagesFrom>() {
+            Ok(v) => Some(Some(v)),
+            Err(_) => {
+                return Err(validation(
+                    "direct_messages_from must be everyone or colleagues",
+                ));
+            }
+        },
+    };
     let update = cohort_store::ProfileUpdate {
         display_name,
         note,
@@ -707,20 +723,26 @@ pub async fn update_credentials(
         default_status_lifetime_secs,
         details,
     };
-    // Opting in to (or out of) full-text search of one's posts by others.
-    let indexable = params.bool("indexable")?;
     state.store.update_profile(auth.account.id, &update).await?;
-    if let Some(indexable) = indexable {
+    if let Some(choice) = direct_messages_from {
         state
             .store
-            .set_indexable(auth.account.id, indexable)
+            .set_direct_messages_from(auth.account.id, choice)
             .await?;
     }
+    // Other instances learn of the new profile (name, bio, fields, flags) by an Update.
+    state.store.enqueue_actor_update(auth.account.id).await?;
     let account = state.store.account_by_id(auth.account.id).await?;
     let counts = state.store.account_counts(account.id).await?;
     let profile = state.store.profile_details(account.id).await?;
+    crate::impersonation::flag_title_claims(&state, &account, &account.display_name, &profile.note)
+        .await?;
+    let badge = crate::routes::shared::clinician_badge(&state, account.id).await?;
+    let boundary = state.store.direct_messages_from(account.id).await?;
     let rendered = Account::render_with_profile(&state, &account, counts, &profile)
-        .with_credentials(&account, &profile);
+        .with_clinician_badge(badge.as_ref())
+        .with_credentials(&account, &profile)
+        .with_direct_messages_from(boundary);
     Ok(Json(
         serde_json::to_value(rendered).map_err(ApiError::internal)?,
     ))

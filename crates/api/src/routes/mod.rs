@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod clinicians;
 pub mod communities;
 pub mod conversations;
 pub mod domain_blocks;

@@ -19,10 +19,25 @@ pub async fn account_json(state: &ApiState, account: Id) -> ApiResult<Value> {
     let record = state.store.account_by_id(account).await?;
     let counts = state.store.account_counts(account).await?;
     let profile = state.store.profile_details(account).await?;
-    serde_json::to_value(Account::render_with_profile(
-        state, &record, counts, &profile,
-    ))
+    let badge = clinician_badge(state, account).await?;
+    serde_json::to_value(
+        Account::render_with_profile(state, &record, counts, &profile)
+            .with_clinician_badge(badge.as_ref()),
+    )
     .map_err(ApiError::internal)
+}
+
+/// The clinician badge of `account`, if it has a verification valid now (checked at every
+/// read, so expiry and revocation take effect at once).
+pub async fn clinician_badge(
+    state: &ApiState,
+    account: Id,
+) -> ApiResult<Option<cohort_store::ClinicianBadge>> {
+    Ok(state
+        .store
+        .clinician_badges(&[account], cohort_store::now_ms())
+        .await?
+        .remove(&account))
 }
 
 /// Loads `ids`, keeps those the read gate lets `viewer` see, and renders them, in order.
@@ -136,10 +151,15 @@ async fn prefetch_accounts(
     if missing.is_empty() {
         return Ok(());
     }
+    let badges = state
+        .store
+        .clinician_badges(&missing, cohort_store::now_ms())
+        .await?;
     for (record, counts, profile) in state.store.accounts_for_rendering(&missing).await? {
-        let rendered = serde_json::to_value(Account::render_with_profile(
-            state, &record, counts, &profile,
-        ))
+        let rendered = serde_json::to_value(
+            Account::render_with_profile(state, &record, counts, &profile)
+                .with_clinician_badge(badges.get(&record.id)),
+        )
         .map_err(ApiError::internal)?;
         cache.insert(record.id, rendered);
     }

@@ -305,6 +305,28 @@ pub(crate) async fn publish(
         &mentioned,
     )
     .map_err(compose_error)?;
+    if audience.visibility == cohort_model::Visibility::Direct {
+        let now = cohort_store::now_ms();
+        let local: Vec<Id> = mentioned
+            .iter()
+            .filter(|m| m.domain.is_none())
+            .map(|m| m.id)
+            .collect();
+        let boundaries = state
+            .store
+            .direct_message_boundaries(&local, state.settings.clinician_direct_messages, now)
+            .await?;
+        let sender_is_colleague = account.role.can_moderate()
+            || state.store.is_verified_clinician(author.id, now).await?;
+        cohort_policy::direct_messages_respect_professional_boundaries(
+            &audience,
+            author.id,
+            sender_is_colleague,
+            parent.as_ref().map(|p| &p.facts),
+            &boundaries,
+        )
+        .map_err(compose_error)?;
+    }
 
     // The PHI guard, before anything is stored.
     let guard = state.phi_guard().await.map_err(ApiError::internal)?;

@@ -105,8 +105,15 @@ pub(crate) async fn candidate_domains(
                 domains.insert(domain);
             }
         }
-        OutboxKind::UpdateActor | OutboxKind::DeleteActor => {
-            tracing::info!(event = %event.id, kind = event.kind.as_str(), "actor updates and deletions are not federated yet");
+        OutboxKind::UpdateActor => {
+            // The instances of the actor's followers cache its document (and its clinician
+            // attestation): they are the ones to tell.
+            if let Some(actor) = event.actor {
+                domains.extend(store.remote_follower_domains(actor).await?);
+            }
+        }
+        OutboxKind::DeleteActor => {
+            tracing::info!(event = %event.id, kind = event.kind.as_str(), "actor deletions are not federated yet");
         }
     }
     Ok(domains.into_iter().collect())

@@ -210,10 +210,8 @@ async fn deliver_row(
         | OutboxKind::Like
         | OutboxKind::UndoLike
         | OutboxKind::ModeratorDelete => ctx.relationship(answered).await,
-        OutboxKind::UpdateActor
-        | OutboxKind::DeleteActor
-        | OutboxKind::Flag
-        | OutboxKind::ResolveReport => Ok(finished()),
+        OutboxKind::UpdateActor => ctx.actor_update(&actor.username, answered).await,
+        OutboxKind::DeleteActor | OutboxKind::Flag | OutboxKind::ResolveReport => Ok(finished()),
     }
 }
 
@@ -596,6 +594,64 @@ impl RowContext<'_> {
     /// `Flag` (the reported account first, then the reported statuses) to the reported
     /// account's instance, or `Resolve` of a received `Flag` to the actor that sent it;
     /// permitted like any activity to one counterpart.
+    /// An actor `Update` with the current actor document, to one follower of the domain
+    /// (the receiving instance refreshes the actor for all its accounts), under a
+    /// relationship permit from the policy like any other activity to a remote actor.
+    async fn actor_update(
+        &self,
+        username: &str,
+        answered: &mut bool,
+    ) -> Result<RowResult, StoreError> {
+        let Some(profile) = self.store().local_actor_profile(username).await? else {
+            return Ok(finished());
+        };
+        if profile.suspended || profile.is_group {
+            return Ok(finished());
+        }
+        let followers = self
+            .store()
+            .remote_followers_on_domain(self.party.id, self.domain())
+            .await?;
+        let Some(recipient) = self
+            .store()
+            .remote_recipients(&followers)
+            .await?
+            .into_iter()
+            .find(|r| r.party.domain.as_ref() == Some(self.domain()))
+        else {
+            return Ok(finished());
+        };
+        let facts = self.store().domain_facts(&[self.domain().clone()]).await?;
+        let plan = plan_delivery(
+            &facts,
+            &Subject::Relationship {
+                from: &self.party,
+                to: &recipient,
+            },
+        );
+        if plan.permits.is_empty() {
+            self.shared.stats.denied.fetch_add(1, Ordering::Relaxed);
+            return Ok(finished());
+        }
+        let document = crate::http::actor_document(
+            self.store(),
+            &self.shared.config.urls,
+            &self.shared.config.local_domain,
+            &profile,
+            None,
+        )
+        .await?;
+        let activity = render::update_actor(&self.activity_id, &self.actor, document);
+        self.spend(
+            plan.permits,
+            &activity,
+            false,
+            Completion::default(),
+            answered,
+        )
+        .await
+    }
+
     async fn moderation(
         &self,
         report: &cohort_store::ReportRecord,

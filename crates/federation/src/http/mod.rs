@@ -30,6 +30,7 @@ use crate::delivery::Signer;
 use crate::inbox::activity::{Object, Reference};
 use crate::urls::LocalUrls;
 use fetch::{FetchError, Fetcher, authority};
+pub(crate) use objects::actor_document;
 use signature::SignatureError;
 
 /// How the federation endpoints behave.
@@ -52,6 +53,9 @@ pub struct FederationConfig {
     pub node_name: String,
     /// NodeInfo `openRegistrations`.
     pub open_registrations: bool,
+    /// Whose clinician attestations are checked and shown: `None` for every instance this
+    /// one federates with, else only these domains.
+    pub trusted_verifiers: Option<Vec<Domain>>,
 }
 
 impl FederationConfig {
@@ -67,6 +71,7 @@ impl FederationConfig {
             max_inbox_body: 1024 * 1024,
             fetch_timeout: Duration::from_secs(10),
             open_registrations: false,
+            trusted_verifiers: None,
         }
     }
 }
@@ -295,7 +300,7 @@ impl FederationState {
 
     /// The key named `key_id`: cached, or fetched from the signer's actor document, whose
     /// `publicKey.id` must equal `key_id` exactly.
-    async fn key_for(&self, key_id: &str, refresh: bool) -> Result<RemoteKey, Refusal> {
+    pub(crate) async fn key_for(&self, key_id: &str, refresh: bool) -> Result<RemoteKey, Refusal> {
         if !refresh && let Some(key) = self.store().remote_key(key_id).await? {
             return Ok(key);
         }
@@ -436,9 +441,13 @@ impl FederationState {
                 "actor id differs from its URL".into(),
             ));
         }
-        self.upsert_actor(&actor)
+        let account = self
+            .upsert_actor(&actor)
             .await
-            .map_err(|r| ResolveError::Invalid(r.reason))
+            .map_err(|r| ResolveError::Invalid(r.reason))?;
+        // A refused attestation only means no badge; the actor is still known.
+        let _ = self.check_attestation(account, &actor, false).await;
+        Ok(account)
     }
 
     /// Resolves `user@host` through WebFinger and records the actor; returns its account id.
@@ -571,6 +580,7 @@ pub fn router(state: FederationState) -> Router {
         .route("/actor", get(objects::instance_actor))
         .route("/actor/inbox", post(crate::inbox::shared_inbox))
         .route("/users/{name}", get(objects::actor))
+        .route("/users/{name}/attestation", get(crate::attestation::serve))
         .route("/users/{name}/statuses/{id}", get(objects::status))
         .route("/users/{name}/outbox", get(objects::outbox))
         .route("/users/{name}/followers", get(objects::followers))

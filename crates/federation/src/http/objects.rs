@@ -37,10 +37,12 @@ fn actor_context() -> Value {
             "featured": {"@id": "toot:featured", "@type": "@id"},
             "discoverable": "toot:discoverable",
             "indexable": "toot:indexable",
+            "webfinger": "https://purl.archive.org/socialweb/webfinger#webfinger",
+            "cohort": crate::attestation::COHORT_NAMESPACE,
+            "clinicianAttestation": {"@id": "cohort:clinicianAttestation", "@type": "@id"},
             "schema": "http://schema.org#",
             "PropertyValue": "schema:PropertyValue",
-            "value": "schema:value",
-            "webfinger": "https://purl.archive.org/socialweb/webfinger#webfinger"
+            "value": "schema:value"
         }
     ])
 }
@@ -275,59 +277,14 @@ pub(crate) async fn actor(
         )
             .into_response());
     }
-    let id = &profile.actor_uri;
-    let kind = if community.is_some() {
-        "Group"
-    } else if profile.bot {
-        "Service"
-    } else {
-        "Person"
-    };
-    let mut body = json!({
-        "@context": actor_context(),
-        "id": id,
-        "type": kind,
-        "preferredUsername": profile.username,
-        "name": profile.display_name,
-        "summary": if profile.is_group { profile.note.clone() } else { render::bio_html(&profile.note) },
-        "attachment": render::profile_attachments(&profile.fields),
-        "url": page,
-        "inbox": format!("{id}/inbox"),
-        "outbox": format!("{id}/outbox"),
-        "followers": format!("{id}/followers"),
-        "following": format!("{id}/following"),
-        "featured": format!("{id}/collections/featured"),
-        "endpoints": {"sharedInbox": urls.shared_inbox()},
-        "manuallyApprovesFollowers": profile.locked,
-        "discoverable": profile.discoverable,
-        "indexable": profile.indexable,
-        "published": render::timestamp(profile.created_at),
-        "webfinger": format!("{}@{}", profile.username, state.config().domain),
-        "publicKey": {
-            "id": profile.key_id,
-            "owner": id,
-            "publicKeyPem": profile.public_key_pem
-        }
-    });
-    if let (Some(community), Value::Object(map)) = (&community, &mut body) {
-        // FEP-1b12 / Lemmy: the moderators collection, who may post, and the rules.
-        map.insert("attributedTo".into(), json!(format!("{id}/moderators")));
-        map.insert("postingRestrictedToMods".into(), json!(false));
-        if !community.rules.is_empty() {
-            let rules: String = community
-                .rules
-                .iter()
-                .map(|r| format!("<li>{}</li>", ammonia::clean_text(r)))
-                .collect();
-            map.insert("rules".into(), json!(format!("<ol>{rules}</ol>")));
-        }
-        if let Some(language) = &community.language {
-            map.insert(
-                "language".into(),
-                json!([{"identifier": language, "name": language}]),
-            );
-        }
-    }
+    let body = actor_document(
+        state.store(),
+        urls,
+        &state.config().domain,
+        &profile,
+        community.as_ref(),
+    )
+    .await?;
     Ok(activity_json(body))
 }
 
@@ -644,4 +601,76 @@ pub(crate) async fn featured(
     headers: HeaderMap,
 ) -> Result<Response, Refusal> {
     collection(&state, &name, Collection::Featured, &method, &uri, &headers).await
+}
+
+/// The ActivityStreams document of a local actor (a Person, a Service for bots, or a
+/// community's Group), as served at its id and sent in an actor `Update`.
+pub(crate) async fn actor_document(
+    store: &cohort_store::Store,
+    urls: &crate::urls::LocalUrls,
+    domain: &cohort_model::Domain,
+    profile: &cohort_store::LocalActorProfile,
+    community: Option<&cohort_store::CommunityRecord>,
+) -> Result<Value, StoreError> {
+    let page = profile
+        .url
+        .clone()
+        .unwrap_or_else(|| format!("{}/@{}", urls.base(), profile.username));
+    let id = &profile.actor_uri;
+    let kind = if community.is_some() {
+        "Group"
+    } else if profile.bot {
+        "Service"
+    } else {
+        "Person"
+    };
+    let mut body = json!({
+        "@context": actor_context(),
+        "id": id,
+        "type": kind,
+        "preferredUsername": profile.username,
+        "name": profile.display_name,
+        "summary": if profile.is_group { profile.note.clone() } else { render::bio_html(&profile.note) },
+        "attachment": render::profile_attachments(&profile.fields),
+        "url": page,
+        "inbox": format!("{id}/inbox"),
+        "outbox": format!("{id}/outbox"),
+        "followers": format!("{id}/followers"),
+        "following": format!("{id}/following"),
+        "featured": format!("{id}/collections/featured"),
+        "endpoints": {"sharedInbox": urls.shared_inbox()},
+        "manuallyApprovesFollowers": profile.locked,
+        "discoverable": profile.discoverable,
+        "indexable": profile.indexable,
+        "published": render::timestamp(profile.created_at),
+        "webfinger": format!("{}@{}", profile.username, domain),
+        "publicKey": {
+            "id": profile.key_id,
+            "owner": id,
+            "publicKeyPem": profile.public_key_pem
+        }
+    });
+    if let (Some(community), Value::Object(map)) = (community, &mut body) {
+        // FEP-1b12 / Lemmy: the moderators collection, who may post, and the rules.
+        map.insert("attributedTo".into(), json!(format!("{id}/moderators")));
+        map.insert("postingRestrictedToMods".into(), json!(false));
+        if !community.rules.is_empty() {
+            let rules: String = community
+                .rules
+                .iter()
+                .map(|r| format!("<li>{}</li>", ammonia::clean_text(r)))
+                .collect();
+            map.insert("rules".into(), json!(format!("<ol>{rules}</ol>")));
+        }
+        if let Some(language) = &community.language {
+            map.insert(
+                "language".into(),
+                json!([{"identifier": language, "name": language}]),
+            );
+        }
+    }
+    if community.is_none() {
+        crate::attestation::add_clinician_claim(store, profile, &mut body).await?;
+    }
+    Ok(body)
 }

@@ -161,6 +161,9 @@ pub struct Object {
     /// Actors: `movedTo`.
     #[serde(default, deserialize_with = "lenient_string")]
     pub moved_to: Option<String>,
+    /// Actors: Cohort's `clinicianAttestation` link (see `crate::attestation`).
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub clinician_attestation: Option<String>,
     /// Keys: `owner`.
     #[serde(default, deserialize_with = "lenient_string")]
     pub owner: Option<String>,

@@ -485,11 +485,13 @@ async fn update(
         .as_deref()
         .ok_or_else(|| permanent("Update without object id"))?;
     if object_id == actor_uri {
-        // The actor updated itself: refresh the account from the (signed) document.
-        state
+        // The actor updated itself: refresh the account from the (signed) document, and
+        // recheck its clinician attestation at once (a revocation arrives this way).
+        let account = state
             .upsert_actor(&object)
             .await
             .map_err(|r| permanent(r.reason))?;
+        let _ = state.check_attestation(account, &object, true).await;
         return Ok(());
     }
     if object.attributed_to_id() != Some(actor_uri) {

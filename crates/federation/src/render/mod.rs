@@ -329,6 +329,11 @@ pub fn block(id: &str, actor: &ActorRef, object_actor: &str) -> Unaddressed {
     Unaddressed::new("Block", id, actor, json!(object_actor))
 }
 
+/// `Update` of the sender's own actor document (a profile or verification change).
+pub fn update_actor(id: &str, actor: &ActorRef, document: Value) -> Unaddressed {
+    Unaddressed::new("Update", id, actor, document)
+}
+
 /// `Like` of `object_id`.
 pub fn like(id: &str, actor: &ActorRef, object_id: &str) -> Unaddressed {
     Unaddressed::new("Like", id, actor, json!(object_id))
