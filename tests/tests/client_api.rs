@@ -453,7 +453,10 @@ async fn leak_matrix_over_the_client_api_read_paths() {
                     "/api/v1/statuses",
                     Some(&author),
                     &[
-                        ("status", &format!("{visibility} post for @mentioned #matrix")),
+                        (
+                            "status",
+                            &format!("{visibility} post for @mentioned #matrix"),
+                        ),
                         ("visibility", visibility),
                     ],
                 )

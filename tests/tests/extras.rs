@@ -816,3 +816,119 @@ async fn user_domain_blocks_are_listed_removed_and_bad_domains_refused() {
         instance.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_poll_goes_out_as_a_question_and_remote_votes_are_counted_through_the_read_gate() {
+    for engine in engines() {
+        let mut instance = Instance::start_named(engine, "alpha", &[]).await;
+        instance.create_account("author", Role::Member, false).await;
+        let author = instance.sign_in("author", "read write follow").await;
+        let status = post_status(
+            &instance,
+            &author,
+            &[
+                ("status", "Which clinic?"),
+                ("poll[options][]", "North"),
+                ("poll[options][]", "South"),
+            ],
+        )
+        .await;
+        let private = post_status(
+            &instance,
+            &author,
+            &[
+                ("status", "Followers: which day?"),
+                ("visibility", "private"),
+                ("poll[options][]", "Monday"),
+                ("poll[options][]", "Friday"),
+            ],
+        )
+        .await;
+        let fan = instance
+            .store()
+            .upsert_remote_account(&cohort_store::NewRemoteAccount {
+                username: "fan".into(),
+                domain: cohort_model::Domain::parse("remote.example").unwrap(),
+                actor_uri: "https://remote.example/users/fan".into(),
+                inbox_uri: "https://remote.example/users/fan/inbox".into(),
+                shared_inbox_uri: None,
+                followers_uri: None,
+                display_name: "fan".into(),
+                is_group: false,
+            })
+            .await
+            .unwrap();
+        let actor_uri = status["account"]["uri"].as_str().unwrap().to_owned();
+        let vote = |n: u32, question: &str, name: &str| {
+            json!({
+                "id": format!("https://remote.example/votes/{n}/activity"),
+                "type": "Create",
+                "actor": "https://remote.example/users/fan",
+                "to": [actor_uri],
+                "object": {
+                    "id": format!("https://remote.example/votes/{n}"),
+                    "type": "Note",
+                    "name": name,
+                    "attributedTo": "https://remote.example/users/fan",
+                    "inReplyTo": question,
+                    "to": [actor_uri],
+                },
+            })
+            .to_string()
+        };
+        let public_uri = status["uri"].as_str().unwrap();
+        let private_uri = private["uri"].as_str().unwrap();
+        // A vote, the same vote again, a second choice in a single-choice poll, an unknown
+        // option, and a vote in a followers-only poll the voter may not see.
+        for (n, question, name) in [
+            (1, public_uri, "South"),
+            (1, public_uri, "South"),
+            (2, public_uri, "North"),
+            (3, public_uri, "West"),
+            (4, private_uri, "Monday"),
+        ] {
+            instance
+                .store()
+                .enqueue_inbox_activity(
+                    &format!("https://remote.example/votes/{n}/activity"),
+                    "https://remote.example/users/fan",
+                    &vote(n, question, name),
+                )
+                .await
+                .unwrap();
+        }
+        instance.drain_once().await;
+        let poll_id = status["poll"]["id"].as_str().unwrap();
+        let (_, poll) = instance
+            .get(&format!("/api/v1/polls/{poll_id}"), Some(&author))
+            .await;
+        assert_eq!(poll["options"][0]["votes_count"], 0, "{poll}");
+        assert_eq!(poll["options"][1]["votes_count"], 1, "{poll}");
+        assert_eq!(poll["voters_count"], 1);
+        assert_eq!(count(&instance, "SELECT COUNT(*) FROM poll_votes").await, 1);
+        assert_eq!(
+            count(&instance, "SELECT COUNT(*) FROM statuses").await,
+            2,
+            "votes are not posts"
+        );
+        let _ = fan;
+
+        // The status as ActivityPub: a Question with the counts as replies.
+        // Fetched signed by another instance (authorized fetch).
+        let beta = Instance::start_named(engine, "beta", &[]).await;
+        let question = beta
+            .server
+            .federation
+            .fetcher()
+            .fetch(public_uri)
+            .await
+            .unwrap();
+        assert_eq!(question["type"], "Question", "{question}");
+        assert_eq!(question["oneOf"][1]["name"], "South");
+        assert_eq!(question["oneOf"][1]["replies"]["totalItems"], 1);
+        assert_eq!(question["votersCount"], 1);
+        assert!(question["endTime"].is_string());
+        beta.stop().await;
+        instance.stop().await;
+    }
+}
