@@ -818,7 +818,7 @@ async fn user_domain_blocks_are_listed_removed_and_bad_domains_refused() {
 }
 
 #[tokio::test]
-async fn a_poll_goes_out_as_a_question_and_remote_votes_are_counted_through_the_read_gate() {
+async fn polls_federate_as_questions_and_remote_votes_are_counted_through_the_read_gate() {
     for engine in engines() {
         let mut instance = Instance::start_named(engine, "alpha", &[]).await;
         instance.create_account("author", Role::Member, false).await;
@@ -912,6 +912,77 @@ async fn a_poll_goes_out_as_a_question_and_remote_votes_are_counted_through_the_
             "votes are not posts"
         );
         let _ = fan;
+
+        // A remote Question is stored with its poll and the origin's counts; Update(Question)
+        // refreshes them; voting in it here is refused (the vote would not reach its origin).
+        let question_json = |kind: &str, n: u32, south: i64| {
+            json!({
+                "id": format!("https://remote.example/questions/1/{kind}/{n}"),
+                "type": kind,
+                "actor": "https://remote.example/users/fan",
+                "to": ["https://www.w3.org/ns/activitystreams#Public"],
+                "cc": [actor_uri],
+                "object": {
+                    "id": "https://remote.example/questions/1",
+                    "type": "Question",
+                    "attributedTo": "https://remote.example/users/fan",
+                    "content": "<p>@author East or West?</p>",
+                    "to": ["https://www.w3.org/ns/activitystreams#Public"],
+                    "cc": [actor_uri],
+                    "tag": [{"type": "Mention", "href": actor_uri}],
+                    "endTime": "2099-01-01T00:00:00Z",
+                    "votersCount": 2 + south,
+                    "oneOf": [
+                        {"type": "Note", "name": "East", "replies": {"type": "Collection", "totalItems": 2}},
+                        {"type": "Note", "name": "West", "replies": {"type": "Collection", "totalItems": south}},
+                    ],
+                },
+            })
+            .to_string()
+        };
+        for (kind, n, west) in [("Create", 1, 0), ("Update", 2, 5)] {
+            instance
+                .store()
+                .enqueue_inbox_activity(
+                    &format!("https://remote.example/questions/1/{kind}/{n}"),
+                    "https://remote.example/users/fan",
+                    &question_json(kind, n, west),
+                )
+                .await
+                .unwrap();
+            instance.drain_once().await;
+        }
+        let (_, notes) = instance.get("/api/v1/notifications", Some(&author)).await;
+        let remote_status = notes
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["type"] == "mention")
+            .map(|n| n["status"].clone())
+            .unwrap_or_else(|| panic!("no mention of the Question: {notes}"));
+        let remote_id = remote_status["id"].as_str().unwrap();
+        let (_, remote_status) = instance
+            .get(&format!("/api/v1/statuses/{remote_id}"), Some(&author))
+            .await;
+        let remote_poll = &remote_status["poll"];
+        assert_eq!(
+            remote_poll["options"],
+            json!([{"title": "East", "votes_count": 2}, {"title": "West", "votes_count": 5}]),
+            "{remote_status}"
+        );
+        assert_eq!(remote_poll["voters_count"], 7);
+        let (code, body) = post_json(
+            &instance,
+            &format!(
+                "/api/v1/polls/{}/votes",
+                remote_poll["id"].as_str().unwrap()
+            ),
+            &author,
+            &json!({"choices": [0]}),
+        )
+        .await;
+        assert_eq!(code, 422, "{body}");
+        assert!(error_of(&body).contains("other instances"));
 
         // The status as ActivityPub: a Question with the counts as replies.
         // Fetched signed by another instance (authorized fetch).

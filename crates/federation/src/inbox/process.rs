@@ -430,6 +430,9 @@ async fn store_post(
             store
                 .index_status_tags(record.facts.id, &object.hashtag_names())
                 .await?;
+            if let Some(poll) = object.remote_poll() {
+                store_remote_poll(state, record.facts.id, &poll).await?;
+            }
             for local in &record.facts.addressed {
                 store
                     .notify(*local, author, "mention", Some(record.facts.id))
@@ -440,6 +443,34 @@ async fn store_post(
         Err(StoreError::Conflict(_)) => Ok(store.status_id_by_uri(uri).await?),
         Err(e) => Err(e.into()),
     }
+}
+
+/// A remote `Question`'s poll, stored with the counts its origin sent (the origin counts
+/// the votes; `Update(Question)` refreshes them).
+async fn store_remote_poll(
+    state: &FederationState,
+    status: Id,
+    poll: &super::activity::RemotePoll,
+) -> Result<()> {
+    let store = state.store();
+    match store
+        .create_poll(&cohort_store::NewPoll {
+            status,
+            options: poll.options.iter().map(|(name, _)| name.clone()).collect(),
+            multiple: poll.multiple,
+            hide_totals: false,
+            expires_at: poll.end_ms,
+        })
+        .await
+    {
+        Ok(_) | Err(StoreError::Conflict(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let counts: Vec<i64> = poll.options.iter().map(|(_, n)| *n).collect();
+    store
+        .set_remote_poll_counts(status, &counts, poll.voters_count)
+        .await?;
+    Ok(())
 }
 
 /// A remote account's vote in a poll of this instance: Mastodon's `Create(Note)` with the
@@ -586,6 +617,13 @@ async fn update(
     store
         .index_status_tags(status, &object.hashtag_names())
         .await?;
+    // Update(Question): the origin's new counts.
+    if let Some(poll) = object.remote_poll() {
+        let counts: Vec<i64> = poll.options.iter().map(|(_, n)| *n).collect();
+        store
+            .set_remote_poll_counts(status, &counts, poll.voters_count)
+            .await?;
+    }
     Ok(())
 }
 
