@@ -816,3 +816,190 @@ async fn user_domain_blocks_are_listed_removed_and_bad_domains_refused() {
         instance.stop().await;
     }
 }
+
+#[tokio::test]
+async fn polls_federate_as_questions_and_remote_votes_are_counted_through_the_read_gate() {
+    for engine in engines() {
+        let mut instance = Instance::start_named(engine, "alpha", &[]).await;
+        instance.create_account("author", Role::Member, false).await;
+        let author = instance.sign_in("author", "read write follow").await;
+        let status = post_status(
+            &instance,
+            &author,
+            &[
+                ("status", "Which clinic?"),
+                ("poll[options][]", "North"),
+                ("poll[options][]", "South"),
+            ],
+        )
+        .await;
+        let private = post_status(
+            &instance,
+            &author,
+            &[
+                ("status", "Followers: which day?"),
+                ("visibility", "private"),
+                ("poll[options][]", "Monday"),
+                ("poll[options][]", "Friday"),
+            ],
+        )
+        .await;
+        let fan = instance
+            .store()
+            .upsert_remote_account(&cohort_store::NewRemoteAccount {
+                username: "fan".into(),
+                domain: cohort_model::Domain::parse("remote.example").unwrap(),
+                actor_uri: "https://remote.example/users/fan".into(),
+                inbox_uri: "https://remote.example/users/fan/inbox".into(),
+                shared_inbox_uri: None,
+                followers_uri: None,
+                display_name: "fan".into(),
+                is_group: false,
+            })
+            .await
+            .unwrap();
+        let actor_uri = status["account"]["uri"].as_str().unwrap().to_owned();
+        let vote = |n: u32, question: &str, name: &str| {
+            json!({
+                "id": format!("https://remote.example/votes/{n}/activity"),
+                "type": "Create",
+                "actor": "https://remote.example/users/fan",
+                "to": [actor_uri],
+                "object": {
+                    "id": format!("https://remote.example/votes/{n}"),
+                    "type": "Note",
+                    "name": name,
+                    "attributedTo": "https://remote.example/users/fan",
+                    "inReplyTo": question,
+                    "to": [actor_uri],
+                },
+            })
+            .to_string()
+        };
+        let public_uri = status["uri"].as_str().unwrap();
+        let private_uri = private["uri"].as_str().unwrap();
+        // A vote, the same vote again, a second choice in a single-choice poll, an unknown
+        // option, and a vote in a followers-only poll the voter may not see.
+        for (n, question, name) in [
+            (1, public_uri, "South"),
+            (1, public_uri, "South"),
+            (2, public_uri, "North"),
+            (3, public_uri, "West"),
+            (4, private_uri, "Monday"),
+        ] {
+            instance
+                .store()
+                .enqueue_inbox_activity(
+                    &format!("https://remote.example/votes/{n}/activity"),
+                    "https://remote.example/users/fan",
+                    &vote(n, question, name),
+                )
+                .await
+                .unwrap();
+        }
+        instance.drain_once().await;
+        let poll_id = status["poll"]["id"].as_str().unwrap();
+        let (_, poll) = instance
+            .get(&format!("/api/v1/polls/{poll_id}"), Some(&author))
+            .await;
+        assert_eq!(poll["options"][0]["votes_count"], 0, "{poll}");
+        assert_eq!(poll["options"][1]["votes_count"], 1, "{poll}");
+        assert_eq!(poll["voters_count"], 1);
+        assert_eq!(count(&instance, "SELECT COUNT(*) FROM poll_votes").await, 1);
+        assert_eq!(
+            count(&instance, "SELECT COUNT(*) FROM statuses").await,
+            2,
+            "votes are not posts"
+        );
+        let _ = fan;
+
+        // A remote Question is stored with its poll and the origin's counts; Update(Question)
+        // refreshes them; voting in it here is refused (the vote would not reach its origin).
+        let question_json = |kind: &str, n: u32, south: i64| {
+            json!({
+                "id": format!("https://remote.example/questions/1/{kind}/{n}"),
+                "type": kind,
+                "actor": "https://remote.example/users/fan",
+                "to": ["https://www.w3.org/ns/activitystreams#Public"],
+                "cc": [actor_uri],
+                "object": {
+                    "id": "https://remote.example/questions/1",
+                    "type": "Question",
+                    "attributedTo": "https://remote.example/users/fan",
+                    "content": "<p>@author East or West?</p>",
+                    "to": ["https://www.w3.org/ns/activitystreams#Public"],
+                    "cc": [actor_uri],
+                    "tag": [{"type": "Mention", "href": actor_uri}],
+                    "endTime": "2099-01-01T00:00:00Z",
+                    "votersCount": 2 + south,
+                    "oneOf": [
+                        {"type": "Note", "name": "East", "replies": {"type": "Collection", "totalItems": 2}},
+                        {"type": "Note", "name": "West", "replies": {"type": "Collection", "totalItems": south}},
+                    ],
+                },
+            })
+            .to_string()
+        };
+        for (kind, n, west) in [("Create", 1, 0), ("Update", 2, 5)] {
+            instance
+                .store()
+                .enqueue_inbox_activity(
+                    &format!("https://remote.example/questions/1/{kind}/{n}"),
+                    "https://remote.example/users/fan",
+                    &question_json(kind, n, west),
+                )
+                .await
+                .unwrap();
+            instance.drain_once().await;
+        }
+        let (_, notes) = instance.get("/api/v1/notifications", Some(&author)).await;
+        let remote_status = notes
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["type"] == "mention")
+            .map(|n| n["status"].clone())
+            .unwrap_or_else(|| panic!("no mention of the Question: {notes}"));
+        let remote_id = remote_status["id"].as_str().unwrap();
+        let (_, remote_status) = instance
+            .get(&format!("/api/v1/statuses/{remote_id}"), Some(&author))
+            .await;
+        let remote_poll = &remote_status["poll"];
+        assert_eq!(
+            remote_poll["options"],
+            json!([{"title": "East", "votes_count": 2}, {"title": "West", "votes_count": 5}]),
+            "{remote_status}"
+        );
+        assert_eq!(remote_poll["voters_count"], 7);
+        let (code, body) = post_json(
+            &instance,
+            &format!(
+                "/api/v1/polls/{}/votes",
+                remote_poll["id"].as_str().unwrap()
+            ),
+            &author,
+            &json!({"choices": [0]}),
+        )
+        .await;
+        assert_eq!(code, 422, "{body}");
+        assert!(error_of(&body).contains("other instances"));
+
+        // The status as ActivityPub: a Question with the counts as replies.
+        // Fetched signed by another instance (authorized fetch).
+        let beta = Instance::start_named(engine, "beta", &[]).await;
+        let question = beta
+            .server
+            .federation
+            .fetcher()
+            .fetch(public_uri)
+            .await
+            .unwrap();
+        assert_eq!(question["type"], "Question", "{question}");
+        assert_eq!(question["oneOf"][1]["name"], "South");
+        assert_eq!(question["oneOf"][1]["replies"]["totalItems"], 1);
+        assert_eq!(question["votersCount"], 1);
+        assert!(question["endTime"].is_string());
+        beta.stop().await;
+        instance.stop().await;
+    }
+}

@@ -320,8 +320,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/accounts/{id}/unpin", post(tags::unendorse))
         .route(
             "/api/v1/domain_blocks",
-            get(domain_blocks::index)
-                .post(domain_blocks::create)
+            post(domain_blocks::create)
+                .get(domain_blocks::index)
                 .delete(domain_blocks::delete),
         )
         // Lists

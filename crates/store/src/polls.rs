@@ -330,6 +330,55 @@ impl Store {
         Ok(())
     }
 
+    /// Records one choice of a remote account's vote (Mastodon sends one `Create(Note)` per
+    /// choice): refused after the end, for an unknown option, and for a second choice in a
+    /// single-choice poll; a repeated delivery changes nothing.
+    pub async fn record_remote_vote(
+        &self,
+        poll: Id,
+        account: Id,
+        choice: i64,
+        uri: Option<&str>,
+    ) -> Result<(), VoteError> {
+        let record = self.poll(poll).await?;
+        let now = now_ms();
+        if record.expired_at(now) {
+            return Err(VoteError::Expired);
+        }
+        if usize::try_from(choice).map_or(true, |c| c >= record.options.len()) {
+            return Err(VoteError::NoSuchOption);
+        }
+        let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
+        let earlier: Vec<i64> = sqlx::query_scalar(
+            "SELECT CAST(choice AS BIGINT) FROM poll_votes WHERE poll_id = $1 AND account_id = $2",
+        )
+        .bind(poll.as_i64())
+        .bind(account.as_i64())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(StoreError::from)?;
+        if earlier.contains(&choice) {
+            return Ok(());
+        }
+        if !record.multiple && !earlier.is_empty() {
+            return Err(VoteError::AlreadyVoted);
+        }
+        sqlx::query(
+            "INSERT INTO poll_votes (poll_id, account_id, choice, uri, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (poll_id, account_id, choice) DO NOTHING",
+        )
+        .bind(poll.as_i64())
+        .bind(account.as_i64())
+        .bind(i32::try_from(choice).unwrap_or(i32::MAX))
+        .bind(uri)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from)?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(())
+    }
+
     /// Replaces a remote poll's counts with the ones its origin sent.
     pub async fn set_remote_poll_counts(
         &self,

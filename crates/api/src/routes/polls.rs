@@ -213,6 +213,12 @@ pub async fn vote(
     if author == auth.account.id {
         return Err(invalid("You cannot vote in your own poll"));
     }
+    if poll.remote {
+        // A vote here would not reach the poll's origin, which counts the votes.
+        return Err(invalid(
+            "Voting in polls of other instances is not supported yet",
+        ));
+    }
     let choices = params
         .list("choices")
         .iter()

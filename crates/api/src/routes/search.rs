@@ -94,10 +94,11 @@ pub async fn search(
         .await?;
         accounts = accounts_json(&state, &ids).await?;
     }
-    if kinds.wants(Kinds::Statuses) && !hashtag_query {
-        if let Some(viewer_id) = signed_in {
-            statuses = find_statuses(&state, &viewer, viewer_id, q, author, limit, offset).await?;
-        }
+    if kinds.wants(Kinds::Statuses)
+        && !hashtag_query
+        && let Some(viewer_id) = signed_in
+    {
+        statuses = find_statuses(&state, &viewer, viewer_id, q, author, limit, offset).await?;
     }
     if kinds.wants(Kinds::Hashtags) {
         let prefix: String = q

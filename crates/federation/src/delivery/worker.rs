@@ -778,6 +778,12 @@ impl RowContext<'_> {
             in_reply_to,
             published_ms: record.created_at,
             updated_ms: record.edited_at,
+            poll: self
+                .store()
+                .polls_of(&[record.facts.id])
+                .await?
+                .get(&record.facts.id)
+                .map(|p| crate::render::QuestionSource::of(p, cohort_store::now_ms())),
             mentions,
         })
     }

@@ -411,6 +411,12 @@ pub(crate) async fn status(
         in_reply_to,
         published_ms: record.created_at,
         updated_ms: record.edited_at,
+        poll: state
+            .store()
+            .polls_of(&[record.facts.id])
+            .await?
+            .get(&record.facts.id)
+            .map(|p| render::QuestionSource::of(p, cohort_store::now_ms())),
         mentions: mentions.clone(),
     };
     let mentioned: Vec<String> = mentions.iter().map(|m| m.href.clone()).collect();

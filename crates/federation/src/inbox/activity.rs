@@ -170,6 +170,78 @@ pub struct Object {
     /// Keys: `publicKeyPem`.
     #[serde(default, deserialize_with = "lenient_string")]
     pub public_key_pem: Option<String>,
+    /// Questions: `oneOf` (options of a single-choice poll).
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub one_of: Vec<Reference>,
+    /// Questions: `anyOf` (options of a multiple-choice poll).
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub any_of: Vec<Reference>,
+    /// Questions: `endTime`.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub end_time: Option<String>,
+    /// Questions: `votersCount`.
+    #[serde(default)]
+    pub voters_count: Option<Value>,
+    /// A poll option's `replies` (its vote count is their `totalItems`).
+    #[serde(default, deserialize_with = "optional")]
+    pub replies: Option<Reference>,
+    /// Collections: `totalItems`.
+    #[serde(default)]
+    pub total_items: Option<Value>,
+}
+
+/// A `Question`'s poll as its origin sent it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemotePoll {
+    /// Option titles with their vote counts, in order.
+    pub options: Vec<(String, i64)>,
+    /// `anyOf` (several choices).
+    pub multiple: bool,
+    /// `endTime`, Unix ms.
+    pub end_ms: Option<i64>,
+    /// `votersCount`, when sent.
+    pub voters_count: Option<i64>,
+}
+
+impl Object {
+    /// The poll of a `Question` (`oneOf` or `anyOf` options, each a `Note` with a `name` and
+    /// `replies.totalItems`), or `None` for anything else.
+    pub fn remote_poll(&self) -> Option<RemotePoll> {
+        if self.kind() != "Question" {
+            return None;
+        }
+        let multiple = self.one_of.is_empty() && !self.any_of.is_empty();
+        let choices = if multiple { &self.any_of } else { &self.one_of };
+        let options: Vec<(String, i64)> = choices
+            .iter()
+            .filter_map(Reference::object)
+            .filter_map(|o| {
+                let votes = o
+                    .replies
+                    .as_ref()
+                    .and_then(Reference::object)
+                    .and_then(|r| r.total_items.as_ref())
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0)
+                    .max(0);
+                o.name.clone().map(|name| (name, votes))
+            })
+            .collect();
+        if options.is_empty() {
+            return None;
+        }
+        let end_ms = self.end_time.as_deref().and_then(|t| {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                .ok()
+                .and_then(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok())
+        });
+        Some(RemotePoll {
+            options,
+            multiple,
+            end_ms,
+            voters_count: self.voters_count.as_ref().and_then(Value::as_i64),
+        })
+    }
 }
 
 /// `endpoints`.
@@ -496,6 +568,24 @@ fn string_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_questions_poll_is_read_from_any_of_with_counts_as_replies() {
+        let question = Object::parse(
+            br#"{"type":"Question","endTime":"2024-05-01T00:29:32Z","votersCount":3,
+                "anyOf":[{"type":"Note","name":"A","replies":{"type":"Collection","totalItems":2}},
+                         {"type":"Note","name":"B","replies":{"totalItems":"x"}}]}"#,
+        )
+        .unwrap();
+        let poll = question.remote_poll().unwrap();
+        assert_eq!(poll.options, vec![("A".into(), 2), ("B".into(), 0)]);
+        assert!(poll.multiple);
+        assert_eq!(poll.end_ms, Some(1_714_523_372_000));
+        assert_eq!(poll.voters_count, Some(3));
+        let note =
+            Object::parse(br#"{"type":"Note","oneOf":[{"type":"Note","name":"A"}]}"#).unwrap();
+        assert_eq!(note.remote_poll(), None, "only a Question has a poll");
+    }
 
     #[test]
     fn public_is_recognised_in_all_three_spellings() {

@@ -354,6 +354,7 @@ async fn store_post(
     }
     if object.content_html().is_none() && object.name.is_some() && object.in_reply_to.is_some() {
         // A poll vote (a Note with `name` and no content): not a post.
+        record_vote(state, object, author, uri).await?;
         return Ok(None);
     }
     let addressed = addressed_locals(state, object).await?;
@@ -429,6 +430,9 @@ async fn store_post(
             store
                 .index_status_tags(record.facts.id, &object.hashtag_names())
                 .await?;
+            if let Some(poll) = object.remote_poll() {
+                store_remote_poll(state, record.facts.id, &poll).await?;
+            }
             for local in &record.facts.addressed {
                 store
                     .notify(*local, author, "mention", Some(record.facts.id))
@@ -438,6 +442,92 @@ async fn store_post(
         }
         Err(StoreError::Conflict(_)) => Ok(store.status_id_by_uri(uri).await?),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// A remote `Question`'s poll, stored with the counts its origin sent (the origin counts
+/// the votes; `Update(Question)` refreshes them).
+async fn store_remote_poll(
+    state: &FederationState,
+    status: Id,
+    poll: &super::activity::RemotePoll,
+) -> Result<()> {
+    let store = state.store();
+    match store
+        .create_poll(&cohort_store::NewPoll {
+            status,
+            options: poll.options.iter().map(|(name, _)| name.clone()).collect(),
+            multiple: poll.multiple,
+            hide_totals: false,
+            expires_at: poll.end_ms,
+        })
+        .await
+    {
+        Ok(_) | Err(StoreError::Conflict(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let counts: Vec<i64> = poll.options.iter().map(|(_, n)| *n).collect();
+    store
+        .set_remote_poll_counts(status, &counts, poll.voters_count)
+        .await?;
+    Ok(())
+}
+
+/// A remote account's vote in a poll of this instance: Mastodon's `Create(Note)` with the
+/// chosen option's title as `name` and the `Question` as `inReplyTo`, one per choice. The
+/// voter must be able to see the poll's status (the read gate decides, as for local votes);
+/// a vote the poll refuses (ended, unknown option, a second choice in a single-choice poll)
+/// is dropped.
+async fn record_vote(state: &FederationState, object: &Object, voter: Id, uri: &str) -> Result<()> {
+    let store = state.store();
+    let (Some(choice_name), Some(question)) = (
+        object.name.as_deref(),
+        object.in_reply_to.as_ref().and_then(Reference::id),
+    ) else {
+        return Ok(());
+    };
+    let Some(status) = store.status_id_by_uri(question).await? else {
+        return Ok(());
+    };
+    let Some(poll) = store.polls_of(&[status]).await?.remove(&status) else {
+        return Ok(());
+    };
+    if poll.remote {
+        return Ok(());
+    }
+    let Some(choice) = poll.options.iter().position(|o| o == choice_name) else {
+        tracing::debug!(
+            vote = uri,
+            "a vote for an option the poll does not have, dropped"
+        );
+        return Ok(());
+    };
+    let account = store.account_by_id(voter).await?;
+    let viewer = cohort_policy::Viewer::Account(cohort_policy::Party {
+        id: voter,
+        domain: account.domain.clone(),
+        suspended: account.suspended_at.is_some(),
+    });
+    let record = store.status(status).await?;
+    let facts = store.facts_for_viewer(&viewer, &[&record.facts]).await?;
+    if cohort_policy::can_see(&facts, &viewer, record).is_err() {
+        tracing::debug!(
+            vote = uri,
+            "a vote from an account that may not see the poll, dropped"
+        );
+        return Ok(());
+    }
+    let choice = i64::try_from(choice).unwrap_or(i64::MAX);
+    match store
+        .record_remote_vote(poll.id, voter, choice, Some(uri))
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(cohort_store::VoteError::Store(e)) => Err(e.into()),
+        Err(refused) => {
+            tracing::debug!(vote = uri, %refused, "a remote vote refused");
+            Ok(())
+        }
     }
 }
 
@@ -529,6 +619,13 @@ async fn update(
     store
         .index_status_tags(status, &object.hashtag_names())
         .await?;
+    // Update(Question): the origin's new counts.
+    if let Some(poll) = object.remote_poll() {
+        let counts: Vec<i64> = poll.options.iter().map(|(_, n)| *n).collect();
+        store
+            .set_remote_poll_counts(status, &counts, poll.voters_count)
+            .await?;
+    }
     Ok(())
 }
 

@@ -78,6 +78,43 @@ pub struct NoteSource {
     pub mentions: Vec<Mention>,
     /// The community's Group actor, for a post in a community (FEP-1b12 `audience`).
     pub audience: Option<String>,
+    /// Its poll: the Note is then rendered as a `Question`.
+    pub poll: Option<QuestionSource>,
+}
+
+/// A poll, for rendering a `Question` as Mastodon sends and reads it: each option a `Note`
+/// with its `name` and its vote count as `replies.totalItems`, under `oneOf` (one choice) or
+/// `anyOf` (several), with `endTime`, `votersCount` and, once ended, `closed`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuestionSource {
+    /// Option titles with their vote counts, in order.
+    pub options: Vec<(String, i64)>,
+    /// Several choices allowed (`anyOf`).
+    pub multiple: bool,
+    /// When voting ends, Unix ms.
+    pub end_ms: Option<i64>,
+    /// How many accounts voted.
+    pub voters_count: i64,
+    /// Voting has ended.
+    pub closed: bool,
+}
+
+impl QuestionSource {
+    /// The poll of a stored status as of `now`.
+    pub fn of(poll: &cohort_store::PollRecord, now: i64) -> Self {
+        QuestionSource {
+            options: poll
+                .options
+                .iter()
+                .cloned()
+                .zip(poll.votes.iter().copied())
+                .collect(),
+            multiple: poll.multiple,
+            end_ms: poll.expires_at,
+            voters_count: poll.voters_count,
+            closed: poll.expired_at(now),
+        }
+    }
 }
 
 /// An activity without `to`/`cc`. Address it with [`Unaddressed::addressed`].
@@ -238,6 +275,25 @@ pub fn note(src: &NoteSource) -> Value {
     if let Some(url) = &src.url {
         note.insert("url".into(), json!(url));
     }
+    if let Some(poll) = &src.poll {
+        note.insert("type".into(), json!("Question"));
+        let options: Vec<Value> = poll
+            .options
+            .iter()
+            .map(|(name, votes)| {
+                json!({"type": "Note", "name": name, "replies": {"type": "Collection", "totalItems": votes}})
+            })
+            .collect();
+        let key = if poll.multiple { "anyOf" } else { "oneOf" };
+        note.insert(key.into(), Value::Array(options));
+        if let Some(end) = poll.end_ms {
+            note.insert("endTime".into(), json!(timestamp(end)));
+            if poll.closed {
+                note.insert("closed".into(), json!(timestamp(end)));
+            }
+        }
+        note.insert("votersCount".into(), json!(poll.voters_count));
+    }
     Value::Object(note)
 }
 
@@ -393,6 +449,7 @@ mod tests {
             in_reply_to: None,
             published_ms: 1_700_000_000_123,
             updated_ms: None,
+            poll: None,
             mentions: vec![
                 Mention {
                     href: "https://b.example/users/bob".into(),
@@ -483,6 +540,34 @@ mod tests {
         assert_eq!(json["cc"], json!([]));
         assert!(!json.to_string().contains("followers"));
         assert!(!json.to_string().contains(PUBLIC));
+    }
+
+    #[test]
+    fn a_post_with_a_poll_is_a_question_with_counts_as_replies() {
+        let mut src = source();
+        src.poll = Some(QuestionSource {
+            options: vec![("Yes".into(), 2), ("No".into(), 1)],
+            multiple: false,
+            end_ms: Some(1_700_000_360_000),
+            voters_count: 3,
+            closed: false,
+        });
+        let question = note(&src);
+        assert_eq!(question["type"], "Question");
+        assert_eq!(question["oneOf"][0]["name"], "Yes");
+        assert_eq!(question["oneOf"][0]["replies"]["totalItems"], 2);
+        assert_eq!(question["oneOf"][1]["replies"]["totalItems"], 1);
+        assert_eq!(question["endTime"], "2023-11-14T22:19:20Z");
+        assert_eq!(question["votersCount"], 3);
+        assert!(question.get("anyOf").is_none() && question.get("closed").is_none());
+        src.poll = src.poll.map(|p| QuestionSource {
+            multiple: true,
+            closed: true,
+            ..p
+        });
+        let question = note(&src);
+        assert_eq!(question["anyOf"][1]["name"], "No");
+        assert_eq!(question["closed"], "2023-11-14T22:19:20Z");
     }
 
     #[test]
