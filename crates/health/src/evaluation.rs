@@ -237,7 +237,7 @@ pub struct Evaluation {
     pub stop_reason: Option<StopReason>,
     /// Perceived effectiveness.
     pub effectiveness: Effectiveness,
-    /// Side effects (names unique).
+    /// Side effects (names unique, sorted by name).
     pub side_effects: Vec<SideEffect>,
     /// 1..=5.
     pub adherence: Option<i64>,
@@ -440,6 +440,8 @@ impl EvaluationDraft {
             }
             side_effects.push(SideEffect { name, severity });
         }
+        // One canonical order (by name), so a stored evaluation reads back as submitted.
+        side_effects.sort();
 
         let adherence = score("adherence", self.adherence)?;
         let burden = score("burden", self.burden)?;

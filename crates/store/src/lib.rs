@@ -22,6 +22,7 @@ mod communities;
 mod db;
 mod delivery;
 mod error;
+mod evaluations;
 mod filters;
 mod ids;
 mod inbox;
@@ -53,6 +54,9 @@ pub use delivery::{
     QueuedDelivery, UNREACHABLE_AFTER_MS, backoff_ms,
 };
 pub use error::StoreError;
+pub use evaluations::{
+    CommunityAggregates, EvaluationFilter, EvaluationPlacement, EvaluationRecord,
+};
 pub use filters::{
     FilterAction, FilterContext, FilterFields, FilterKeyword, FilterRecord, FilterStatus,
     KeywordChanges, NewKeyword,
