@@ -56,6 +56,8 @@ pub struct ApiSettings {
     pub user_communities: bool,
     /// Whether the mod log is public.
     pub public_mod_log: PublicModLog,
+    /// k of the evaluation aggregates (`COHORT_AGGREGATE_MIN_PATIENTS`).
+    pub aggregate_min_patients: u64,
 }
 
 impl ApiSettings {
@@ -73,6 +75,7 @@ impl ApiSettings {
             rate_limit: 1500,
             user_communities: false,
             public_mod_log: PublicModLog::Off,
+            aggregate_min_patients: cohort_health::DEFAULT_MIN_PATIENTS,
         }
     }
 }

@@ -89,6 +89,7 @@ fn api_state(state: &AppState) -> ApiState {
     settings.max_status_chars = config.max_status_chars;
     settings.rate_limit = config.rate_limit;
     settings.user_communities = config.user_communities;
+    settings.aggregate_min_patients = config.aggregate_min_patients;
     settings.public_mod_log = config.public_mod_log;
     settings.phi_rules = PhiRules {
         professional: config.phi_professional_action,

@@ -106,6 +106,8 @@ pub struct Config {
     pub user_communities: bool,
     /// Whether the mod log is public: `off`, `on` or `anonymous` (moderators not named).
     pub public_mod_log: cohort_api::PublicModLog,
+    /// k of the evaluation aggregates: cells with fewer distinct patients are never shown.
+    pub aggregate_min_patients: u64,
 }
 
 /// The settings file as written; every key optional, unknown keys refused.
@@ -128,6 +130,7 @@ struct FileSettings {
     rate_limit: Option<u32>,
     user_communities: Option<bool>,
     public_mod_log: Option<String>,
+    aggregate_min_patients: Option<u64>,
 }
 
 /// A configuration that cannot be used. The message names the setting.
@@ -195,6 +198,8 @@ const PHI_MEMBER: Setting = Setting::new("COHORT_PHI_MEMBER_ACTION", "phi_member
 const RATE_LIMIT: Setting = Setting::new("COHORT_RATE_LIMIT", "rate_limit");
 const USER_COMMUNITIES: Setting = Setting::new("COHORT_USER_COMMUNITIES", "user_communities");
 const PUBLIC_MOD_LOG: Setting = Setting::new("COHORT_PUBLIC_MOD_LOG", "public_mod_log");
+const AGGREGATE_MIN_PATIENTS: Setting =
+    Setting::new("COHORT_AGGREGATE_MIN_PATIENTS", "aggregate_min_patients");
 
 /// Every environment variable the server reads, for warnings about misspelt ones.
 pub const KNOWN_ENV_VARS: &[&str] = &[
@@ -214,6 +219,7 @@ pub const KNOWN_ENV_VARS: &[&str] = &[
     RATE_LIMIT.env,
     USER_COMMUNITIES.env,
     PUBLIC_MOD_LOG.env,
+    AGGREGATE_MIN_PATIENTS.env,
     "COHORT_CONFIG",
     "COHORT_TEST_POSTGRES_URL",
 ];
@@ -419,6 +425,24 @@ impl Config {
             None => file_settings.rate_limit.unwrap_or(1500),
         };
 
+        let lowest = cohort_health::LOWEST_MIN_PATIENTS;
+        let aggregate_min_patients = match env(AGGREGATE_MIN_PATIENTS.env) {
+            Some(value) => value.trim().parse::<u64>().ok(),
+            None => Some(
+                file_settings
+                    .aggregate_min_patients
+                    .unwrap_or(cohort_health::DEFAULT_MIN_PATIENTS),
+            ),
+        }
+        .filter(|k| *k >= lowest)
+        .ok_or_else(|| ConfigError::InvalidValue {
+            setting: AGGREGATE_MIN_PATIENTS.env.to_owned(),
+            reason: format!(
+                "expected a number of patients, at least {lowest} (the default is {})",
+                cohort_health::DEFAULT_MIN_PATIENTS
+            ),
+        })?;
+
         let config = Config {
             domain,
             listen,
@@ -436,6 +460,7 @@ impl Config {
             rate_limit,
             user_communities,
             public_mod_log,
+            aggregate_min_patients,
         };
         config.check_consistency()?;
         Ok(config)
@@ -493,6 +518,11 @@ impl fmt::Display for Config {
         )?;
         writeln!(f, "oauth_password_grant = {}", self.oauth_password_grant)?;
         writeln!(f, "user_communities = {}", self.user_communities)?;
+        writeln!(
+            f,
+            "aggregate_min_patients = {}",
+            self.aggregate_min_patients
+        )?;
         writeln!(
             f,
             "public_mod_log = {}",
@@ -633,6 +663,8 @@ mod tests {
             ("COHORT_RATE_LIMIT", "lots"),
             ("COHORT_USER_COMMUNITIES", "often"),
             ("COHORT_PUBLIC_MOD_LOG", "sometimes"),
+            ("COHORT_AGGREGATE_MIN_PATIENTS", "1"),
+            ("COHORT_AGGREGATE_MIN_PATIENTS", "ten"),
         ];
         for (var, value) in cases {
             let err = load(&[(var, value)], None).unwrap_err();

@@ -22,6 +22,7 @@ mod communities;
 mod db;
 mod delivery;
 mod error;
+mod evaluation_seed;
 mod evaluations;
 mod filters;
 mod ids;
@@ -54,6 +55,7 @@ pub use delivery::{
     QueuedDelivery, UNREACHABLE_AFTER_MS, backoff_ms,
 };
 pub use error::StoreError;
+pub use evaluation_seed::EvaluationSeed;
 pub use evaluations::{
     CommunityAggregates, EvaluationFilter, EvaluationPlacement, EvaluationRecord,
 };

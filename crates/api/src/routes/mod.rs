@@ -3,7 +3,9 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod aggregates;
 pub mod communities;
+pub mod evaluations;
 pub mod filters;
 pub mod instance;
 pub mod interactions;
