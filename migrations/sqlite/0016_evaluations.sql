@@ -67,3 +67,13 @@ CREATE TABLE evaluation_contributions (
     received_at   BIGINT  NOT NULL,
     PRIMARY KEY (community_id, origin_domain, treatment_ref)
 );
+
+-- What the aggregated evaluations of a community looked like at its last refresh (counts,
+-- sums and the newest change of the rows aggregation reads): a request that finds the same
+-- signature reads the published snapshots without re-aggregating. Skipping a refresh can
+-- only delay a publication, never publish anything the rules would not.
+CREATE TABLE evaluation_aggregate_state (
+    community_id INTEGER PRIMARY KEY REFERENCES communities (id) ON DELETE CASCADE,
+    signature    TEXT    NOT NULL,
+    refreshed_at BIGINT  NOT NULL
+);

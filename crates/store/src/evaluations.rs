@@ -521,6 +521,54 @@ impl Store {
             .collect()
     }
 
+    /// A cheap summary of the rows [`Store::patient_reports`] would read: it changes when an
+    /// evaluation is added, changed or deleted, or a member joins, leaves or is suspended.
+    async fn aggregation_signature(&self, community: Id) -> Result<String, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(e.id % 1000003), 0) AS BIGINT) AS ids,              CAST(COALESCE(SUM(e.updated_at % 1000003), 0) AS BIGINT) AS times,              CAST(COALESCE(MAX(e.updated_at), 0) AS BIGINT) AS newest              FROM evaluations e              JOIN community_members m ON m.community_id = e.community_id AND m.account_id = e.account_id              JOIN accounts a ON a.id = e.account_id              WHERE e.community_id = $1 AND m.state = 'member' AND a.suspended_at IS NULL              AND e.treatment_ref NOT LIKE 'text:%'",
+        )
+        .bind(community.as_i64())
+        .fetch_one(self.reader())
+        .await?;
+        let n: i64 = row.try_get("n")?;
+        let ids: i64 = row.try_get("ids")?;
+        let times: i64 = row.try_get("times")?;
+        let newest: i64 = row.try_get("newest")?;
+        Ok(format!("{n}:{ids}:{times}:{newest}"))
+    }
+
+    /// [`Store::refresh_aggregates`], skipped when nothing aggregation reads has changed
+    /// since the last refresh with the same k. Returns how many snapshots it wrote.
+    pub async fn refresh_aggregates_if_changed(
+        &self,
+        community: Id,
+        min_patients: u64,
+    ) -> Result<usize, StoreError> {
+        let signature = format!(
+            "k{min_patients}:{}",
+            self.aggregation_signature(community).await?
+        );
+        let last: Option<String> = sqlx::query_scalar(
+            "SELECT signature FROM evaluation_aggregate_state WHERE community_id = $1",
+        )
+        .bind(community.as_i64())
+        .fetch_optional(self.reader())
+        .await?;
+        if last.as_deref() == Some(signature.as_str()) {
+            return Ok(0);
+        }
+        let written = self.refresh_aggregates(community, min_patients).await?;
+        sqlx::query(
+            "INSERT INTO evaluation_aggregate_state (community_id, signature, refreshed_at)              VALUES ($1, $2, $3) ON CONFLICT (community_id) DO UPDATE              SET signature = excluded.signature, refreshed_at = excluded.refreshed_at",
+        )
+        .bind(community.as_i64())
+        .bind(&signature)
+        .bind(now_ms())
+        .execute(self.writer())
+        .await?;
+        Ok(written)
+    }
+
     /// Recomputes `community`'s cells and publishes or withdraws snapshots where the rules
     /// allow (`cohort_health::aggregate::decide`, with `min_patients` as k). Returns how many
     /// snapshots it wrote. Safe to run at any time and from several processes: a decision
@@ -666,7 +714,8 @@ impl Store {
         local_domain: &str,
         min_patients: u64,
     ) -> Result<CommunityAggregates, StoreError> {
-        self.refresh_aggregates(community, min_patients).await?;
+        self.refresh_aggregates_if_changed(community, min_patients)
+            .await?;
         let (local, published_at) = self.local_aggregates(community, min_patients).await?;
         let rows = sqlx::query(
             "SELECT origin_domain, view FROM evaluation_contributions WHERE community_id = $1 \
