@@ -123,10 +123,10 @@ impl Store {
                     let roll = rng.next();
                     let effectiveness = Effectiveness::ALL[usize::try_from(roll % 5).unwrap_or(0)];
                     let started = today - 30 - i64::try_from(roll % 900).unwrap_or(0);
-                    let stopped = (roll % 3 != 0)
+                    let stopped = (!roll.is_multiple_of(3))
                         .then(|| (started + i64::try_from(roll % 400).unwrap_or(0)).min(today));
                     for (i, effect) in effects.iter().enumerate() {
-                        if (roll >> (8 + i)) % 4 == 0 {
+                        if (roll >> (8 + i)).is_multiple_of(4) {
                             let severity =
                                 Severity::ALL[usize::try_from((roll >> (16 + i)) % 3).unwrap_or(0)];
                             side_effects.push((id, effect, severity.as_str()));

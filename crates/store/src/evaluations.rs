@@ -660,12 +660,12 @@ impl Store {
         let mut cells = Vec::new();
         let mut published_at = None;
         for row in rows {
-            if let Some(view) = snapshot_view(&row)? {
-                if view.patients >= min_patients {
-                    let at: i64 = row.try_get("published_at")?;
-                    published_at = published_at.max(Some(at));
-                    cells.push(view);
-                }
+            if let Some(view) = snapshot_view(&row)?
+                && view.patients >= min_patients
+            {
+                let at: i64 = row.try_get("published_at")?;
+                published_at = published_at.max(Some(at));
+                cells.push(view);
             }
         }
         Ok((cells, published_at))
