@@ -24,6 +24,9 @@ pub enum ApiError {
     /// hidden post cannot be told from a missing one).
     #[error("Record not found")]
     NotFound,
+    /// 409: the same thing was already submitted.
+    #[error("{0}")]
+    Conflict(String),
     /// 422: well-formed but refused by a rule.
     #[error("{0}")]
     Unprocessable(String),
@@ -58,6 +61,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::OAuth { status, .. } => *status,

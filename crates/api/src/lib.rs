@@ -25,9 +25,9 @@ use axum::routing::{delete, get, post};
 pub use state::{ApiSettings, ApiState, PublicModLog, RegistrationMode};
 
 use routes::{
-    accounts, admin, clinicians, communities, conversations, domain_blocks, filters, instance,
-    interactions, lists, notifications, oauth, pages, polls, preferences, reports, scheduled,
-    search, statuses, tags, timelines,
+    accounts, admin, aggregates, clinicians, communities, conversations, domain_blocks,
+    evaluations, filters, instance, interactions, lists, notifications, oauth, pages, polls,
+    preferences, reports, scheduled, search, statuses, tags, timelines,
 };
 
 /// Every client API route.
@@ -210,6 +210,22 @@ pub fn router(state: ApiState) -> Router {
             "/api/v1/communities/{id}/statuses/{status_id}/unpin",
             post(communities::unpin),
         )
+        .route("/api/v1/communities/{id}/aggregates", get(aggregates::show))
+        // Treatment evaluations (docs/EVALUATIONS.md)
+        .route(
+            "/api/v1/cohort/evaluations",
+            get(evaluations::index).post(evaluations::create),
+        )
+        .route(
+            "/api/v1/cohort/evaluations/{id}",
+            get(evaluations::show)
+                .patch(evaluations::update)
+                .delete(evaluations::delete),
+        )
+        .route(
+            "/api/v1/cohort/vocabularies/{name}",
+            get(evaluations::vocabulary),
+        )
         .route("/api/v1/notifications", get(notifications::list))
         .route("/api/v1/notifications/clear", post(notifications::clear))
         .route("/api/v1/notifications/{id}", get(notifications::show))
@@ -389,6 +405,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/@{username}", get(pages::profile))
         .route("/@{username}/{id}", get(pages::status))
         .route("/about", get(pages::about))
+        .route("/communities/{name}/aggregates", get(aggregates::page))
         .layer(axum::middleware::from_fn_with_state(
             rate_limit::RateLimiter::new(
                 state.settings.rate_limit,

@@ -62,6 +62,8 @@ pub struct ApiSettings {
     pub public_mod_log: PublicModLog,
     /// Who may send a verified clinician direct messages unless they chose otherwise.
     pub clinician_direct_messages: cohort_model::DirectMessagesFrom,
+    /// k of the evaluation aggregates (`COHORT_AGGREGATE_MIN_PATIENTS`).
+    pub aggregate_min_patients: u64,
 }
 
 impl ApiSettings {
@@ -85,6 +87,7 @@ impl ApiSettings {
             user_communities: false,
             public_mod_log: PublicModLog::Off,
             clinician_direct_messages: cohort_model::DirectMessagesFrom::Everyone,
+            aggregate_min_patients: cohort_health::DEFAULT_MIN_PATIENTS,
         }
     }
 }

@@ -91,6 +91,7 @@ pub(crate) fn api_state(state: &AppState) -> ApiState {
     settings.anonymous_rate_limit = config.anonymous_rate_limit;
     settings.trusted_proxies = config.trusted_proxies.clone();
     settings.user_communities = config.user_communities;
+    settings.aggregate_min_patients = config.aggregate_min_patients;
     settings.public_mod_log = config.public_mod_log;
     settings.clinician_direct_messages = config.clinician_direct_messages;
     settings.phi_rules = PhiRules {

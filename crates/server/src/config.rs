@@ -115,6 +115,8 @@ pub struct Config {
     pub trusted_verifiers: Option<Vec<Domain>>,
     /// Who may send verified clinicians direct messages unless they chose otherwise.
     pub clinician_direct_messages: cohort_model::DirectMessagesFrom,
+    /// k of the evaluation aggregates: cells with fewer distinct patients are never shown.
+    pub aggregate_min_patients: u64,
 }
 
 /// The settings file as written; every key optional, unknown keys refused.
@@ -141,6 +143,7 @@ struct FileSettings {
     public_mod_log: Option<String>,
     trusted_verifiers: Option<String>,
     clinician_direct_messages: Option<String>,
+    aggregate_min_patients: Option<u64>,
 }
 
 /// A configuration that cannot be used. The message names the setting.
@@ -216,6 +219,8 @@ const CLINICIAN_DMS: Setting = Setting::new(
     "COHORT_CLINICIAN_DIRECT_MESSAGES",
     "clinician_direct_messages",
 );
+const AGGREGATE_MIN_PATIENTS: Setting =
+    Setting::new("COHORT_AGGREGATE_MIN_PATIENTS", "aggregate_min_patients");
 
 /// Every environment variable the server reads, for warnings about misspelt ones.
 pub const KNOWN_ENV_VARS: &[&str] = &[
@@ -239,6 +244,7 @@ pub const KNOWN_ENV_VARS: &[&str] = &[
     PUBLIC_MOD_LOG.env,
     TRUSTED_VERIFIERS.env,
     CLINICIAN_DMS.env,
+    AGGREGATE_MIN_PATIENTS.env,
     "COHORT_CONFIG",
     "COHORT_TEST_POSTGRES_URL",
 ];
@@ -517,6 +523,24 @@ impl Config {
                 })?,
             };
 
+        let lowest = cohort_health::LOWEST_MIN_PATIENTS;
+        let aggregate_min_patients = match env(AGGREGATE_MIN_PATIENTS.env) {
+            Some(value) => value.trim().parse::<u64>().ok(),
+            None => Some(
+                file_settings
+                    .aggregate_min_patients
+                    .unwrap_or(cohort_health::DEFAULT_MIN_PATIENTS),
+            ),
+        }
+        .filter(|k| *k >= lowest)
+        .ok_or_else(|| ConfigError::InvalidValue {
+            setting: AGGREGATE_MIN_PATIENTS.env.to_owned(),
+            reason: format!(
+                "expected a number of patients, at least {lowest} (the default is {})",
+                cohort_health::DEFAULT_MIN_PATIENTS
+            ),
+        })?;
+
         let config = Config {
             domain,
             listen,
@@ -538,6 +562,7 @@ impl Config {
             public_mod_log,
             trusted_verifiers,
             clinician_direct_messages,
+            aggregate_min_patients,
         };
         config.check_consistency()?;
         Ok(config)
@@ -595,6 +620,11 @@ impl fmt::Display for Config {
         )?;
         writeln!(f, "oauth_password_grant = {}", self.oauth_password_grant)?;
         writeln!(f, "user_communities = {}", self.user_communities)?;
+        writeln!(
+            f,
+            "aggregate_min_patients = {}",
+            self.aggregate_min_patients
+        )?;
         writeln!(
             f,
             "public_mod_log = {}",
@@ -756,6 +786,8 @@ mod tests {
             ("COHORT_PUBLIC_MOD_LOG", "sometimes"),
             ("COHORT_TRUSTED_VERIFIERS", "not a domain, x"),
             ("COHORT_CLINICIAN_DIRECT_MESSAGES", "nobody"),
+            ("COHORT_AGGREGATE_MIN_PATIENTS", "1"),
+            ("COHORT_AGGREGATE_MIN_PATIENTS", "ten"),
         ];
         for (var, value) in cases {
             let err = load(&[(var, value)], None).unwrap_err();

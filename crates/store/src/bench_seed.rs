@@ -42,7 +42,7 @@ const ROWS_PER_INSERT: usize = 500;
 const INSERTS_PER_TRANSACTION: usize = 40;
 
 /// `($1, $2, $3), ($4, $5, $6)` for `rows` rows of `columns` values.
-fn value_rows(rows: usize, columns: usize) -> String {
+pub(crate) fn value_rows(rows: usize, columns: usize) -> String {
     (0..rows)
         .map(|r| {
             let first = r * columns + 1;
@@ -53,10 +53,10 @@ fn value_rows(rows: usize, columns: usize) -> String {
 }
 
 /// A small deterministic generator (64-bit LCG): the same seed gives the same database.
-struct Lcg(u64);
+pub(crate) struct Lcg(pub(crate) u64);
 
 impl Lcg {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self
             .0
             .wrapping_mul(6_364_136_223_846_793_005)

@@ -25,6 +25,8 @@ mod db;
 mod delivery;
 mod domain_blocks;
 mod error;
+mod evaluation_seed;
+mod evaluations;
 mod filters;
 mod ids;
 mod inbox;
@@ -63,6 +65,10 @@ pub use delivery::{
     QueuedDelivery, UNREACHABLE_AFTER_MS, backoff_ms,
 };
 pub use error::StoreError;
+pub use evaluation_seed::EvaluationSeed;
+pub use evaluations::{
+    CommunityAggregates, EvaluationFilter, EvaluationPlacement, EvaluationRecord,
+};
 pub use filters::{
     FilterAction, FilterContext, FilterFields, FilterKeyword, FilterRecord, FilterStatus,
     KeywordChanges, NewKeyword,

@@ -72,7 +72,7 @@ fn may_see_community(community: &CommunityRecord, viewer: &Viewer) -> bool {
 
 /// [`find_community`], then 404 for viewers who may not know it exists, and for suspended
 /// ones.
-async fn visible_community(
+pub(crate) async fn visible_community(
     state: &ApiState,
     raw: &str,
     viewer: &Viewer,

@@ -3,10 +3,12 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod aggregates;
 pub mod clinicians;
 pub mod communities;
 pub mod conversations;
 pub mod domain_blocks;
+pub mod evaluations;
 pub mod filters;
 pub mod instance;
 pub mod interactions;

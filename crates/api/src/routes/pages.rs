@@ -14,7 +14,8 @@ use crate::routes::shared::{parse_id, visible_statuses};
 use crate::state::ApiState;
 use crate::text::escape;
 
-fn page(title: &str, body: &str) -> String {
+/// A minimal HTML page around `body` (already escaped where needed).
+pub(crate) fn page(title: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
          content=\"width=device-width, initial-scale=1\"><title>{}</title><style>body{{font-family:sans-serif;\
