@@ -14,5 +14,5 @@ mod process;
 mod storage;
 
 pub use defaults::{default_avatar_png, default_header_png};
-pub use process::{EncodedImage, MediaError, MediaLimits, ProcessedImage, Shape, process};
+pub use process::{EncodedImage, MediaError, MediaLimits, ProcessedImage, Shape, inspect, process};
 pub use storage::{FsStorage, MediaStorage, StorageError};

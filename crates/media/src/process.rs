@@ -150,9 +150,28 @@ pub fn process(
     })
 }
 
+/// What an upload claims to be, read from its header without decoding pixels: the checks a
+/// caller can make before answering `202` and processing in the background.
+pub fn inspect(bytes: &[u8], limits: &MediaLimits) -> Result<(u32, u32), MediaError> {
+    let (decoder, _) = open(bytes, limits)?;
+    Ok(decoder.dimensions())
+}
+
 /// Decodes under the limits, turned upright by its EXIF orientation (the only piece of
 /// metadata used, and then dropped with the rest).
 fn decode(bytes: &[u8], limits: &MediaLimits) -> Result<(DynamicImage, ImageFormat), MediaError> {
+    let (mut decoder, format) = open(bytes, limits)?;
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let mut image = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
+    image.apply_orientation(orientation);
+    Ok((image, format))
+}
+
+/// Checks size, format and dimensions, and returns a decoder bound by the limits.
+fn open<'a>(
+    bytes: &'a [u8],
+    limits: &MediaLimits,
+) -> Result<(impl ImageDecoder + 'a, ImageFormat), MediaError> {
     if bytes.is_empty() {
         return Err(MediaError::Empty);
     }
@@ -183,7 +202,7 @@ fn decode(bytes: &[u8], limits: &MediaLimits) -> Result<(DynamicImage, ImageForm
     // decoder may allocate even where a format's header understates the work.
     decoder_limits.max_alloc = Some(limits.max_pixels.saturating_mul(8).max(1 << 20));
     reader.limits(decoder_limits);
-    let mut decoder = reader.into_decoder().map_err(decode_error)?;
+    let decoder = reader.into_decoder().map_err(decode_error)?;
     let (width, height) = decoder.dimensions();
     if u64::from(width) * u64::from(height) > limits.max_pixels {
         return Err(MediaError::TooManyPixels {
@@ -192,10 +211,7 @@ fn decode(bytes: &[u8], limits: &MediaLimits) -> Result<(DynamicImage, ImageForm
             max: limits.max_pixels,
         });
     }
-    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let mut image = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
-    image.apply_orientation(orientation);
-    Ok((image, format))
+    Ok((decoder, format))
 }
 
 fn decode_error(err: ImageError) -> MediaError {

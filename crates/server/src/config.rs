@@ -106,6 +106,12 @@ pub struct Config {
     pub user_communities: bool,
     /// Whether the mod log is public: `off`, `on` or `anonymous` (moderators not named).
     pub public_mod_log: cohort_api::PublicModLog,
+    /// Largest media upload, in bytes.
+    pub media_max_bytes: usize,
+    /// Most pixels of an uploaded image (width × height).
+    pub media_max_pixels: u64,
+    /// Uploads to `/api/v2/media` above this many bytes are processed in the background.
+    pub media_async_bytes: usize,
 }
 
 /// The settings file as written; every key optional, unknown keys refused.
@@ -128,6 +134,9 @@ struct FileSettings {
     rate_limit: Option<u32>,
     user_communities: Option<bool>,
     public_mod_log: Option<String>,
+    media_max_bytes: Option<u64>,
+    media_max_pixels: Option<u64>,
+    media_async_bytes: Option<u64>,
 }
 
 /// A configuration that cannot be used. The message names the setting.
@@ -195,6 +204,9 @@ const PHI_MEMBER: Setting = Setting::new("COHORT_PHI_MEMBER_ACTION", "phi_member
 const RATE_LIMIT: Setting = Setting::new("COHORT_RATE_LIMIT", "rate_limit");
 const USER_COMMUNITIES: Setting = Setting::new("COHORT_USER_COMMUNITIES", "user_communities");
 const PUBLIC_MOD_LOG: Setting = Setting::new("COHORT_PUBLIC_MOD_LOG", "public_mod_log");
+const MEDIA_MAX_BYTES: Setting = Setting::new("COHORT_MEDIA_MAX_BYTES", "media_max_bytes");
+const MEDIA_MAX_PIXELS: Setting = Setting::new("COHORT_MEDIA_MAX_PIXELS", "media_max_pixels");
+const MEDIA_ASYNC_BYTES: Setting = Setting::new("COHORT_MEDIA_ASYNC_BYTES", "media_async_bytes");
 
 /// Every environment variable the server reads, for warnings about misspelt ones.
 pub const KNOWN_ENV_VARS: &[&str] = &[
@@ -214,6 +226,9 @@ pub const KNOWN_ENV_VARS: &[&str] = &[
     RATE_LIMIT.env,
     USER_COMMUNITIES.env,
     PUBLIC_MOD_LOG.env,
+    MEDIA_MAX_BYTES.env,
+    MEDIA_MAX_PIXELS.env,
+    MEDIA_ASYNC_BYTES.env,
     "COHORT_CONFIG",
     "COHORT_TEST_POSTGRES_URL",
 ];
@@ -419,6 +434,51 @@ impl Config {
             None => file_settings.rate_limit.unwrap_or(1500),
         };
 
+        // A whole number within `range`, from the environment, else the file, else `default`.
+        let number = |setting: Setting,
+                      from_file: Option<u64>,
+                      default: u64,
+                      range: std::ops::RangeInclusive<u64>|
+         -> Result<u64, ConfigError> {
+            let raw = pick(setting, from_file.map(|n| n.to_string()));
+            let Some(raw) = raw else {
+                return Ok(default);
+            };
+            match raw.value.trim().parse::<u64>() {
+                Ok(n) if range.contains(&n) => Ok(n),
+                _ => Err(invalid(
+                    &raw,
+                    format!(
+                        "invalid value {:?}: expected a number from {} to {}",
+                        raw.value,
+                        range.start(),
+                        range.end()
+                    ),
+                )),
+            }
+        };
+        let media_defaults = cohort_media::MediaLimits::default();
+        let media_max_bytes = usize::try_from(number(
+            MEDIA_MAX_BYTES,
+            file_settings.media_max_bytes,
+            media_defaults.max_bytes as u64,
+            1024..=1024 * 1024 * 1024,
+        )?)
+        .unwrap_or(media_defaults.max_bytes);
+        let media_max_pixels = number(
+            MEDIA_MAX_PIXELS,
+            file_settings.media_max_pixels,
+            media_defaults.max_pixels,
+            1..=1_000_000_000,
+        )?;
+        let media_async_bytes = usize::try_from(number(
+            MEDIA_ASYNC_BYTES,
+            file_settings.media_async_bytes,
+            2 * 1024 * 1024,
+            0..=1024 * 1024 * 1024,
+        )?)
+        .unwrap_or(usize::MAX);
+
         let config = Config {
             domain,
             listen,
@@ -436,6 +496,9 @@ impl Config {
             rate_limit,
             user_communities,
             public_mod_log,
+            media_max_bytes,
+            media_max_pixels,
+            media_async_bytes,
         };
         config.check_consistency()?;
         Ok(config)
@@ -493,6 +556,9 @@ impl fmt::Display for Config {
         )?;
         writeln!(f, "oauth_password_grant = {}", self.oauth_password_grant)?;
         writeln!(f, "user_communities = {}", self.user_communities)?;
+        writeln!(f, "media_max_bytes = {}", self.media_max_bytes)?;
+        writeln!(f, "media_max_pixels = {}", self.media_max_pixels)?;
+        writeln!(f, "media_async_bytes = {}", self.media_async_bytes)?;
         writeln!(
             f,
             "public_mod_log = {}",

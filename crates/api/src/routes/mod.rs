@@ -8,6 +8,7 @@ pub mod filters;
 pub mod instance;
 pub mod interactions;
 pub mod lists;
+pub mod media;
 pub mod mod_log;
 pub mod notifications;
 pub mod oauth;

@@ -44,6 +44,7 @@ pub async fn visible_statuses(
         _ => cohort_store::ViewerMarks::default(),
     };
     let tags = state.store.tags_of(&shown).await?;
+    let mut media = state.store.media_of_statuses(&shown).await?;
     let mut accounts: HashMap<Id, Value> = HashMap::new();
     let people: Vec<Id> = visible
         .iter()
@@ -106,6 +107,12 @@ pub async fn visible_statuses(
                             .collect()
                     })
                     .unwrap_or_default(),
+                media: media
+                    .remove(&id)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|m| crate::entities::render_media(&state.settings.base_url, m))
+                    .collect(),
             },
         ));
     }

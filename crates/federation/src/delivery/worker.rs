@@ -723,6 +723,15 @@ impl RowContext<'_> {
             published_ms: record.created_at,
             updated_ms: record.edited_at,
             mentions,
+            attachments: crate::render::attachments(
+                &self.shared.config.urls,
+                &self
+                    .store()
+                    .media_of_statuses(&[record.facts.id])
+                    .await?
+                    .remove(&record.facts.id)
+                    .unwrap_or_default(),
+            ),
         })
     }
 
