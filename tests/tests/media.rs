@@ -7,7 +7,7 @@
 use std::io::Cursor;
 
 use cohort_model::Role;
-use cohort_tests::harness::{Instance, engines};
+use cohort_tests::harness::{Instance, engines, settle};
 use image::{DynamicImage, GrayImage, ImageFormat, Luma, Rgb, RgbImage};
 use serde_json::Value;
 
@@ -281,6 +281,37 @@ async fn an_upload_is_stripped_of_exif_attached_to_a_status_and_rendered() {
         assert_eq!(status, 422, "{body}");
         assert!(error_of(&body).contains("media"));
         assert_eq!(media_rows(&instance).await, before);
+
+        // An edit replaces the media: the old upload is let go, a new one is taken.
+        let (_, second) = upload(
+            &instance,
+            &pat,
+            "second.png",
+            &png(DynamicImage::ImageRgb8(noisy(20, 20))),
+            &[],
+        )
+        .await;
+        let second_id = second["id"].as_str().unwrap().to_owned();
+        let edited = instance
+            .http
+            .put(instance.url(&format!("/api/v1/statuses/{post_id}")))
+            .bearer_auth(&pat)
+            .form(&[
+                ("status", "look again"),
+                ("media_ids[]", second_id.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(edited.status().as_u16(), 200);
+        let edited: Value = edited.json().await.unwrap();
+        let ids: Vec<&str> = edited["media_attachments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, vec![second_id.as_str()]);
         instance.stop().await;
     }
 }
@@ -588,5 +619,82 @@ async fn avatars_and_headers_are_uploaded_replaced_and_default_otherwise() {
         assert_eq!(fetch(&instance, &avatar_url, None).await.0, 404);
         assert_eq!(media_files(&instance), 4);
         instance.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_post_with_media_federates_as_documents_and_arrives_as_remote_media() {
+    for engine in engines() {
+        let mut alpha = Instance::start_named(engine, "alpha", &[]).await;
+        let mut beta = Instance::start_named(engine, "beta", &[]).await;
+        alpha.create_account("pat", Role::Member, false).await;
+        beta.create_account("bob", Role::Member, false).await;
+        let pat = alpha.sign_in("pat", "read write follow").await;
+        let bob = beta.sign_in("bob", "read write follow").await;
+
+        // Bob on beta follows pat on alpha.
+        let (status, pat_on_beta) = beta
+            .get(
+                &format!("/api/v1/accounts/lookup?acct=pat@{}", alpha.domain),
+                Some(&bob),
+            )
+            .await;
+        assert_eq!(status, 200, "{pat_on_beta}");
+        let pat_on_beta = pat_on_beta["id"].as_str().unwrap().to_owned();
+        let (status, _) = beta
+            .post(
+                &format!("/api/v1/accounts/{pat_on_beta}/follow"),
+                Some(&bob),
+                &[],
+            )
+            .await;
+        assert_eq!(status, 200);
+        settle(&[&alpha, &beta]).await;
+
+        let (_, media) = upload(
+            &alpha,
+            &pat,
+            "x.png",
+            &png(DynamicImage::ImageRgb8(noisy(40, 30))),
+            &[("description", "an X-ray")],
+        )
+        .await;
+        let id = media["id"].as_str().unwrap().to_owned();
+        let (status, post) = alpha
+            .post(
+                "/api/v1/statuses",
+                Some(&pat),
+                &[("status", "with a picture"), ("media_ids[]", id.as_str())],
+            )
+            .await;
+        assert_eq!(status, 200, "{post}");
+        let local_url = post["media_attachments"][0]["url"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        settle(&[&alpha, &beta]).await;
+
+        let (_, home) = beta.get("/api/v1/timelines/home", Some(&bob)).await;
+        let arrived = home
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| {
+                s["content"]
+                    .as_str()
+                    .is_some_and(|c| c.contains("with a picture"))
+            })
+            .unwrap_or_else(|| panic!("the post did not arrive: {home}"));
+        let attachment = &arrived["media_attachments"][0];
+        assert_eq!(attachment["type"], "image");
+        assert_eq!(attachment["url"], local_url.as_str());
+        assert_eq!(attachment["remote_url"], local_url.as_str());
+        assert_eq!(attachment["description"], "an X-ray");
+        assert_eq!(attachment["meta"]["original"]["width"], 40);
+        assert_eq!(attachment["blurhash"], media["blurhash"]);
+        // Nothing was downloaded.
+        assert_eq!(media_files(&beta), 0);
+        alpha.stop().await;
+        beta.stop().await;
     }
 }
