@@ -37,11 +37,11 @@ pub fn router(state: ApiState) -> Router {
         // Media
         .route(
             "/api/v1/media",
-            post(media::upload_v1).layer(upload_limit.clone()),
+            post(media::upload_v1).layer(upload_limit),
         )
         .route(
             "/api/v2/media",
-            post(media::upload_v2).layer(upload_limit.clone()),
+            post(media::upload_v2).layer(upload_limit),
         )
         .route("/api/v1/media/{id}", get(media::show).put(media::update))
         .route("/media/{id}/{file}", get(media::serve))
@@ -82,7 +82,7 @@ pub fn router(state: ApiState) -> Router {
         )
         .route(
             "/api/v1/accounts/update_credentials",
-            axum::routing::patch(accounts::update_credentials).layer(upload_limit.clone()),
+            axum::routing::patch(accounts::update_credentials).layer(upload_limit),
         )
         .route(
             "/api/v1/accounts/relationships",
