@@ -35,14 +35,8 @@ pub fn router(state: ApiState) -> Router {
         axum::extract::DefaultBodyLimit::max(state.media.limits.max_bytes.saturating_add(1 << 20));
     Router::new()
         // Media
-        .route(
-            "/api/v1/media",
-            post(media::upload_v1).layer(upload_limit),
-        )
-        .route(
-            "/api/v2/media",
-            post(media::upload_v2).layer(upload_limit),
-        )
+        .route("/api/v1/media", post(media::upload_v1).layer(upload_limit))
+        .route("/api/v2/media", post(media::upload_v2).layer(upload_limit))
         .route("/api/v1/media/{id}", get(media::show).put(media::update))
         .route("/media/{id}/{file}", get(media::serve))
         .route("/avatars/original/missing.png", get(media::default_avatar))

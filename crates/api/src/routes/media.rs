@@ -286,7 +286,8 @@ pub async fn show(
     auth: Authenticated,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    auth.require("read:statuses")?;
+    // Mastodon asks for `write:media` here: only the uploader polls an upload.
+    auth.require("write:media")?;
     let media = own_media(&state, &auth, &id).await?;
     match &media.state {
         MediaState::Failed(reason) => Err(ApiError::Unprocessable(format!(
