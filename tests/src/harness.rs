@@ -127,6 +127,11 @@ impl Instance {
         &self.server.store
     }
 
+    /// The instance's data dir (media files live in its `media/`).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     /// `base + path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)

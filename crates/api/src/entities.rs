@@ -63,6 +63,82 @@ pub fn default_visibility(
     })
 }
 
+/// Where the default avatar is served (never an empty URL: clients crash on one).
+pub const DEFAULT_AVATAR_PATH: &str = "/avatars/original/missing.png";
+/// Where the default header is served.
+pub const DEFAULT_HEADER_PATH: &str = "/headers/original/missing.png";
+
+/// An account's stored image reference as an absolute URL: a path served here gets the
+/// base URL, a remote URL stays as it is, nothing stays nothing.
+fn image_url(base: &str, stored: Option<&str>) -> Option<String> {
+    match stored.filter(|s| !s.is_empty())? {
+        path if path.starts_with('/') => Some(format!("{base}{path}")),
+        url => Some(url.to_owned()),
+    }
+}
+
+/// The path a stored media file is served at: `/media/ID/original.jpg`.
+pub fn media_path(media: cohort_model::Id, key: &str) -> String {
+    let file = key.rsplit('/').next().unwrap_or(key);
+    format!("/media/{media}/{file}")
+}
+
+/// Mastodon's MediaAttachment entity. A processing upload has `url: null`; remote media
+/// point at their origin (nothing is downloaded).
+pub fn render_media(base_url: &str, media: &cohort_store::MediaRecord) -> Value {
+    let local = media.remote_url.is_none();
+    let (url, preview_url) = match (&media.files, &media.remote_url) {
+        (_, Some(remote)) => (Some(remote.clone()), Some(remote.clone())),
+        (Some(files), None) => (
+            Some(format!(
+                "{base_url}{}",
+                media_path(media.id, &files.original_key)
+            )),
+            Some(format!(
+                "{base_url}{}",
+                media_path(media.id, &files.small_key)
+            )),
+        ),
+        (None, None) => (None, None),
+    };
+    let dimensions = |width: i64, height: i64| {
+        if width <= 0 || height <= 0 {
+            return Value::Null;
+        }
+        json!({
+            "width": width,
+            "height": height,
+            "size": format!("{width}x{height}"),
+            "aspect": width as f64 / height as f64,
+        })
+    };
+    let meta = match &media.files {
+        Some(files) => json!({
+            "original": dimensions(files.width, files.height),
+            "small": dimensions(files.small_width, files.small_height),
+            "focus": { "x": media.focus.0, "y": media.focus.1 },
+        }),
+        None => json!({ "focus": { "x": media.focus.0, "y": media.focus.1 } }),
+    };
+    let blurhash = media
+        .files
+        .as_ref()
+        .map(|f| f.blurhash.clone())
+        .filter(|b| !b.is_empty());
+    json!({
+        "id": media.id.to_string(),
+        "type": media.kind,
+        "url": url,
+        "preview_url": preview_url,
+        "remote_url": if local { Value::Null } else { json!(media.remote_url) },
+        "preview_remote_url": null,
+        "text_url": null,
+        "meta": meta,
+        "description": if media.description.is_empty() { Value::Null } else { json!(media.description) },
+        "blurhash": blurhash,
+    })
+}
+
 /// The Account entity.
 #[derive(Debug, Serialize)]
 pub struct Account {
@@ -119,8 +195,10 @@ impl Account {
             None => format!("{base}/@{}", account.username),
             Some(_) => account.actor_uri.clone(),
         };
-        let avatar = format!("{base}/avatars/original/missing.png");
-        let header = format!("{base}/headers/original/missing.png");
+        let avatar = image_url(base, account.avatar_url.as_deref())
+            .unwrap_or_else(|| format!("{base}{DEFAULT_AVATAR_PATH}"));
+        let header = image_url(base, account.header_url.as_deref())
+            .unwrap_or_else(|| format!("{base}{DEFAULT_HEADER_PATH}"));
         // A community's description is stored as safe HTML already (routes/communities.rs).
         let as_html = |text: &str| {
             if !local || account.is_group {
@@ -293,6 +371,8 @@ pub struct StatusContext<'a> {
     pub tags: Vec<Value>,
     /// Its Poll entity, if it has a poll.
     pub poll: Option<Value>,
+    /// MediaAttachment entities, in order.
+    pub media: Vec<Value>,
 }
 
 /// Renders a status the read gate let through.
@@ -318,7 +398,7 @@ pub fn render_status(visible: &Visible<StatusRecord>, ctx: StatusContext<'_>) ->
         "local_only": audience.local_only,
         "sensitive": status.sensitive,
         "spoiler_text": status.spoiler_text,
-        "media_attachments": [],
+        "media_attachments": ctx.media,
         "application": null,
         "mentions": ctx.mentions,
         "tags": ctx.tags,

@@ -30,6 +30,9 @@ pub enum ApiError {
     /// 422: well-formed but refused by a rule.
     #[error("{0}")]
     Unprocessable(String),
+    /// 413: the body is larger than the route accepts.
+    #[error("{0}")]
+    PayloadTooLarge(String),
     /// 429: too many of something in too short a time.
     #[error("{0}")]
     TooManyRequests(String),
@@ -64,6 +67,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::OAuth { status, .. } => *status,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -75,6 +79,7 @@ impl From<StoreError> for ApiError {
         match err {
             StoreError::NotFound(_) => ApiError::NotFound,
             StoreError::Conflict(what) => ApiError::Unprocessable(format!("{what} already exists")),
+            StoreError::Refused(why) => ApiError::Unprocessable(why),
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -22,17 +22,27 @@ pub mod text;
 use axum::Router;
 use axum::routing::{delete, get, post};
 
-pub use state::{ApiSettings, ApiState, PublicModLog, RegistrationMode};
+pub use state::{ApiSettings, ApiState, MediaSettings, PublicModLog, RegistrationMode};
 
 use routes::{
     accounts, admin, aggregates, clinicians, communities, conversations, domain_blocks,
-    evaluations, filters, instance, interactions, lists, notifications, oauth, pages, polls,
+    evaluations, filters, instance, interactions, lists, media, notifications, oauth, pages, polls,
     preferences, reports, scheduled, search, statuses, tags, timelines,
 };
 
 /// Every client API route.
 pub fn router(state: ApiState) -> Router {
+    // Routes that take files accept bodies up to the upload limit plus room for the form.
+    let upload_limit =
+        axum::extract::DefaultBodyLimit::max(state.media.limits.max_bytes.saturating_add(1 << 20));
     Router::new()
+        // Media
+        .route("/api/v1/media", post(media::upload_v1).layer(upload_limit))
+        .route("/api/v2/media", post(media::upload_v2).layer(upload_limit))
+        .route("/api/v1/media/{id}", get(media::show).put(media::update))
+        .route("/media/{id}/{file}", get(media::serve))
+        .route("/avatars/original/missing.png", get(media::default_avatar))
+        .route("/headers/original/missing.png", get(media::default_header))
         // OAuth
         .route("/api/v1/apps", post(oauth::create_app))
         .route("/api/v1/apps/verify_credentials", get(oauth::verify_app))
@@ -68,7 +78,7 @@ pub fn router(state: ApiState) -> Router {
         )
         .route(
             "/api/v1/accounts/update_credentials",
-            axum::routing::patch(accounts::update_credentials),
+            axum::routing::patch(accounts::update_credentials).layer(upload_limit),
         )
         .route(
             "/api/v1/accounts/relationships",
@@ -157,7 +167,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/cohort/mod_log", get(routes::mod_log::public_log))
         .route(
             "/api/v1/communities/{id}",
-            get(communities::show).patch(communities::update),
+            get(communities::show)
+                .patch(communities::update)
+                .layer(upload_limit),
         )
         .route(
             "/api/v1/communities/{id}/members",

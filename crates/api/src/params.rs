@@ -17,10 +17,59 @@ use crate::error::ApiError;
 #[derive(Clone, Debug, Default)]
 pub struct Params(pub Map<String, Value>);
 
+/// A file field of a multipart body.
+#[derive(Clone, Debug)]
+pub struct UploadedFile {
+    /// The file name the client gave (not trusted for anything but logs).
+    pub file_name: String,
+    /// The bytes.
+    pub bytes: Bytes,
+}
+
+/// Parameters plus the files of a multipart body (`POST /api/v2/media`,
+/// `update_credentials` with `avatar`/`header`). Other bodies give no files.
+#[derive(Clone, Debug, Default)]
+pub struct ParamsWithFiles {
+    /// The parameters.
+    pub params: Params,
+    /// Files by field name.
+    pub files: std::collections::HashMap<String, UploadedFile>,
+}
+
+impl<S: Send + Sync> FromRequest<S> for ParamsWithFiles {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let mut files = std::collections::HashMap::new();
+        let params = read_params(request, state, Some(&mut files)).await?;
+        Ok(ParamsWithFiles { params, files })
+    }
+}
+
+/// A multipart error as the client should see it: a body over the size limit is a 413.
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge(format!("the upload is too large: {e}"))
+    } else {
+        ApiError::BadRequest(format!("invalid multipart body: {e}"))
+    }
+}
+
 impl<S: Send + Sync> FromRequest<S> for Params {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        read_params(request, state, None).await
+    }
+}
+
+/// Reads every parameter; with `files`, keeps multipart files there too.
+async fn read_params<S: Send + Sync>(
+    request: Request,
+    state: &S,
+    mut files: Option<&mut std::collections::HashMap<String, UploadedFile>>,
+) -> Result<Params, ApiError> {
+    {
         let mut params = Params::default();
         if let Some(query) = request.uri().query() {
             params.merge_urlencoded(query.as_bytes());
@@ -35,16 +84,16 @@ impl<S: Send + Sync> FromRequest<S> for Params {
             let mut multipart = Multipart::from_request(request, state)
                 .await
                 .map_err(|e| ApiError::BadRequest(format!("invalid multipart body: {e}")))?;
-            while let Some(field) = multipart
-                .next_field()
-                .await
-                .map_err(|e| ApiError::BadRequest(format!("invalid multipart body: {e}")))?
-            {
+            while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
                 let Some(name) = field.name().map(str::to_owned) else {
                     continue;
                 };
-                if field.file_name().is_some() {
-                    // Files are read by the media endpoints, not here.
+                if let Some(file_name) = field.file_name().map(str::to_owned) {
+                    // Files are kept only for the endpoints that take them.
+                    if let Some(files) = files.as_deref_mut() {
+                        let bytes = field.bytes().await.map_err(multipart_error)?;
+                        files.insert(name, UploadedFile { file_name, bytes });
+                    }
                     continue;
                 }
                 let text = field.text().await.map_err(|e| {

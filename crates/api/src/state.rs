@@ -92,6 +92,29 @@ impl ApiSettings {
     }
 }
 
+/// Where uploads go and what they may be.
+#[derive(Clone, Debug)]
+pub struct MediaSettings {
+    /// The files.
+    pub storage: Arc<dyn cohort_media::MediaStorage>,
+    /// Bytes and pixels an upload may have.
+    pub limits: cohort_media::MediaLimits,
+    /// Uploads to `POST /api/v2/media` larger than this are processed in the background
+    /// (`202`, then `GET /api/v1/media/:id`); smaller ones at once (`200`).
+    pub async_above_bytes: usize,
+}
+
+impl MediaSettings {
+    /// Files under `root`, with Mastodon's limits.
+    pub fn on_disk(root: impl Into<std::path::PathBuf>) -> Self {
+        MediaSettings {
+            storage: Arc::new(cohort_media::FsStorage::new(root)),
+            limits: cohort_media::MediaLimits::default(),
+            async_above_bytes: 2 * 1024 * 1024,
+        }
+    }
+}
+
 /// Shared state of the API routes.
 #[derive(Clone)]
 pub struct ApiState {
@@ -106,6 +129,8 @@ pub struct ApiState {
     /// Federation, for resolving remote accounts (`user@host`); absent in tests that run
     /// the API alone.
     pub federation: Option<cohort_federation::FederationState>,
+    /// Media storage and limits.
+    pub media: Arc<MediaSettings>,
 }
 
 impl ApiState {
@@ -120,7 +145,18 @@ impl ApiState {
             urls: Arc::new(urls),
             phi_guard,
             federation: None,
+            // The server always replaces this with the configured data dir
+            // (`with_media`); the default only serves states built for unit tests.
+            media: Arc::new(MediaSettings::on_disk(
+                std::env::temp_dir().join("cohort-media"),
+            )),
         }
+    }
+
+    /// The same state, keeping uploads as `media` says.
+    pub fn with_media(mut self, media: MediaSettings) -> Self {
+        self.media = Arc::new(media);
+        self
     }
 
     /// The same state, able to resolve remote accounts through `federation`.

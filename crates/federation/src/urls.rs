@@ -21,6 +21,13 @@ impl LocalUrls {
         }
     }
 
+    /// Where a stored media file is served: `BASE/media/ID/original.jpg`, the file name
+    /// being the last part of its storage key.
+    pub fn media_file(&self, media: cohort_model::Id, key: &str) -> String {
+        let file = key.rsplit('/').next().unwrap_or(key);
+        format!("{}/media/{media}/{file}", self.base)
+    }
+
     /// The instance's base URL, without a trailing slash.
     pub fn base(&self) -> &str {
         &self.base

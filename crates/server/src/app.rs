@@ -98,7 +98,17 @@ pub(crate) fn api_state(state: &AppState) -> ApiState {
         professional: config.phi_professional_action,
         member: config.phi_member_action,
     };
-    ApiState::new(state.store.clone(), settings).with_federation(state.federation.clone())
+    let media = cohort_api::MediaSettings {
+        storage: std::sync::Arc::new(cohort_media::FsStorage::new(config.data_dir.join("media"))),
+        limits: cohort_media::MediaLimits {
+            max_bytes: config.media_max_bytes,
+            max_pixels: config.media_max_pixels,
+        },
+        async_above_bytes: config.media_async_bytes,
+    };
+    ApiState::new(state.store.clone(), settings)
+        .with_federation(state.federation.clone())
+        .with_media(media)
 }
 
 /// Browser clients call the API from other origins: allow any origin (tokens, not cookies,

@@ -117,6 +117,12 @@ pub struct Config {
     pub clinician_direct_messages: cohort_model::DirectMessagesFrom,
     /// k of the evaluation aggregates: cells with fewer distinct patients are never shown.
     pub aggregate_min_patients: u64,
+    /// Largest media upload, in bytes.
+    pub media_max_bytes: usize,
+    /// Most pixels of an uploaded image (width × height).
+    pub media_max_pixels: u64,
+    /// Uploads to `/api/v2/media` above this many bytes are processed in the background.
+    pub media_async_bytes: usize,
 }
 
 /// The settings file as written; every key optional, unknown keys refused.
@@ -144,6 +150,9 @@ struct FileSettings {
     trusted_verifiers: Option<String>,
     clinician_direct_messages: Option<String>,
     aggregate_min_patients: Option<u64>,
+    media_max_bytes: Option<u64>,
+    media_max_pixels: Option<u64>,
+    media_async_bytes: Option<u64>,
 }
 
 /// A configuration that cannot be used. The message names the setting.
@@ -221,6 +230,9 @@ const CLINICIAN_DMS: Setting = Setting::new(
 );
 const AGGREGATE_MIN_PATIENTS: Setting =
     Setting::new("COHORT_AGGREGATE_MIN_PATIENTS", "aggregate_min_patients");
+const MEDIA_MAX_BYTES: Setting = Setting::new("COHORT_MEDIA_MAX_BYTES", "media_max_bytes");
+const MEDIA_MAX_PIXELS: Setting = Setting::new("COHORT_MEDIA_MAX_PIXELS", "media_max_pixels");
+const MEDIA_ASYNC_BYTES: Setting = Setting::new("COHORT_MEDIA_ASYNC_BYTES", "media_async_bytes");
 
 /// Every environment variable the server reads, for warnings about misspelt ones.
 pub const KNOWN_ENV_VARS: &[&str] = &[
@@ -245,6 +257,9 @@ pub const KNOWN_ENV_VARS: &[&str] = &[
     TRUSTED_VERIFIERS.env,
     CLINICIAN_DMS.env,
     AGGREGATE_MIN_PATIENTS.env,
+    MEDIA_MAX_BYTES.env,
+    MEDIA_MAX_PIXELS.env,
+    MEDIA_ASYNC_BYTES.env,
     "COHORT_CONFIG",
     "COHORT_TEST_POSTGRES_URL",
 ];
@@ -541,6 +556,51 @@ impl Config {
             ),
         })?;
 
+        // A whole number within `range`, from the environment, else the file, else `default`.
+        let number = |setting: Setting,
+                      from_file: Option<u64>,
+                      default: u64,
+                      range: std::ops::RangeInclusive<u64>|
+         -> Result<u64, ConfigError> {
+            let raw = pick(setting, from_file.map(|n| n.to_string()));
+            let Some(raw) = raw else {
+                return Ok(default);
+            };
+            match raw.value.trim().parse::<u64>() {
+                Ok(n) if range.contains(&n) => Ok(n),
+                _ => Err(invalid(
+                    &raw,
+                    format!(
+                        "invalid value {:?}: expected a number from {} to {}",
+                        raw.value,
+                        range.start(),
+                        range.end()
+                    ),
+                )),
+            }
+        };
+        let media_defaults = cohort_media::MediaLimits::default();
+        let media_max_bytes = usize::try_from(number(
+            MEDIA_MAX_BYTES,
+            file_settings.media_max_bytes,
+            media_defaults.max_bytes as u64,
+            1024..=1024 * 1024 * 1024,
+        )?)
+        .unwrap_or(media_defaults.max_bytes);
+        let media_max_pixels = number(
+            MEDIA_MAX_PIXELS,
+            file_settings.media_max_pixels,
+            media_defaults.max_pixels,
+            1..=1_000_000_000,
+        )?;
+        let media_async_bytes = usize::try_from(number(
+            MEDIA_ASYNC_BYTES,
+            file_settings.media_async_bytes,
+            2 * 1024 * 1024,
+            0..=1024 * 1024 * 1024,
+        )?)
+        .unwrap_or(usize::MAX);
+
         let config = Config {
             domain,
             listen,
@@ -563,6 +623,9 @@ impl Config {
             trusted_verifiers,
             clinician_direct_messages,
             aggregate_min_patients,
+            media_max_bytes,
+            media_max_pixels,
+            media_async_bytes,
         };
         config.check_consistency()?;
         Ok(config)
@@ -620,6 +683,9 @@ impl fmt::Display for Config {
         )?;
         writeln!(f, "oauth_password_grant = {}", self.oauth_password_grant)?;
         writeln!(f, "user_communities = {}", self.user_communities)?;
+        writeln!(f, "media_max_bytes = {}", self.media_max_bytes)?;
+        writeln!(f, "media_max_pixels = {}", self.media_max_pixels)?;
+        writeln!(f, "media_async_bytes = {}", self.media_async_bytes)?;
         writeln!(
             f,
             "aggregate_min_patients = {}",

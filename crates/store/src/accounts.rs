@@ -76,6 +76,11 @@ pub struct AccountRecord {
     pub created_at: i64,
     /// When suspended, Unix ms.
     pub suspended_at: Option<i64>,
+    /// Avatar: a path (`/media/...`) for files served here, an absolute URL for remote
+    /// ones, `None` for the default image.
+    pub avatar_url: Option<String>,
+    /// Header (a community's banner), like `avatar_url`.
+    pub header_url: Option<String>,
 }
 
 impl AccountRecord {
@@ -112,6 +117,9 @@ impl AccountRecord {
             actor_uri: row.try_get("actor_uri")?,
             created_at: row.try_get("created_at")?,
             suspended_at: row.try_get("suspended_at")?,
+            // Read leniently: a query that does not select them renders the default images.
+            avatar_url: row.try_get("avatar_url").ok().flatten(),
+            header_url: row.try_get("header_url").ok().flatten(),
         })
     }
 }
@@ -122,7 +130,7 @@ macro_rules! select_accounts {
     ($rest:literal) => {
         concat!(
             "SELECT id, username, domain, display_name, role, author_kind, email, locked, bot, ",
-            "is_group, approved, actor_uri, created_at, suspended_at FROM accounts ",
+            "is_group, approved, actor_uri, created_at, suspended_at, avatar_url, header_url FROM accounts ",
             $rest
         )
     };
@@ -133,7 +141,7 @@ macro_rules! select_accounts_with_hash {
     ($rest:literal) => {
         concat!(
             "SELECT id, username, domain, display_name, role, author_kind, email, locked, bot, ",
-            "is_group, approved, actor_uri, created_at, suspended_at, password_hash FROM accounts ",
+            "is_group, approved, actor_uri, created_at, suspended_at, avatar_url, header_url, password_hash FROM accounts ",
             $rest
         )
     };
@@ -438,6 +446,7 @@ impl Store {
                  a.locked, a.bot, a.is_group, a.approved, a.actor_uri, a.created_at, a.suspended_at, \
                  a.note, a.fields_json, a.discoverable, a.indexable, a.hide_collections, \
                  a.default_visibility, a.default_sensitive, a.default_language, \
+                 a.avatar_url, a.header_url, \
                  (SELECT COUNT(*) FROM follows f WHERE f.target_account_id = a.id AND f.state = 'accepted') AS followers, \
                  (SELECT COUNT(*) FROM follows f WHERE f.account_id = a.id AND f.state = 'accepted') AS following, \
                  (SELECT COUNT(*) FROM statuses s WHERE s.account_id = a.id AND s.deleted_at IS NULL) AS statuses, \

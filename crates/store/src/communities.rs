@@ -233,7 +233,7 @@ macro_rules! select_communities {
             "c.rules_json, c.tags_json, c.language AS community_language, c.created_at AS community_created_at, ",
             "(SELECT COUNT(*) FROM community_members m WHERE m.community_id = c.id AND m.state = 'member') AS members_count, ",
             "a.id, a.username, a.domain, a.display_name, a.note, a.role, a.author_kind, a.email, a.locked, a.bot, ",
-            "a.is_group, a.approved, a.actor_uri, a.created_at, a.suspended_at ",
+            "a.is_group, a.approved, a.actor_uri, a.created_at, a.suspended_at, a.avatar_url, a.header_url ",
             "FROM communities c JOIN accounts a ON a.id = c.account_id ",
             $rest
         )

@@ -24,6 +24,10 @@ pub enum StoreError {
     /// A unique constraint refused the write (a username or email already taken, say).
     #[error("{0} already exists")]
     Conflict(&'static str),
+    /// A write the store refuses because of what is stored (media that is not the writer's
+    /// own, already attached, or still processing); the message is for clients.
+    #[error("{0}")]
+    Refused(String),
     /// The row asked for does not exist.
     #[error("{0} not found")]
     NotFound(&'static str),

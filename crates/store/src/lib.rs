@@ -32,6 +32,7 @@ mod ids;
 mod inbox;
 mod interactions;
 mod lists;
+mod media;
 mod moderation;
 mod oauth;
 mod outbox;
@@ -77,6 +78,10 @@ pub use ids::now_ms;
 pub use inbox::{INBOX_MAX_ATTEMPTS, InboxItem, LocalActorProfile, RemoteKey};
 pub use interactions::{NotificationRecord, StatusCounts, ViewerMarks};
 pub use lists::{ListFields, ListMemberError, ListRecord, RepliesPolicy};
+pub use media::{
+    MAX_ATTACHMENTS, MediaFiles, MediaPurpose, MediaRecord, MediaState, NewRemoteMedia, NewUpload,
+    PostMedia,
+};
 pub use moderation::{
     AccountModeration, AccountState, AdminAccountFilter, DomainBlockRecord, DomainBlockWrite,
     ModLogEntry, ModerationState,

@@ -160,7 +160,7 @@ impl Store {
         Ok(())
     }
 
-    async fn announce_and_relay_in(
+    pub(crate) async fn announce_and_relay_in(
         &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
         post: Id,
@@ -183,7 +183,7 @@ impl Store {
     }
 
     /// The body of [`Store::create_status`], inside the caller's transaction.
-    async fn insert_status_in(
+    pub(crate) async fn insert_status_in(
         &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
         new: &NewStatus,
@@ -561,6 +561,8 @@ pub struct StatusEdit {
     pub language: Option<String>,
     /// The guard's reason if the edited post identifies a patient and must be held.
     pub held_reason: Option<String>,
+    /// The uploads the post shows from now on (`None` keeps its media as they are).
+    pub media: Option<Vec<Id>>,
 }
 
 /// One earlier (or the current) version of a status.
@@ -626,6 +628,10 @@ impl Store {
         .bind(status.as_i64())
         .execute(&mut *tx)
         .await?;
+        if let Some(media) = &edit.media {
+            self.replace_media_in(&mut tx, status, author, media)
+                .await?;
+        }
         let kind = match (was_held, edit.held_reason.is_some()) {
             (_, true) => None,
             (true, false) => Some(crate::outbox::OutboxKind::CreateStatus),

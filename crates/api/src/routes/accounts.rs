@@ -674,9 +674,10 @@ pub async fn following(
 pub async fn update_credentials(
     State(state): State<ApiState>,
     auth: Authenticated,
-    params: Params,
+    form: crate::params::ParamsWithFiles,
 ) -> ApiResult<Json<Value>> {
     auth.require("write:accounts")?;
+    let params = form.params;
     let display_name = params.string("display_name");
     if display_name
         .as_ref()
@@ -723,6 +724,17 @@ pub async fn update_credentials(
         default_status_lifetime_secs,
         details,
     };
+    // Images first: a refused file (422) leaves the profile as it was.
+    crate::routes::media::set_account_images(
+        &state,
+        auth.account.id,
+        &form.files,
+        [
+            ("avatar", cohort_store::MediaPurpose::Avatar),
+            ("header", cohort_store::MediaPurpose::Header),
+        ],
+    )
+    .await?;
     state.store.update_profile(auth.account.id, &update).await?;
     if let Some(choice) = direct_messages_from {
         state

@@ -374,11 +374,19 @@ pub async fn update(
     State(state): State<ApiState>,
     auth: Authenticated,
     Path(id): Path<String>,
-    params: Params,
+    form: crate::params::ParamsWithFiles,
 ) -> ApiResult<Json<Value>> {
     auth.require("write")?;
+    let params = form.params;
     let community = visible_community(&state, &id, &auth.viewer()).await?;
     require_moderator(&state, &community, &auth).await?;
+    if !community.is_local()
+        && (form.files.contains_key("avatar") || form.files.contains_key("header"))
+    {
+        return Err(ApiError::Unprocessable(
+            "Validation failed: the images of a community hosted elsewhere are set there".into(),
+        ));
+    }
     let update = CommunityUpdate {
         title: bounded_text(&params, "title", MAX_TITLE_CHARS)?.filter(|t| !t.is_empty()),
         description: bounded_text(&params, "description", MAX_DESCRIPTION_CHARS)?
@@ -389,6 +397,22 @@ pub async fn update(
         tags: text_list(&params, "tags", MAX_TAGS, MAX_TITLE_CHARS)?,
         language: params.string("language").filter(|l| !l.is_empty()),
     };
+    // The avatar and banner are the Group account's (`header` and `banner` both name the
+    // banner); a refused file (422) changes nothing.
+    let mut files = form.files;
+    if let Some(banner) = files.remove("banner") {
+        files.entry("header".to_owned()).or_insert(banner);
+    }
+    crate::routes::media::set_account_images(
+        &state,
+        community.account.id,
+        &files,
+        [
+            ("avatar", cohort_store::MediaPurpose::Avatar),
+            ("header", cohort_store::MediaPurpose::Header),
+        ],
+    )
+    .await?;
     let updated = state.store.update_community(&community, &update).await?;
     Ok(Json(
         community_json(&state, &updated, &auth.viewer()).await?,

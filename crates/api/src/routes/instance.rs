@@ -52,13 +52,13 @@ fn configuration(state: &ApiState) -> Value {
         "accounts": { "max_featured_tags": 10, "max_pinned_statuses": 5 },
         "statuses": {
             "max_characters": state.settings.max_status_chars,
-            "max_media_attachments": 4,
+            "max_media_attachments": cohort_store::MAX_ATTACHMENTS,
             "characters_reserved_per_url": 23,
         },
         "media_attachments": {
             "supported_mime_types": ["image/jpeg", "image/png", "image/gif", "image/webp"],
-            "image_size_limit": 16_777_216,
-            "image_matrix_limit": 33_177_600,
+            "image_size_limit": state.media.limits.max_bytes,
+            "image_matrix_limit": state.media.limits.max_pixels,
             "video_size_limit": 0,
             "video_frame_rate_limit": 0,
             "video_matrix_limit": 0,

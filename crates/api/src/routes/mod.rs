@@ -13,6 +13,7 @@ pub mod filters;
 pub mod instance;
 pub mod interactions;
 pub mod lists;
+pub mod media;
 pub mod mod_log;
 pub mod notifications;
 pub mod oauth;

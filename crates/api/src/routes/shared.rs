@@ -66,6 +66,7 @@ pub async fn visible_statuses(
         .map(|v| (v.get().facts.id, v.get().facts.author.id))
         .collect();
     let mut polls = crate::routes::polls::polls_for_statuses(state, viewer, &authored).await?;
+    let mut media = state.store.media_of_statuses(&shown).await?;
     let mut accounts: HashMap<Id, Value> = HashMap::new();
     let people: Vec<Id> = visible
         .iter()
@@ -129,6 +130,12 @@ pub async fn visible_statuses(
                             .collect()
                     })
                     .unwrap_or_default(),
+                media: media
+                    .remove(&id)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|m| crate::entities::render_media(&state.settings.base_url, m))
+                    .collect(),
             },
         ));
     }

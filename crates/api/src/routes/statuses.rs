@@ -151,6 +151,28 @@ async fn community_of_post(
     Ok((requested, Some(community)))
 }
 
+/// `media_ids[]`: at most four ids (whose ownership the store checks when it attaches them).
+fn media_ids(params: &Params) -> ApiResult<Vec<Id>> {
+    let raw: Vec<String> = params
+        .list("media_ids")
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect();
+    if raw.len() > cohort_store::MAX_ATTACHMENTS {
+        return Err(ApiError::Unprocessable(format!(
+            "Validation failed: at most {} media attachments",
+            cohort_store::MAX_ATTACHMENTS
+        )));
+    }
+    raw.iter()
+        .map(|s| {
+            s.parse::<Id>().map_err(|_| {
+                ApiError::Unprocessable(format!("Validation failed: media id {s:?} is not an id"))
+            })
+        })
+        .collect()
+}
+
 fn compose_error(err: ComposeError) -> ApiError {
     match err {
         ComposeError::ParentNotVisible | ComposeError::BoostTargetNotVisible => ApiError::NotFound,
@@ -233,6 +255,7 @@ pub(crate) async fn publish(
     check_request(state, params)?;
     let poll = crate::routes::polls::requested_poll(params)?;
     let text = params.string("status").unwrap_or_default();
+    let media = media_ids(params)?;
     let posting = state.store.profile_details(account.id).await?.posting;
     let requested = requested_audience(
         params,
@@ -395,6 +418,10 @@ pub(crate) async fn publish(
         held_reason,
         expires_at,
     };
+    let post_media = cohort_store::PostMedia {
+        uploaded: media,
+        remote: Vec::new(),
+    };
     match community.filter(|c| c.is_local() && new.held_reason.is_none()) {
         // A post in a community hosted here: the Group relays it to its members' instances
         // and, for a new thread, announces it (FEP-1b12), in the same transaction.
@@ -409,11 +436,19 @@ pub(crate) async fn publish(
             });
             state
                 .store
-                .create_community_post(&new, announcement.as_ref(), Some(community.account.id))
+                .create_community_post_with_media(
+                    &new,
+                    &post_media,
+                    announcement.as_ref(),
+                    Some(community.account.id),
+                )
                 .await?;
         }
         None => {
-            state.store.create_status(&new).await?;
+            state
+                .store
+                .create_status_with_media(&new, &post_media)
+                .await?;
         }
     }
     state
@@ -720,6 +755,11 @@ pub async fn edit(
                     .or(record.language.clone()),
                 held_reason,
                 text_source: text.clone(),
+                media: if params.has("media_ids") || params.has("media_ids[]") {
+                    Some(media_ids(&params)?)
+                } else {
+                    None
+                },
             },
         )
         .await?;

@@ -785,6 +785,15 @@ impl RowContext<'_> {
                 .get(&record.facts.id)
                 .map(|p| crate::render::QuestionSource::of(p, cohort_store::now_ms())),
             mentions,
+            attachments: crate::render::attachments(
+                &self.shared.config.urls,
+                &self
+                    .store()
+                    .media_of_statuses(&[record.facts.id])
+                    .await?
+                    .remove(&record.facts.id)
+                    .unwrap_or_default(),
+            ),
         })
     }
 

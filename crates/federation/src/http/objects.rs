@@ -418,6 +418,15 @@ pub(crate) async fn status(
             .get(&record.facts.id)
             .map(|p| render::QuestionSource::of(p, cohort_store::now_ms())),
         mentions: mentions.clone(),
+        attachments: render::attachments(
+            state.urls(),
+            &state
+                .store()
+                .media_of_statuses(&[record.facts.id])
+                .await?
+                .remove(&record.facts.id)
+                .unwrap_or_default(),
+        ),
     };
     let mentioned: Vec<String> = mentions.iter().map(|m| m.href.clone()).collect();
     let (to, cc): (Vec<String>, Vec<String>) = match record.facts.audience.visibility {

@@ -107,6 +107,15 @@ pub struct Object {
     /// `mediaType`.
     #[serde(default, deserialize_with = "lenient_string")]
     pub media_type: Option<String>,
+    /// `blurhash` (Mastodon's attachments).
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub blurhash: Option<String>,
+    /// `width` (attachments).
+    #[serde(default, deserialize_with = "lenient_number")]
+    pub width: Option<i64>,
+    /// `height` (attachments).
+    #[serde(default, deserialize_with = "lenient_number")]
+    pub height: Option<i64>,
     /// `summary` (content warning on notes).
     #[serde(default, deserialize_with = "lenient_string")]
     pub summary: Option<String>,
@@ -432,6 +441,56 @@ impl Object {
             .or(self.shared_inbox.as_deref())
     }
 
+    /// The attachments of a post, as remote media kept by URL (at most four, http(s) only,
+    /// nothing downloaded). The kind comes from `mediaType` (or the object's type).
+    pub fn remote_media(&self) -> Vec<cohort_store::NewRemoteMedia> {
+        self.attachment
+            .iter()
+            .filter_map(|reference| {
+                let object = reference.object();
+                let url = match object {
+                    Some(o) => o.url.first().and_then(Reference::id).or(o.href.as_deref()),
+                    None => reference.id(),
+                }?;
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return None;
+                }
+                let media_type = object.and_then(|o| o.media_type.clone());
+                let type_name = object
+                    .and_then(|o| o.kind.first())
+                    .map(String::as_str)
+                    .unwrap_or("");
+                let kind = match (media_type.as_deref(), type_name) {
+                    (Some(m), _) if m.starts_with("image/gif") => "gifv",
+                    (Some(m), _) if m.starts_with("image/") => "image",
+                    (Some(m), _) if m.starts_with("video/") => "video",
+                    (Some(m), _) if m.starts_with("audio/") => "audio",
+                    (None, "Image") => "image",
+                    (None, "Video") => "video",
+                    (None, "Audio") => "audio",
+                    _ => "unknown",
+                };
+                Some(cohort_store::NewRemoteMedia {
+                    url: url.to_owned(),
+                    kind: kind.to_owned(),
+                    content_type: media_type,
+                    description: object
+                        .and_then(|o| o.name.clone())
+                        .unwrap_or_default()
+                        .chars()
+                        .take(1500)
+                        .collect(),
+                    blurhash: object
+                        .and_then(|o| o.blurhash.clone())
+                        .filter(|b| b.len() <= 100),
+                    width: object.and_then(|o| o.width).filter(|w| *w > 0),
+                    height: object.and_then(|o| o.height).filter(|h| *h > 0),
+                })
+            })
+            .take(cohort_store::MAX_ATTACHMENTS)
+            .collect()
+    }
+
     /// The first `url` that is a string or an HTML Link.
     pub fn url_string(&self) -> Option<&str> {
         self.url
@@ -543,6 +602,14 @@ fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::
     })
 }
 
+fn lenient_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
 fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     Ok(match Value::deserialize(d)? {
         Value::Bool(b) => Some(b),
@@ -585,6 +652,48 @@ mod tests {
         let note =
             Object::parse(br#"{"type":"Note","oneOf":[{"type":"Note","name":"A"}]}"#).unwrap();
         assert_eq!(note.remote_poll(), None, "only a Question has a poll");
+    }
+
+    #[test]
+    fn incoming_attachments_become_remote_media_by_url() {
+        // Mastodon's shape, a bare IRI, a Link-valued url, a non-http URL and a fifth one.
+        let note: Object = serde_json::from_value(serde_json::json!({
+            "type": "Note",
+            "attachment": [
+                {
+                    "type": "Document", "mediaType": "image/jpeg",
+                    "url": "https://m.example/system/a.jpg", "name": "an X-ray",
+                    "blurhash": "LEHV6nWB2yk8pyo0adR*.7kCMdnj", "width": 640, "height": "480",
+                    "focalPoint": [0.0, 0.0]
+                },
+                "https://m.example/system/b.bin",
+                { "type": "Video", "url": { "type": "Link", "href": "https://m.example/v.mp4" } },
+                { "type": "Document", "mediaType": "image/png", "url": "data:image/png;base64,AAAA" },
+                { "type": "Document", "mediaType": "image/png", "url": "https://m.example/c.png" },
+                { "type": "Document", "mediaType": "image/png", "url": "https://m.example/d.png" }
+            ]
+        }))
+        .unwrap();
+        let media = note.remote_media();
+        assert_eq!(media.len(), 4, "{media:?}");
+        assert_eq!(media[0].url, "https://m.example/system/a.jpg");
+        assert_eq!(media[0].kind, "image");
+        assert_eq!(media[0].content_type.as_deref(), Some("image/jpeg"));
+        assert_eq!(media[0].description, "an X-ray");
+        assert_eq!(
+            media[0].blurhash.as_deref(),
+            Some("LEHV6nWB2yk8pyo0adR*.7kCMdnj")
+        );
+        assert_eq!((media[0].width, media[0].height), (Some(640), Some(480)));
+        assert_eq!(
+            (media[1].url.as_str(), media[1].kind.as_str()),
+            ("https://m.example/system/b.bin", "unknown")
+        );
+        assert_eq!(
+            (media[2].url.as_str(), media[2].kind.as_str()),
+            ("https://m.example/v.mp4", "video")
+        );
+        assert_eq!(media[3].url, "https://m.example/c.png");
     }
 
     #[test]

@@ -412,6 +412,11 @@ async fn store_post(
         held_reason: None,
         expires_at: None,
     };
+    // Attachments are kept by URL; nothing is downloaded.
+    let media = cohort_store::PostMedia {
+        uploaded: Vec::new(),
+        remote: object.remote_media(),
+    };
     let created = match community.as_ref().filter(|c| c.is_local()) {
         // A post into a community hosted here: the Group relays it to the members and,
         // for a new thread, announces it.
@@ -420,10 +425,15 @@ async fn store_post(
                 crate::communities::group_announcement(state.urls(), store.next_id(), c, &new)
             });
             store
-                .create_community_post(&new, announcement.as_ref(), Some(c.account.id))
+                .create_community_post_with_media(
+                    &new,
+                    &media,
+                    announcement.as_ref(),
+                    Some(c.account.id),
+                )
                 .await
         }
-        None => store.create_status(&new).await,
+        None => store.create_status_with_media(&new, &media).await,
     };
     match created {
         Ok(record) => {

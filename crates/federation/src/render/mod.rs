@@ -28,6 +28,8 @@ pub fn context() -> Value {
         {
             "sensitive": "as:sensitive",
             "Hashtag": "as:Hashtag",
+            "blurhash": "toot:blurhash",
+            "focalPoint": { "@container": "@list", "@id": "toot:focalPoint" },
             "toot": "http://joinmastodon.org/ns#"
         }
     ])
@@ -80,6 +82,8 @@ pub struct NoteSource {
     pub audience: Option<String>,
     /// Its poll: the Note is then rendered as a `Question`.
     pub poll: Option<QuestionSource>,
+    /// Media, in order (`attachment` Documents).
+    pub attachments: Vec<Attachment>,
 }
 
 /// A poll, for rendering a `Question` as Mastodon sends and reads it: each option a `Note`
@@ -115,6 +119,62 @@ impl QuestionSource {
             closed: poll.expired_at(now),
         }
     }
+}
+
+/// A media attachment of a Note, as Mastodon reads it: a `Document` with `mediaType`, `url`,
+/// `name` (the alt text), `blurhash`, `width`/`height` and `focalPoint`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attachment {
+    /// Content type.
+    pub media_type: String,
+    /// The full file.
+    pub url: String,
+    /// Alt text.
+    pub name: String,
+    /// Placeholder hash.
+    pub blurhash: Option<String>,
+    /// Size, when known.
+    pub width: Option<i64>,
+    /// See `width`.
+    pub height: Option<i64>,
+    /// Focal point.
+    pub focus: (f64, f64),
+}
+
+/// The attachments of a post from its media rows: local files at their URL here, remote
+/// media at their origin. Media still processing (never attached) are skipped.
+pub fn attachments(
+    urls: &crate::urls::LocalUrls,
+    media: &[cohort_store::MediaRecord],
+) -> Vec<Attachment> {
+    media
+        .iter()
+        .filter_map(|m| {
+            let (url, media_type) = match (&m.remote_url, &m.files) {
+                (Some(remote), _) => (
+                    remote.clone(),
+                    m.remote_content_type
+                        .clone()
+                        .unwrap_or_else(|| "application/octet-stream".into()),
+                ),
+                (None, Some(files)) => (
+                    urls.media_file(m.id, &files.original_key),
+                    files.content_type.clone(),
+                ),
+                (None, None) => return None,
+            };
+            let files = m.files.as_ref();
+            Some(Attachment {
+                media_type,
+                url,
+                name: m.description.clone(),
+                blurhash: files.map(|f| f.blurhash.clone()).filter(|b| !b.is_empty()),
+                width: files.map(|f| f.width).filter(|w| *w > 0),
+                height: files.map(|f| f.height).filter(|h| *h > 0),
+                focus: m.focus,
+            })
+        })
+        .collect()
 }
 
 /// An activity without `to`/`cc`. Address it with [`Unaddressed::addressed`].
@@ -294,6 +354,32 @@ pub fn note(src: &NoteSource) -> Value {
         }
         note.insert("votersCount".into(), json!(poll.voters_count));
     }
+    if !src.attachments.is_empty() {
+        let documents: Vec<Value> = src
+            .attachments
+            .iter()
+            .map(|a| {
+                let mut doc = json!({
+                    "type": "Document",
+                    "mediaType": a.media_type,
+                    "url": a.url,
+                    "name": if a.name.is_empty() { Value::Null } else { json!(a.name) },
+                    "focalPoint": [a.focus.0, a.focus.1],
+                });
+                if let Value::Object(map) = &mut doc {
+                    if let Some(hash) = &a.blurhash {
+                        map.insert("blurhash".into(), json!(hash));
+                    }
+                    if let (Some(w), Some(h)) = (a.width, a.height) {
+                        map.insert("width".into(), json!(w));
+                        map.insert("height".into(), json!(h));
+                    }
+                }
+                doc
+            })
+            .collect();
+        note.insert("attachment".into(), Value::Array(documents));
+    }
     Value::Object(note)
 }
 
@@ -450,6 +536,7 @@ mod tests {
             published_ms: 1_700_000_000_123,
             updated_ms: None,
             poll: None,
+            attachments: Vec::new(),
             mentions: vec![
                 Mention {
                     href: "https://b.example/users/bob".into(),
@@ -461,6 +548,34 @@ mod tests {
                 },
             ],
         }
+    }
+
+    #[test]
+    fn an_outgoing_note_carries_its_media_as_documents() {
+        let mut src = source();
+        src.attachments = vec![Attachment {
+            media_type: "image/jpeg".into(),
+            url: "https://a.example/media/7/original.jpg".into(),
+            name: "an X-ray".into(),
+            blurhash: Some("LEHV6nWB2yk8pyo0adR*.7kCMdnj".into()),
+            width: Some(640),
+            height: Some(480),
+            focus: (0.5, -0.25),
+        }];
+        let json = note(&src);
+        let doc = &json["attachment"][0];
+        assert_eq!(doc["type"], "Document");
+        assert_eq!(doc["mediaType"], "image/jpeg");
+        assert_eq!(doc["url"], "https://a.example/media/7/original.jpg");
+        assert_eq!(doc["name"], "an X-ray");
+        assert_eq!(doc["blurhash"], "LEHV6nWB2yk8pyo0adR*.7kCMdnj");
+        assert_eq!(
+            (doc["width"].clone(), doc["height"].clone()),
+            (json!(640), json!(480))
+        );
+        assert_eq!(doc["focalPoint"], json!([0.5, -0.25]));
+        // A note without media has no `attachment` key.
+        assert!(note(&source()).get("attachment").is_none());
     }
 
     #[test]
