@@ -25,7 +25,7 @@ pub use state::{ApiSettings, ApiState, PublicModLog, RegistrationMode};
 
 use routes::{
     accounts, admin, communities, filters, instance, interactions, lists, notifications, oauth,
-    pages, preferences, reports, statuses, timelines,
+    pages, preferences, reports, statuses, strikes, timelines,
 };
 
 /// Every client API route.
@@ -275,6 +275,19 @@ pub fn router(state: ApiState) -> Router {
             post(admin::forward),
         )
         .route("/api/v1/admin/cohort/mod_log", get(admin::mod_log))
+        // Strikes and appeals (docs/MODERATION.md)
+        .route("/api/v1/cohort/strikes", get(strikes::mine))
+        .route("/api/v1/cohort/strikes/{id}", get(strikes::one))
+        .route("/api/v1/cohort/strikes/{id}/appeal", post(strikes::appeal))
+        .route("/api/v1/admin/cohort/appeals", get(strikes::appeals))
+        .route(
+            "/api/v1/admin/cohort/appeals/{id}/approve",
+            post(strikes::approve),
+        )
+        .route(
+            "/api/v1/admin/cohort/appeals/{id}/reject",
+            post(strikes::reject),
+        )
         .route("/api/v1/timelines/list/{id}", get(timelines::list))
         // Lists
         .route("/api/v1/lists", get(lists::index).post(lists::create))

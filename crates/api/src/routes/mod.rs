@@ -16,4 +16,5 @@ pub mod preferences;
 pub mod reports;
 pub mod shared;
 pub mod statuses;
+pub mod strikes;
 pub mod timelines;
