@@ -24,8 +24,8 @@ use axum::routing::{delete, get, post};
 pub use state::{ApiSettings, ApiState, PublicModLog, RegistrationMode};
 
 use routes::{
-    accounts, admin, communities, filters, instance, interactions, lists, notifications, oauth,
-    pages, preferences, reports, statuses, strikes, timelines,
+    accounts, admin, blocklists, communities, filters, instance, interactions, lists,
+    notifications, oauth, pages, preferences, reports, statuses, strikes, timelines,
 };
 
 /// Every client API route.
@@ -275,6 +275,27 @@ pub fn router(state: ApiState) -> Router {
             post(admin::forward),
         )
         .route("/api/v1/admin/cohort/mod_log", get(admin::mod_log))
+        // Blocklist CSV export and reviewed imports (docs/MODERATION.md)
+        .route(
+            "/api/v1/admin/cohort/domain_blocks/export",
+            get(blocklists::export),
+        )
+        .route(
+            "/api/v1/admin/cohort/domain_blocks/imports",
+            get(blocklists::imports).post(blocklists::create_import),
+        )
+        .route(
+            "/api/v1/admin/cohort/domain_blocks/imports/{id}",
+            get(blocklists::import),
+        )
+        .route(
+            "/api/v1/admin/cohort/domain_blocks/imports/{id}/confirm",
+            post(blocklists::confirm_import),
+        )
+        .route(
+            "/api/v1/admin/cohort/domain_blocks/imports/{id}/discard",
+            post(blocklists::discard_import),
+        )
         // Strikes and appeals (docs/MODERATION.md)
         .route("/api/v1/cohort/strikes", get(strikes::mine))
         .route("/api/v1/cohort/strikes/{id}", get(strikes::one))

@@ -12,6 +12,8 @@
 //! `cohort-federation`'s delivery gate re-plans) and never decides visibility (a suspended
 //! account disappears because `cohort-policy::can_see` reads the suspension).
 
+pub mod blocklist;
+
 use std::fmt;
 use std::ops::Range;
 use std::str::FromStr;

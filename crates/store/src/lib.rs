@@ -18,6 +18,7 @@
 mod accounts;
 mod audience;
 mod bench_seed;
+mod blocklists;
 mod communities;
 mod db;
 mod delivery;
@@ -44,6 +45,7 @@ mod timelines;
 pub use accounts::{AccountCounts, AccountRecord, NewLocalAccount, ProfileUpdate};
 pub use audience::StoredDecision;
 pub use bench_seed::{SeededTimeline, TimelineSeed};
+pub use blocklists::{AppliedImport, BlockImportRecord};
 pub use communities::{
     CommunityRecord, CommunityUpdate, InviteRecord, JOIN_REQUESTS_PER_HOUR, JoinOutcome,
     MemberRecord, MemberState, NewLocalCommunity,

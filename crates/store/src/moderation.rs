@@ -413,7 +413,8 @@ impl Store {
         rows.iter().map(|r| id(r, "id")).collect()
     }
 
-    /// Creates or replaces a domain block, with its mod-log line.
+    /// Creates or replaces a domain block, with its mod-log line. A suspension drops the
+    /// deliveries queued to the domain in the same transaction.
     pub async fn put_domain_block(
         &self,
         moderator: Id,
@@ -422,25 +423,7 @@ impl Store {
         action: &str,
     ) -> Result<(), StoreError> {
         let mut tx = self.writer().begin().await?;
-        sqlx::query(
-            "INSERT INTO domain_policies (domain, policy, severity, reject_media, reject_reports, \
-             public_comment, private_comment, obfuscate, created_at) \
-             VALUES ($1, 'block', $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (domain) DO UPDATE SET policy = 'block', severity = excluded.severity, \
-             reject_media = excluded.reject_media, reject_reports = excluded.reject_reports, \
-             public_comment = excluded.public_comment, private_comment = excluded.private_comment, \
-             obfuscate = excluded.obfuscate",
-        )
-        .bind(domain.as_str())
-        .bind(&block.severity)
-        .bind(block.reject_media)
-        .bind(block.reject_reports)
-        .bind(&block.public_comment)
-        .bind(&block.private_comment)
-        .bind(block.obfuscate)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
+        crate::blocklists::put_domain_block_in(&mut tx, domain, block).await?;
         log_in(
             &mut tx,
             self.next_id(),

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod blocklists;
 pub mod communities;
 pub mod filters;
 pub mod instance;
