@@ -24,7 +24,7 @@ use axum::routing::{delete, get, post};
 pub use state::{ApiSettings, ApiState, PublicModLog, RegistrationMode};
 
 use routes::{
-    accounts, admin, blocklists, communities, filters, instance, interactions, lists,
+    accounts, admin, blocklists, communities, dashboard, filters, instance, interactions, lists,
     notifications, oauth, pages, preferences, reports, statuses, strikes, timelines,
 };
 
@@ -375,6 +375,46 @@ pub fn router(state: ApiState) -> Router {
         .route("/@{username}", get(pages::profile))
         .route("/@{username}/{id}", get(pages::status))
         .route("/about", get(pages::about))
+        // The moderator dashboard (server-rendered; docs/MODERATION.md)
+        .route("/admin", get(dashboard::home))
+        .route(
+            "/admin/login",
+            get(dashboard::login_form).post(dashboard::login),
+        )
+        .route("/admin/logout", post(dashboard::logout))
+        .route("/admin/reports", get(dashboard::reports))
+        .route("/admin/reports/{id}", get(dashboard::report_page))
+        .route("/admin/reports/{id}/action", post(dashboard::report_action))
+        .route(
+            "/admin/reports/{id}/resolve",
+            post(dashboard::report_resolve),
+        )
+        .route("/admin/reports/{id}/assign", post(dashboard::report_assign))
+        .route("/admin/appeals", get(dashboard::appeals))
+        .route(
+            "/admin/appeals/{id}/approve",
+            post(dashboard::approve_appeal),
+        )
+        .route("/admin/appeals/{id}/reject", post(dashboard::reject_appeal))
+        .route("/admin/domain_blocks", get(dashboard::domain_blocks))
+        .route("/admin/domain_blocks/export", get(dashboard::export))
+        .route(
+            "/admin/domain_blocks/import",
+            post(dashboard::import_submit),
+        )
+        .route(
+            "/admin/domain_blocks/imports/{id}",
+            get(dashboard::import_page),
+        )
+        .route(
+            "/admin/domain_blocks/imports/{id}/confirm",
+            post(dashboard::confirm_import),
+        )
+        .route(
+            "/admin/domain_blocks/imports/{id}/discard",
+            post(dashboard::discard_import),
+        )
+        .route("/admin/mod_log", get(dashboard::mod_log))
         .layer(axum::middleware::from_fn_with_state(
             rate_limit::RateLimiter::new(state.settings.rate_limit),
             rate_limit::limit_requests,

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod blocklists;
 pub mod communities;
+pub mod dashboard;
 pub mod filters;
 pub mod instance;
 pub mod interactions;
