@@ -17,7 +17,7 @@ use crate::text::escape;
 pub async fn domain_blocks(State(state): State<ApiState>, headers: HeaderMap) -> Response {
     let session = match session(&state, &headers).await {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let blocks = match state.store.domain_policies("block").await {
         Ok(b) => b,
@@ -65,7 +65,7 @@ pub async fn domain_blocks(State(state): State<ApiState>, headers: HeaderMap) ->
 /// `GET /admin/domain_blocks/export`: the CSV, as a download.
 pub async fn export(State(state): State<ApiState>, headers: HeaderMap) -> Response {
     if let Err(r) = session(&state, &headers).await {
-        return r;
+        return *r;
     }
     match export_text(&state).await {
         Ok(text) => (
@@ -92,7 +92,7 @@ pub async fn import_submit(
 ) -> Response {
     let session = match session(&state, &headers).await {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (mut csrf, mut file, mut pasted, mut comment) =
         (String::new(), String::new(), String::new(), String::new());
@@ -136,7 +136,7 @@ pub async fn import_submit(
         }
     }
     if let Err(r) = session.check_csrf(Some(&csrf)) {
-        return r;
+        return *r;
     }
     let text = if file.trim().is_empty() { pasted } else { file };
     match draft_from_text(
@@ -163,7 +163,7 @@ pub async fn import_page(
 ) -> Response {
     let session = match session(&state, &headers).await {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let import = match parse_id(&id) {
         Ok(id) => state.store.block_import(id).await.map_err(ApiError::from),
@@ -222,10 +222,10 @@ async fn decide(
 ) -> Response {
     let session = match session(&state, &headers).await {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if let Err(r) = session.check_csrf(params.string("csrf").as_deref()) {
-        return r;
+        return *r;
     }
     let import = match parse_id(&id) {
         Ok(i) => i,

@@ -42,6 +42,10 @@ const SESSION_SCOPES: &str = "read admin:read admin:write";
 /// How long a session lasts.
 const SESSION_LIFETIME_MS: i64 = 12 * 3_600_000;
 
+/// The page answering a request that cannot go on (to the sign-in page, a refused form),
+/// boxed because a response is large and most requests go on.
+pub(crate) type PageRefusal = Box<Response>;
+
 /// A signed-in moderator, with the CSRF token their forms carry.
 pub(crate) struct Session {
     pub auth: Authenticated,
@@ -58,7 +62,7 @@ impl Session {
     }
 
     /// Refuses a form whose CSRF token is not this session's.
-    pub fn check_csrf(&self, given: Option<&str>) -> Result<(), Response> {
+    pub fn check_csrf(&self, given: Option<&str>) -> Result<(), PageRefusal> {
         let given = given.unwrap_or_default().as_bytes();
         let expected = self.csrf.as_bytes();
         // Compared in full whatever the first difference, so timing says nothing.
@@ -71,11 +75,11 @@ impl Session {
         if same {
             Ok(())
         } else {
-            Err(message_page(
+            Err(Box::new(message_page(
                 StatusCode::FORBIDDEN,
                 "Form expired",
                 "This form is not from your current session. Go back, reload the page and try again.",
-            ))
+            )))
         }
     }
 }
@@ -100,15 +104,15 @@ fn cookie_token(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The signed-in moderator, or a redirect to the sign-in page.
-pub(crate) async fn session(state: &ApiState, headers: &HeaderMap) -> Result<Session, Response> {
-    let to_login = || Redirect::to("/admin/login").into_response();
+pub(crate) async fn session(state: &ApiState, headers: &HeaderMap) -> Result<Session, PageRefusal> {
+    let to_login = || Box::new(Redirect::to("/admin/login").into_response());
     let Some(token) = cookie_token(headers) else {
         return Err(to_login());
     };
     let auth = match authenticate_token(state, &token).await {
         Ok(auth) => auth,
         Err(ApiError::Internal(e)) => {
-            return Err(ApiError::Internal(e).into_response());
+            return Err(Box::new(ApiError::Internal(e).into_response()));
         }
         Err(_) => return Err(to_login()),
     };
@@ -337,10 +341,10 @@ pub async fn login(State(state): State<ApiState>, params: Params) -> Response {
 pub async fn logout(State(state): State<ApiState>, headers: HeaderMap, params: Params) -> Response {
     let session = match session(&state, &headers).await {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if let Err(r) = session.check_csrf(params.string("csrf").as_deref()) {
-        return r;
+        return *r;
     }
     if let Err(e) = state.store.revoke_access_token(session.auth.token.id).await {
         return ApiError::from(e).into_response();
@@ -359,7 +363,7 @@ pub async fn logout(State(state): State<ApiState>, headers: HeaderMap, params: P
 pub async fn mod_log(State(state): State<ApiState>, headers: HeaderMap) -> Response {
     let session = match session(&state, &headers).await {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let entries = match state.store.mod_log(100).await {
         Ok(e) => e,
@@ -399,7 +403,7 @@ pub async fn mod_log(State(state): State<ApiState>, headers: HeaderMap) -> Respo
 pub async fn appeals(State(state): State<ApiState>, headers: HeaderMap) -> Response {
     let session = match session(&state, &headers).await {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let listed = crate::routes::strikes::appeals(
         State(state.clone()),
@@ -443,10 +447,10 @@ async fn decide_appeal(
 ) -> Response {
     let session = match session(&state, &headers).await {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if let Err(r) = session.check_csrf(params.string("csrf").as_deref()) {
-        return r;
+        return *r;
     }
     let decided = if approve {
         crate::routes::strikes::approve(State(state.clone()), session.auth, Path(id)).await

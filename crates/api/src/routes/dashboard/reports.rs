@@ -9,7 +9,7 @@ use cohort_model::Id;
 use cohort_store::{Page, ReportFilter, ReportRecord};
 use serde_json::Value;
 
-use super::{Session, acct, failure, form, layout, refused, session};
+use super::{PageRefusal, Session, acct, failure, form, layout, refused, session};
 use crate::error::ApiError;
 use crate::params::Params;
 use crate::routes::shared::{account_json, parse_id, visible_statuses};
@@ -73,7 +73,7 @@ pub async fn reports(
 ) -> Response {
     let session = match session(&state, &headers).await {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let filter = QueueFilter::from(&params);
     let listed = state
@@ -321,7 +321,7 @@ pub async fn report_page(
 ) -> Response {
     let session = match session(&state, &headers).await {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let report = match parse_id(&id) {
         Ok(id) => state.store.report(id).await.map_err(ApiError::from),
@@ -349,15 +349,15 @@ async fn posted(
     headers: &HeaderMap,
     id: &str,
     params: &Params,
-) -> Result<(Session, ReportRecord), Response> {
+) -> Result<(Session, ReportRecord), PageRefusal> {
     let session = session(state, headers).await?;
     session.check_csrf(params.string("csrf").as_deref())?;
-    let id = parse_id(id).map_err(failure)?;
+    let id = parse_id(id).map_err(|e| Box::new(failure(e)))?;
     let report = state
         .store
         .report(id)
         .await
-        .map_err(|e| failure(e.into()))?;
+        .map_err(|e| Box::new(failure(e.into())))?;
     Ok((session, report))
 }
 
@@ -375,7 +375,7 @@ pub async fn report_action(
 ) -> Response {
     let (session, report) = match posted(&state, &headers, &id, &params).await {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let get = |k: &str| params.string(k).unwrap_or_default();
     let api_params = form(&[
@@ -407,7 +407,7 @@ pub async fn report_resolve(
 ) -> Response {
     let (session, report) = match posted(&state, &headers, &id, &params).await {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let api_params = form(&[(
         "resolution_note",
@@ -435,7 +435,7 @@ pub async fn report_assign(
 ) -> Response {
     let (session, report) = match posted(&state, &headers, &id, &params).await {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match crate::routes::admin::assign_to_self(
         State(state.clone()),
