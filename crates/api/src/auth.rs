@@ -213,8 +213,14 @@ pub async fn authenticate(
     let Some(raw) = bearer_token(parts) else {
         return Ok(None);
     };
+    authenticate_token(state, &raw).await.map(Some)
+}
+
+/// Looks up a raw token (a bearer token, or the moderator dashboard's session cookie, which
+/// holds one) and its account, with every check a bearer token gets.
+pub async fn authenticate_token(state: &ApiState, raw: &str) -> Result<Authenticated, ApiError> {
     let invalid = || ApiError::Unauthorized("The access token is invalid");
-    let token = match state.store.access_token_by_hash(&hash_secret(&raw)).await {
+    let token = match state.store.access_token_by_hash(&hash_secret(raw)).await {
         Ok(token) => token,
         Err(StoreError::NotFound(_)) => return Err(invalid()),
         Err(other) => return Err(other.into()),
@@ -247,7 +253,7 @@ pub async fn authenticate(
             "Your login is currently disabled".into(),
         ));
     }
-    Ok(Some(Authenticated { account, token }))
+    Ok(Authenticated { account, token })
 }
 
 impl FromRequestParts<ApiState> for Authenticated {

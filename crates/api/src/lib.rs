@@ -25,9 +25,10 @@ use axum::routing::{delete, get, post};
 pub use state::{ApiSettings, ApiState, MediaSettings, PublicModLog, RegistrationMode};
 
 use routes::{
-    accounts, admin, aggregates, clinicians, communities, conversations, domain_blocks,
-    evaluations, filters, instance, interactions, lists, media, notifications, oauth, pages, polls,
-    preferences, reports, scheduled, search, statuses, tags, timelines,
+    accounts, admin, aggregates, blocklists, clinicians, communities, conversations, dashboard,
+    domain_blocks, evaluations, filters, instance, interactions, lists, media, notifications,
+    oauth, pages, polls, preferences, reports, scheduled, search, statuses, strikes, tags,
+    timelines,
 };
 
 /// Every client API route.
@@ -311,6 +312,40 @@ pub fn router(state: ApiState) -> Router {
                 .get(clinicians::show)
                 .delete(clinicians::revoke),
         )
+        // Blocklist CSV export and reviewed imports (docs/MODERATION.md)
+        .route(
+            "/api/v1/admin/cohort/domain_blocks/export",
+            get(blocklists::export),
+        )
+        .route(
+            "/api/v1/admin/cohort/domain_blocks/imports",
+            get(blocklists::imports).post(blocklists::create_import),
+        )
+        .route(
+            "/api/v1/admin/cohort/domain_blocks/imports/{id}",
+            get(blocklists::import),
+        )
+        .route(
+            "/api/v1/admin/cohort/domain_blocks/imports/{id}/confirm",
+            post(blocklists::confirm_import),
+        )
+        .route(
+            "/api/v1/admin/cohort/domain_blocks/imports/{id}/discard",
+            post(blocklists::discard_import),
+        )
+        // Strikes and appeals (docs/MODERATION.md)
+        .route("/api/v1/cohort/strikes", get(strikes::mine))
+        .route("/api/v1/cohort/strikes/{id}", get(strikes::one))
+        .route("/api/v1/cohort/strikes/{id}/appeal", post(strikes::appeal))
+        .route("/api/v1/admin/cohort/appeals", get(strikes::appeals))
+        .route(
+            "/api/v1/admin/cohort/appeals/{id}/approve",
+            post(strikes::approve),
+        )
+        .route(
+            "/api/v1/admin/cohort/appeals/{id}/reject",
+            post(strikes::reject),
+        )
         .route("/api/v1/timelines/list/{id}", get(timelines::list))
         // Polls, scheduled statuses, conversations, tags, endorsements, domain blocks
         .route("/api/v1/polls/{id}", get(polls::show))
@@ -418,6 +453,46 @@ pub fn router(state: ApiState) -> Router {
         .route("/@{username}/{id}", get(pages::status))
         .route("/about", get(pages::about))
         .route("/communities/{name}/aggregates", get(aggregates::page))
+        // The moderator dashboard (server-rendered; docs/MODERATION.md)
+        .route("/admin", get(dashboard::home))
+        .route(
+            "/admin/login",
+            get(dashboard::login_form).post(dashboard::login),
+        )
+        .route("/admin/logout", post(dashboard::logout))
+        .route("/admin/reports", get(dashboard::reports))
+        .route("/admin/reports/{id}", get(dashboard::report_page))
+        .route("/admin/reports/{id}/action", post(dashboard::report_action))
+        .route(
+            "/admin/reports/{id}/resolve",
+            post(dashboard::report_resolve),
+        )
+        .route("/admin/reports/{id}/assign", post(dashboard::report_assign))
+        .route("/admin/appeals", get(dashboard::appeals))
+        .route(
+            "/admin/appeals/{id}/approve",
+            post(dashboard::approve_appeal),
+        )
+        .route("/admin/appeals/{id}/reject", post(dashboard::reject_appeal))
+        .route("/admin/domain_blocks", get(dashboard::domain_blocks))
+        .route("/admin/domain_blocks/export", get(dashboard::export))
+        .route(
+            "/admin/domain_blocks/import",
+            post(dashboard::import_submit),
+        )
+        .route(
+            "/admin/domain_blocks/imports/{id}",
+            get(dashboard::import_page),
+        )
+        .route(
+            "/admin/domain_blocks/imports/{id}/confirm",
+            post(dashboard::confirm_import),
+        )
+        .route(
+            "/admin/domain_blocks/imports/{id}/discard",
+            post(dashboard::discard_import),
+        )
+        .route("/admin/mod_log", get(dashboard::mod_log))
         .layer(axum::middleware::from_fn_with_state(
             rate_limit::RateLimiter::new(
                 state.settings.rate_limit,

@@ -12,6 +12,8 @@
 //! `cohort-federation`'s delivery gate re-plans) and never decides visibility (a suspended
 //! account disappears because `cohort-policy::can_see` reads the suspension).
 
+pub mod blocklist;
+
 use std::fmt;
 use std::ops::Range;
 use std::str::FromStr;
@@ -35,7 +37,9 @@ pub enum ModerationError {
     )]
     UnknownCategory(String),
     /// An unknown account action.
-    #[error("unknown action type {0:?}; expected none, sensitive, disable, silence or suspend")]
+    #[error(
+        "unknown action type {0:?}; expected none, sensitive, disable, silence, suspend or delete_statuses"
+    )]
     UnknownAction(String),
     /// An unknown domain block severity.
     #[error("unknown severity {0:?}; expected silence, suspend or noop")]
@@ -43,6 +47,12 @@ pub enum ModerationError {
     /// The comment is too long.
     #[error("comment is too long ({0} characters; at most 1000)")]
     CommentTooLong(usize),
+    /// An appeal says nothing.
+    #[error("text is missing: say why the decision should change")]
+    AppealEmpty,
+    /// An appeal is too long.
+    #[error("text is too long ({0} characters; at most 2000)")]
+    AppealTooLong(usize),
 }
 
 /// What a report is about. Mastodon's four, plus the health-care ones Cohort adds.
@@ -141,6 +151,8 @@ pub enum AccountAction {
     /// Suspended: cannot sign in, its posts disappear everywhere on this instance, and a
     /// remote account's activities are refused.
     Suspend,
+    /// The reported posts are deleted (Cohort's; needs a report naming them).
+    DeleteStatuses,
 }
 
 impl AccountAction {
@@ -152,6 +164,7 @@ impl AccountAction {
             AccountAction::Disable => "disable",
             AccountAction::Silence => "silence",
             AccountAction::Suspend => "suspend",
+            AccountAction::DeleteStatuses => "delete_statuses",
         }
     }
 }
@@ -166,6 +179,7 @@ impl FromStr for AccountAction {
             "disable" => AccountAction::Disable,
             "silence" => AccountAction::Silence,
             "suspend" => AccountAction::Suspend,
+            "delete_statuses" => AccountAction::DeleteStatuses,
             other => return Err(ModerationError::UnknownAction(other.to_owned())),
         })
     }
@@ -204,6 +218,21 @@ impl FromStr for Severity {
             other => return Err(ModerationError::UnknownSeverity(other.to_owned())),
         })
     }
+}
+
+/// Longest appeal of a strike, in characters (Mastodon's limit).
+pub const MAX_APPEAL_CHARS: usize = 2000;
+
+/// Refuses an empty appeal, or one over [`MAX_APPEAL_CHARS`] characters.
+pub fn check_appeal(text: &str) -> Result<(), ModerationError> {
+    if text.trim().is_empty() {
+        return Err(ModerationError::AppealEmpty);
+    }
+    let n = text.chars().count();
+    if n > MAX_APPEAL_CHARS {
+        return Err(ModerationError::AppealTooLong(n));
+    }
+    Ok(())
 }
 
 /// Refuses a comment over [`MAX_COMMENT_CHARS`] characters.
@@ -280,6 +309,10 @@ mod tests {
             AccountAction::Suspend
         );
         assert!("ban".parse::<AccountAction>().is_err());
+        assert_eq!(
+            "delete_statuses".parse::<AccountAction>().unwrap(),
+            AccountAction::DeleteStatuses
+        );
         assert_eq!("noop".parse::<Severity>().unwrap(), Severity::Noop);
         assert!("nuke".parse::<Severity>().is_err());
     }
@@ -290,6 +323,16 @@ mod tests {
         assert_eq!(
             check_comment(&"a".repeat(1001)),
             Err(ModerationError::CommentTooLong(1001))
+        );
+    }
+
+    #[test]
+    fn appeals_must_say_something_in_at_most_two_thousand_characters() {
+        assert_eq!(check_appeal("  "), Err(ModerationError::AppealEmpty));
+        assert!(check_appeal(&"a".repeat(2000)).is_ok());
+        assert_eq!(
+            check_appeal(&"a".repeat(2001)),
+            Err(ModerationError::AppealTooLong(2001))
         );
     }
 

@@ -180,7 +180,8 @@ pub async fn open_store(config: &Config) -> Result<Store, RunError> {
 
 /// Deletes expired posts every few seconds (each recording the `Delete` that reaches every
 /// inbox the post went to) and wakes delivery when it did; about hourly, probes instances
-/// marked unreachable.
+/// marked unreachable; at start and about hourly, purges local accounts suspended for 30
+/// days (`Store::purge_suspended_accounts`).
 async fn expire_periodically(store: Store, delivery: Delivery) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     let mut ticks: u64 = 0;
@@ -195,6 +196,22 @@ async fn expire_periodically(store: Store, delivery: Delivery) {
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "probing unreachable instances failed"),
+            }
+        }
+        // At start, then about hourly: purge local accounts suspended for 30 days.
+        if ticks % 720 == 1 {
+            match store.purge_suspended_accounts(cohort_store::now_ms()).await {
+                Ok(purged) if !purged.is_empty() => {
+                    tracing::info!(
+                        count = purged.len(),
+                        "accounts suspended for 30 days purged"
+                    );
+                    delivery.wake();
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "purging suspended accounts failed; will retry")
+                }
             }
         }
         match expire_due_statuses(&store, cohort_store::now_ms()).await {

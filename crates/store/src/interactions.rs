@@ -25,6 +25,9 @@ pub struct NotificationRecord {
     pub status: Option<Id>,
     /// The report concerned (`moderation_warning`: a report was handled).
     pub report: Option<Id>,
+    /// The strike concerned (`moderation_warning`: a moderator acted on the account, or
+    /// decided its appeal).
+    pub strike: Option<Id>,
     /// When, Unix ms.
     pub created_at: i64,
 }
@@ -328,7 +331,7 @@ impl Store {
         page: Page,
     ) -> Result<Vec<NotificationRecord>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, kind, from_account_id, status_id, report_id, created_at FROM notifications \
+            "SELECT id, kind, from_account_id, status_id, report_id, strike_id, created_at FROM notifications \
              WHERE account_id = $1 AND dismissed_at IS NULL AND id < $2 AND id > $3 ORDER BY id DESC LIMIT $4",
         )
         .bind(account.as_i64())
@@ -347,7 +350,7 @@ impl Store {
         notification: Id,
     ) -> Result<NotificationRecord, StoreError> {
         let row = sqlx::query(
-            "SELECT id, kind, from_account_id, status_id, report_id, created_at FROM notifications \
+            "SELECT id, kind, from_account_id, status_id, report_id, strike_id, created_at FROM notifications \
              WHERE account_id = $1 AND id = $2 AND dismissed_at IS NULL",
         )
         .bind(account.as_i64())
@@ -469,6 +472,10 @@ fn notification_from_row(row: &sqlx::any::AnyRow) -> Result<NotificationRecord, 
         from_account: id(row, "from_account_id")?,
         status: status.map(|s| id_from(s, "status_id")).transpose()?,
         report: report.map(|r| id_from(r, "report_id")).transpose()?,
+        strike: row
+            .try_get::<Option<i64>, _>("strike_id")?
+            .map(|s| id_from(s, "strike_id"))
+            .transpose()?,
         created_at: row.try_get("created_at")?,
     })
 }

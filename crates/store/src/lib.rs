@@ -18,6 +18,7 @@
 mod accounts;
 mod audience;
 mod bench_seed;
+mod blocklists;
 mod clinicians;
 mod communities;
 mod conversations;
@@ -46,6 +47,7 @@ mod scheduled;
 mod search;
 mod sql;
 mod statuses;
+mod strikes;
 mod tags;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -54,6 +56,7 @@ mod timelines;
 pub use accounts::{AccountCounts, AccountRecord, NewLocalAccount, ProfileUpdate};
 pub use audience::StoredDecision;
 pub use bench_seed::{SeededTimeline, TimelineSeed};
+pub use blocklists::{AppliedImport, BlockImportRecord};
 pub use clinicians::{ClinicianBadge, ClinicianVerification, NewVerification, RemoteAttestation};
 pub use communities::{
     CommunityRecord, CommunityUpdate, InviteRecord, JOIN_REQUESTS_PER_HOUR, JoinOutcome,
@@ -101,5 +104,6 @@ pub use reports::{NewReport, ReportFilter, ReportRecord};
 pub use scheduled::{MAX_SCHEDULED_STATUSES, ScheduledStatusRecord};
 pub use search::{StatusSearch, search_words};
 pub use statuses::{MAX_ANCESTORS, NewStatus, StatusEdit, StatusRecord, StatusVersion};
+pub use strikes::{AppealRecord, NewStrike, SUSPENSION_GRACE_MS, StrikeRecord};
 pub use tags::{FeaturedTagRecord, FollowedTag, TagDay};
 pub use timelines::{Page, PublicScope};

@@ -80,6 +80,8 @@ pub struct ModerationState {
     pub sensitized_at: Option<i64>,
     /// Approved sign-up.
     pub approved: bool,
+    /// When a long suspension purged the account (it can no longer be unsuspended).
+    pub purged_at: Option<i64>,
 }
 
 /// A line of the mod log.
@@ -250,6 +252,17 @@ impl Store {
     /// Applies one account action, resolves the report it answers and writes the mod log,
     /// in one transaction. Suspending or disabling an account also revokes its tokens.
     pub async fn moderate_account(&self, m: &AccountModeration) -> Result<(), StoreError> {
+        self.moderate_account_with_strike(m, None).await.map(|_| ())
+    }
+
+    /// [`Store::moderate_account`], recording `strike` (and deleting the posts it names when
+    /// asked) in the same transaction, with the notification that tells the account's owner.
+    /// Returns the strike's id.
+    pub async fn moderate_account_with_strike(
+        &self,
+        m: &AccountModeration,
+        strike: Option<&crate::strikes::NewStrike>,
+    ) -> Result<Option<Id>, StoreError> {
         let now = now_ms();
         let mut tx = self.writer().begin().await?;
         let exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE id = $1")
@@ -305,6 +318,20 @@ impl Store {
             )
             .await?;
         }
+        let strike_id = match strike {
+            Some(strike) => Some(
+                crate::strikes::create_strike_in(
+                    self,
+                    &mut tx,
+                    m.moderator,
+                    m.target,
+                    m.resolves_report,
+                    strike,
+                )
+                .await?,
+            ),
+            None => None,
+        };
         log_in(
             &mut tx,
             self.next_id(),
@@ -316,13 +343,14 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(strike_id)
     }
 
     /// An account's moderation states.
     pub async fn moderation_state(&self, account: Id) -> Result<ModerationState, StoreError> {
         let row = sqlx::query(
-            "SELECT suspended_at, silenced_at, disabled_at, sensitized_at, approved FROM accounts WHERE id = $1",
+            "SELECT suspended_at, silenced_at, disabled_at, sensitized_at, approved, purged_at \
+             FROM accounts WHERE id = $1",
         )
         .bind(account.as_i64())
         .fetch_optional(self.reader())
@@ -334,6 +362,7 @@ impl Store {
             disabled_at: row.try_get("disabled_at")?,
             sensitized_at: row.try_get("sensitized_at")?,
             approved: flag(&row, "approved")?,
+            purged_at: row.try_get("purged_at")?,
         })
     }
 
@@ -384,7 +413,8 @@ impl Store {
         rows.iter().map(|r| id(r, "id")).collect()
     }
 
-    /// Creates or replaces a domain block, with its mod-log line.
+    /// Creates or replaces a domain block, with its mod-log line. A suspension drops the
+    /// deliveries queued to the domain in the same transaction.
     pub async fn put_domain_block(
         &self,
         moderator: Id,
@@ -393,25 +423,7 @@ impl Store {
         action: &str,
     ) -> Result<(), StoreError> {
         let mut tx = self.writer().begin().await?;
-        sqlx::query(
-            "INSERT INTO domain_policies (domain, policy, severity, reject_media, reject_reports, \
-             public_comment, private_comment, obfuscate, created_at) \
-             VALUES ($1, 'block', $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (domain) DO UPDATE SET policy = 'block', severity = excluded.severity, \
-             reject_media = excluded.reject_media, reject_reports = excluded.reject_reports, \
-             public_comment = excluded.public_comment, private_comment = excluded.private_comment, \
-             obfuscate = excluded.obfuscate",
-        )
-        .bind(domain.as_str())
-        .bind(&block.severity)
-        .bind(block.reject_media)
-        .bind(block.reject_reports)
-        .bind(&block.public_comment)
-        .bind(&block.private_comment)
-        .bind(block.obfuscate)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
+        crate::blocklists::put_domain_block_in(&mut tx, domain, block).await?;
         log_in(
             &mut tx,
             self.next_id(),

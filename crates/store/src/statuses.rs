@@ -359,13 +359,25 @@ impl Store {
     /// status, the `Delete` event is recorded in the same transaction.
     pub async fn mark_status_deleted(&self, status: Id) -> Result<(), StoreError> {
         let mut tx = self.writer().begin().await?;
+        self.mark_status_deleted_in(&mut tx, status).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// [`Store::mark_status_deleted`] inside the caller's transaction (a moderator deleting
+    /// reported posts together with the strike that names them).
+    pub(crate) async fn mark_status_deleted_in(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        status: Id,
+    ) -> Result<(), StoreError> {
         let row = sqlx::query(
             "UPDATE statuses SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL \
              RETURNING account_id, local, reblog_of_id",
         )
         .bind(now_ms())
         .bind(status.as_i64())
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?
         .ok_or(StoreError::NotFound("status"))?;
         let is_boost = row.try_get::<Option<i64>, _>("reblog_of_id")?.is_some();
@@ -380,9 +392,8 @@ impl Store {
                 status: Some(status),
                 target_account: None,
             };
-            crate::outbox::enqueue_in(&mut tx, self.next_id(), &event).await?;
+            crate::outbox::enqueue_in(tx, self.next_id(), &event).await?;
         }
-        tx.commit().await?;
         Ok(())
     }
 }

@@ -13,7 +13,7 @@ use cohort_model::{Domain, Id, Role};
 use cohort_moderation::{AccountAction, Severity};
 use cohort_store::{
     AccountModeration, AccountState, AdminAccountFilter, DomainBlockRecord, DomainBlockWrite,
-    ReportFilter, ReportRecord, StoreError,
+    NewStrike, ReportFilter, ReportRecord, StoreError,
 };
 use serde_json::{Value, json};
 
@@ -25,7 +25,7 @@ use crate::routes::shared::{account_json, link_header, parse_id, visible_statuse
 use crate::state::ApiState;
 
 /// 403 unless the token covers `scope` and the account moderates.
-fn moderator(auth: &Authenticated, scope: &str) -> ApiResult<()> {
+pub(crate) fn moderator(auth: &Authenticated, scope: &str) -> ApiResult<()> {
     auth.require(scope)?;
     if !auth.account.role.can_moderate() {
         return Err(ApiError::Forbidden("This action is not allowed".into()));
@@ -87,7 +87,7 @@ fn optional_id(params: &Params, key: &str) -> ApiResult<Option<Id>> {
 // ---------------------------------------------------------------------------------------
 
 /// Mastodon's Admin::Account entity.
-async fn admin_account_json(state: &ApiState, account: Id) -> ApiResult<Value> {
+pub(crate) async fn admin_account_json(state: &ApiState, account: Id) -> ApiResult<Value> {
     let record = state.store.account_by_id(account).await?;
     let moderation = state.store.moderation_state(account).await?;
     let rendered = account_json(state, account).await?;
@@ -254,6 +254,7 @@ pub async fn account_action(
         None => AccountAction::None,
     };
     let report = optional_id(&params, "report_id")?;
+    let mut reported_statuses = Vec::new();
     if let Some(report) = report {
         let record = match state.store.report(report).await {
             Ok(r) => r,
@@ -265,7 +266,16 @@ pub async fn account_action(
         if record.target != target.id {
             return Err(invalid("the report is about another account"));
         }
+        reported_statuses = record.status_ids;
     }
+    if action == AccountAction::DeleteStatuses && reported_statuses.is_empty() {
+        return Err(invalid(
+            "delete_statuses needs a report_id of a report that names posts",
+        ));
+    }
+    let warning_text = params.string("warning_text").unwrap_or_default();
+    cohort_moderation::check_comment(&warning_text)
+        .map_err(|_| invalid("warning_text is too long (at most 1000 characters)"))?;
     params.bool("send_email_notification")?;
     let resolution_note = match report {
         Some(_) => Some(outcome(&state, &auth, &params, action).await?),
@@ -277,24 +287,55 @@ pub async fn account_action(
         AccountAction::Disable => Some((AccountState::Disabled, true)),
         AccountAction::Silence => Some((AccountState::Silenced, true)),
         AccountAction::Suspend => Some((AccountState::Suspended, true)),
+        AccountAction::DeleteStatuses => None,
     };
     let log_action = match action {
         AccountAction::None => "warn",
         other => other.as_str(),
     };
+    // A local account's owner is told with a strike they can see and appeal; a remote
+    // account's owner is another instance's to tell.
+    let strike = target.domain.is_none().then(|| NewStrike {
+        action: action.as_str().to_owned(),
+        text: warning_text.trim().to_owned(),
+        status_ids: reported_statuses.clone(),
+        delete_statuses: action == AccountAction::DeleteStatuses,
+    });
+    let remote_deletions = if target.domain.is_some() && action == AccountAction::DeleteStatuses {
+        reported_statuses.clone()
+    } else {
+        Vec::new()
+    };
     state
         .store
-        .moderate_account(&AccountModeration {
-            moderator: auth.account.id,
-            target: target.id,
-            change,
-            approval: None,
-            resolves_report: report,
-            resolution_note,
-            log_action: log_action.to_owned(),
-            reason: params.string("text").unwrap_or_default(),
-        })
+        .moderate_account_with_strike(
+            &AccountModeration {
+                moderator: auth.account.id,
+                target: target.id,
+                change,
+                approval: None,
+                resolves_report: report,
+                resolution_note,
+                log_action: log_action.to_owned(),
+                reason: params.string("text").unwrap_or_default(),
+            },
+            strike.as_ref(),
+        )
         .await?;
+    // A remote account's posts are removed here only (its instance decides about the
+    // originals): each is marked deleted as a remote Delete would.
+    for status in remote_deletions {
+        match state.store.status(status).await {
+            Ok(record) if record.facts.author.id == target.id => {
+                match state.store.mark_status_deleted(status).await {
+                    Ok(()) | Err(StoreError::NotFound(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Ok(_) | Err(StoreError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     Ok(Json(json!({})))
 }
 
@@ -309,6 +350,18 @@ async fn simple_account_change(
     moderator(auth, "admin:write:accounts")?;
     let target = state.store.account_by_id(parse_id(id)?).await?;
     may_act_on(auth, &target)?;
+    if change == Some((AccountState::Suspended, false))
+        && state
+            .store
+            .moderation_state(target.id)
+            .await?
+            .purged_at
+            .is_some()
+    {
+        return Err(invalid(
+            "this account was purged 30 days after its suspension; it cannot be restored",
+        ));
+    }
     if approval.is_some() {
         let current = state.store.moderation_state(target.id).await?;
         if target.domain.is_some() || current.approved {

@@ -4,9 +4,11 @@
 pub mod accounts;
 pub mod admin;
 pub mod aggregates;
+pub mod blocklists;
 pub mod clinicians;
 pub mod communities;
 pub mod conversations;
+pub mod dashboard;
 pub mod domain_blocks;
 pub mod evaluations;
 pub mod filters;
@@ -25,5 +27,6 @@ pub mod scheduled;
 pub mod search;
 pub mod shared;
 pub mod statuses;
+pub mod strikes;
 pub mod tags;
 pub mod timelines;

@@ -55,6 +55,18 @@ async fn render(
         "status": status,
         "group_key": format!("ungrouped-{}", n.id),
     });
+    if let Some(strike) = n.strike {
+        // A moderator acted on the viewer's account, or decided their appeal: the strike
+        // (Mastodon's AccountWarning) with its appeal's state.
+        let record = match state.store.strike(strike).await {
+            Ok(r) => r,
+            Err(cohort_store::StoreError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        rendered["moderation_warning"] =
+            crate::routes::strikes::strike_json(state, &record).await?;
+        return Ok(Some(rendered));
+    }
     if let Some(report) = n.report {
         // `admin.report`: a new report for a moderator. `moderation_warning`: a report of the
         // viewer's was handled (here, or by the instance it was forwarded to), in Mastodon's
