@@ -106,6 +106,9 @@ pub struct Config {
     pub user_communities: bool,
     /// Whether the mod log is public: `off`, `on` or `anonymous` (moderators not named).
     pub public_mod_log: cohort_api::PublicModLog,
+    /// How long a delivery worker's claim on a remote instance lasts without renewal: after a
+    /// crash, the instance's queue resumes once it has run out.
+    pub delivery_lease_seconds: u64,
 }
 
 /// The settings file as written; every key optional, unknown keys refused.
@@ -128,6 +131,7 @@ struct FileSettings {
     rate_limit: Option<u32>,
     user_communities: Option<bool>,
     public_mod_log: Option<String>,
+    delivery_lease_seconds: Option<u64>,
 }
 
 /// A configuration that cannot be used. The message names the setting.
@@ -195,6 +199,11 @@ const PHI_MEMBER: Setting = Setting::new("COHORT_PHI_MEMBER_ACTION", "phi_member
 const RATE_LIMIT: Setting = Setting::new("COHORT_RATE_LIMIT", "rate_limit");
 const USER_COMMUNITIES: Setting = Setting::new("COHORT_USER_COMMUNITIES", "user_communities");
 const PUBLIC_MOD_LOG: Setting = Setting::new("COHORT_PUBLIC_MOD_LOG", "public_mod_log");
+const DELIVERY_LEASE: Setting =
+    Setting::new("COHORT_DELIVERY_LEASE_SECONDS", "delivery_lease_seconds");
+/// The shortest delivery lease: longer than one request's timeout (10 s), so that a slow
+/// send never lets a second worker take the same instance.
+const MIN_DELIVERY_LEASE_SECONDS: u64 = 15;
 
 /// Every environment variable the server reads, for warnings about misspelt ones.
 pub const KNOWN_ENV_VARS: &[&str] = &[
@@ -214,6 +223,7 @@ pub const KNOWN_ENV_VARS: &[&str] = &[
     RATE_LIMIT.env,
     USER_COMMUNITIES.env,
     PUBLIC_MOD_LOG.env,
+    DELIVERY_LEASE.env,
     "COHORT_CONFIG",
     "COHORT_TEST_POSTGRES_URL",
 ];
@@ -419,6 +429,18 @@ impl Config {
             None => file_settings.rate_limit.unwrap_or(1500),
         };
 
+        let delivery_lease_seconds = match env(DELIVERY_LEASE.env) {
+            Some(value) => value.trim().parse::<u64>().ok(),
+            None => Some(file_settings.delivery_lease_seconds.unwrap_or(60)),
+        }
+        .filter(|n| (MIN_DELIVERY_LEASE_SECONDS..=3600).contains(n))
+        .ok_or_else(|| ConfigError::InvalidValue {
+            setting: DELIVERY_LEASE.env.to_owned(),
+            reason: format!(
+                "expected a number of seconds from {MIN_DELIVERY_LEASE_SECONDS} to 3600"
+            ),
+        })?;
+
         let config = Config {
             domain,
             listen,
@@ -436,6 +458,7 @@ impl Config {
             rate_limit,
             user_communities,
             public_mod_log,
+            delivery_lease_seconds,
         };
         config.check_consistency()?;
         Ok(config)
@@ -493,6 +516,11 @@ impl fmt::Display for Config {
         )?;
         writeln!(f, "oauth_password_grant = {}", self.oauth_password_grant)?;
         writeln!(f, "user_communities = {}", self.user_communities)?;
+        writeln!(
+            f,
+            "delivery_lease_seconds = {}",
+            self.delivery_lease_seconds
+        )?;
         writeln!(
             f,
             "public_mod_log = {}",
@@ -584,6 +612,7 @@ mod tests {
         assert_eq!(c.registrations, Registrations::Approval);
         assert!(!c.allow_loopback_federation);
         assert_eq!(c.public_url(), "http://localhost:8080");
+        assert_eq!(c.delivery_lease_seconds, 60);
     }
 
     #[test]
@@ -633,6 +662,8 @@ mod tests {
             ("COHORT_RATE_LIMIT", "lots"),
             ("COHORT_USER_COMMUNITIES", "often"),
             ("COHORT_PUBLIC_MOD_LOG", "sometimes"),
+            ("COHORT_DELIVERY_LEASE_SECONDS", "5"),
+            ("COHORT_DELIVERY_LEASE_SECONDS", "a minute"),
         ];
         for (var, value) in cases {
             let err = load(&[(var, value)], None).unwrap_err();
