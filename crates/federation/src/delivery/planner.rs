@@ -105,6 +105,23 @@ pub(crate) async fn candidate_domains(
                 domains.insert(domain);
             }
         }
+        OutboxKind::GroupBan
+        | OutboxKind::GroupUnban
+        | OutboxKind::GroupAddModerator
+        | OutboxKind::GroupRemoveModerator
+        | OutboxKind::GroupFeature
+        | OutboxKind::GroupUnfeature => {
+            // The members' instances, and the instance of the account concerned (a banned
+            // account no longer follows the Group, but its instance must learn of the ban).
+            if let Some(group) = event.actor {
+                domains.extend(store.remote_follower_domains(group).await?);
+            }
+            if let Some(domain) = relationship_domain(store, event).await?
+                && event.target_account.is_some()
+            {
+                domains.insert(domain);
+            }
+        }
         OutboxKind::UpdateActor | OutboxKind::DeleteActor => {
             tracing::info!(event = %event.id, kind = event.kind.as_str(), "actor updates and deletions are not federated yet");
         }

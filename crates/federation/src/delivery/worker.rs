@@ -201,6 +201,12 @@ async fn deliver_row(
         | OutboxKind::GroupForward => ctx.post(answered).await,
         OutboxKind::DeleteStatus | OutboxKind::UndoAnnounce => ctx.retraction(answered).await,
         OutboxKind::GroupRemove => ctx.group_removal(answered).await,
+        OutboxKind::GroupBan
+        | OutboxKind::GroupUnban
+        | OutboxKind::GroupAddModerator
+        | OutboxKind::GroupRemoveModerator
+        | OutboxKind::GroupFeature
+        | OutboxKind::GroupUnfeature => ctx.group_moderation(answered).await,
         OutboxKind::Follow
         | OutboxKind::UndoFollow
         | OutboxKind::AcceptFollow
@@ -494,6 +500,107 @@ impl RowContext<'_> {
         let activity = render::group_announce(&self.activity_id, &self.actor, removal);
         self.spend(plan.permits, &activity, false, completion, answered)
             .await
+    }
+
+    /// A Group's announcement of a moderation in its community (FEP-1b12, Lemmy's shapes):
+    /// `Announce(Block)` / `Announce(Undo(Block))` with `target` the Group for a ban and its
+    /// lifting, `Announce(Add)` / `Announce(Remove)` with `target` the moderators collection
+    /// or the `featured` collection. One copy per instance, to the account concerned when it
+    /// is there (a banned account has left the Group's followers), else to a member's inbox,
+    /// each permitted like any activity from the Group to that account. The inner activity
+    /// is the Group's own (it is authoritative for its collections); ban reasons stay with
+    /// the moderators.
+    async fn group_moderation(&self, answered: &mut bool) -> Result<RowResult, StoreError> {
+        let store = self.store();
+        let recipient_id = match self.event.target_account {
+            Some(target)
+                if store
+                    .account_by_id(target)
+                    .await
+                    .is_ok_and(|a| a.domain.as_ref() == Some(self.domain())) =>
+            {
+                Some(target)
+            }
+            _ => store
+                .remote_followers_on_domain(self.party.id, self.domain())
+                .await?
+                .into_iter()
+                .next(),
+        };
+        let Some(recipient_id) = recipient_id else {
+            return Ok(finished());
+        };
+        let Some(recipient) = store
+            .remote_recipients(&[recipient_id])
+            .await?
+            .into_iter()
+            .next()
+        else {
+            return Ok(finished());
+        };
+        let facts = store.domain_facts(&[self.domain().clone()]).await?;
+        let plan = plan_delivery(
+            &facts,
+            &Subject::Relationship {
+                from: &self.party,
+                to: &recipient,
+            },
+        );
+        if plan.permits.is_empty() {
+            self.shared.stats.denied.fetch_add(1, Ordering::Relaxed);
+            return Ok(finished());
+        }
+        let group = &self.actor;
+        let inner_id = format!("{}#{}", self.activity_id, self.event.kind.as_str());
+        let account_uri = match self.event.target_account {
+            Some(target) => match store.account_by_id(target).await {
+                Ok(a) => a.actor_uri,
+                Err(StoreError::NotFound(_)) => return Ok(finished()),
+                Err(e) => return Err(e),
+            },
+            None => String::new(),
+        };
+        let moderators = format!("{}/moderators", group.id);
+        let featured = format!("{}/collections/featured", group.id);
+        let inner = match self.event.kind {
+            OutboxKind::GroupBan => render::community_ban(&inner_id, group, &account_uri),
+            OutboxKind::GroupUnban => {
+                let ban = self
+                    .undone_id(OutboxKind::GroupBan, None, self.event.target_account)
+                    .await?;
+                render::undo(
+                    &inner_id,
+                    group,
+                    render::community_ban(&format!("{ban}#group_ban"), group, &account_uri),
+                )
+            }
+            OutboxKind::GroupAddModerator => {
+                render::collection_add(&inner_id, group, &account_uri, &moderators)
+            }
+            OutboxKind::GroupRemoveModerator => {
+                render::collection_remove(&inner_id, group, &account_uri, &moderators)
+            }
+            OutboxKind::GroupFeature | OutboxKind::GroupUnfeature => {
+                let Some(status) = self.status().await? else {
+                    return Ok(finished());
+                };
+                if self.event.kind == OutboxKind::GroupFeature {
+                    render::collection_add(&inner_id, group, &status.uri, &featured)
+                } else {
+                    render::collection_remove(&inner_id, group, &status.uri, &featured)
+                }
+            }
+            _ => return Ok(finished()),
+        };
+        let activity = render::group_announce(&self.activity_id, group, inner);
+        self.spend(
+            plan.permits,
+            &activity,
+            false,
+            Completion::default(),
+            answered,
+        )
+        .await
     }
 
     /// Follow, Accept, Reject, Block, Like and their Undos: to the one counterpart.
