@@ -64,7 +64,7 @@ async fn moderators(instance: &Instance, token: &str, community: &str) -> Vec<St
     accts(&list)
 }
 
-async fn featured(instance: &Instance, token: &str, community: &str) -> Vec<String> {
+async fn featured_on(instance: &Instance, token: &str, community: &str) -> Vec<String> {
     let (status, list) = instance
         .get(
             &format!("/api/v1/communities/{community}/statuses?pinned=true"),
@@ -210,7 +210,7 @@ async fn a_groups_moderation_reaches_its_members_instances() {
             .await;
         assert_eq!(status, 200, "{body}");
         settle(&all).await;
-        let pinned = featured(&gamma, &gus, &community).await;
+        let pinned = featured_on(&gamma, &gus, &community).await;
         assert!(
             pinned.len() == 1 && pinned[0].contains("sensor"),
             "gamma shows the thread featured: {pinned:?}"
@@ -224,7 +224,7 @@ async fn a_groups_moderation_reaches_its_members_instances() {
             .await;
         assert_eq!(status, 200);
         settle(&all).await;
-        assert!(featured(&gamma, &gus, &community).await.is_empty());
+        assert!(featured_on(&gamma, &gus, &community).await.is_empty());
 
         // Bans: Olga bans Gus; gamma learns it (the Announce reaches the banned account's
         // instance though Gus no longer follows the Group), then the unban.
@@ -324,10 +324,56 @@ async fn announced_moderation_by_a_non_moderator_or_of_another_community_changes
                 "target": format!("http://{}/users/another", alpha.domain),
             }
         });
-        for activity in [&by_a_member, &elsewhere] {
+        // Featuring a post that is not in the community (Pat's own post on beta).
+        let (status, outside) = beta
+            .post(
+                "/api/v1/statuses",
+                Some(&pat),
+                &[("status", "not in any community")],
+            )
+            .await;
+        assert_eq!(status, 200, "{outside}");
+        let outside_uri = outside["uri"].as_str().unwrap().to_owned();
+        let not_in_it = json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{group_uri}/forged/4"),
+            "type": "Announce",
+            "actor": group_uri,
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            "object": {
+                "id": format!("{group_uri}/forged/4/add"),
+                "type": "Add",
+                "actor": group_uri,
+                "object": outside_uri,
+                "target": format!("{group_uri}/collections/featured"),
+            }
+        });
+        for activity in [&by_a_member, &elsewhere, &not_in_it] {
             assert_eq!(post_as(&alpha, &group_id, &beta, activity).await, 202);
         }
+        // The same Add announced by a Person (Olga), not the Group: no Group, no moderation.
+        let olga_id = account_id(&alpha, &olga, "olga").await;
+        let olga_uri = format!("http://{}/users/olga", alpha.domain);
+        let by_a_person = json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{olga_uri}/forged/5"),
+            "type": "Announce",
+            "actor": olga_uri,
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            "object": {
+                "id": format!("{olga_uri}/forged/5/add"),
+                "type": "Add",
+                "actor": olga_uri,
+                "object": pat_uri,
+                "target": format!("{group_uri}/moderators"),
+            }
+        });
+        assert_eq!(post_as(&alpha, &olga_id, &beta, &by_a_person).await, 202);
         settle(&all).await;
+        assert!(
+            featured_on(&beta, &pat, &community).await.is_empty(),
+            "nothing featured"
+        );
         let standing = relationship(&beta, &pat, &community).await;
         assert_eq!(standing["moderator"], false, "{standing}");
         assert_eq!(standing["banned"], false, "{standing}");

@@ -51,8 +51,7 @@ pub(crate) async fn candidate_domains(
                 Err(StoreError::NotFound(_)) => return Ok(Vec::new()),
                 Err(e) => return Err(e),
             };
-            let (_, candidates) = store.delivery_candidates(&record.facts).await?;
-            domains.extend(candidates.into_iter().filter_map(|c| c.party.domain));
+            domains.extend(store.candidate_domains(&record.facts).await?);
         }
         OutboxKind::DeleteStatus | OutboxKind::UndoAnnounce | OutboxKind::GroupRemove => {
             let Some(status) = event.status else {

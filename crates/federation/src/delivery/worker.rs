@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use cohort_model::{Domain, Id};
 use cohort_policy::{
@@ -71,6 +72,56 @@ impl KeyCache {
         }
         Ok(signer)
     }
+}
+
+/// How long the workers of the many instances one activity goes to share what they looked
+/// up and rendered for it (the event, the acting account, the post and its activity), so
+/// that a post to 500 instances is loaded and rendered about once, not 500 times. The
+/// audience is still re-planned for every row with that domain's current facts; only a
+/// change to the post itself (an edit, a deletion) or to its author's standing may take this
+/// long to be seen, and a Delete made meanwhile still reaches every inbox that got the post.
+const SHARED_FOR: Duration = Duration::from_secs(1);
+
+/// Values shared between the rows of one activity for [`SHARED_FOR`], by id.
+pub(crate) struct Recent<T> {
+    entries: Mutex<HashMap<Id, (Instant, T)>>,
+}
+
+impl<T> Default for Recent<T> {
+    fn default() -> Self {
+        Recent {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<T: Clone> Recent<T> {
+    fn get(&self, id: Id) -> Option<T> {
+        let entries = self.entries.lock().ok()?;
+        let (at, value) = entries.get(&id)?;
+        (at.elapsed() < SHARED_FOR).then(|| value.clone())
+    }
+
+    fn put(&self, id: Id, value: T) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= 1024 {
+                entries.retain(|_, (at, _)| at.elapsed() < SHARED_FOR);
+            }
+            entries.insert(id, (Instant::now(), value));
+        }
+    }
+}
+
+/// A post and the activity rendered from it (`None`: nothing to send, such as a boost of a
+/// post that is gone).
+type RenderedPost = Arc<(StatusRecord, Option<Unaddressed>)>;
+
+/// What the workers share per activity (see [`SHARED_FOR`]).
+#[derive(Default)]
+pub(crate) struct ActivityCache {
+    events: Recent<OutboxEvent>,
+    actors: Recent<DeliveryActor>,
+    posts: Recent<RenderedPost>,
 }
 
 /// Holds the lease on `domain` (already claimed) and works through its queue.
@@ -153,8 +204,16 @@ async fn deliver_row(
     answered: &mut bool,
 ) -> Result<RowResult, StoreError> {
     let store = &shared.store;
-    let Some(event) = store.outbox_event(row.event_id).await? else {
-        return Ok(finished());
+    let cache = &shared.activities;
+    let event = match cache.events.get(row.event_id) {
+        Some(event) => event,
+        None => {
+            let Some(event) = store.outbox_event(row.event_id).await? else {
+                return Ok(finished());
+            };
+            cache.events.put(row.event_id, event.clone());
+            event
+        }
     };
     if matches!(event.kind, OutboxKind::Flag | OutboxKind::ResolveReport) {
         return instance_row(shared, row, &event, answered).await;
@@ -162,10 +221,16 @@ async fn deliver_row(
     let Some(actor_id) = event.actor else {
         return Ok(finished());
     };
-    let actor = match store.delivery_actor(actor_id).await {
-        Ok(a) => a,
-        Err(StoreError::NotFound(_)) => return Ok(finished()),
-        Err(e) => return Err(e),
+    let actor = match cache.actors.get(actor_id) {
+        Some(actor) => actor,
+        None => match store.delivery_actor(actor_id).await {
+            Ok(a) => {
+                cache.actors.put(actor_id, a.clone());
+                a
+            }
+            Err(StoreError::NotFound(_)) => return Ok(finished()),
+            Err(e) => return Err(e),
+        },
     };
     if actor.domain.is_some() {
         tracing::warn!(event = %event.id, "outbox event by a remote account; not delivered");
@@ -302,9 +367,22 @@ impl RowContext<'_> {
 
     /// Create, Update, Announce: re-planned over the domain's current candidates.
     async fn post(&self, answered: &mut bool) -> Result<RowResult, StoreError> {
-        let Some(record) = self.status().await? else {
-            return Ok(finished());
+        let rendered = match self.shared.activities.posts.get(self.event.id) {
+            Some(rendered) => rendered,
+            None => {
+                let Some(record) = self.status().await? else {
+                    return Ok(finished());
+                };
+                let activity = self.render_post(&record).await?;
+                let rendered: RenderedPost = Arc::new((record, activity));
+                self.shared
+                    .activities
+                    .posts
+                    .put(self.event.id, rendered.clone());
+                rendered
+            }
         };
+        let (record, activity) = &*rendered;
         let (facts, candidates) = self
             .store()
             .delivery_candidates_on_domain(&record.facts, self.domain())
@@ -325,12 +403,25 @@ impl RowContext<'_> {
             self.shared.stats.denied.fetch_add(1, Ordering::Relaxed);
             return Ok(RowResult::Finished(completion));
         }
-        let activity = match self.event.kind {
+        let Some(activity) = activity else {
+            return Ok(finished());
+        };
+        self.spend(plan.permits, activity, true, completion, answered)
+            .await
+    }
+
+    /// The activity a post's event sends (`None` for a boost whose original is gone).
+    async fn render_post(&self, record: &StatusRecord) -> Result<Option<Unaddressed>, StoreError> {
+        Ok(Some(match self.event.kind {
             OutboxKind::Announce => {
                 let Some(original) = record.reblog_of_id else {
-                    return Ok(finished());
+                    return Ok(None);
                 };
-                let original = self.store().status(original).await?;
+                let original = match self.store().status(original).await {
+                    Ok(o) => o,
+                    Err(StoreError::NotFound(_)) => return Ok(None),
+                    Err(e) => return Err(e),
+                };
                 render::announce(
                     &self.activity_id,
                     &self.actor,
@@ -341,12 +432,12 @@ impl RowContext<'_> {
             OutboxKind::UpdateStatus => render::update(
                 &self.activity_id,
                 &self.actor,
-                &self.note_source(&record).await?,
+                &self.note_source(record).await?,
             ),
             OutboxKind::GroupForward => {
                 // The post as its author's Create, wrapped in the Group's Announce. Receivers
                 // refetch the post from its origin rather than trust the wrapping.
-                let source = self.note_source(&record).await?;
+                let source = self.note_source(record).await?;
                 let author = ActorRef {
                     id: source.attributed_to.clone(),
                     followers: None,
@@ -360,11 +451,9 @@ impl RowContext<'_> {
             _ => render::create(
                 &self.activity_id,
                 &self.actor,
-                &self.note_source(&record).await?,
+                &self.note_source(record).await?,
             ),
-        };
-        self.spend(plan.permits, &activity, true, completion, answered)
-            .await
+        }))
     }
 
     /// Delete (or, for a boost, Undo(Announce)): to every inbox of this domain that received
