@@ -123,6 +123,9 @@ pub struct Config {
     pub media_max_pixels: u64,
     /// Uploads to `/api/v2/media` above this many bytes are processed in the background.
     pub media_async_bytes: usize,
+    /// How long a delivery worker's claim on a remote instance lasts without renewal: after a
+    /// crash, the instance's queue resumes once it has run out.
+    pub delivery_lease_seconds: u64,
 }
 
 /// The settings file as written; every key optional, unknown keys refused.
@@ -153,6 +156,7 @@ struct FileSettings {
     media_max_bytes: Option<u64>,
     media_max_pixels: Option<u64>,
     media_async_bytes: Option<u64>,
+    delivery_lease_seconds: Option<u64>,
 }
 
 /// A configuration that cannot be used. The message names the setting.
@@ -233,6 +237,11 @@ const AGGREGATE_MIN_PATIENTS: Setting =
 const MEDIA_MAX_BYTES: Setting = Setting::new("COHORT_MEDIA_MAX_BYTES", "media_max_bytes");
 const MEDIA_MAX_PIXELS: Setting = Setting::new("COHORT_MEDIA_MAX_PIXELS", "media_max_pixels");
 const MEDIA_ASYNC_BYTES: Setting = Setting::new("COHORT_MEDIA_ASYNC_BYTES", "media_async_bytes");
+const DELIVERY_LEASE: Setting =
+    Setting::new("COHORT_DELIVERY_LEASE_SECONDS", "delivery_lease_seconds");
+/// The shortest delivery lease: longer than one request's timeout (10 s), so that a slow
+/// send never lets a second worker take the same instance.
+const MIN_DELIVERY_LEASE_SECONDS: u64 = 15;
 
 /// Every environment variable the server reads, for warnings about misspelt ones.
 pub const KNOWN_ENV_VARS: &[&str] = &[
@@ -260,6 +269,7 @@ pub const KNOWN_ENV_VARS: &[&str] = &[
     MEDIA_MAX_BYTES.env,
     MEDIA_MAX_PIXELS.env,
     MEDIA_ASYNC_BYTES.env,
+    DELIVERY_LEASE.env,
     "COHORT_CONFIG",
     "COHORT_TEST_POSTGRES_URL",
 ];
@@ -601,6 +611,18 @@ impl Config {
         )?)
         .unwrap_or(usize::MAX);
 
+        let delivery_lease_seconds = match env(DELIVERY_LEASE.env) {
+            Some(value) => value.trim().parse::<u64>().ok(),
+            None => Some(file_settings.delivery_lease_seconds.unwrap_or(60)),
+        }
+        .filter(|n| (MIN_DELIVERY_LEASE_SECONDS..=3600).contains(n))
+        .ok_or_else(|| ConfigError::InvalidValue {
+            setting: DELIVERY_LEASE.env.to_owned(),
+            reason: format!(
+                "expected a number of seconds from {MIN_DELIVERY_LEASE_SECONDS} to 3600"
+            ),
+        })?;
+
         let config = Config {
             domain,
             listen,
@@ -626,6 +648,7 @@ impl Config {
             media_max_bytes,
             media_max_pixels,
             media_async_bytes,
+            delivery_lease_seconds,
         };
         config.check_consistency()?;
         Ok(config)
@@ -690,6 +713,11 @@ impl fmt::Display for Config {
             f,
             "aggregate_min_patients = {}",
             self.aggregate_min_patients
+        )?;
+        writeln!(
+            f,
+            "delivery_lease_seconds = {}",
+            self.delivery_lease_seconds
         )?;
         writeln!(
             f,
@@ -799,6 +827,7 @@ mod tests {
         assert_eq!(c.registrations, Registrations::Approval);
         assert!(!c.allow_loopback_federation);
         assert_eq!(c.public_url(), "http://localhost:8080");
+        assert_eq!(c.delivery_lease_seconds, 60);
     }
 
     #[test]
@@ -854,6 +883,8 @@ mod tests {
             ("COHORT_CLINICIAN_DIRECT_MESSAGES", "nobody"),
             ("COHORT_AGGREGATE_MIN_PATIENTS", "1"),
             ("COHORT_AGGREGATE_MIN_PATIENTS", "ten"),
+            ("COHORT_DELIVERY_LEASE_SECONDS", "5"),
+            ("COHORT_DELIVERY_LEASE_SECONDS", "a minute"),
         ];
         for (var, value) in cases {
             let err = load(&[(var, value)], None).unwrap_err();

@@ -150,11 +150,11 @@ pub async fn prepare(config: Config) -> Result<Prepared, RunError> {
     let federation = FederationState::new(store.clone(), federation_config)
         .await
         .map_err(|e| RunError::Other(format!("cannot start federation: {e}")))?;
-    let delivery = Delivery::new(
-        store.clone(),
-        DeliveryConfig::new(config.domain.clone(), config.allow_loopback_federation),
-    )
-    .map_err(|e| RunError::Other(format!("cannot start delivery: {e}")))?;
+    let mut delivery_config =
+        DeliveryConfig::new(config.domain.clone(), config.allow_loopback_federation);
+    delivery_config.lease = Duration::from_secs(config.delivery_lease_seconds);
+    let delivery = Delivery::new(store.clone(), delivery_config)
+        .map_err(|e| RunError::Other(format!("cannot start delivery: {e}")))?;
     Ok(Prepared {
         listener,
         state: AppState {

@@ -174,6 +174,56 @@ impl Store {
         Ok((facts, candidates))
     }
 
+    /// The remote domains [`Store::delivery_candidates`] would find candidates on, without
+    /// gathering the candidates' facts: what the planner needs (each domain's worker
+    /// re-plans at send time with that domain's facts). For a post to a community of 20,000
+    /// members this is two `DISTINCT` queries instead of loading every member's facts.
+    pub async fn candidate_domains(
+        &self,
+        post: &PostFacts,
+    ) -> Result<BTreeSet<Domain>, StoreError> {
+        let mut names: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT a.domain FROM follows f JOIN accounts a ON a.id = f.account_id \
+             WHERE f.target_account_id = $1 AND f.state = 'accepted' AND a.domain IS NOT NULL \
+             AND a.inbox_uri IS NOT NULL",
+        )
+        .bind(post.author.id.as_i64())
+        .fetch_all(self.reader())
+        .await?;
+        let subject = post.reblog_of.as_deref().unwrap_or(post);
+        if let Some(community) = subject.audience.community {
+            names.extend(
+                sqlx::query_scalar::<_, String>(
+                    "SELECT DISTINCT a.domain FROM community_members m JOIN accounts a \
+                     ON a.id = m.account_id WHERE m.community_id = $1 AND m.state = 'member' \
+                     AND a.domain IS NOT NULL AND a.inbox_uri IS NOT NULL",
+                )
+                .bind(community.as_i64())
+                .fetch_all(self.reader())
+                .await?,
+            );
+        }
+        let mut others: Vec<Id> = post.addressed.clone();
+        others.push(subject.author.id);
+        if let Some(parent) = &subject.parent {
+            others.push(parent.author.id);
+        }
+        others.retain(|id| *id != post.author.id);
+        let mut domains: BTreeSet<Domain> = self
+            .remote_recipients(&others)
+            .await?
+            .into_iter()
+            .filter_map(|r| r.party.domain)
+            .collect();
+        for name in names {
+            domains.insert(Domain::parse(&name).map_err(|e| StoreError::Corrupt {
+                column: "accounts.domain",
+                detail: e.to_string(),
+            })?);
+        }
+        Ok(domains)
+    }
+
     /// Blocks between `account` and any of `others`, in both directions, as (blocker,
     /// blocked) pairs.
     pub async fn blocks_between(

@@ -423,40 +423,6 @@ impl Store {
         Ok(event)
     }
 
-    /// The domains of the remote accounts following `account` (accepted follows): where an
-    /// actor `Update` goes.
-    pub async fn remote_follower_domains(&self, account: Id) -> Result<Vec<Domain>, StoreError> {
-        let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT a.domain FROM follows f JOIN accounts a ON a.id = f.account_id \
-             WHERE f.target_account_id = $1 AND f.state = 'accepted' AND a.domain IS NOT NULL \
-             ORDER BY a.domain",
-        )
-        .bind(account.as_i64())
-        .fetch_all(self.reader())
-        .await?;
-        Ok(rows.iter().filter_map(|d| Domain::parse(d).ok()).collect())
-    }
-
-    /// The remote accounts on `domain` following `account` (accepted), oldest follow first.
-    pub async fn remote_followers_on_domain(
-        &self,
-        account: Id,
-        domain: &Domain,
-    ) -> Result<Vec<Id>, StoreError> {
-        let rows: Vec<i64> = sqlx::query_scalar(
-            "SELECT a.id FROM follows f JOIN accounts a ON a.id = f.account_id \
-             WHERE f.target_account_id = $1 AND f.state = 'accepted' AND a.domain = $2 \
-             ORDER BY f.id",
-        )
-        .bind(account.as_i64())
-        .bind(domain.as_str())
-        .fetch_all(self.reader())
-        .await?;
-        rows.into_iter()
-            .map(|raw| id_from(raw, "follows.account_id"))
-            .collect()
-    }
-
     /// Sets who may send `account` direct messages (`None`: the instance default).
     pub async fn set_direct_messages_from(
         &self,

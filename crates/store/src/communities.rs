@@ -15,6 +15,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::accounts::AccountRecord;
+use crate::outbox::OutboxKind;
 use crate::row::{id, parsed};
 use crate::timelines::Page;
 use crate::{Store, StoreError, now_ms};
@@ -774,17 +775,106 @@ impl Store {
         } else {
             CommunityRole::Member
         };
+        let record = self.community(community).await?;
+        let mut tx = self.writer().begin().await?;
         let changed = sqlx::query(
             "UPDATE community_members SET role = $1, updated_at = $2 WHERE community_id = $3 \
-             AND account_id = $4 AND state = 'member' AND role <> 'owner'",
+             AND account_id = $4 AND state = 'member' AND role <> 'owner' AND role <> $1",
         )
         .bind(role.as_str())
         .bind(now_ms())
         .bind(community.as_i64())
         .bind(account.as_i64())
-        .execute(self.writer())
+        .execute(&mut *tx)
         .await?;
-        Ok(changed.rows_affected() > 0)
+        if changed.rows_affected() > 0 {
+            let kind = if moderator {
+                OutboxKind::GroupAddModerator
+            } else {
+                OutboxKind::GroupRemoveModerator
+            };
+            self.announce_moderation_in(&mut tx, &record, kind, None, Some(account))
+                .await?;
+            tx.commit().await?;
+            return Ok(true);
+        }
+        // Already in that role: nothing changes, nothing is announced.
+        let already: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM community_members WHERE community_id = $1 AND account_id = $2 \
+             AND state = 'member' AND role = $3",
+        )
+        .bind(community.as_i64())
+        .bind(account.as_i64())
+        .bind(role.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(already > 0)
+    }
+
+    /// The domains of the remote accounts following `account` (accepted): where a Group's
+    /// announcements and an actor's `Update` go.
+    pub async fn remote_follower_domains(
+        &self,
+        account: Id,
+    ) -> Result<Vec<cohort_model::Domain>, StoreError> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT a.domain FROM follows f JOIN accounts a ON a.id = f.account_id \
+             WHERE f.target_account_id = $1 AND f.state = 'accepted' AND a.domain IS NOT NULL \
+             ORDER BY a.domain",
+        )
+        .bind(account.as_i64())
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|d| {
+                cohort_model::Domain::parse(d).map_err(|e| StoreError::Corrupt {
+                    column: "accounts.domain",
+                    detail: e.to_string(),
+                })
+            })
+            .collect()
+    }
+
+    /// The remote accounts on `domain` following `account` (accepted), oldest follow first.
+    pub async fn remote_followers_on_domain(
+        &self,
+        account: Id,
+        domain: &cohort_model::Domain,
+    ) -> Result<Vec<Id>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT a.id FROM follows f JOIN accounts a ON a.id = f.account_id \
+             WHERE f.target_account_id = $1 AND f.state = 'accepted' AND a.domain = $2 \
+             ORDER BY a.id",
+        )
+        .bind(account.as_i64())
+        .bind(domain.as_str())
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(|row| id(row, "id")).collect()
+    }
+
+    /// Records the Group's announcement of a moderation in a community hosted here, in the
+    /// caller's transaction. A `local` community's Group exists nowhere else, and a community
+    /// hosted elsewhere is announced by its own Group: nothing is recorded for them.
+    async fn announce_moderation_in(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        community: &CommunityRecord,
+        kind: OutboxKind,
+        status: Option<Id>,
+        target_account: Option<Id>,
+    ) -> Result<(), StoreError> {
+        if !community.is_local() || community.visibility == CommunityVisibility::Local {
+            return Ok(());
+        }
+        let event = crate::outbox::NewOutboxEvent {
+            kind,
+            actor: community.account.id,
+            status,
+            target_account,
+        };
+        crate::outbox::enqueue_in(tx, self.next_id(), &event).await
     }
 
     /// Bans an account (member or not) until `expires_at` (`None`: until unbanned). Its
@@ -825,6 +915,14 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         crate::relations::remove_follow_in(&mut tx, account, community.account.id).await?;
+        self.announce_moderation_in(
+            &mut tx,
+            community,
+            OutboxKind::GroupBan,
+            None,
+            Some(account),
+        )
+        .await?;
         crate::moderation::log_community_in(
             &mut tx,
             self.next_id(),
@@ -849,6 +947,7 @@ impl Store {
         moderator: Id,
         account: Id,
     ) -> Result<bool, StoreError> {
+        let record = self.community(community).await?;
         let mut tx = self.writer().begin().await?;
         let removed = sqlx::query(
             "DELETE FROM community_members WHERE community_id = $1 AND account_id = $2 AND state = 'banned'",
@@ -860,6 +959,14 @@ impl Store {
         if removed.rows_affected() == 0 {
             return Ok(false);
         }
+        self.announce_moderation_in(
+            &mut tx,
+            &record,
+            OutboxKind::GroupUnban,
+            None,
+            Some(account),
+        )
+        .await?;
         crate::moderation::log_community_in(
             &mut tx,
             self.next_id(),
@@ -964,12 +1071,27 @@ impl Store {
         status: Id,
         pinned: bool,
     ) -> Result<bool, StoreError> {
+        let record = self.community(community).await?;
         if !pinned {
-            sqlx::query("DELETE FROM community_pins WHERE community_id = $1 AND status_id = $2")
-                .bind(community.as_i64())
-                .bind(status.as_i64())
-                .execute(self.writer())
+            let mut tx = self.writer().begin().await?;
+            let unpinned = sqlx::query(
+                "DELETE FROM community_pins WHERE community_id = $1 AND status_id = $2",
+            )
+            .bind(community.as_i64())
+            .bind(status.as_i64())
+            .execute(&mut *tx)
+            .await?;
+            if unpinned.rows_affected() > 0 {
+                self.announce_moderation_in(
+                    &mut tx,
+                    &record,
+                    OutboxKind::GroupUnfeature,
+                    Some(status),
+                    None,
+                )
                 .await?;
+            }
+            tx.commit().await?;
             return Ok(true);
         }
         let is_thread: i64 = sqlx::query_scalar(
@@ -983,15 +1105,27 @@ impl Store {
         if is_thread == 0 {
             return Ok(false);
         }
-        sqlx::query(
+        let mut tx = self.writer().begin().await?;
+        let pinned = sqlx::query(
             "INSERT INTO community_pins (community_id, status_id, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (community_id, status_id) DO NOTHING",
         )
         .bind(community.as_i64())
         .bind(status.as_i64())
         .bind(now_ms())
-        .execute(self.writer())
+        .execute(&mut *tx)
         .await?;
+        if pinned.rows_affected() > 0 {
+            self.announce_moderation_in(
+                &mut tx,
+                &record,
+                OutboxKind::GroupFeature,
+                Some(status),
+                None,
+            )
+            .await?;
+        }
+        tx.commit().await?;
         Ok(true)
     }
 

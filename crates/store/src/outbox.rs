@@ -62,11 +62,43 @@ pub enum OutboxKind {
     /// (`Resolve` from the instance actor; the report is found by
     /// `reports.resolution_event_id`).
     ResolveReport,
+    /// A local community's moderator banned an account (the target): the Group announces
+    /// `Block` with `target` the Group (Lemmy's community ban) to its members' instances and
+    /// to the banned account's.
+    GroupBan,
+    /// The ban was lifted: the Group announces `Undo(Block)`.
+    GroupUnban,
+    /// A member (the target) became a moderator of a local community: the Group announces
+    /// `Add` with `target` its moderators collection.
+    GroupAddModerator,
+    /// A moderator (the target) became a plain member again: `Remove` from the moderators
+    /// collection, announced.
+    GroupRemoveModerator,
+    /// A thread (the status) was featured: the Group announces `Add` with `target` its
+    /// `featured` collection.
+    GroupFeature,
+    /// A thread stopped being featured: `Remove` from the `featured` collection, announced.
+    GroupUnfeature,
 }
 
 impl OutboxKind {
+    /// Whether this is a Group's announcement of a moderation in its community (a ban, a
+    /// moderator added or removed, a thread featured or not): sent to the instances of its
+    /// members and of the account concerned.
+    pub fn is_group_moderation(self) -> bool {
+        matches!(
+            self,
+            OutboxKind::GroupBan
+                | OutboxKind::GroupUnban
+                | OutboxKind::GroupAddModerator
+                | OutboxKind::GroupRemoveModerator
+                | OutboxKind::GroupFeature
+                | OutboxKind::GroupUnfeature
+        )
+    }
+
     /// Every kind.
-    pub const ALL: [OutboxKind; 20] = [
+    pub const ALL: [OutboxKind; 26] = [
         OutboxKind::CreateStatus,
         OutboxKind::UpdateStatus,
         OutboxKind::DeleteStatus,
@@ -87,6 +119,12 @@ impl OutboxKind {
         OutboxKind::ModeratorDelete,
         OutboxKind::Flag,
         OutboxKind::ResolveReport,
+        OutboxKind::GroupBan,
+        OutboxKind::GroupUnban,
+        OutboxKind::GroupAddModerator,
+        OutboxKind::GroupRemoveModerator,
+        OutboxKind::GroupFeature,
+        OutboxKind::GroupUnfeature,
     ];
 
     /// The stored name.
@@ -112,6 +150,12 @@ impl OutboxKind {
             OutboxKind::ModeratorDelete => "moderator_delete",
             OutboxKind::Flag => "flag",
             OutboxKind::ResolveReport => "resolve_report",
+            OutboxKind::GroupBan => "group_ban",
+            OutboxKind::GroupUnban => "group_unban",
+            OutboxKind::GroupAddModerator => "group_add_moderator",
+            OutboxKind::GroupRemoveModerator => "group_remove_moderator",
+            OutboxKind::GroupFeature => "group_feature",
+            OutboxKind::GroupUnfeature => "group_unfeature",
         }
     }
 

@@ -621,3 +621,80 @@ async fn the_directory_lists_discoverable_communities_matching_the_query() {
     })
     .await;
 }
+
+/// The kinds of the outbox events recorded so far, oldest first.
+async fn outbox_kinds(store: &Store) -> Vec<cohort_store::OutboxKind> {
+    store
+        .outbox_events_after(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_federated_communitys_moderation_is_announced_and_a_local_ones_is_not() {
+    use cohort_store::OutboxKind as K;
+    on_each_engine(|store| async move {
+        let owner = person(&store, "olga").await;
+        let mo = person(&store, "mo").await;
+        let gus = person(&store, "gus").await;
+        for (name, visibility, announced) in [
+            ("diabetes", CommunityVisibility::Public, true),
+            ("ward", CommunityVisibility::Local, false),
+        ] {
+            let c = community(&store, name, owner, Membership::Open, visibility).await;
+            for account in [mo, gus] {
+                store.join_community(&c, account, None).await.unwrap();
+            }
+            let thread = store
+                .create_status(&status(&store, mo, c.id, None))
+                .await
+                .unwrap()
+                .facts
+                .id;
+            let before = outbox_kinds(&store).await.len();
+            assert!(store.set_community_moderator(c.id, mo, true).await.unwrap());
+            // Already a moderator: nothing changes, nothing more is announced.
+            assert!(store.set_community_moderator(c.id, mo, true).await.unwrap());
+            assert!(
+                store
+                    .set_community_moderator(c.id, mo, false)
+                    .await
+                    .unwrap()
+            );
+            assert!(store.set_community_pin(c.id, thread, true).await.unwrap());
+            assert!(store.set_community_pin(c.id, thread, false).await.unwrap());
+            assert!(
+                store
+                    .ban_from_community(&c, owner, gus, "spam", None)
+                    .await
+                    .unwrap()
+            );
+            assert!(store.unban_from_community(c.id, owner, gus).await.unwrap());
+            let kinds = outbox_kinds(&store).await[before..].to_vec();
+            let expected = if announced {
+                vec![
+                    K::GroupAddModerator,
+                    K::GroupRemoveModerator,
+                    K::GroupFeature,
+                    K::GroupUnfeature,
+                    K::GroupBan,
+                    K::GroupUnban,
+                ]
+            } else {
+                Vec::new()
+            };
+            assert_eq!(kinds, expected, "{name}");
+            let events = store.outbox_events_after(0, 1000).await.unwrap();
+            for event in events[before..]
+                .iter()
+                .filter(|e| e.kind.is_group_moderation())
+            {
+                assert_eq!(event.actor, Some(c.account.id), "the Group announces");
+            }
+        }
+    })
+    .await;
+}

@@ -51,8 +51,7 @@ pub(crate) async fn candidate_domains(
                 Err(StoreError::NotFound(_)) => return Ok(Vec::new()),
                 Err(e) => return Err(e),
             };
-            let (_, candidates) = store.delivery_candidates(&record.facts).await?;
-            domains.extend(candidates.into_iter().filter_map(|c| c.party.domain));
+            domains.extend(store.candidate_domains(&record.facts).await?);
         }
         OutboxKind::DeleteStatus | OutboxKind::UndoAnnounce | OutboxKind::GroupRemove => {
             let Some(status) = event.status else {
@@ -110,6 +109,23 @@ pub(crate) async fn candidate_domains(
             // attestation): they are the ones to tell.
             if let Some(actor) = event.actor {
                 domains.extend(store.remote_follower_domains(actor).await?);
+            }
+        }
+        OutboxKind::GroupBan
+        | OutboxKind::GroupUnban
+        | OutboxKind::GroupAddModerator
+        | OutboxKind::GroupRemoveModerator
+        | OutboxKind::GroupFeature
+        | OutboxKind::GroupUnfeature => {
+            // The members' instances, and the instance of the account concerned (a banned
+            // account no longer follows the Group, but its instance must learn of the ban).
+            if let Some(group) = event.actor {
+                domains.extend(store.remote_follower_domains(group).await?);
+            }
+            if let Some(domain) = relationship_domain(store, event).await?
+                && event.target_account.is_some()
+            {
+                domains.insert(domain);
             }
         }
         OutboxKind::DeleteActor => {

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use cohort_model::{Domain, Id};
 use cohort_policy::{
@@ -71,6 +72,56 @@ impl KeyCache {
         }
         Ok(signer)
     }
+}
+
+/// How long the workers of the many instances one activity goes to share what they looked
+/// up and rendered for it (the event, the acting account, the post and its activity), so
+/// that a post to 500 instances is loaded and rendered about once, not 500 times. The
+/// audience is still re-planned for every row with that domain's current facts; only a
+/// change to the post itself (an edit, a deletion) or to its author's standing may take this
+/// long to be seen, and a Delete made meanwhile still reaches every inbox that got the post.
+const SHARED_FOR: Duration = Duration::from_secs(1);
+
+/// Values shared between the rows of one activity for [`SHARED_FOR`], by id.
+pub(crate) struct Recent<T> {
+    entries: Mutex<HashMap<Id, (Instant, T)>>,
+}
+
+impl<T> Default for Recent<T> {
+    fn default() -> Self {
+        Recent {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<T: Clone> Recent<T> {
+    fn get(&self, id: Id) -> Option<T> {
+        let entries = self.entries.lock().ok()?;
+        let (at, value) = entries.get(&id)?;
+        (at.elapsed() < SHARED_FOR).then(|| value.clone())
+    }
+
+    fn put(&self, id: Id, value: T) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= 1024 {
+                entries.retain(|_, (at, _)| at.elapsed() < SHARED_FOR);
+            }
+            entries.insert(id, (Instant::now(), value));
+        }
+    }
+}
+
+/// A post and the activity rendered from it (`None`: nothing to send, such as a boost of a
+/// post that is gone).
+type RenderedPost = Arc<(StatusRecord, Option<Unaddressed>)>;
+
+/// What the workers share per activity (see [`SHARED_FOR`]).
+#[derive(Default)]
+pub(crate) struct ActivityCache {
+    events: Recent<OutboxEvent>,
+    actors: Recent<DeliveryActor>,
+    posts: Recent<RenderedPost>,
 }
 
 /// Holds the lease on `domain` (already claimed) and works through its queue.
@@ -153,8 +204,16 @@ async fn deliver_row(
     answered: &mut bool,
 ) -> Result<RowResult, StoreError> {
     let store = &shared.store;
-    let Some(event) = store.outbox_event(row.event_id).await? else {
-        return Ok(finished());
+    let cache = &shared.activities;
+    let event = match cache.events.get(row.event_id) {
+        Some(event) => event,
+        None => {
+            let Some(event) = store.outbox_event(row.event_id).await? else {
+                return Ok(finished());
+            };
+            cache.events.put(row.event_id, event.clone());
+            event
+        }
     };
     if matches!(event.kind, OutboxKind::Flag | OutboxKind::ResolveReport) {
         return instance_row(shared, row, &event, answered).await;
@@ -162,10 +221,16 @@ async fn deliver_row(
     let Some(actor_id) = event.actor else {
         return Ok(finished());
     };
-    let actor = match store.delivery_actor(actor_id).await {
-        Ok(a) => a,
-        Err(StoreError::NotFound(_)) => return Ok(finished()),
-        Err(e) => return Err(e),
+    let actor = match cache.actors.get(actor_id) {
+        Some(actor) => actor,
+        None => match store.delivery_actor(actor_id).await {
+            Ok(a) => {
+                cache.actors.put(actor_id, a.clone());
+                a
+            }
+            Err(StoreError::NotFound(_)) => return Ok(finished()),
+            Err(e) => return Err(e),
+        },
     };
     if actor.domain.is_some() {
         tracing::warn!(event = %event.id, "outbox event by a remote account; not delivered");
@@ -201,6 +266,12 @@ async fn deliver_row(
         | OutboxKind::GroupForward => ctx.post(answered).await,
         OutboxKind::DeleteStatus | OutboxKind::UndoAnnounce => ctx.retraction(answered).await,
         OutboxKind::GroupRemove => ctx.group_removal(answered).await,
+        OutboxKind::GroupBan
+        | OutboxKind::GroupUnban
+        | OutboxKind::GroupAddModerator
+        | OutboxKind::GroupRemoveModerator
+        | OutboxKind::GroupFeature
+        | OutboxKind::GroupUnfeature => ctx.group_moderation(answered).await,
         OutboxKind::Follow
         | OutboxKind::UndoFollow
         | OutboxKind::AcceptFollow
@@ -294,9 +365,22 @@ impl RowContext<'_> {
 
     /// Create, Update, Announce: re-planned over the domain's current candidates.
     async fn post(&self, answered: &mut bool) -> Result<RowResult, StoreError> {
-        let Some(record) = self.status().await? else {
-            return Ok(finished());
+        let rendered = match self.shared.activities.posts.get(self.event.id) {
+            Some(rendered) => rendered,
+            None => {
+                let Some(record) = self.status().await? else {
+                    return Ok(finished());
+                };
+                let activity = self.render_post(&record).await?;
+                let rendered: RenderedPost = Arc::new((record, activity));
+                self.shared
+                    .activities
+                    .posts
+                    .put(self.event.id, rendered.clone());
+                rendered
+            }
         };
+        let (record, activity) = &*rendered;
         let (facts, candidates) = self
             .store()
             .delivery_candidates_on_domain(&record.facts, self.domain())
@@ -317,12 +401,25 @@ impl RowContext<'_> {
             self.shared.stats.denied.fetch_add(1, Ordering::Relaxed);
             return Ok(RowResult::Finished(completion));
         }
-        let activity = match self.event.kind {
+        let Some(activity) = activity else {
+            return Ok(finished());
+        };
+        self.spend(plan.permits, activity, true, completion, answered)
+            .await
+    }
+
+    /// The activity a post's event sends (`None` for a boost whose original is gone).
+    async fn render_post(&self, record: &StatusRecord) -> Result<Option<Unaddressed>, StoreError> {
+        Ok(Some(match self.event.kind {
             OutboxKind::Announce => {
                 let Some(original) = record.reblog_of_id else {
-                    return Ok(finished());
+                    return Ok(None);
                 };
-                let original = self.store().status(original).await?;
+                let original = match self.store().status(original).await {
+                    Ok(o) => o,
+                    Err(StoreError::NotFound(_)) => return Ok(None),
+                    Err(e) => return Err(e),
+                };
                 render::announce(
                     &self.activity_id,
                     &self.actor,
@@ -333,12 +430,12 @@ impl RowContext<'_> {
             OutboxKind::UpdateStatus => render::update(
                 &self.activity_id,
                 &self.actor,
-                &self.note_source(&record).await?,
+                &self.note_source(record).await?,
             ),
             OutboxKind::GroupForward => {
                 // The post as its author's Create, wrapped in the Group's Announce. Receivers
                 // refetch the post from its origin rather than trust the wrapping.
-                let source = self.note_source(&record).await?;
+                let source = self.note_source(record).await?;
                 let author = ActorRef {
                     id: source.attributed_to.clone(),
                     followers: None,
@@ -352,11 +449,9 @@ impl RowContext<'_> {
             _ => render::create(
                 &self.activity_id,
                 &self.actor,
-                &self.note_source(&record).await?,
+                &self.note_source(record).await?,
             ),
-        };
-        self.spend(plan.permits, &activity, true, completion, answered)
-            .await
+        }))
     }
 
     /// Delete (or, for a boost, Undo(Announce)): to every inbox of this domain that received
@@ -492,6 +587,107 @@ impl RowContext<'_> {
         let activity = render::group_announce(&self.activity_id, &self.actor, removal);
         self.spend(plan.permits, &activity, false, completion, answered)
             .await
+    }
+
+    /// A Group's announcement of a moderation in its community (FEP-1b12, Lemmy's shapes):
+    /// `Announce(Block)` / `Announce(Undo(Block))` with `target` the Group for a ban and its
+    /// lifting, `Announce(Add)` / `Announce(Remove)` with `target` the moderators collection
+    /// or the `featured` collection. One copy per instance, to the account concerned when it
+    /// is there (a banned account has left the Group's followers), else to a member's inbox,
+    /// each permitted like any activity from the Group to that account. The inner activity
+    /// is the Group's own (it is authoritative for its collections); ban reasons stay with
+    /// the moderators.
+    async fn group_moderation(&self, answered: &mut bool) -> Result<RowResult, StoreError> {
+        let store = self.store();
+        let recipient_id = match self.event.target_account {
+            Some(target)
+                if store
+                    .account_by_id(target)
+                    .await
+                    .is_ok_and(|a| a.domain.as_ref() == Some(self.domain())) =>
+            {
+                Some(target)
+            }
+            _ => store
+                .remote_followers_on_domain(self.party.id, self.domain())
+                .await?
+                .into_iter()
+                .next(),
+        };
+        let Some(recipient_id) = recipient_id else {
+            return Ok(finished());
+        };
+        let Some(recipient) = store
+            .remote_recipients(&[recipient_id])
+            .await?
+            .into_iter()
+            .next()
+        else {
+            return Ok(finished());
+        };
+        let facts = store.domain_facts(&[self.domain().clone()]).await?;
+        let plan = plan_delivery(
+            &facts,
+            &Subject::Relationship {
+                from: &self.party,
+                to: &recipient,
+            },
+        );
+        if plan.permits.is_empty() {
+            self.shared.stats.denied.fetch_add(1, Ordering::Relaxed);
+            return Ok(finished());
+        }
+        let group = &self.actor;
+        let inner_id = format!("{}#{}", self.activity_id, self.event.kind.as_str());
+        let account_uri = match self.event.target_account {
+            Some(target) => match store.account_by_id(target).await {
+                Ok(a) => a.actor_uri,
+                Err(StoreError::NotFound(_)) => return Ok(finished()),
+                Err(e) => return Err(e),
+            },
+            None => String::new(),
+        };
+        let moderators = format!("{}/moderators", group.id);
+        let featured = format!("{}/collections/featured", group.id);
+        let inner = match self.event.kind {
+            OutboxKind::GroupBan => render::community_ban(&inner_id, group, &account_uri),
+            OutboxKind::GroupUnban => {
+                let ban = self
+                    .undone_id(OutboxKind::GroupBan, None, self.event.target_account)
+                    .await?;
+                render::undo(
+                    &inner_id,
+                    group,
+                    render::community_ban(&format!("{ban}#group_ban"), group, &account_uri),
+                )
+            }
+            OutboxKind::GroupAddModerator => {
+                render::collection_add(&inner_id, group, &account_uri, &moderators)
+            }
+            OutboxKind::GroupRemoveModerator => {
+                render::collection_remove(&inner_id, group, &account_uri, &moderators)
+            }
+            OutboxKind::GroupFeature | OutboxKind::GroupUnfeature => {
+                let Some(status) = self.status().await? else {
+                    return Ok(finished());
+                };
+                if self.event.kind == OutboxKind::GroupFeature {
+                    render::collection_add(&inner_id, group, &status.uri, &featured)
+                } else {
+                    render::collection_remove(&inner_id, group, &status.uri, &featured)
+                }
+            }
+            _ => return Ok(finished()),
+        };
+        let activity = render::group_announce(&self.activity_id, group, inner);
+        self.spend(
+            plan.permits,
+            &activity,
+            false,
+            Completion::default(),
+            answered,
+        )
+        .await
     }
 
     /// Follow, Accept, Reject, Block, Like and their Undos: to the one counterpart.

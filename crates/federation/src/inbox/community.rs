@@ -207,6 +207,152 @@ pub(super) async fn relayed_removal(
     Ok(())
 }
 
+/// Whether a Group's announced activity is a moderation of its community: a ban (`Block`
+/// with a `target`) or its `Undo`, or an `Add`/`Remove` with a `target` collection (the
+/// moderators, or `featured`).
+pub(super) fn is_moderation(inner: &Object) -> bool {
+    let targeted = |o: &Object| o.target.is_some();
+    match inner.kind() {
+        "Block" | "Add" | "Remove" => targeted(inner),
+        "Undo" => inner
+            .first_object()
+            .and_then(Reference::object)
+            .is_some_and(|o| o.is("Block") && targeted(o)),
+        _ => false,
+    }
+}
+
+/// A moderation announced by the Group of a community hosted elsewhere (FEP-1b12, Lemmy's
+/// shapes): a ban or its lifting, a moderator added or removed, a thread featured or not.
+/// It applies only when the inner activity's actor is the Group itself or one of the
+/// moderators its moderators collection lists (fetched now), and only to that community's
+/// own members, moderators and threads; anything else is refused and nothing is stored.
+pub(super) async fn relayed_moderation(
+    state: &FederationState,
+    group: Id,
+    group_uri: &str,
+    inner: &Object,
+) -> Result<()> {
+    let store = state.store();
+    let Some(community) = store.community_of_group(group).await? else {
+        return Err(permanent(
+            "moderation announced by an account that is no Group",
+        ));
+    };
+    if community.is_local() {
+        return Err(permanent(
+            "moderation of a community hosted here from outside",
+        ));
+    }
+    let moderator_uri = inner
+        .actor_id()
+        .ok_or_else(|| permanent("announced moderation without actor"))?;
+    if moderator_uri != group_uri {
+        let moderators = state.remote_moderators(group_uri).await?;
+        if !moderators.iter().any(|m| m == moderator_uri) {
+            return Err(permanent(
+                "moderation by an actor the Group does not list as a moderator",
+            ));
+        }
+    }
+    let moderator = if moderator_uri == group_uri {
+        group
+    } else {
+        state.resolve_actor(moderator_uri).await?
+    };
+    let (activity, undo) = match inner.kind() {
+        "Undo" => (
+            inner
+                .first_object()
+                .and_then(Reference::object)
+                .ok_or_else(|| permanent("Undo without the undone activity"))?,
+            true,
+        ),
+        _ => (inner, false),
+    };
+    let target = activity
+        .target
+        .as_ref()
+        .and_then(Reference::id)
+        .ok_or_else(|| permanent("announced moderation without target"))?;
+    let object = activity
+        .first_object()
+        .and_then(Reference::id)
+        .ok_or_else(|| permanent("announced moderation without object"))?;
+    let moderators_collection = format!("{group_uri}/moderators");
+    match activity.kind() {
+        "Block" => {
+            if target != group_uri {
+                return Err(permanent("ban from another community"));
+            }
+            let Some(account) = store.account_id_by_actor_uri(object).await? else {
+                // Nobody here knows the account: nothing to apply.
+                return Ok(());
+            };
+            if undo {
+                store
+                    .unban_from_community(community.id, moderator, account)
+                    .await?;
+            } else {
+                let reason = activity.summary.clone().unwrap_or_default();
+                store
+                    .ban_from_community(&community, moderator, account, &reason, None)
+                    .await?;
+            }
+            Ok(())
+        }
+        "Add" | "Remove"
+            if target == moderators_collection
+                || is_moderators_of(state, group_uri, target).await? =>
+        {
+            let Some(account) = store.account_id_by_actor_uri(object).await? else {
+                return Ok(());
+            };
+            // Only accounts known here as members are listed (the rest are not stored).
+            store
+                .set_community_moderator(community.id, account, activity.is("Add"))
+                .await?;
+            Ok(())
+        }
+        "Add" | "Remove" => {
+            if crate::http::domain_of(target) != crate::http::domain_of(group_uri) {
+                return Err(permanent("collection on another host"));
+            }
+            let Some(status) = store.status_id_by_uri(object).await? else {
+                return Ok(());
+            };
+            // Only a thread of this community can be featured in it.
+            if !store
+                .set_community_pin(community.id, status, activity.is("Add"))
+                .await?
+            {
+                return Err(permanent("featured a post outside the community"));
+            }
+            Ok(())
+        }
+        _ => Err(permanent("unknown moderation")),
+    }
+}
+
+/// Whether `collection` is the moderators collection the Group names (its `attributedTo`),
+/// for Groups whose collection is not at Cohort's and Lemmy's `/moderators` path.
+async fn is_moderators_of(
+    state: &FederationState,
+    group_uri: &str,
+    collection: &str,
+) -> Result<bool> {
+    if crate::http::domain_of(collection) != crate::http::domain_of(group_uri) {
+        return Ok(false);
+    }
+    let document = state.fetcher().fetch(group_uri).await?;
+    let group = Object::from_value(document).map_err(|e| permanent(e.to_string()))?;
+    Ok(group
+        .attributed_to
+        .iter()
+        .filter_map(Reference::id)
+        .any(|c| c == collection))
+}
+
 /// The author deleted a post of a community hosted here: the Group relays the deletion
 /// to the instances it relayed the post to (the author's own instance cannot know them).
 pub(super) async fn relay_author_deletion(state: &FederationState, status: Id) -> Result<()> {

@@ -708,6 +708,12 @@ async fn announce(
                 .ok_or_else(|| permanent("wrapped activity without object"))?,
             true,
         ),
+        Some(inner) if community::is_moderation(inner) => {
+            return match group {
+                Some(group) => community::relayed_moderation(state, group, actor_uri, inner).await,
+                None => Ok(()),
+            };
+        }
         Some(inner) if inner.is("Delete") || inner.is("Remove") => {
             return match group {
                 Some(group) => community::relayed_removal(state, group, inner).await,

@@ -476,6 +476,27 @@ pub fn update_actor(id: &str, actor: &ActorRef, document: Value) -> Unaddressed 
     Unaddressed::new("Update", id, actor, document)
 }
 
+/// A community ban, Lemmy's shape: `Block` of `object_actor` with `target` the Group.
+pub fn community_ban(id: &str, group: &ActorRef, object_actor: &str) -> Unaddressed {
+    let mut ban = Unaddressed::new("Block", id, group, json!(object_actor));
+    ban.body.insert("target".into(), json!(group.id));
+    ban
+}
+
+/// `Add` of `object` to the collection `target` (a Group's moderators or `featured`).
+pub fn collection_add(id: &str, actor: &ActorRef, object: &str, target: &str) -> Unaddressed {
+    let mut add = Unaddressed::new("Add", id, actor, json!(object));
+    add.body.insert("target".into(), json!(target));
+    add
+}
+
+/// `Remove` of `object` from the collection `target`.
+pub fn collection_remove(id: &str, actor: &ActorRef, object: &str, target: &str) -> Unaddressed {
+    let mut remove = Unaddressed::new("Remove", id, actor, json!(object));
+    remove.body.insert("target".into(), json!(target));
+    remove
+}
+
 /// `Like` of `object_id`.
 pub fn like(id: &str, actor: &ActorRef, object_id: &str) -> Unaddressed {
     Unaddressed::new("Like", id, actor, json!(object_id))
