@@ -154,6 +154,9 @@ async fn profile_fields_flags_and_posting_defaults_are_kept_and_used() {
     }
 }
 
+/// A form, the status it must get, and a word its error must contain.
+type BadUpdate<'a> = (Vec<(&'a str, &'a str)>, u16, &'a str);
+
 #[tokio::test]
 async fn bad_profile_updates_are_refused_and_change_nothing() {
     for engine in engines() {
@@ -164,7 +167,7 @@ async fn bad_profile_updates_are_refused_and_change_nothing() {
             .get("/api/v1/accounts/verify_credentials", Some(&pat))
             .await;
         let long = "x".repeat(256);
-        let cases: Vec<(Vec<(&str, &str)>, u16, &str)> = vec![
+        let cases: Vec<BadUpdate> = vec![
             (
                 vec![
                     ("display_name", "Changed"),

@@ -593,33 +593,6 @@ pub fn router(state: FederationState) -> Router {
         .with_state(state)
 }
 
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn accept_is_parsed_not_compared() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            "accept",
-            "application/activity+json, application/ld+json"
-                .parse()
-                .unwrap(),
-        );
-        assert!(wants_activity_json(&h));
-        h.insert(
-            "accept",
-            "text/html, application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\""
-                .parse()
-                .unwrap(),
-        );
-        assert!(wants_activity_json(&h));
-        h.insert("accept", "text/html,*/*;q=0.8".parse().unwrap());
-        assert!(!wants_activity_json(&h));
-    }
-}
-
 /// What a remote actor document says of its profile: its bio and fields sanitized (they are
 /// shown as HTML in apps), its flags as sent. Mastodon's defaults apply to what is missing:
 /// not locked, not discoverable, not indexable.
@@ -655,5 +628,32 @@ fn remote_profile(actor: &Object) -> cohort_store::RemoteProfile {
         discoverable: actor.discoverable.unwrap_or(false),
         indexable: actor.indexable.unwrap_or(false),
         url: actor.url.first().and_then(|u| u.id()).map(str::to_owned),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn accept_is_parsed_not_compared() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "accept",
+            "application/activity+json, application/ld+json"
+                .parse()
+                .unwrap(),
+        );
+        assert!(wants_activity_json(&h));
+        h.insert(
+            "accept",
+            "text/html, application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\""
+                .parse()
+                .unwrap(),
+        );
+        assert!(wants_activity_json(&h));
+        h.insert("accept", "text/html,*/*;q=0.8".parse().unwrap());
+        assert!(!wants_activity_json(&h));
     }
 }

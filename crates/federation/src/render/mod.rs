@@ -531,6 +531,48 @@ pub fn resolve(
     r
 }
 
+/// A local account's bio (plain text) as the actor's `summary`: escaped, paragraphs and line
+/// breaks kept.
+pub fn bio_html(note: &str) -> String {
+    note.replace("\r\n", "\n")
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let lines: Vec<String> = p
+                .split('\n')
+                .map(crate::inbox::sanitize::escape_html)
+                .collect();
+            format!("<p>{}</p>", lines.join("<br>"))
+        })
+        .collect()
+}
+
+/// A local account's profile fields as the actor's `attachment` (`PropertyValue`s, as
+/// Mastodon sends them): values escaped, a value that is a web address (with no quote, so it
+/// is safe in the attribute) made a `rel="me"` link (which is how the other side verifies it).
+pub fn profile_attachments(fields: &[cohort_store::ProfileField]) -> Value {
+    Value::Array(
+        fields
+            .iter()
+            .map(|field| {
+                let value = field.value.trim();
+                let html = if (value.starts_with("https://") || value.starts_with("http://"))
+                    && !value.contains(|c: char| c.is_whitespace() || c == '"')
+                {
+                    let href = crate::inbox::sanitize::escape_html(value);
+                    format!(
+                        "<a href=\"{href}\" target=\"_blank\" rel=\"nofollow noopener noreferrer me\">{href}</a>"
+                    )
+                } else {
+                    crate::inbox::sanitize::escape_html(value)
+                };
+                json!({"type": "PropertyValue", "name": field.name, "value": html})
+            })
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -740,46 +782,4 @@ mod tests {
         assert_eq!(json["object"]["id"], "https://a.example/activities/3");
         assert!(json["object"].get("@context").is_none());
     }
-}
-
-/// A local account's bio (plain text) as the actor's `summary`: escaped, paragraphs and line
-/// breaks kept.
-pub fn bio_html(note: &str) -> String {
-    note.replace("\r\n", "\n")
-        .split("\n\n")
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let lines: Vec<String> = p
-                .split('\n')
-                .map(crate::inbox::sanitize::escape_html)
-                .collect();
-            format!("<p>{}</p>", lines.join("<br>"))
-        })
-        .collect()
-}
-
-/// A local account's profile fields as the actor's `attachment` (`PropertyValue`s, as
-/// Mastodon sends them): values escaped, a value that is a web address (with no quote, so it
-/// is safe in the attribute) made a `rel="me"` link (which is how the other side verifies it).
-pub fn profile_attachments(fields: &[cohort_store::ProfileField]) -> Value {
-    Value::Array(
-        fields
-            .iter()
-            .map(|field| {
-                let value = field.value.trim();
-                let html = if (value.starts_with("https://") || value.starts_with("http://"))
-                    && !value.contains(|c: char| c.is_whitespace() || c == '"')
-                {
-                    let href = crate::inbox::sanitize::escape_html(value);
-                    format!(
-                        "<a href=\"{href}\" target=\"_blank\" rel=\"nofollow noopener noreferrer me\">{href}</a>"
-                    )
-                } else {
-                    crate::inbox::sanitize::escape_html(value)
-                };
-                json!({"type": "PropertyValue", "name": field.name, "value": html})
-            })
-            .collect(),
-    )
 }
