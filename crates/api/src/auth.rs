@@ -185,11 +185,15 @@ impl MaybeAuthenticated {
 
 /// The bearer token of a request: the `Authorization` header, or `access_token` in the query.
 fn bearer_token(parts: &Parts) -> Option<String> {
-    if let Some(value) = parts
-        .headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
+    bearer_token_from(&parts.headers, &parts.uri)
+}
+
+/// The bearer token of a request's headers and URI.
+pub(crate) fn bearer_token_from(
+    headers: &axum::http::HeaderMap,
+    uri: &axum::http::Uri,
+) -> Option<String> {
+    if let Some(value) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         let value = value.trim();
         if let Some(token) = value
             .strip_prefix("Bearer ")
@@ -198,7 +202,7 @@ fn bearer_token(parts: &Parts) -> Option<String> {
             return Some(token.trim().to_owned());
         }
     }
-    parts.uri.query().and_then(|q| {
+    uri.query().and_then(|q| {
         url::form_urlencoded::parse(q.as_bytes())
             .find(|(k, _)| k == "access_token")
             .map(|(_, v)| v.into_owned())
@@ -213,8 +217,13 @@ pub async fn authenticate(
     let Some(raw) = bearer_token(parts) else {
         return Ok(None);
     };
+    authenticate_token(state, &raw).await.map(Some)
+}
+
+/// Looks up a raw token (from any place a transport carries it) and its account.
+pub async fn authenticate_token(state: &ApiState, raw: &str) -> Result<Authenticated, ApiError> {
     let invalid = || ApiError::Unauthorized("The access token is invalid");
-    let token = match state.store.access_token_by_hash(&hash_secret(&raw)).await {
+    let token = match state.store.access_token_by_hash(&hash_secret(raw)).await {
         Ok(token) => token,
         Err(StoreError::NotFound(_)) => return Err(invalid()),
         Err(other) => return Err(other.into()),
@@ -247,7 +256,7 @@ pub async fn authenticate(
             "Your login is currently disabled".into(),
         ));
     }
-    Ok(Some(Authenticated { account, token }))
+    Ok(Authenticated { account, token })
 }
 
 impl FromRequestParts<ApiState> for Authenticated {

@@ -91,6 +91,9 @@ pub struct ApiState {
     /// Federation, for resolving remote accounts (`user@host`); absent in tests that run
     /// the API alone.
     pub federation: Option<cohort_federation::FederationState>,
+    /// Live events for the streaming API (one hub per process: the server passes its own,
+    /// so that shutdown can end open streams).
+    pub streaming: crate::streaming::StreamHub,
 }
 
 impl ApiState {
@@ -100,6 +103,7 @@ impl ApiState {
         let urls = LocalUrls::new(&settings.domain, plain_http);
         let phi_guard: Arc<OnceLock<Result<PhiGuard, String>>> = Arc::new(OnceLock::new());
         ApiState {
+            streaming: crate::streaming::StreamHub::new(store.clone()),
             store,
             settings: Arc::new(settings),
             urls: Arc::new(urls),
@@ -111,6 +115,12 @@ impl ApiState {
     /// The same state, able to resolve remote accounts through `federation`.
     pub fn with_federation(mut self, federation: cohort_federation::FederationState) -> Self {
         self.federation = Some(federation);
+        self
+    }
+
+    /// The same state, streaming through `hub`.
+    pub fn with_streaming(mut self, hub: crate::streaming::StreamHub) -> Self {
+        self.streaming = hub;
         self
     }
 

@@ -447,6 +447,11 @@ impl Store {
         .bind(false)
         .execute(self.writer())
         .await?;
+        self.publish(crate::StreamEvent::status(
+            crate::StreamEventKind::StatusEdited,
+            status,
+        ))
+        .await;
         Ok(())
     }
 

@@ -36,6 +36,7 @@ mod reports;
 mod row;
 mod sql;
 mod statuses;
+mod stream;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod timelines;
@@ -71,4 +72,5 @@ pub use preferences::Marker;
 pub use relations::{DomainPolicy, FollowState, NewCommunity, NewRemoteAccount, Relationship};
 pub use reports::{NewReport, ReportFilter, ReportRecord};
 pub use statuses::{MAX_ANCESTORS, NewStatus, StatusEdit, StatusRecord, StatusVersion};
+pub use stream::{STREAM_CHANNEL, StatusRouting, StreamEvent, StreamEventKind};
 pub use timelines::{Page, PublicScope};
