@@ -153,17 +153,21 @@ pub(crate) struct StreamBus {
     listening: Mutex<bool>,
     /// Tells the listener to stop when the store closes.
     closed: watch::Sender<bool>,
+    /// Whether the listener's `LISTEN` is in place (always true on SQLite).
+    ready: watch::Sender<bool>,
 }
 
 impl StreamBus {
     pub(crate) fn new(engine: Engine, url: &str) -> StreamBus {
         let (sender, _) = broadcast::channel(BUS_CAPACITY);
         let (closed, _) = watch::channel(false);
+        let (ready, _) = watch::channel(engine == Engine::Sqlite);
         StreamBus {
             sender,
             listen_url: (engine == Engine::Postgres).then(|| url.to_owned()),
             listening: Mutex::new(false),
             closed,
+            ready,
         }
     }
 
@@ -217,10 +221,19 @@ impl Store {
                     url.clone(),
                     bus.sender.clone(),
                     bus.closed.subscribe(),
+                    bus.ready.clone(),
                 ));
             }
         }
         receiver
+    }
+
+    /// Waits until this process receives the events every process publishes (on
+    /// PostgreSQL: until the listener's `LISTEN` is in place; at once on SQLite). Call after
+    /// [`Store::subscribe_stream`]; events published before are not guaranteed to arrive.
+    pub async fn stream_ready(&self) {
+        let mut ready = self.inner_bus().ready.subscribe();
+        let _ = ready.wait_for(|ready| *ready).await;
     }
 
     /// Publishes a live event after its write committed. A failure is logged, never
@@ -400,6 +413,7 @@ async fn listen(
     url: String,
     bus: broadcast::Sender<StreamEvent>,
     mut closed: watch::Receiver<bool>,
+    ready: watch::Sender<bool>,
 ) {
     let mut delay = Duration::from_millis(200);
     loop {
@@ -422,6 +436,7 @@ async fn listen(
             tracing::warn!(error = %e, "stream listener cannot LISTEN; retrying");
             continue;
         }
+        ready.send_replace(true);
         delay = Duration::from_millis(200);
         loop {
             tokio::select! {
@@ -438,6 +453,7 @@ async fn listen(
                         }
                     }
                     Err(e) => {
+                        ready.send_replace(false);
                         tracing::warn!(error = %e, "stream listener lost its connection");
                         break;
                     }

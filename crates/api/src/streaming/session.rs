@@ -15,6 +15,7 @@
 //! marks), edits and the author's own posts are rendered per viewer.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use cohort_model::Id;
 use cohort_policy::Viewer;
@@ -217,13 +218,39 @@ pub struct Frame {
     /// `update`, `notification`, `delete`, `status.update`, `conversation`.
     pub event: &'static str,
     /// The entity as a JSON string (a status id for `delete`).
-    pub payload: String,
+    pub payload: Arc<str>,
+    /// The WebSocket text, when it was made once for many connections.
+    shared_json: Option<Arc<str>>,
 }
 
 impl Frame {
+    /// A frame for one connection.
+    pub fn new(stream: &StreamName, event: &'static str, payload: impl Into<Arc<str>>) -> Frame {
+        Frame {
+            stream: stream.label(),
+            event,
+            payload: payload.into(),
+            shared_json: None,
+        }
+    }
+
+    /// A frame whose WebSocket text is computed once and shared.
+    pub(crate) fn shared(stream: &StreamName, event: &'static str, payload: Arc<str>) -> Frame {
+        let mut frame = Frame::new(stream, event, payload);
+        frame.shared_json = Some(frame.to_json());
+        frame
+    }
+
     /// The WebSocket form: `{"stream":[...],"event":"...","payload":"..."}`.
-    pub fn to_json(&self) -> String {
-        json!({ "stream": self.stream, "event": self.event, "payload": self.payload }).to_string()
+    pub fn to_json(&self) -> Arc<str> {
+        match &self.shared_json {
+            Some(json) => Arc::clone(json),
+            None => {
+                json!({ "stream": self.stream, "event": self.event, "payload": &*self.payload })
+                    .to_string()
+                    .into()
+            }
+        }
     }
 }
 
@@ -389,14 +416,10 @@ impl StreamSession {
         let Some(notification) = kept.into_iter().next() else {
             return Ok(Vec::new());
         };
-        let payload = notification.to_string();
+        let payload: Arc<str> = notification.to_string().into();
         Ok(targets
             .iter()
-            .map(|stream| Frame {
-                stream: stream.label(),
-                event: "notification",
-                payload: payload.clone(),
-            })
+            .map(|stream| Frame::new(stream, "notification", Arc::clone(&payload)))
             .collect())
     }
 
@@ -423,17 +446,14 @@ impl StreamSession {
             if !self.may_see(live).await? {
                 return Ok(Vec::new());
             }
-            let payload = live.event.subject.to_string();
             return Ok(matching
                 .iter()
-                .map(|stream| Frame {
-                    stream: stream.label(),
-                    event: "delete",
-                    payload: payload.clone(),
+                .map(|stream| {
+                    live.shared_frame(stream, "delete", || live.event.subject.to_string())
                 })
                 .collect());
         }
-        let Some(status) = self.render_status(live, kind, &routing).await? else {
+        let Some((status, shared)) = self.render_status(live, kind, &routing).await? else {
             return Ok(Vec::new());
         };
         let event = if kind == StreamEventKind::StatusEdited {
@@ -451,18 +471,10 @@ impl StreamSession {
         for stream in &matching {
             if *stream == StreamName::Direct {
                 if let Some(conversation) = &conversation {
-                    frames.push(Frame {
-                        stream: stream.label(),
-                        event: if kind == StreamEventKind::StatusEdited {
-                            "status.update"
-                        } else {
-                            "conversation"
-                        },
-                        payload: if kind == StreamEventKind::StatusEdited {
-                            status.to_string()
-                        } else {
-                            conversation.to_string()
-                        },
+                    frames.push(if kind == StreamEventKind::StatusEdited {
+                        Frame::new(stream, "status.update", status.to_string())
+                    } else {
+                        Frame::new(stream, "conversation", conversation.to_string())
                     });
                 }
                 continue;
@@ -471,16 +483,21 @@ impl StreamSession {
             if home_like && is_muted(&prefs.muted, &status) {
                 continue;
             }
-            let kept = match stream.filter_context().and_then(|c| prefs.filters.get(&c)) {
-                Some(filters) => filters.apply(vec![status.clone()]),
-                None => vec![status.clone()],
-            };
-            if let Some(shown) = kept.into_iter().next() {
-                frames.push(Frame {
-                    stream: stream.label(),
-                    event,
-                    payload: shown.to_string(),
-                });
+            let filters = stream
+                .filter_context()
+                .and_then(|c| prefs.filters.get(&c))
+                .filter(|f| !f.is_empty());
+            match filters {
+                // Nothing of this viewer's changes the shared rendering: share its text too.
+                None if shared => {
+                    frames.push(live.shared_frame(stream, event, || status.to_string()));
+                }
+                None => frames.push(Frame::new(stream, event, status.to_string())),
+                Some(filters) => {
+                    if let Some(shown) = filters.apply(vec![status.clone()]).into_iter().next() {
+                        frames.push(Frame::new(stream, event, shown.to_string()));
+                    }
+                }
             }
         }
         Ok(frames)
@@ -502,9 +519,12 @@ impl StreamSession {
         live: &LiveEvent,
         kind: StreamEventKind,
         routing: &StatusRouting,
-    ) -> ApiResult<Option<Value>> {
+    ) -> ApiResult<Option<(Value, bool)>> {
         let Some(auth) = &self.auth else {
-            return live.anonymous_rendering(&self.state).await;
+            return Ok(live
+                .anonymous_rendering(&self.state)
+                .await?
+                .map(|status| (status, true)));
         };
         let store = &self.state.store;
         let is_new = matches!(
@@ -523,14 +543,15 @@ impl StreamSession {
                 return Ok(None);
             }
             if let Some(shared) = live.anonymous_rendering(&self.state).await? {
-                return Ok(Some(shared));
+                return Ok(Some((shared, true)));
             }
         }
         Ok(
             visible_statuses(&self.state, &auth.viewer(), &[live.event.subject])
                 .await?
                 .into_iter()
-                .next(),
+                .next()
+                .map(|status| (status, false)),
         )
     }
 

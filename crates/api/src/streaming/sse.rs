@@ -69,7 +69,7 @@ async fn feed(mut session: StreamSession, queue: mpsc::Sender<Event>) {
                 Ok(live) => match session.frames(&live).await {
                     Ok(frames) => {
                         for frame in frames {
-                            let event = Event::default().event(frame.event).data(frame.payload);
+                            let event = Event::default().event(frame.event).data(&*frame.payload);
                             if let Err(e) = queue.try_send(event) {
                                 if matches!(e, mpsc::error::TrySendError::Full(_)) {
                                     tracing::info!("SSE client dropped: it did not read in time");
@@ -118,4 +118,102 @@ sse_route!(direct, "direct");
 /// `GET /api/v1/streaming/health`.
 pub async fn health() -> &'static str {
     "OK"
+}
+
+#[cfg(test)]
+mod tests {
+    use cohort_model::{AuthorKind, Domain, Id, Role, Username, Visibility};
+    use cohort_policy::Audience;
+    use cohort_store::testing::TestDatabase;
+    use cohort_store::{NewLocalAccount, NewStatus, Store};
+
+    use super::*;
+    use crate::state::ApiSettings;
+
+    async fn author(store: &Store) -> Id {
+        let base = "https://cohort.example/users/ann";
+        store
+            .create_local_account(&NewLocalAccount {
+                username: Username::parse("ann").unwrap(),
+                email: "ann@example.org".into(),
+                role: Role::Member,
+                author_kind: AuthorKind::Patient,
+                password_hash: "x".into(),
+                approved: true,
+                locked: false,
+                actor_uri: base.into(),
+                inbox_uri: format!("{base}/inbox"),
+                shared_inbox_uri: "https://cohort.example/inbox".into(),
+                followers_uri: format!("{base}/followers"),
+                url: "https://cohort.example/@ann".into(),
+                key_id: format!("{base}#main-key"),
+                public_key_pem: String::new(),
+                private_key_pem: String::new(),
+            })
+            .await
+            .unwrap()
+            .id
+    }
+
+    async fn public_post(store: &Store, author: Id) {
+        let id = store.next_id();
+        store
+            .create_status(&NewStatus {
+                id,
+                author,
+                uri: format!("https://cohort.example/statuses/{id}"),
+                url: None,
+                local: true,
+                audience: Audience::new(Visibility::Public),
+                text_source: "hello".into(),
+                content_html: "<p>hello</p>".into(),
+                spoiler_text: String::new(),
+                sensitive: false,
+                language: None,
+                in_reply_to: None,
+                reblog_of: None,
+                addressed: Vec::new(),
+                held_reason: None,
+                expires_at: None,
+            })
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_sse_client_that_does_not_read_is_dropped_when_its_queue_is_full() {
+        let db = TestDatabase::sqlite().await.unwrap();
+        let store = db.store.clone();
+        let ann = author(&store).await;
+        let domain = Domain::parse("cohort.example").unwrap();
+        let state = ApiState::new(
+            store.clone(),
+            ApiSettings::new(domain, "https://cohort.example".into()),
+        );
+        let mut session = StreamSession::new(state, None);
+        session.subscribe(StreamName::Public).await.unwrap();
+        // The client never reads `unread`.
+        let (queue, unread) = mpsc::channel::<Event>(SSE_QUEUE);
+        let feeding = tokio::spawn(feed(session, queue));
+        store.stream_ready().await;
+        for _ in 0..SSE_QUEUE {
+            public_post(&store, ann).await;
+        }
+        let patience = Duration::from_secs(20);
+        tokio::time::timeout(patience, async {
+            while unread.len() < SSE_QUEUE {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the session queued every event");
+        assert!(!feeding.is_finished(), "a full queue alone drops nobody");
+        public_post(&store, ann).await;
+        tokio::time::timeout(patience, feeding)
+            .await
+            .expect("the session ends at the first event that does not fit")
+            .unwrap();
+        assert_eq!(unread.len(), SSE_QUEUE, "nothing beyond the queue was kept");
+        db.finish().await.unwrap();
+    }
 }

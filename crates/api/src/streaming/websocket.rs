@@ -100,7 +100,7 @@ async fn run(mut socket: WebSocket, mut session: StreamSession) {
                 Ok(live) => match session.frames(&live).await {
                     Ok(frames) => {
                         for frame in frames {
-                            if !send(&mut socket, Message::Text(frame.to_json().into())).await {
+                            if !send(&mut socket, Message::Text(frame.to_json().as_ref().into())).await {
                                 tracing::info!("streaming client dropped: it did not read in time");
                                 return;
                             }
