@@ -82,7 +82,7 @@ run_engine() {
     export PYTHONDONTWRITEBYTECODE=1
     # In the background, so a SIGTERM or SIGINT to this script runs the cleanup at once.
     (cd "$CLIENTS_DIR" && exec "$CLIENTS_PY" -m pytest -q -rfEX -p no:cacheprovider \
-        --junitxml="$junit" -o junit_family=xunit2 test_mastodon_py.py test_toot.py test_communities.py test_clinicians.py test_media.py) &
+        --junitxml="$junit" -o junit_family=xunit2 test_mastodon_py.py test_toot.py test_communities.py test_clinicians.py test_media.py test_streaming.py) &
     PYTEST_PID=$!
     wait "$PYTEST_PID" || rc=$?
     PYTEST_PID=""

@@ -185,11 +185,15 @@ impl MaybeAuthenticated {
 
 /// The bearer token of a request: the `Authorization` header, or `access_token` in the query.
 fn bearer_token(parts: &Parts) -> Option<String> {
-    if let Some(value) = parts
-        .headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
+    bearer_token_from(&parts.headers, &parts.uri)
+}
+
+/// The bearer token of a request's headers and URI.
+pub(crate) fn bearer_token_from(
+    headers: &axum::http::HeaderMap,
+    uri: &axum::http::Uri,
+) -> Option<String> {
+    if let Some(value) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         let value = value.trim();
         if let Some(token) = value
             .strip_prefix("Bearer ")
@@ -198,7 +202,7 @@ fn bearer_token(parts: &Parts) -> Option<String> {
             return Some(token.trim().to_owned());
         }
     }
-    parts.uri.query().and_then(|q| {
+    uri.query().and_then(|q| {
         url::form_urlencoded::parse(q.as_bytes())
             .find(|(k, _)| k == "access_token")
             .map(|(_, v)| v.into_owned())

@@ -121,6 +121,11 @@ impl ActiveFilters {
         })
     }
 
+    /// Whether no filter applies (then [`ActiveFilters::apply`] returns what it is given).
+    pub fn is_empty(&self) -> bool {
+        self.filters.is_empty()
+    }
+
     /// Decides about one rendered status (a boost is judged by the post it boosts).
     pub fn verdict(&self, status: &Value) -> Verdict {
         if self.filters.is_empty() {

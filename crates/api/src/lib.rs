@@ -17,6 +17,7 @@ pub mod passwords;
 pub mod rate_limit;
 pub mod routes;
 pub mod state;
+pub mod streaming;
 pub mod text;
 
 use axum::Router;
@@ -448,6 +449,7 @@ pub fn router(state: ApiState) -> Router {
                 .put(filters::v1_update)
                 .delete(filters::v1_delete),
         )
+        .merge(streaming::routes())
         // Pages for browsers
         .route("/@{username}", get(pages::profile))
         .route("/@{username}/{id}", get(pages::status))

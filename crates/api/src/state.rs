@@ -131,6 +131,9 @@ pub struct ApiState {
     pub federation: Option<cohort_federation::FederationState>,
     /// Media storage and limits.
     pub media: Arc<MediaSettings>,
+    /// Live events for the streaming API (one hub per process: the server passes its own,
+    /// so that shutdown can end open streams).
+    pub streaming: crate::streaming::StreamHub,
 }
 
 impl ApiState {
@@ -140,6 +143,7 @@ impl ApiState {
         let urls = LocalUrls::new(&settings.domain, plain_http);
         let phi_guard: Arc<OnceLock<Result<PhiGuard, String>>> = Arc::new(OnceLock::new());
         ApiState {
+            streaming: crate::streaming::StreamHub::new(store.clone()),
             store,
             settings: Arc::new(settings),
             urls: Arc::new(urls),
@@ -162,6 +166,12 @@ impl ApiState {
     /// The same state, able to resolve remote accounts through `federation`.
     pub fn with_federation(mut self, federation: cohort_federation::FederationState) -> Self {
         self.federation = Some(federation);
+        self
+    }
+
+    /// The same state, streaming through `hub`.
+    pub fn with_streaming(mut self, hub: crate::streaming::StreamHub) -> Self {
+        self.streaming = hub;
         self
     }
 

@@ -34,6 +34,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// ActivityPub: discovery, actors, objects, inbox.
     pub federation: FederationState,
+    /// The streaming API's live events (ended at shutdown).
+    pub streaming: cohort_api::streaming::StreamHub,
 }
 
 /// Builds the whole application.
@@ -109,6 +111,7 @@ pub(crate) fn api_state(state: &AppState) -> ApiState {
     ApiState::new(state.store.clone(), settings)
         .with_federation(state.federation.clone())
         .with_media(media)
+        .with_streaming(state.streaming.clone())
 }
 
 /// Browser clients call the API from other origins: allow any origin (tokens, not cookies,

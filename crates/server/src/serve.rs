@@ -86,7 +86,15 @@ impl Prepared {
                 std::net::SocketAddr,
             >(app),
         )
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown({
+            // Open streams never finish on their own: end them when shutdown begins, so
+            // that the graceful shutdown can complete.
+            let streaming = self.state.streaming.clone();
+            async move {
+                shutdown.await;
+                streaming.shutdown();
+            }
+        })
         .await
         .map_err(|e| RunError::Other(format!("server error: {e}")));
         expiry.abort();
@@ -158,6 +166,7 @@ pub async fn prepare(config: Config) -> Result<Prepared, RunError> {
     Ok(Prepared {
         listener,
         state: AppState {
+            streaming: cohort_api::streaming::StreamHub::new(store.clone()),
             store,
             config: Arc::new(config),
             metrics: Metrics::new(),

@@ -89,6 +89,8 @@ struct Inner {
     /// queueing in the pool is cheaper and fairer than retrying on `SQLITE_BUSY`.
     writer: AnyPool,
     ids: IdGenerator,
+    /// Live events for the streaming API (see `stream.rs`).
+    bus: crate::stream::SharedBus,
 }
 
 impl fmt::Debug for Store {
@@ -146,6 +148,7 @@ impl Store {
                 reader,
                 writer,
                 ids: IdGenerator::default(),
+                bus: Arc::new(crate::stream::StreamBus::new(engine, &settings.url)),
             }),
         })
     }
@@ -224,6 +227,7 @@ impl Store {
 
     /// Closes every connection; waits for those in use to be returned.
     pub async fn close(&self) {
+        self.inner.bus.close();
         self.inner.writer.close().await;
         self.inner.reader.close().await;
     }
@@ -234,6 +238,10 @@ impl Store {
 
     pub(crate) fn writer(&self) -> &AnyPool {
         &self.inner.writer
+    }
+
+    pub(crate) fn inner_bus(&self) -> &crate::stream::StreamBus {
+        &self.inner.bus
     }
 }
 

@@ -282,6 +282,8 @@ impl Store {
             insert_keyword(&mut tx, self.next_id(), filter, keyword).await?;
         }
         tx.commit().await?;
+        self.publish(crate::StreamEvent::viewer_changed(owner))
+            .await;
         self.filter(owner, filter).await
     }
 
@@ -408,6 +410,8 @@ impl Store {
             insert_keyword(&mut tx, self.next_id(), filter, new).await?;
         }
         tx.commit().await?;
+        self.publish(crate::StreamEvent::viewer_changed(owner))
+            .await;
         self.filter(owner, filter).await
     }
 
@@ -421,6 +425,8 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("filter"));
         }
+        self.publish(crate::StreamEvent::viewer_changed(owner))
+            .await;
         Ok(())
     }
 
@@ -436,6 +442,8 @@ impl Store {
         owns_filter(&mut tx, owner, filter).await?;
         insert_keyword(&mut tx, keyword_id, filter, keyword).await?;
         tx.commit().await?;
+        self.publish(crate::StreamEvent::viewer_changed(owner))
+            .await;
         Ok(FilterKeyword {
             id: keyword_id,
             filter_id: filter,
@@ -476,6 +484,8 @@ impl Store {
             .bind(keyword.as_i64())
             .execute(self.writer())
             .await?;
+        self.publish(crate::StreamEvent::viewer_changed(owner))
+            .await;
         Ok(FilterKeyword {
             keyword: new.keyword.clone(),
             whole_word: new.whole_word,
@@ -490,6 +500,8 @@ impl Store {
             .bind(keyword.as_i64())
             .execute(self.writer())
             .await?;
+        self.publish(crate::StreamEvent::viewer_changed(owner))
+            .await;
         Ok(())
     }
 
@@ -518,6 +530,8 @@ impl Store {
             return Err(StoreError::Conflict("filtered status"));
         }
         tx.commit().await?;
+        self.publish(crate::StreamEvent::viewer_changed(owner))
+            .await;
         Ok(FilterStatus {
             id: row_id,
             filter_id: filter,
@@ -546,6 +560,8 @@ impl Store {
             .bind(row_id.as_i64())
             .execute(self.writer())
             .await?;
+        self.publish(crate::StreamEvent::viewer_changed(owner))
+            .await;
         Ok(())
     }
 }

@@ -450,6 +450,11 @@ impl Store {
         .bind(false)
         .execute(self.writer())
         .await?;
+        self.publish(crate::StreamEvent::status(
+            crate::StreamEventKind::StatusEdited,
+            status,
+        ))
+        .await;
         Ok(())
     }
 

@@ -177,6 +177,13 @@ impl Store {
                 .execute(self.writer())
                 .await?;
         }
+        if !tags.is_empty() {
+            self.publish(crate::StreamEvent::status(
+                crate::StreamEventKind::StatusTagged,
+                status,
+            ))
+            .await;
+        }
         Ok(())
     }
 
@@ -309,11 +316,12 @@ impl Store {
         if existing > 0 {
             return Ok(());
         }
+        let notification = self.next_id();
         sqlx::query(
             "INSERT INTO notifications (id, account_id, from_account_id, kind, status_id, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(self.next_id().as_i64())
+        .bind(notification.as_i64())
         .bind(account.as_i64())
         .bind(from.as_i64())
         .bind(kind)
@@ -321,6 +329,8 @@ impl Store {
         .bind(now_ms())
         .execute(self.writer())
         .await?;
+        self.publish(crate::StreamEvent::notification(notification, account))
+            .await;
         Ok(())
     }
 

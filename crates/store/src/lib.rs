@@ -47,6 +47,7 @@ mod scheduled;
 mod search;
 mod sql;
 mod statuses;
+mod stream;
 mod strikes;
 mod tags;
 #[cfg(feature = "testing")]
@@ -104,6 +105,7 @@ pub use reports::{NewReport, ReportFilter, ReportRecord};
 pub use scheduled::{MAX_SCHEDULED_STATUSES, ScheduledStatusRecord};
 pub use search::{StatusSearch, search_words};
 pub use statuses::{MAX_ANCESTORS, NewStatus, StatusEdit, StatusRecord, StatusVersion};
+pub use stream::{STREAM_CHANNEL, StatusRouting, StreamEvent, StreamEventKind};
 pub use strikes::{AppealRecord, NewStrike, SUSPENSION_GRACE_MS, StrikeRecord};
 pub use tags::{FeaturedTagRecord, FollowedTag, TagDay};
 pub use timelines::{Page, PublicScope};

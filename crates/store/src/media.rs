@@ -482,6 +482,7 @@ impl Store {
         self.insert_status_in(&mut tx, new).await?;
         self.attach_media_in(&mut tx, new, media).await?;
         tx.commit().await?;
+        self.publish_created(new).await;
         self.status(new.id).await
     }
 
@@ -500,6 +501,10 @@ impl Store {
         self.announce_and_relay_in(&mut tx, post.id, announcement, relay_by)
             .await?;
         tx.commit().await?;
+        self.publish_created(post).await;
+        if let Some(announcement) = announcement {
+            self.publish_created(announcement).await;
+        }
         self.status(post.id).await
     }
 

@@ -86,6 +86,8 @@ impl Store {
         .bind(now_ms())
         .execute(self.writer())
         .await?;
+        self.publish(crate::StreamEvent::viewer_changed(account))
+            .await;
         Ok(())
     }
 
@@ -96,6 +98,8 @@ impl Store {
             .bind(target.as_i64())
             .execute(self.writer())
             .await?;
+        self.publish(crate::StreamEvent::viewer_changed(account))
+            .await;
         Ok(())
     }
 

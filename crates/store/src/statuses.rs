@@ -9,6 +9,7 @@ use sqlx::any::AnyRow;
 
 use crate::row::{flag, id, id_from, parsed};
 use crate::sql::{IN_LIST_CHUNK, placeholders};
+use crate::stream::{StreamEvent, StreamEventKind};
 use crate::{Store, StoreError, now_ms};
 
 /// How many ancestors of a reply are loaded for the audience checks. Threads deeper than
@@ -123,6 +124,7 @@ impl Store {
         let mut tx = self.writer().begin().await?;
         self.insert_status_in(&mut tx, new).await?;
         tx.commit().await?;
+        self.publish_created(new).await;
         self.status(new.id).await
     }
 
@@ -141,6 +143,10 @@ impl Store {
         self.announce_and_relay_in(&mut tx, post.id, announcement, relay_by)
             .await?;
         tx.commit().await?;
+        self.publish_created(post).await;
+        if let Some(announcement) = announcement {
+            self.publish_created(announcement).await;
+        }
         self.status(post.id).await
     }
 
@@ -157,6 +163,9 @@ impl Store {
         self.announce_and_relay_in(&mut tx, post, announcement, Some(relay_by))
             .await?;
         tx.commit().await?;
+        if let Some(announcement) = announcement {
+            self.publish_created(announcement).await;
+        }
         Ok(())
     }
 
@@ -361,6 +370,8 @@ impl Store {
         let mut tx = self.writer().begin().await?;
         self.mark_status_deleted_in(&mut tx, status).await?;
         tx.commit().await?;
+        self.publish(StreamEvent::status(StreamEventKind::StatusDeleted, status))
+            .await;
         Ok(())
     }
 
@@ -395,6 +406,15 @@ impl Store {
             crate::outbox::enqueue_in(tx, self.next_id(), &event).await?;
         }
         Ok(())
+    }
+
+    /// Publishes a new status's live event, unless the PHI guard holds it (its release
+    /// publishes it then).
+    pub(crate) async fn publish_created(&self, new: &NewStatus) {
+        if new.held_reason.is_none() {
+            self.publish(StreamEvent::status(StreamEventKind::StatusCreated, new.id))
+                .await;
+        }
     }
 }
 
@@ -457,6 +477,8 @@ impl Store {
         };
         crate::outbox::enqueue_in(&mut tx, self.next_id(), &event).await?;
         tx.commit().await?;
+        self.publish(StreamEvent::status(StreamEventKind::StatusCreated, status))
+            .await;
         Ok(())
     }
 
@@ -658,6 +680,14 @@ impl Store {
             crate::outbox::enqueue_in(&mut tx, self.next_id(), &event).await?;
         }
         tx.commit().await?;
+        let live = match (was_held, edit.held_reason.is_some()) {
+            (_, true) => None,
+            (true, false) => Some(StreamEventKind::StatusCreated),
+            (false, false) => Some(StreamEventKind::StatusEdited),
+        };
+        if let Some(kind) = live {
+            self.publish(StreamEvent::status(kind, status)).await;
+        }
         Ok(())
     }
 

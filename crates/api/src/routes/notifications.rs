@@ -15,7 +15,7 @@ use crate::routes::shared::{account_json, link_header, page, parse_id, visible_s
 use crate::state::ApiState;
 
 /// The notification types Cohort produces.
-const TYPES: &[&str] = &[
+pub(crate) const TYPES: &[&str] = &[
     "mention",
     "status",
     "reblog",
@@ -26,7 +26,8 @@ const TYPES: &[&str] = &[
     "update",
 ];
 
-async fn render(
+/// Renders one notification for its account; `None` when what it is about is hidden now.
+pub(crate) async fn render(
     state: &ApiState,
     auth: &Authenticated,
     n: &NotificationRecord,
