@@ -1003,3 +1003,55 @@ async fn polls_federate_as_questions_and_remote_votes_are_counted_through_the_re
         instance.stop().await;
     }
 }
+
+#[tokio::test]
+async fn the_tag_timeline_combines_any_all_and_none() {
+    for engine in engines() {
+        let mut alpha = Instance::start(engine, &[]).await;
+        alpha.create_account("pat", Role::Member, false).await;
+        let pat = alpha.sign_in("pat", "read write").await;
+        let mut ids = std::collections::HashMap::new();
+        for (name, text) in [
+            ("flu", "#flu season"),
+            ("flu_covid", "#flu and #covid"),
+            ("covid", "#covid only"),
+            ("flu_rsv", "#flu with #rsv"),
+            ("other", "#asthma"),
+        ] {
+            let status =
+                post_status(&alpha, &pat, &[("status", text), ("visibility", "public")]).await;
+            ids.insert(status["id"].as_str().unwrap().to_owned(), name);
+        }
+        let names = |body: &Value| -> Vec<&str> {
+            body.as_array()
+                .unwrap()
+                .iter()
+                .map(|s| ids[s["id"].as_str().unwrap()])
+                .collect()
+        };
+        let (status, plain) = alpha.get("/api/v1/timelines/tag/flu", None).await;
+        assert_eq!(status, 200);
+        assert_eq!(names(&plain), vec!["flu_rsv", "flu_covid", "flu"]);
+        let (_, any) = alpha
+            .get("/api/v1/timelines/tag/flu?any[]=covid", None)
+            .await;
+        assert_eq!(names(&any), vec!["flu_rsv", "covid", "flu_covid", "flu"]);
+        let (_, all) = alpha
+            .get("/api/v1/timelines/tag/flu?all[]=covid", None)
+            .await;
+        assert_eq!(names(&all), vec!["flu_covid"]);
+        let (_, none) = alpha
+            .get("/api/v1/timelines/tag/flu?none[]=rsv&none[]=%23covid", None)
+            .await;
+        assert_eq!(names(&none), vec!["flu"]);
+        let (status, body) = alpha
+            .get(
+                "/api/v1/timelines/tag/flu?any[]=a&any[]=b&any[]=c&any[]=d&any[]=e",
+                None,
+            )
+            .await;
+        assert_eq!(status, 422, "{body}");
+        assert!(body["error"].as_str().unwrap().contains("at most 4"));
+        alpha.stop().await;
+    }
+}

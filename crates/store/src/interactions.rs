@@ -56,6 +56,22 @@ pub struct ViewerMarks {
     pub pinned: HashSet<Id>,
 }
 
+/// Which tags a tag timeline shows (Mastodon's `/api/v1/timelines/tag/:tag` with `any[]`,
+/// `all[]`, `none[]`, `local` and `remote`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TagQuery {
+    /// Posts with at least one of these (the path's tag first).
+    pub any: Vec<String>,
+    /// ... and every one of these.
+    pub all: Vec<String>,
+    /// ... and none of these.
+    pub none: Vec<String>,
+    /// Only this instance's posts.
+    pub local_only: bool,
+    /// Only other instances' posts.
+    pub remote_only: bool,
+}
+
 impl Store {
     /// Favourites a status; `false` if it already was.
     pub async fn favourite(&self, account: Id, status: Id) -> Result<bool, StoreError> {
@@ -187,32 +203,79 @@ impl Store {
         Ok(())
     }
 
-    /// Candidates for a hashtag timeline: public statuses with the tag, newest first. Limited
-    /// (silenced) accounts are left out, as on the public timelines.
+    /// Public posts with the hashtag `tag`, newest first (`local_only`: this instance's).
     pub async fn tag_timeline_ids(
         &self,
         tag: &str,
         local_only: bool,
         page: Page,
     ) -> Result<Vec<Id>, StoreError> {
-        let sql = if local_only {
-            "SELECT s.id FROM status_tags t JOIN statuses s ON s.id = t.status_id WHERE t.tag = $1 \
-             AND s.deleted_at IS NULL AND s.held_at IS NULL AND s.visibility IN ('public', 'local') AND s.local = TRUE \
-             AND s.account_id NOT IN (SELECT id FROM accounts WHERE silenced_at IS NOT NULL) \
-             AND s.id < $2 AND s.id > $3 ORDER BY s.id DESC LIMIT $4"
-        } else {
-            "SELECT s.id FROM status_tags t JOIN statuses s ON s.id = t.status_id WHERE t.tag = $1 \
-             AND s.deleted_at IS NULL AND s.held_at IS NULL AND s.visibility IN ('public', 'local') \
-             AND s.account_id NOT IN (SELECT id FROM accounts WHERE silenced_at IS NOT NULL) \
-             AND s.id < $2 AND s.id > $3 ORDER BY s.id DESC LIMIT $4"
+        let query = TagQuery {
+            any: vec![tag.to_owned()],
+            local_only,
+            ..TagQuery::default()
         };
-        let rows: Vec<i64> = sqlx::query_scalar(sql)
-            .bind(tag.to_lowercase())
+        self.tagged_timeline_ids(&query, page).await
+    }
+
+    /// Public posts tagged as `query` says (Mastodon's `any[]`, `all[]` and `none[]` of the
+    /// tag timeline), newest first. Tags are compared lower-case.
+    pub async fn tagged_timeline_ids(
+        &self,
+        query: &TagQuery,
+        page: Page,
+    ) -> Result<Vec<Id>, StoreError> {
+        if query.any.is_empty() {
+            return Ok(Vec::new());
+        }
+        let lower =
+            |tags: &[String]| -> Vec<String> { tags.iter().map(|t| t.to_lowercase()).collect() };
+        let any = lower(&query.any);
+        let all = lower(&query.all);
+        let none = lower(&query.none);
+        // $1..$3 are the page; the tags follow, each its own placeholder.
+        let mut next = 4;
+        let mut list = |n: usize| {
+            let l = placeholders(next, n);
+            next += n;
+            l
+        };
+        let mut sql = format!(
+            "SELECT s.id FROM statuses s WHERE s.id IN (SELECT status_id FROM status_tags WHERE tag IN ({}))",
+            list(any.len())
+        );
+        for _ in &all {
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM status_tags t WHERE t.status_id = s.id AND t.tag = {})",
+                list(1)
+            ));
+        }
+        if !none.is_empty() {
+            sql.push_str(&format!(
+                " AND NOT EXISTS (SELECT 1 FROM status_tags t WHERE t.status_id = s.id AND t.tag IN ({}))",
+                list(none.len())
+            ));
+        }
+        if query.local_only {
+            sql.push_str(" AND s.local = TRUE");
+        }
+        if query.remote_only {
+            sql.push_str(" AND s.local = FALSE");
+        }
+        sql.push_str(
+            " AND s.deleted_at IS NULL AND s.held_at IS NULL AND s.visibility IN ('public', 'local') \
+             AND s.account_id NOT IN (SELECT id FROM accounts WHERE silenced_at IS NOT NULL) \
+             AND s.id < $1 AND s.id > $2 ORDER BY s.id DESC LIMIT $3",
+        );
+        // Built from fixed text and numbered placeholders only; the tags are bound.
+        let mut statement = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
             .bind(page.max_id.unwrap_or(i64::MAX))
             .bind(page.min_id.or(page.since_id).unwrap_or(0))
-            .bind(page.limit)
-            .fetch_all(self.reader())
-            .await?;
+            .bind(page.limit);
+        for tag in any.iter().chain(&all).chain(&none) {
+            statement = statement.bind(tag.clone());
+        }
+        let rows = statement.fetch_all(self.reader()).await?;
         rows.into_iter()
             .map(|r| id_from(r, "statuses.id"))
             .collect()

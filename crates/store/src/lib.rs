@@ -80,7 +80,7 @@ pub use filters::{
 };
 pub use ids::now_ms;
 pub use inbox::{INBOX_MAX_ATTEMPTS, InboxItem, LocalActorProfile, RemoteKey};
-pub use interactions::{NotificationRecord, StatusCounts, ViewerMarks};
+pub use interactions::{NotificationRecord, StatusCounts, TagQuery, ViewerMarks};
 pub use lists::{ListFields, ListMemberError, ListRecord, RepliesPolicy};
 pub use media::{
     MAX_ATTACHMENTS, MediaFiles, MediaPurpose, MediaRecord, MediaState, NewRemoteMedia, NewUpload,

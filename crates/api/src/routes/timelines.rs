@@ -12,7 +12,7 @@ use cohort_store::{FilterContext, Page, PublicScope};
 use serde_json::Value;
 
 use crate::auth::{Authenticated, MaybeAuthenticated};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::filtering::ActiveFilters;
 use crate::params::Params;
 use crate::routes::shared::{link_header, page, parse_id, visible_statuses};
@@ -170,19 +170,49 @@ pub async fn tag(
     params: Params,
 ) -> ApiResult<impl IntoResponse> {
     auth.require_if_present("read:statuses")?;
-    let local = params.bool("local")?.unwrap_or(false);
     let tag = tag.trim_start_matches('#').to_lowercase();
+    let query = tag_query(&tag, &params)?;
     let page = page(&params, 40)?;
     let viewer = auth.viewer();
     let filters = ActiveFilters::load(&state, &viewer, FilterContext::Public).await?;
     let store = state.store.clone();
-    let name = tag.clone();
     let items = fill_page(&state, &viewer, &filters, page, |p| {
         let store = store.clone();
-        let name = name.clone();
-        async move { store.tag_timeline_ids(&name, local, p).await }
+        let query = query.clone();
+        async move { store.tagged_timeline_ids(&query, p).await }
     })
     .await?;
     let headers = link_header(&state, &format!("/api/v1/timelines/tag/{tag}"), "", &items);
     Ok((headers, Json(Value::Array(items))))
+}
+
+/// Most extra tags in each of `any[]`, `all[]` and `none[]` (Mastodon's limit).
+const MAX_EXTRA_TAGS: usize = 4;
+
+/// The tag timeline's query: the path's tag, Mastodon's `any[]`, `all[]` and `none[]`
+/// (names with or without `#`; at most four each), `local` and `remote`.
+fn tag_query(tag: &str, params: &Params) -> ApiResult<cohort_store::TagQuery> {
+    let names = |key: &str| -> ApiResult<Vec<String>> {
+        let names: Vec<String> = params
+            .list(key)
+            .iter()
+            .map(|n| n.trim().trim_start_matches('#').to_lowercase())
+            .filter(|n| !n.is_empty())
+            .collect();
+        if names.len() > MAX_EXTRA_TAGS {
+            return Err(ApiError::Unprocessable(format!(
+                "Validation failed: {key}[] takes at most {MAX_EXTRA_TAGS} tags"
+            )));
+        }
+        Ok(names)
+    };
+    let mut any = vec![tag.to_owned()];
+    any.extend(names("any")?);
+    Ok(cohort_store::TagQuery {
+        any,
+        all: names("all")?,
+        none: names("none")?,
+        local_only: params.bool("local")?.unwrap_or(false),
+        remote_only: params.bool("remote")?.unwrap_or(false),
+    })
 }
