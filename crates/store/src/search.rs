@@ -121,26 +121,6 @@ impl Store {
         .await?;
         rows.iter().map(|r| id(r, "id")).collect()
     }
-
-    /// Opts an account in to (or out of) full-text search of its posts by others.
-    pub async fn set_indexable(&self, account: Id, indexable: bool) -> Result<(), StoreError> {
-        sqlx::query("UPDATE accounts SET indexable = $1 WHERE id = $2")
-            .bind(indexable)
-            .bind(account.as_i64())
-            .execute(self.writer())
-            .await?;
-        Ok(())
-    }
-
-    /// Whether an account opted in to search.
-    pub async fn is_indexable(&self, account: Id) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT indexable FROM accounts WHERE id = $1")
-            .bind(account.as_i64())
-            .fetch_optional(self.reader())
-            .await?
-            .ok_or(StoreError::NotFound("account"))?;
-        crate::row::flag(&row, "indexable")
-    }
 }
 
 #[cfg(test)]

@@ -538,7 +538,24 @@ async fn full_text_search_finds_words_only_in_opted_in_or_own_posts() {
         let searcher = local(&store, "searcher").await;
         let open = local(&store, "open").await;
         let shy = local(&store, "shy").await;
-        store.set_indexable(open, true).await.unwrap();
+        // Opting in is part of the profile (update_credentials' `indexable`).
+        store
+            .update_profile(
+                open,
+                &cohort_store::ProfileUpdate {
+                    display_name: None,
+                    note: None,
+                    locked: None,
+                    bot: None,
+                    default_status_lifetime_secs: None,
+                    details: cohort_store::ProfileDetailsUpdate {
+                        indexable: Some(true),
+                        ..Default::default()
+                    },
+                },
+            )
+            .await
+            .unwrap();
         let found = post(&store, open, "Insulin pump tips").await;
         let hidden = post(&store, shy, "insulin pump troubles").await;
         let own = post(&store, searcher, "my insulin pump").await;
