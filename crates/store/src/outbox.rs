@@ -79,6 +79,9 @@ pub enum OutboxKind {
     GroupFeature,
     /// A thread stopped being featured: `Remove` from the `featured` collection, announced.
     GroupUnfeature,
+    /// A local account voted in a poll of another instance (the status): one `Create(Note)`
+    /// per choice, with the option's title as `name`, to the poll's author (Mastodon's shape).
+    PollVote,
 }
 
 impl OutboxKind {
@@ -98,7 +101,7 @@ impl OutboxKind {
     }
 
     /// Every kind.
-    pub const ALL: [OutboxKind; 26] = [
+    pub const ALL: [OutboxKind; 27] = [
         OutboxKind::CreateStatus,
         OutboxKind::UpdateStatus,
         OutboxKind::DeleteStatus,
@@ -125,6 +128,7 @@ impl OutboxKind {
         OutboxKind::GroupRemoveModerator,
         OutboxKind::GroupFeature,
         OutboxKind::GroupUnfeature,
+        OutboxKind::PollVote,
     ];
 
     /// The stored name.
@@ -156,6 +160,7 @@ impl OutboxKind {
             OutboxKind::GroupRemoveModerator => "group_remove_moderator",
             OutboxKind::GroupFeature => "group_feature",
             OutboxKind::GroupUnfeature => "group_unfeature",
+            OutboxKind::PollVote => "poll_vote",
         }
     }
 

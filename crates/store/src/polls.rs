@@ -8,12 +8,17 @@
 use std::collections::HashMap;
 
 use cohort_model::Id;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
 
+use crate::outbox::{NewOutboxEvent, OutboxKind, enqueue_in};
 use crate::row::{flag, id};
 use crate::sql::{IN_LIST_CHUNK, placeholders};
 use crate::{Store, StoreError, now_ms};
+
+/// How far back a pending `Update` of a poll's status is looked for: older events have been
+/// planned and sent long ago (the planner's markers of them may be pruned).
+const PENDING_UPDATE_WINDOW_MS: i64 = 10 * 60 * 1000;
 
 /// At most this many options (Mastodon's default limit).
 pub const MAX_POLL_OPTIONS: usize = 4;
@@ -326,6 +331,40 @@ impl Store {
                 }
             })?;
         }
+        if record.remote {
+            // The origin counts the votes: tell it (one `Create(Note)` per choice, rendered
+            // from these rows at send time), and count them here meanwhile, as Mastodon does,
+            // until its next `Update(Question)` brings the real figures.
+            let mut votes = record.votes.clone();
+            for choice in &choices {
+                if let Some(count) = usize::try_from(*choice).ok().and_then(|c| votes.get_mut(c)) {
+                    *count += 1;
+                }
+            }
+            let counts = serde_json::to_string(&votes).map_err(|e| StoreError::Corrupt {
+                column: "polls.remote_counts_json",
+                detail: e.to_string(),
+            })?;
+            sqlx::query(
+                "UPDATE polls SET remote_counts_json = $1, remote_voters_count = $2 WHERE id = $3",
+            )
+            .bind(counts)
+            .bind(record.voters_count + 1)
+            .bind(poll.as_i64())
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+            let event = NewOutboxEvent {
+                kind: OutboxKind::PollVote,
+                actor: account,
+                status: Some(record.status_id),
+                target_account: None,
+            };
+            enqueue_in(&mut tx, self.next_id(), &event).await?;
+        } else {
+            self.announce_new_counts(&mut tx, record.status_id, now)
+                .await?;
+        }
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
     }
@@ -375,8 +414,51 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(StoreError::from)?;
+        self.announce_new_counts(&mut tx, record.status_id, now)
+            .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
+    }
+
+    /// After a vote in a local poll: an `Update` of the poll's status, so that the instances
+    /// that have the `Question` show the new counts. The worker renders the status when it
+    /// sends, so one pending update carries every vote cast before it goes out: while one
+    /// is still waiting (not yet planned, or queued for some instance), no other is added.
+    async fn announce_new_counts(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        status: Id,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let pending: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outbox_activities o WHERE o.kind = $1 AND o.subject_status_id = $2 \
+             AND o.created_at > $3 AND (NOT EXISTS (SELECT 1 FROM delivery_planned p WHERE p.event_id = o.id) \
+             OR EXISTS (SELECT 1 FROM delivery_queue q WHERE q.event_id = o.id))",
+        )
+        .bind(OutboxKind::UpdateStatus.as_str())
+        .bind(status.as_i64())
+        .bind(now - PENDING_UPDATE_WINDOW_MS)
+        .fetch_one(&mut **tx)
+        .await?;
+        if pending > 0 {
+            return Ok(());
+        }
+        let author: Option<i64> = sqlx::query_scalar(
+            "SELECT account_id FROM statuses WHERE id = $1 AND local = TRUE AND deleted_at IS NULL",
+        )
+        .bind(status.as_i64())
+        .fetch_optional(&mut **tx)
+        .await?;
+        let Some(author) = author else {
+            return Ok(());
+        };
+        let event = NewOutboxEvent {
+            kind: OutboxKind::UpdateStatus,
+            actor: crate::row::id_from(author, "statuses.account_id")?,
+            status: Some(status),
+            target_account: None,
+        };
+        enqueue_in(tx, self.next_id(), &event).await
     }
 
     /// Replaces a remote poll's counts with the ones its origin sent.
@@ -457,6 +539,10 @@ impl Store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+            }
+            if local_author {
+                // The final counts, and the poll shown as closed, on every instance that has it.
+                self.announce_new_counts(&mut tx, status, now).await?;
             }
             tx.commit().await?;
             ended.push(EndedPoll {

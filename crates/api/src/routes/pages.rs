@@ -4,8 +4,9 @@
 //! Pages show only what the read gate lets an anonymous reader see.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use cohort_federation::http::wants_activity_json;
 use cohort_policy::Viewer;
 use cohort_store::{Page, StoreError};
 use serde_json::Value;
@@ -64,7 +65,18 @@ fn render_status(status: &Value) -> String {
 }
 
 /// `GET /@{username}`: a local account's public posts.
-pub async fn profile(State(state): State<ApiState>, Path(username): Path<String>) -> Response {
+pub async fn profile(
+    State(state): State<ApiState>,
+    Path(username): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if wants_activity_json(&headers) {
+        // A fediverse server resolving the profile's web address: the actor lives at its id.
+        return match cohort_model::Username::parse(&username) {
+            Ok(name) => Redirect::to(&state.urls.actor(&name)).into_response(),
+            Err(_) => not_found(),
+        };
+    }
     let account = match state.store.local_account_by_username(&username).await {
         Ok(a) if a.suspended_at.is_none() => a,
         Ok(_) | Err(StoreError::NotFound(_)) => return not_found(),
@@ -107,10 +119,17 @@ pub async fn profile(State(state): State<ApiState>, Path(username): Path<String>
 pub async fn status(
     State(state): State<ApiState>,
     Path((username, id)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Response {
     let Ok(id) = parse_id(&id) else {
         return not_found();
     };
+    if wants_activity_json(&headers) {
+        // A fediverse server resolving the post's web address (a link pasted into a search):
+        // the object lives at its id, which serves it through the read gate and authorized
+        // fetch like any other.
+        return Redirect::to(&state.urls.status(&username, id)).into_response();
+    }
     match visible_statuses(&state, &Viewer::Anonymous, &[id]).await {
         Ok(list) => match list.first() {
             Some(s)

@@ -200,7 +200,8 @@ pub async fn show(
 }
 
 /// `POST /api/v1/polls/:id/votes` with `choices[]`: once per poll, before it ends, never in
-/// one's own poll.
+/// one's own poll. A vote in a poll of another instance is counted here at once and sent to
+/// the poll's origin, which counts the votes and sends the new figures back.
 pub async fn vote(
     State(state): State<ApiState>,
     auth: Authenticated,
@@ -212,12 +213,6 @@ pub async fn vote(
     let (poll, author) = visible_poll(&state, &viewer, &id).await?;
     if author == auth.account.id {
         return Err(invalid("You cannot vote in your own poll"));
-    }
-    if poll.remote {
-        // A vote here would not reach the poll's origin, which counts the votes.
-        return Err(invalid(
-            "Voting in polls of other instances is not supported yet",
-        ));
     }
     let choices = params
         .list("choices")

@@ -1,12 +1,15 @@
 //! `GET /api/v2/search`: accounts, statuses and hashtags.
 //!
-//! Statuses come from the store's full-text candidates and are rendered only through
+//! A URL with `resolve=true` is fetched (signed) if it is not known: an actor becomes an
+//! account, a post a status (with its thread above it, within a limit). Other statuses come
+//! from the store's full-text candidates. All are rendered only through
 //! [`visible_statuses`] (the read gate), so a search never shows a post its viewer could not
 //! open; posts of accounts or communities that did not opt in to search (`indexable`) are
 //! never candidates for others. A query that starts with `#` looks for hashtags only.
 
 use axum::Json;
 use axum::extract::State;
+use cohort_federation::inbox::Resolved;
 use cohort_model::Id;
 use cohort_policy::Viewer;
 use cohort_store::{StatusSearch, search_words};
@@ -78,6 +81,29 @@ pub async fn search(
     let mut statuses = Vec::new();
     let mut hashtags = Vec::new();
     if q.is_empty() {
+        return Ok(Json(
+            json!({"accounts": accounts, "statuses": statuses, "hashtags": hashtags}),
+        ));
+    }
+    // A URL with `resolve`: fetched once, whatever it is (an actor or a post).
+    let is_url = q.starts_with("https://") || q.starts_with("http://");
+    let resolved = match (&state.federation, is_url && resolve && signed_in.is_some()) {
+        (Some(federation), true) => match federation.resolve_url(q).await {
+            Ok(found) => Some(found),
+            Err(e) => {
+                tracing::debug!(url = q, error = %e, "search could not resolve a URL");
+                None
+            }
+        },
+        _ => None,
+    };
+    if let Some(found) = resolved {
+        if let (Resolved::Account(id), true) = (found, kinds.wants(Kinds::Accounts)) {
+            accounts = accounts_json(&state, &[id]).await?;
+        }
+        if let (Resolved::Post(id), true) = (found, kinds.wants(Kinds::Statuses)) {
+            statuses = visible_statuses(&state, &viewer, &[id]).await?;
+        }
         return Ok(Json(
             json!({"accounts": accounts, "statuses": statuses, "hashtags": hashtags}),
         ));

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use cohort_model::{Domain, Id};
 use cohort_policy::{
-    DeliveryPermit, DomainDecision, FactSet, Party, RecordedInbox, Subject, plan_delivery,
+    DeliveryPermit, DomainDecision, FactSet, Party, Recipient, RecordedInbox, Subject,
+    plan_delivery,
 };
 use cohort_store::{
     DeliveryActor, OutboxEvent, OutboxKind, QueuedDelivery, StatusRecord, Store, StoreError, now_ms,
@@ -280,7 +281,8 @@ async fn deliver_row(
         | OutboxKind::UndoBlock
         | OutboxKind::Like
         | OutboxKind::UndoLike
-        | OutboxKind::ModeratorDelete => ctx.relationship(answered).await,
+        | OutboxKind::ModeratorDelete
+        | OutboxKind::PollVote => ctx.relationship(answered).await,
         OutboxKind::UpdateActor => ctx.actor_update(&actor.username, answered).await,
         OutboxKind::DeleteActor | OutboxKind::Flag | OutboxKind::ResolveReport => Ok(finished()),
     }
@@ -711,6 +713,9 @@ impl RowContext<'_> {
             return Ok(finished());
         }
         let facts = self.store().domain_facts(&[self.domain().clone()]).await?;
+        if self.event.kind == OutboxKind::PollVote {
+            return self.poll_votes(&facts, &recipient, answered).await;
+        }
         let plan = plan_delivery(
             &facts,
             &Subject::Relationship {
@@ -785,6 +790,64 @@ impl RowContext<'_> {
             answered,
         )
         .await
+    }
+
+    /// A vote in a remote poll: one `Create(Note)` per choice, read from the voter's rows
+    /// now (a vote cannot change once cast). Each choice has its own activity id, so a
+    /// retry after a partial send repeats ids the origin has already counted.
+    async fn poll_votes(
+        &self,
+        facts: &FactSet,
+        recipient: &Recipient,
+        answered: &mut bool,
+    ) -> Result<RowResult, StoreError> {
+        let Some(status) = self.status().await? else {
+            return Ok(finished());
+        };
+        let Some(poll) = self
+            .store()
+            .polls_of(&[status.facts.id])
+            .await?
+            .remove(&status.facts.id)
+        else {
+            return Ok(finished());
+        };
+        let choices = self
+            .store()
+            .own_votes(self.party.id, &[poll.id])
+            .await?
+            .remove(&poll.id)
+            .unwrap_or_default();
+        for choice in choices {
+            let Some(option) = usize::try_from(choice)
+                .ok()
+                .and_then(|c| poll.options.get(c))
+            else {
+                continue;
+            };
+            let id = format!("{}/choices/{choice}", self.activity_id);
+            let vote = render::poll_vote(&id, &self.actor, &status.uri, option);
+            // A permit is spent by one send: each choice is planned on its own.
+            let plan = plan_delivery(
+                facts,
+                &Subject::Relationship {
+                    from: &self.party,
+                    to: recipient,
+                },
+            );
+            if plan.permits.is_empty() {
+                self.shared.stats.denied.fetch_add(1, Ordering::Relaxed);
+                return Ok(finished());
+            }
+            match self
+                .spend(plan.permits, &vote, false, Completion::default(), answered)
+                .await?
+            {
+                RowResult::Finished(_) => {}
+                retry => return Ok(retry),
+            }
+        }
+        Ok(finished())
     }
 
     /// `Flag` (the reported account first, then the reported statuses) to the reported

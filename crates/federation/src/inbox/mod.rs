@@ -27,6 +27,7 @@ pub mod activity;
 mod community;
 mod flag;
 mod process;
+mod resolve;
 pub mod sanitize;
 
 use std::time::Duration;
@@ -41,6 +42,7 @@ use crate::http::{FederationState, Refusal, domain_of, signature};
 use activity::{Object, Reference};
 
 pub use process::ProcessError;
+pub use resolve::{MAX_FETCHED_ANCESTORS, Resolved};
 
 /// `POST /inbox`.
 pub(crate) async fn shared_inbox(

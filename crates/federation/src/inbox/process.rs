@@ -330,7 +330,7 @@ async fn addressed_locals(state: &FederationState, object: &Object) -> Result<Ve
 /// Stores a remote post (if not known yet) and returns its id. `require_relevance` drops
 /// posts no local account has a reason to see (not followed, not addressed, not a reply to
 /// a known post), as Mastodon does.
-async fn store_post(
+pub(super) async fn store_post(
     state: &FederationState,
     object: &Object,
     author_uri: &str,

@@ -502,6 +502,22 @@ pub fn like(id: &str, actor: &ActorRef, object_id: &str) -> Unaddressed {
     Unaddressed::new("Like", id, actor, json!(object_id))
 }
 
+/// A vote in a remote poll, as Mastodon sends it: `Create` of a `Note` whose `name` is the
+/// chosen option's title and whose `inReplyTo` is the `Question`, one per choice, addressed
+/// (activity and Note) to the poll's author only.
+pub fn poll_vote(id: &str, actor: &ActorRef, question_uri: &str, option: &str) -> Unaddressed {
+    let note = json!({
+        "id": format!("{id}#note"),
+        "type": "Note",
+        "name": option,
+        "attributedTo": actor.id,
+        "inReplyTo": question_uri,
+    });
+    let mut vote = Unaddressed::new("Create", id, actor, note);
+    vote.object_addressed = true;
+    vote
+}
+
 /// `Flag` (a forwarded report), in Mastodon's shape: `object` lists the reported account
 /// first, then the reported statuses; `content` is the comment (already redacted by the PHI
 /// guard where it named a patient). Sent by the instance actor, so it names no reporter.
