@@ -107,8 +107,9 @@ impl Prepared {
 }
 
 /// Every few seconds: publishes the scheduled statuses that are due (through the client
-/// API's create path, so the audience rules apply at publication) and announces the polls
-/// that ended (`poll` notifications to voters and authors).
+/// API's create path, so the audience rules apply at publication), announces the polls
+/// that ended (`poll` notifications to voters and authors) and gives up uploads whose
+/// processing a stopped process left unfinished.
 async fn publish_scheduled_periodically(api: cohort_api::ApiState, delivery: Delivery) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     loop {
@@ -134,8 +135,25 @@ async fn publish_scheduled_periodically(api: cohort_api::ApiState, delivery: Del
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "announcing ended polls failed; will retry"),
         }
+        match api
+            .store
+            .fail_interrupted_uploads(now - UPLOAD_PROCESSING_LIMIT_MS)
+            .await
+        {
+            Ok(0) => {}
+            Ok(failed) => {
+                tracing::warn!(failed, "uploads whose processing was interrupted given up")
+            }
+            Err(e) => tracing::warn!(error = %e, "checking interrupted uploads failed; will retry"),
+        }
     }
 }
+
+/// How long an upload may stay `processing` before it is taken for one whose process
+/// stopped: processing an image within the size and pixel limits takes seconds, so a row
+/// older than this belongs to a process that crashed or restarted (with several processes on
+/// one database, a live one is never cut short).
+const UPLOAD_PROCESSING_LIMIT_MS: i64 = 2 * 60 * 1000;
 
 /// Checks the data directory, binds the listener and opens (and migrates) the database.
 pub async fn prepare(config: Config) -> Result<Prepared, RunError> {

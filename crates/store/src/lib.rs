@@ -83,8 +83,8 @@ pub use inbox::{INBOX_MAX_ATTEMPTS, InboxItem, LocalActorProfile, RemoteKey};
 pub use interactions::{NotificationRecord, StatusCounts, TagQuery, ViewerMarks};
 pub use lists::{ListFields, ListMemberError, ListRecord, RepliesPolicy};
 pub use media::{
-    MAX_ATTACHMENTS, MediaFiles, MediaPurpose, MediaRecord, MediaState, NewRemoteMedia, NewUpload,
-    PostMedia,
+    INTERRUPTED_UPLOAD, MAX_ATTACHMENTS, MediaFiles, MediaPurpose, MediaRecord, MediaState,
+    NewRemoteMedia, NewUpload, PostMedia,
 };
 pub use moderation::{
     AccountModeration, AccountState, AdminAccountFilter, DomainBlockRecord, DomainBlockWrite,

@@ -16,6 +16,10 @@ use crate::sql::{IN_LIST_CHUNK, placeholders};
 use crate::statuses::NewStatus;
 use crate::{Store, StoreError, now_ms};
 
+/// The failure recorded for an upload whose processing was interrupted.
+pub const INTERRUPTED_UPLOAD: &str =
+    "Processing was interrupted (the server restarted); upload the file again";
+
 /// Most attachments of one status.
 pub const MAX_ATTACHMENTS: usize = 4;
 
@@ -278,9 +282,10 @@ impl Store {
         self.media(new.id).await
     }
 
-    /// Records the files of an upload that was processing.
-    pub async fn finish_upload(&self, media: Id, files: &MediaFiles) -> Result<(), StoreError> {
-        sqlx::query(
+    /// Records the files of an upload that was processing. `false` when it no longer was
+    /// (given up as interrupted meanwhile): the caller removes the files it wrote.
+    pub async fn finish_upload(&self, media: Id, files: &MediaFiles) -> Result<bool, StoreError> {
+        let done = sqlx::query(
             "UPDATE media_attachments SET state = 'ready', original_key = $1, small_key = $2, \
              content_type = $3, file_size = $4, width = $5, height = $6, small_width = $7, \
              small_height = $8, blurhash = $9 WHERE id = $10 AND state = 'processing'",
@@ -297,7 +302,23 @@ impl Store {
         .bind(media.as_i64())
         .execute(self.writer())
         .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Gives up uploads still processing that started before `started_before` (Unix ms):
+    /// their process stopped (a crash or a restart) before it finished, and the bytes it was
+    /// working on are gone. They become `failed`, so that the app polling them gets a clear
+    /// error instead of waiting forever. Returns how many.
+    pub async fn fail_interrupted_uploads(&self, started_before: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE media_attachments SET state = 'failed', failure = $1 \
+             WHERE state = 'processing' AND created_at < $2",
+        )
+        .bind(INTERRUPTED_UPLOAD)
+        .bind(started_before)
+        .execute(self.writer())
+        .await?;
+        Ok(done.rows_affected())
     }
 
     /// Records that processing refused an upload.

@@ -627,3 +627,55 @@ async fn account_search_matches_name_prefixes_exact_first() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_upload_left_processing_by_a_stopped_process_is_given_up_and_cannot_finish_later() {
+    use cohort_store::{INTERRUPTED_UPLOAD, MediaFiles, MediaPurpose, MediaState, NewUpload};
+    on_each_engine(|store| async move {
+        let owner = local(&store, "ann").await;
+        let upload = |id| NewUpload {
+            id,
+            account: owner,
+            purpose: MediaPurpose::Attachment,
+            description: String::new(),
+            focus: (0.0, 0.0),
+            files: None,
+        };
+        let stale = store.create_upload(&upload(store.next_id())).await.unwrap();
+        let cutoff = stale.created_at + 1;
+        // Uploads started at or after the cutoff are some live process's: left alone.
+        assert_eq!(
+            store
+                .fail_interrupted_uploads(stale.created_at)
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(store.fail_interrupted_uploads(cutoff).await.unwrap(), 1);
+        let given_up = store.media(stale.id).await.unwrap();
+        assert_eq!(
+            given_up.state,
+            MediaState::Failed(INTERRUPTED_UPLOAD.into())
+        );
+        // The process, if it was only slow, cannot turn it back to ready.
+        let files = MediaFiles {
+            original_key: "k/original.png".into(),
+            small_key: "k/small.png".into(),
+            content_type: "image/png".into(),
+            file_size: 1,
+            width: 1,
+            height: 1,
+            small_width: 1,
+            small_height: 1,
+            blurhash: "L".into(),
+        };
+        assert!(!store.finish_upload(stale.id, &files).await.unwrap());
+        assert!(matches!(
+            store.media(stale.id).await.unwrap().state,
+            MediaState::Failed(_)
+        ));
+        // A second pass finds nothing more to do.
+        assert_eq!(store.fail_interrupted_uploads(cutoff).await.unwrap(), 0);
+    })
+    .await;
+}

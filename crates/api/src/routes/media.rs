@@ -172,15 +172,25 @@ pub(crate) async fn store_upload(
             .await?;
         let state = state.clone();
         tokio::spawn(async move {
-            let outcome =
-                match blocking(move || cohort_media::process(&bytes, &limits, shape)).await {
-                    Ok(Ok(processed)) => match put_files(&state, id, purpose, processed).await {
-                        Ok(files) => state.store.finish_upload(id, &files).await,
-                        Err(e) => state.store.fail_upload(id, &e.to_string()).await,
+            let outcome = match blocking(move || cohort_media::process(&bytes, &limits, shape))
+                .await
+            {
+                Ok(Ok(processed)) => match put_files(&state, id, purpose, processed).await {
+                    Ok(files) => match state.store.finish_upload(id, &files).await {
+                        Ok(true) => Ok(()),
+                        // Given up as interrupted meanwhile: the row says failed, so
+                        // the files must not stay.
+                        Ok(false) => {
+                            delete_files(&state, vec![files.original_key, files.small_key]).await;
+                            Ok(())
+                        }
+                        Err(e) => Err(e),
                     },
-                    Ok(Err(refused)) => state.store.fail_upload(id, &refused.to_string()).await,
                     Err(e) => state.store.fail_upload(id, &e.to_string()).await,
-                };
+                },
+                Ok(Err(refused)) => state.store.fail_upload(id, &refused.to_string()).await,
+                Err(e) => state.store.fail_upload(id, &e.to_string()).await,
+            };
             if let Err(e) = outcome {
                 tracing::error!(error = %e, media = %id, "could not record media processing");
             }
