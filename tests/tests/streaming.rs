@@ -572,3 +572,87 @@ async fn server_sent_events_carry_event_and_data_lines() {
         instance.stop().await;
     }
 }
+
+/// A client that stops reading is dropped: its frames are not queued without bound (the
+/// hub's ring is shared and bounded; past the kernel's socket buffer, a send that cannot
+/// complete in time or a connection that falls a ring behind ends the connection), while a
+/// client that reads gets everything. The stalled client receives with a tiny kernel
+/// buffer, and its frames are large (escaped HTML, on two streams), so that more than the
+/// largest kernel send buffer (4 MiB by default on Linux) backs up.
+#[tokio::test]
+async fn a_client_that_does_not_read_is_dropped_and_others_are_not() {
+    const POSTS: usize = 1000;
+    for engine in engines() {
+        let mut instance = Instance::start(engine, &[("COHORT_RATE_LIMIT", "0")]).await;
+        instance.create_account("poster", Role::Member, false).await;
+        instance
+            .create_account("sleeper", Role::Member, false)
+            .await;
+        let poster = instance.sign_in("poster", "read write").await;
+        let sleeper = instance.sign_in("sleeper", "read write follow").await;
+        let poster_id = instance
+            .store()
+            .local_account_by_username("poster")
+            .await
+            .unwrap()
+            .id;
+        let (status, _) = instance
+            .post(
+                &format!("/api/v1/accounts/{poster_id}/follow"),
+                Some(&sleeper),
+                &[],
+            )
+            .await;
+        assert_eq!(status, 200);
+        let hub = instance.server.api.streaming.clone();
+
+        let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+        tcp.set_recv_buffer_size(1024).unwrap();
+        let stream = tcp.connect(instance.server.addr).await.unwrap();
+        let request = ws_url(&instance, &format!("stream=user&access_token={sleeper}"))
+            .into_client_request()
+            .unwrap();
+        let (mut stalled, _) =
+            tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
+                .await
+                .unwrap();
+        subscribe(&mut stalled, "public").await;
+        // An anonymous reader on the public stream, reading everything in the background.
+        let mut reader = connect(&instance, "stream=public").await;
+        let reading = tokio::spawn(async move {
+            let mut updates = 0;
+            while updates < POSTS {
+                if next_json(&mut reader).await["event"] == "update" {
+                    updates += 1;
+                }
+            }
+            updates
+        });
+        assert_eq!(
+            hub.connected_accounts(),
+            1,
+            "the stalled client is connected"
+        );
+
+        // 480 characters that HTML-escaping quadruples.
+        let filler = "<".repeat(470);
+        for n in 0..POSTS {
+            post(
+                &instance,
+                &poster,
+                &[("status", &format!("{n:04} {filler}"))],
+            )
+            .await;
+        }
+        assert_eq!(reading.await.unwrap(), POSTS, "the reader got every post");
+
+        // The stalled connection is gone from the server's side.
+        let dropped = tokio::time::timeout(PATIENCE, async {
+            while hub.connected_accounts() > 0 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await;
+        assert!(dropped.is_ok(), "the stalled client was never dropped");
+    }
+}
