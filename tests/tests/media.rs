@@ -623,14 +623,17 @@ async fn avatars_and_headers_are_uploaded_replaced_and_default_otherwise() {
 }
 
 #[tokio::test]
-async fn a_post_with_media_federates_as_documents_and_arrives_as_remote_media() {
+async fn a_post_with_media_federates_as_documents_and_its_remote_media_is_served_through_the_gate()
+{
     for engine in engines() {
         let mut alpha = Instance::start_named(engine, "alpha", &[]).await;
         let mut beta = Instance::start_named(engine, "beta", &[]).await;
         alpha.create_account("pat", Role::Member, false).await;
         beta.create_account("bob", Role::Member, false).await;
+        beta.create_account("stranger", Role::Member, false).await;
         let pat = alpha.sign_in("pat", "read write follow").await;
         let bob = beta.sign_in("bob", "read write follow").await;
+        let stranger = beta.sign_in("stranger", "read").await;
 
         // Bob on beta follows pat on alpha.
         let (status, pat_on_beta) = beta
@@ -664,7 +667,11 @@ async fn a_post_with_media_federates_as_documents_and_arrives_as_remote_media() 
             .post(
                 "/api/v1/statuses",
                 Some(&pat),
-                &[("status", "with a picture"), ("media_ids[]", id.as_str())],
+                &[
+                    ("status", "with a picture"),
+                    ("media_ids[]", id.as_str()),
+                    ("visibility", "private"),
+                ],
             )
             .await;
         assert_eq!(status, 200, "{post}");
@@ -687,12 +694,50 @@ async fn a_post_with_media_federates_as_documents_and_arrives_as_remote_media() 
             .unwrap_or_else(|| panic!("the post did not arrive: {home}"));
         let attachment = &arrived["media_attachments"][0];
         assert_eq!(attachment["type"], "image");
-        assert_eq!(attachment["url"], local_url.as_str());
+        // Served by beta, which fetches it from alpha; the origin's address is remote_url.
+        let proxied = attachment["url"].as_str().unwrap().to_owned();
+        let beta_origin = format!("http://{}", beta.domain);
+        assert!(
+            proxied.starts_with(&beta_origin) && proxied.ends_with("/remote"),
+            "{proxied}"
+        );
+        assert_eq!(attachment["preview_url"], proxied.as_str());
+        let proxied = proxied.replace(&beta_origin, &beta.base);
         assert_eq!(attachment["remote_url"], local_url.as_str());
         assert_eq!(attachment["description"], "an X-ray");
         assert_eq!(attachment["meta"]["original"]["width"], 40);
         assert_eq!(attachment["blurhash"], media["blurhash"]);
-        // Nothing was downloaded.
+        // A followers-only post's file: alpha serves it to pat, and to beta only when beta
+        // signs the request (bob follows pat there); nobody fetches it unsigned.
+        let at_alpha = local_url.replace(&format!("http://{}", alpha.domain), &alpha.base);
+        let (status, _, _, original) = fetch(&alpha, &at_alpha, Some(&pat)).await;
+        assert_eq!(status, 200);
+        let (status, _, _, _) = fetch(&alpha, &at_alpha, None).await;
+        assert_eq!(status, 404, "an unsigned fetch of followers-only media");
+        let forged = alpha
+            .http
+            .get(&at_alpha)
+            .header("date", "Sat, 28 Nov 2026 10:00:00 GMT")
+            .header(
+                "signature",
+                "keyId=\"http://nowhere.localhost/actor#main-key\",algorithm=\"rsa-sha256\",\
+                 headers=\"(request-target) host date\",signature=\"AAAA\"",
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status().as_u16(), 401, "a bad signature is refused");
+        let (status, content_type, nosniff, bytes) = fetch(&beta, &proxied, Some(&bob)).await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+        assert_eq!(content_type, "image/png");
+        assert!(nosniff);
+        assert_eq!(bytes, original, "beta serves alpha's file as it is");
+        // Beta's read gate decides who sees it there.
+        let (status, _, _, _) = fetch(&beta, &proxied, Some(&stranger)).await;
+        assert_eq!(status, 404, "a non-follower on beta");
+        let (status, _, _, _) = fetch(&beta, &proxied, None).await;
+        assert_eq!(status, 404, "anonymous on beta");
+        // Nothing was stored on beta.
         assert_eq!(media_files(&beta), 0);
         alpha.stop().await;
         beta.stop().await;

@@ -83,12 +83,16 @@ pub fn media_path(media: cohort_model::Id, key: &str) -> String {
     format!("/media/{media}/{file}")
 }
 
-/// Mastodon's MediaAttachment entity. A processing upload has `url: null`; remote media
-/// point at their origin (nothing is downloaded).
+/// Mastodon's MediaAttachment entity. A processing upload has `url: null`; remote media are
+/// served from here (`/media/ID/remote`, fetched from the origin for whoever may see the
+/// post), with the origin's address as `remote_url`.
 pub fn render_media(base_url: &str, media: &cohort_store::MediaRecord) -> Value {
     let local = media.remote_url.is_none();
     let (url, preview_url) = match (&media.files, &media.remote_url) {
-        (_, Some(remote)) => (Some(remote.clone()), Some(remote.clone())),
+        (_, Some(_)) => {
+            let here = format!("{base_url}/media/{}/remote", media.id);
+            (Some(here.clone()), Some(here))
+        }
         (Some(files), None) => (
             Some(format!(
                 "{base_url}{}",

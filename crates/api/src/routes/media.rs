@@ -10,10 +10,11 @@
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use cohort_media::{MediaError, ProcessedImage, Shape};
 use cohort_model::{Id, Visibility};
+use cohort_policy::Viewer;
 use cohort_store::{MediaFiles, MediaPurpose, MediaRecord, MediaState, NewUpload};
 use serde_json::Value;
 
@@ -340,13 +341,32 @@ pub async fn update(
 }
 
 /// `GET /media/:id/:file`: a stored file, to whoever may see what it belongs to; 404 to
-/// everyone else (the same answer as for a missing file).
+/// everyone else (the same answer as for a missing file). The viewer is the signed-in
+/// account, or, for another server fetching the media of a post it received, the instance
+/// that signed the request (as for the post itself under authorized fetch). `:file` is
+/// `remote` for the media of a remote post, fetched from its origin for the viewer.
 pub async fn serve(
     State(state): State<ApiState>,
     auth: MaybeAuthenticated,
+    headers: HeaderMap,
+    uri: Uri,
     Path((id, file)): Path<(String, String)>,
 ) -> ApiResult<Response> {
+    let viewer = match (&auth.0, state.federation.as_ref()) {
+        (None, Some(federation)) if headers.contains_key("signature") => {
+            let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+            let signed = federation
+                .verify_signature(&Method::GET, path, &headers, None)
+                .await
+                .map_err(|_| ApiError::Unauthorized("Request not signed correctly"))?;
+            federation.viewer_for(&signed).await?
+        }
+        _ => auth.viewer(),
+    };
     let media = state.store.media(parse_id(&id)?).await?;
+    if file == REMOTE_FILE {
+        return serve_remote(&state, &viewer, &media).await;
+    }
     let files = media
         .files
         .as_ref()
@@ -360,12 +380,8 @@ pub async fn serve(
     let public = match (media.purpose, media.status) {
         (MediaPurpose::Avatar | MediaPurpose::Header, _) => true,
         (MediaPurpose::Attachment, Some(status)) => {
-            let record = visible_record(&state, &auth.viewer(), status).await?;
-            matches!(
-                record.facts.audience.visibility,
-                Visibility::Public | Visibility::Unlisted
-            ) && !record.facts.audience.local_only
-                && record.facts.audience.community.is_none()
+            let record = visible_record(&state, &viewer, status).await?;
+            is_public(&record)
         }
         (MediaPurpose::Attachment, None) => {
             let owner = auth.0.as_ref().map(|a| a.account.id);
@@ -380,13 +396,62 @@ pub async fn serve(
         .await?
         .map_err(ApiError::internal)?
         .ok_or(ApiError::NotFound)?;
-    // Files never change under a URL; only public ones may sit in shared caches.
-    let cache = if public {
+    Ok(file_response(
+        files.content_type.clone(),
+        cache_control(public),
+        bytes,
+    ))
+}
+
+/// The file name under which a remote post's media is served here.
+pub(crate) const REMOTE_FILE: &str = "remote";
+
+/// The media of a remote post, fetched from its origin for a viewer the read gate lets see
+/// the post here, signed as that viewer (so an origin that serves non-public media only to
+/// those who may see the post answers: a follower for a followers-only post). Apps never contact the origin
+/// themselves: the origin does not learn who looks, and media of followers-only posts
+/// display. Nothing is kept (a cache is a later step).
+async fn serve_remote(
+    state: &ApiState,
+    viewer: &Viewer,
+    media: &MediaRecord,
+) -> ApiResult<Response> {
+    let (Some(remote), Some(status)) = (&media.remote_url, media.status) else {
+        return Err(ApiError::NotFound);
+    };
+    let record = visible_record(state, viewer, status).await?;
+    let federation = state.federation.as_ref().ok_or(ApiError::NotFound)?;
+    let fetched = federation
+        .fetch_media_for(viewer, remote, state.media.limits.max_bytes)
+        .await
+        .map_err(|e| {
+            tracing::debug!(media = %media.id, error = %e, "remote media could not be fetched");
+            ApiError::NotFound
+        })?;
+    Ok(file_response(
+        fetched.content_type,
+        cache_control(is_public(&record)),
+        fetched.bytes,
+    ))
+}
+
+/// Whether a post's files may sit in shared caches: public or unlisted, federated, outside
+/// communities.
+fn is_public(record: &cohort_store::StatusRecord) -> bool {
+    matches!(
+        record.facts.audience.visibility,
+        Visibility::Public | Visibility::Unlisted
+    ) && !record.facts.audience.local_only
+        && record.facts.audience.community.is_none()
+}
+
+/// Files never change under a URL; only public ones may sit in shared caches.
+fn cache_control(public: bool) -> &'static str {
+    if public {
         "public, max-age=31536000, immutable"
     } else {
         "private, max-age=3600"
-    };
-    Ok(file_response(files.content_type.clone(), cache, bytes))
+    }
 }
 
 fn file_response(content_type: String, cache: &'static str, bytes: Vec<u8>) -> Response {

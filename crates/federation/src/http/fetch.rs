@@ -57,6 +57,15 @@ impl FetchError {
     }
 }
 
+/// A media file fetched from its origin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FetchedMedia {
+    /// Its `Content-Type` (without parameters): an image, video or audio type.
+    pub content_type: String,
+    /// The file.
+    pub bytes: Vec<u8>,
+}
+
 /// Makes signed GETs.
 #[derive(Clone, Debug)]
 pub struct Fetcher {
@@ -170,17 +179,93 @@ impl Fetcher {
         ))
     }
 
+    /// GETs a remote post's media file, signed by the instance actor or `on_behalf_of` a
+    /// local account (an origin serves the media of a followers-only post only to a follower),
+    /// following redirects with the same checks. Only image, video and audio types are
+    /// taken, and at most `max_bytes`.
+    pub async fn fetch_media(
+        &self,
+        url: &str,
+        max_bytes: usize,
+        on_behalf_of: Option<&Signer>,
+    ) -> Result<FetchedMedia, FetchError> {
+        let signer = on_behalf_of.unwrap_or(&self.signer);
+        let mut current = Url::parse(url).map_err(|_| FetchError::Refused(url.to_owned()))?;
+        for _ in 0..4 {
+            self.check_url(&current)?;
+            let response = self.signed_get_with(&current, "*/*", signer).await?;
+            let status = response.status();
+            if status.is_redirection() {
+                let location = response
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .ok_or_else(|| FetchError::Document(current.to_string(), "redirect".into()))?;
+                current = current
+                    .join(location)
+                    .map_err(|_| FetchError::Refused(location.to_owned()))?;
+                continue;
+            }
+            if !status.is_success() {
+                return Err(FetchError::Status {
+                    url: current.to_string(),
+                    status: status.as_u16(),
+                });
+            }
+            let content_type = response
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| {
+                    v.split(';')
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .to_ascii_lowercase()
+                })
+                .unwrap_or_default();
+            if !["image/", "video/", "audio/"]
+                .iter()
+                .any(|prefix| content_type.starts_with(prefix))
+            {
+                return Err(FetchError::Document(
+                    current.to_string(),
+                    format!("not a media type: {content_type:?}"),
+                ));
+            }
+            let bytes = read_limited(response, max_bytes).await?;
+            return Ok(FetchedMedia {
+                content_type,
+                bytes,
+            });
+        }
+        Err(FetchError::Document(
+            url.to_owned(),
+            "too many redirects".into(),
+        ))
+    }
+
     async fn signed_get(&self, url: &Url) -> Result<reqwest::Response, FetchError> {
+        self.signed_get_with(url, ACCEPT_ACTIVITY, &self.signer)
+            .await
+    }
+
+    async fn signed_get_with(
+        &self,
+        url: &Url,
+        accept: &str,
+        signer: &Signer,
+    ) -> Result<reqwest::Response, FetchError> {
         let host = authority(url);
         let path = match url.query() {
             Some(q) => format!("{}?{}", url.path(), q),
             None => url.path().to_owned(),
         };
-        let (date, signature) = sign_get(&self.signer, &host, &path, SystemTime::now())
+        let (date, signature) = sign_get(signer, &host, &path, SystemTime::now())
             .map_err(|e| FetchError::Http(e.to_string()))?;
         self.client
             .get(url.clone())
-            .header(reqwest::header::ACCEPT, ACCEPT_ACTIVITY)
+            .header(reqwest::header::ACCEPT, accept)
             .header(reqwest::header::DATE, date)
             .header("signature", signature)
             .send()

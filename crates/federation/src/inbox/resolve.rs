@@ -3,9 +3,12 @@
 //! stored with as much of the thread above it as the limit allows.
 
 use cohort_model::Id;
+use cohort_policy::Viewer;
 
 use super::activity::{Object, POST_TYPES, Reference};
 use super::process::{ProcessError, store_post};
+use crate::delivery::sign::Signer;
+use crate::http::fetch::FetchedMedia;
 use crate::http::{FederationState, ResolveError, domain_of};
 
 /// How many ancestors of a resolved post are fetched at most: a reply chain longer than
@@ -26,6 +29,35 @@ pub enum Resolved {
 const ACTOR_TYPES: &[&str] = &["Person", "Group", "Service", "Application", "Organization"];
 
 impl FederationState {
+    /// A remote post's media file for `viewer`, who may see the post here: fetched signed
+    /// by the viewer's own account when it is a local one (the origin's read gate then
+    /// decides as for that account, which is how a followers-only post's media reaches
+    /// a follower), else by the instance actor.
+    pub async fn fetch_media_for(
+        &self,
+        viewer: &Viewer,
+        url: &str,
+        max_bytes: usize,
+    ) -> Result<FetchedMedia, ResolveError> {
+        let signer = match viewer {
+            Viewer::Account(party) if party.domain.is_none() => {
+                let actor = self.store().delivery_actor(party.id).await?;
+                match (&actor.key_id, &actor.private_key_pem) {
+                    (Some(key_id), Some(pem)) => Some(
+                        Signer::from_pem(key_id, pem)
+                            .map_err(|e| ResolveError::Invalid(e.to_string()))?,
+                    ),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        Ok(self
+            .fetcher()
+            .fetch_media(url, max_bytes, signer.as_ref())
+            .await?)
+    }
+
     /// An actor or a post by URL, whichever the document is: known ones are read from the
     /// store, others fetched once (signed) and stored.
     pub async fn resolve_url(&self, url: &str) -> Result<Resolved, ResolveError> {
