@@ -28,6 +28,7 @@ mod community;
 mod flag;
 mod process;
 pub mod sanitize;
+mod urgent;
 
 use std::time::Duration;
 
