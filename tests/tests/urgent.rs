@@ -46,6 +46,8 @@ async fn verify(instance: &Instance, admin: &str, account: Id) {
 }
 
 async fn count(instance: &Instance, sql: &str) -> i64 {
+    // The store's test query takes a static string.
+    let sql: &'static str = Box::leak(sql.to_owned().into_boxed_str());
     instance.store().scalar_i64_for_tests(sql).await.unwrap()
 }
 
@@ -243,17 +245,21 @@ async fn urgent_questions_to_a_clinician_are_steered_to_the_contact_routes() {
         assert_eq!(status, 200, "{body}");
         assert_eq!(crisis_reports(&alpha).await, 1);
 
-        // Bad input: an unknown route, or both choices at once.
+        // Bad input: an unknown route, both choices at once, a non-boolean (400, as for
+        // every boolean parameter).
         let before = (statuses(&alpha).await, outbox(&alpha).await);
-        for extra in [
-            vec![("urgent_route", "public")],
-            vec![("urgent_route", "direct"), ("urgent_confirmed", "true")],
-            vec![("urgent_confirmed", "perhaps")],
+        for (extra, expected) in [
+            (vec![("urgent_route", "public")], 422),
+            (
+                vec![("urgent_route", "direct"), ("urgent_confirmed", "true")],
+                422,
+            ),
+            (vec![("urgent_confirmed", "perhaps")], 400),
         ] {
             let mut form = vec![("status", SENSITIVE), ("visibility", "public")];
             form.extend(extra);
             let (status, body) = alpha.post("/api/v1/statuses", Some(&pat), &form).await;
-            assert_eq!(status, 422, "{body}");
+            assert_eq!(status, expected, "{body}");
             assert!(body["error"].is_string());
         }
         assert_eq!((statuses(&alpha).await, outbox(&alpha).await), before);
