@@ -2,10 +2,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use cohort_model::{Id, Visibility};
+use cohort_policy as policy;
 use cohort_policy::{
-    Audience, ContactKind, ContactRoutes, UrgentChoice, UrgentOutcome,
-    clinicians_take_urgent_questions_to_a_direct_channel, crisis_posts_reach_moderators_first,
-    crisis_report_comment, urgent_questions_leave_public_threads,
+    Audience, ContactKind, ContactRoutes, UrgentChoice, UrgentOutcome, crisis_report_comment,
 };
 use cohort_screening::urgent::{UrgentFinding, UrgentLabel};
 
@@ -31,17 +30,17 @@ fn urgent_questions_leave_public_threads() {
         ] {
             let asked = audience(visibility);
             assert_eq!(
-                urgent_questions_leave_public_threads(label, true, asked, UrgentChoice::Undecided),
+                policy::urgent_questions_leave_public_threads(label, true, asked, UrgentChoice::Undecided),
                 UrgentOutcome::Steer { label },
                 "{label} {visibility:?}"
             );
             assert_eq!(
-                urgent_questions_leave_public_threads(label, true, asked, UrgentChoice::Confirmed),
+                policy::urgent_questions_leave_public_threads(label, true, asked, UrgentChoice::Confirmed),
                 UrgentOutcome::Confirmed { label }
             );
             // Nothing to steer without a professional addressed.
             assert_eq!(
-                urgent_questions_leave_public_threads(label, false, asked, UrgentChoice::Undecided),
+                policy::urgent_questions_leave_public_threads(label, false, asked, UrgentChoice::Undecided),
                 UrgentOutcome::Publish
             );
         }
@@ -51,7 +50,7 @@ fn urgent_questions_leave_public_threads() {
             ..audience(Visibility::Public).local_only()
         };
         assert_eq!(
-            urgent_questions_leave_public_threads(label, true, asked, UrgentChoice::Direct),
+            policy::urgent_questions_leave_public_threads(label, true, asked, UrgentChoice::Direct),
             UrgentOutcome::Narrow {
                 label,
                 audience: Audience {
@@ -63,7 +62,7 @@ fn urgent_questions_leave_public_threads() {
         );
         // A direct message is already where such a question belongs.
         assert_eq!(
-            urgent_questions_leave_public_threads(
+            policy::urgent_questions_leave_public_threads(
                 label,
                 true,
                 audience(Visibility::Direct),
@@ -79,7 +78,7 @@ fn urgent_questions_leave_public_threads() {
         UrgentChoice::Confirmed,
     ] {
         assert_eq!(
-            urgent_questions_leave_public_threads(
+            policy::urgent_questions_leave_public_threads(
                 UrgentLabel::None,
                 true,
                 audience(Visibility::Public),
@@ -95,7 +94,7 @@ fn clinicians_take_urgent_questions_to_a_direct_channel() {
     let public = audience(Visibility::Public);
     for label in FLAGGED {
         assert_eq!(
-            clinicians_take_urgent_questions_to_a_direct_channel(
+            policy::clinicians_take_urgent_questions_to_a_direct_channel(
                 true,
                 label,
                 public,
@@ -104,7 +103,7 @@ fn clinicians_take_urgent_questions_to_a_direct_channel() {
             UrgentOutcome::Steer { label }
         );
         assert_eq!(
-            clinicians_take_urgent_questions_to_a_direct_channel(
+            policy::clinicians_take_urgent_questions_to_a_direct_channel(
                 true,
                 label,
                 public,
@@ -113,7 +112,7 @@ fn clinicians_take_urgent_questions_to_a_direct_channel() {
             UrgentOutcome::Confirmed { label }
         );
         assert!(matches!(
-            clinicians_take_urgent_questions_to_a_direct_channel(
+            policy::clinicians_take_urgent_questions_to_a_direct_channel(
                 true,
                 label,
                 public,
@@ -123,7 +122,7 @@ fn clinicians_take_urgent_questions_to_a_direct_channel() {
         ));
         // Patients replying to each other are not reminded.
         assert_eq!(
-            clinicians_take_urgent_questions_to_a_direct_channel(
+            policy::clinicians_take_urgent_questions_to_a_direct_channel(
                 false,
                 label,
                 public,
@@ -133,7 +132,7 @@ fn clinicians_take_urgent_questions_to_a_direct_channel() {
         );
     }
     assert_eq!(
-        clinicians_take_urgent_questions_to_a_direct_channel(
+        policy::clinicians_take_urgent_questions_to_a_direct_channel(
             true,
             UrgentLabel::None,
             public,
@@ -145,11 +144,11 @@ fn clinicians_take_urgent_questions_to_a_direct_channel() {
 
 #[test]
 fn crisis_posts_reach_moderators_first() {
-    assert!(crisis_posts_reach_moderators_first(
+    assert!(policy::crisis_posts_reach_moderators_first(
         UrgentLabel::Crisis,
         true
     ));
-    assert!(!crisis_posts_reach_moderators_first(
+    assert!(!policy::crisis_posts_reach_moderators_first(
         UrgentLabel::Crisis,
         false
     ));
@@ -158,7 +157,7 @@ fn crisis_posts_reach_moderators_first() {
         UrgentLabel::SensitiveCare,
         UrgentLabel::None,
     ] {
-        assert!(!crisis_posts_reach_moderators_first(label, true), "{label}");
+        assert!(!policy::crisis_posts_reach_moderators_first(label, true), "{label}");
     }
 }
 
