@@ -41,7 +41,9 @@ fn verification_form() -> Vec<(&'static str, &'static str)> {
 
 async fn verify(instance: &Instance, admin: &str, account: Id) {
     let path = format!("/api/v1/admin/cohort/clinicians/{account}/verification");
-    let (status, body) = instance.post(&path, Some(admin), &verification_form()).await;
+    let (status, body) = instance
+        .post(&path, Some(admin), &verification_form())
+        .await;
     assert_eq!(status, 200, "{body}");
 }
 
@@ -278,7 +280,10 @@ async fn a_crisis_edit_is_steered_and_reported_once() {
             .post(
                 "/api/v1/statuses",
                 Some(&pat),
-                &[("status", "@dana thanks for the talk"), ("visibility", "public")],
+                &[
+                    ("status", "@dana thanks for the talk"),
+                    ("visibility", "public"),
+                ],
             )
             .await;
         assert_eq!(status, 200, "{post}");
@@ -288,7 +293,10 @@ async fn a_crisis_edit_is_steered_and_reported_once() {
         assert_eq!(status, 422, "{body}");
         assert_eq!(body["cohort_urgent"]["label"], "crisis");
         let (_, source) = alpha.get(&format!("{path}/source"), Some(&pat)).await;
-        assert_eq!(source["text"], "@dana thanks for the talk", "edit not saved");
+        assert_eq!(
+            source["text"], "@dana thanks for the talk",
+            "edit not saved"
+        );
         let (status, body) = put(
             &alpha,
             &path,
@@ -453,8 +461,7 @@ async fn a_route_boundary_answers_non_colleagues_with_the_contact_routes() {
         let error = body["error"].as_str().unwrap();
         assert!(error.contains("secure messaging https://portal.example.org/messages"));
         assert_eq!(
-            body["cohort_contact_routes"][0]["kind"],
-            "secure_messaging",
+            body["cohort_contact_routes"][0]["kind"], "secure_messaging",
             "{body}"
         );
         // Steering never narrows to someone whose boundary refuses the author.
@@ -505,7 +512,10 @@ async fn a_remote_crisis_post_to_a_local_clinician_is_reported_once() {
         let admin = alpha.sign_in("admin", ADMIN_SCOPES).await;
         let pat = beta.sign_in("pat", "read write follow").await;
         verify(&alpha, &admin, dana).await;
-        let text = format!("@dana@{} I keep thinking about ending my life", alpha.domain);
+        let text = format!(
+            "@dana@{} I keep thinking about ending my life",
+            alpha.domain
+        );
         // Beta checks dana's attestation and steers pat too; pat confirms.
         let (status, body) = beta
             .post(
@@ -515,7 +525,11 @@ async fn a_remote_crisis_post_to_a_local_clinician_is_reported_once() {
             )
             .await;
         assert_eq!(status, 422, "{body}");
-        assert_eq!(outbox(&beta).await, 0, "nothing federates before the choice");
+        assert_eq!(
+            outbox(&beta).await,
+            0,
+            "nothing federates before the choice"
+        );
         let (status, body) = beta
             .post(
                 "/api/v1/statuses",
@@ -529,7 +543,11 @@ async fn a_remote_crisis_post_to_a_local_clinician_is_reported_once() {
             .await;
         assert_eq!(status, 200, "{body}");
         settle(&[&alpha, &beta]).await;
-        assert_eq!(crisis_reports(&alpha).await, 1, "reported on the clinician's instance");
+        assert_eq!(
+            crisis_reports(&alpha).await,
+            1,
+            "reported on the clinician's instance"
+        );
         let (_, reports) = alpha.get("/api/v1/admin/reports", Some(&admin)).await;
         assert_eq!(reports[0]["statuses"].as_array().unwrap().len(), 1);
         assert_eq!(crisis_reports(&beta).await, 1, "and on the author's");
@@ -582,13 +600,9 @@ async fn a_remote_direct_message_outside_a_clinicians_boundary_is_not_delivered(
         };
         assert_eq!(count(&alpha, &notified(sam)).await, 1);
         assert_eq!(count(&alpha, &notified(dana)).await, 0);
-        let (_, sams) = alpha
-            .get("/api/v1/conversations", Some(&sam_token))
-            .await;
+        let (_, sams) = alpha.get("/api/v1/conversations", Some(&sam_token)).await;
         assert_eq!(sams.as_array().unwrap().len(), 1, "{sams}");
-        let (_, danas) = alpha
-            .get("/api/v1/conversations", Some(&dana_token))
-            .await;
+        let (_, danas) = alpha.get("/api/v1/conversations", Some(&dana_token)).await;
         assert_eq!(danas, serde_json::json!([]));
         assert_eq!(statuses(&alpha).await, 1, "only sam's message was stored");
         alpha.stop().await;

@@ -30,17 +30,32 @@ fn urgent_questions_leave_public_threads() {
         ] {
             let asked = audience(visibility);
             assert_eq!(
-                policy::urgent_questions_leave_public_threads(label, true, asked, UrgentChoice::Undecided),
+                policy::urgent_questions_leave_public_threads(
+                    label,
+                    true,
+                    asked,
+                    UrgentChoice::Undecided
+                ),
                 UrgentOutcome::Steer { label },
                 "{label} {visibility:?}"
             );
             assert_eq!(
-                policy::urgent_questions_leave_public_threads(label, true, asked, UrgentChoice::Confirmed),
+                policy::urgent_questions_leave_public_threads(
+                    label,
+                    true,
+                    asked,
+                    UrgentChoice::Confirmed
+                ),
                 UrgentOutcome::Confirmed { label }
             );
             // Nothing to steer without a professional addressed.
             assert_eq!(
-                policy::urgent_questions_leave_public_threads(label, false, asked, UrgentChoice::Undecided),
+                policy::urgent_questions_leave_public_threads(
+                    label,
+                    false,
+                    asked,
+                    UrgentChoice::Undecided
+                ),
                 UrgentOutcome::Publish
             );
         }
@@ -157,7 +172,10 @@ fn crisis_posts_reach_moderators_first() {
         UrgentLabel::SensitiveCare,
         UrgentLabel::None,
     ] {
-        assert!(!policy::crisis_posts_reach_moderators_first(label, true), "{label}");
+        assert!(
+            !policy::crisis_posts_reach_moderators_first(label, true),
+            "{label}"
+        );
     }
 }
 
@@ -188,10 +206,12 @@ fn contact_routes_are_offered_in_the_order_the_label_needs() {
         emergency_number: Some("911".into()),
         crisis_line: Some("988".into()),
     };
-    let kinds = |label| -> Vec<ContactKind> {
-        routes.for_label(label).iter().map(|r| r.kind).collect()
-    };
-    assert_eq!(kinds(UrgentLabel::Emergency)[0], ContactKind::EmergencyNumber);
+    let kinds =
+        |label| -> Vec<ContactKind> { routes.for_label(label).iter().map(|r| r.kind).collect() };
+    assert_eq!(
+        kinds(UrgentLabel::Emergency)[0],
+        ContactKind::EmergencyNumber
+    );
     assert_eq!(kinds(UrgentLabel::Crisis)[0], ContactKind::CrisisLine);
     assert_eq!(
         kinds(UrgentLabel::SensitiveCare)[0],

@@ -610,7 +610,12 @@ impl Config {
                 true,
                 false,
             )?,
-            crisis_line: contact(CONTACT_CRISIS, file_settings.contact_crisis_line, true, true)?,
+            crisis_line: contact(
+                CONTACT_CRISIS,
+                file_settings.contact_crisis_line,
+                true,
+                true,
+            )?,
         };
 
         let lowest = cohort_health::LOWEST_MIN_PATIENTS;
@@ -1014,7 +1019,10 @@ mod tests {
             ("COHORT_CONTACT_PHONE", "call us"),
             ("COHORT_CONTACT_PHONE", "https://example.org"),
             ("COHORT_CONTACT_SECURE_MESSAGING_URL", "portal.example.org"),
-            ("COHORT_CONTACT_SECURE_MESSAGING_URL", "ftp://portal.example.org"),
+            (
+                "COHORT_CONTACT_SECURE_MESSAGING_URL",
+                "ftp://portal.example.org",
+            ),
             ("COHORT_CONTACT_EMERGENCY_NUMBER", "9"),
             ("COHORT_CONTACT_CRISIS_LINE", "text HOME"),
             ("COHORT_AGGREGATE_MIN_PATIENTS", "1"),
