@@ -316,6 +316,12 @@ async fn a_crisis_edit_is_steered_and_reported_once() {
         assert_eq!(crisis_reports(&alpha).await, 1);
         let (_, reports) = alpha.get("/api/v1/admin/reports", Some(&admin)).await;
         assert_eq!(reports[0]["statuses"][0]["id"], id.as_str(), "{reports}");
+        // Correcting a typo of a post that reads the same way is neither steered nor
+        // reported again.
+        let corrected = format!("{CRISIS}.");
+        let (status, body) = put(&alpha, &path, &pat, &[("status", corrected.as_str())]).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(crisis_reports(&alpha).await, 1);
         alpha.stop().await;
     }
 }

@@ -240,6 +240,8 @@ pub(crate) struct Draft<'a> {
     pub parent: Option<&'a StatusRecord>,
     /// New, or an edit.
     pub writing: Writing,
+    /// An edit's text before the edit.
+    pub previous_text: Option<&'a str>,
 }
 
 /// The urgent-question rules for a post being written. Refuses (422) a post to steer, and
@@ -256,6 +258,7 @@ pub(crate) async fn steer(
         mentioned,
         parent,
         writing,
+        previous_text,
     } = draft;
     let choice = requested_choice(params)?;
     let publish = Steering {
@@ -287,11 +290,20 @@ pub(crate) async fn steer(
     let mut outcome = UrgentOutcome::Publish;
     if !targets.is_empty() {
         let own = router.classify(text, true, account.author_kind);
+        // An edit of a post that read the same way already: its author chose when it was
+        // written (and a crisis was reported then), so a corrected typo is not steered again.
+        if previous_text.is_some_and(|before| {
+            router.classify(before, true, account.author_kind).label == own.label
+        }) {
+            return Ok(publish);
+        }
         outcome = urgent_questions_leave_public_threads(own.label, true, audience, choice);
         finding = Some(own);
     }
-    // A professional answering a flagged post in public.
+    // A professional answering a flagged post in public (when writing it: an edit of a reply
+    // already published is not reminded again).
     if outcome == UrgentOutcome::Publish
+        && writing == Writing::New
         && author_is_professional
         && let Some(parent) = parent_by_other
     {
@@ -313,10 +325,16 @@ pub(crate) async fn steer(
         .as_ref()
         .filter(|f| crisis_posts_reach_moderators_first(f.label, true))
         .cloned();
+    // Once per post: a new post by its text (it has no id while it is steered), an edited
+    // one by its id.
+    let key = match writing {
+        Writing::New => fingerprint(text),
+        Writing::Edit(id) => format!("status:{id}"),
+    };
     let pending = |outcome: &'static str, attach: bool| {
         crisis.clone().map(|finding| PendingReport {
             finding,
-            fingerprint: fingerprint(text),
+            fingerprint: key.clone(),
             outcome,
             attach,
         })

@@ -338,6 +338,7 @@ pub(crate) async fn publish(
             mentioned: &mentioned,
             parent: parent.as_ref(),
             writing: crate::urgent::Writing::New,
+            previous_text: None,
         },
         params,
     )
@@ -768,6 +769,7 @@ pub async fn edit(
             mentioned: &mentioned,
             parent: parent.as_ref(),
             writing: crate::urgent::Writing::Edit(id),
+            previous_text: Some(&record.text_source),
         },
         &params,
     )
