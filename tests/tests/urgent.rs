@@ -247,6 +247,26 @@ async fn urgent_questions_to_a_clinician_are_steered_to_the_contact_routes() {
         assert_eq!(status, 200, "{body}");
         assert_eq!(crisis_reports(&alpha).await, 1);
 
+        // A scheduled post is steered when it is scheduled, while its author is there.
+        let later = cohort_api::entities::datetime(cohort_store::now_ms() + 600_000);
+        let (status, body) = alpha
+            .post(
+                "/api/v1/statuses",
+                Some(&pat),
+                &[
+                    ("status", SENSITIVE),
+                    ("visibility", "public"),
+                    ("scheduled_at", later.as_str()),
+                ],
+            )
+            .await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["cohort_urgent"]["label"], "sensitive_care");
+        assert_eq!(
+            count(&alpha, "SELECT COUNT(*) FROM scheduled_statuses").await,
+            0
+        );
+
         // Bad input: an unknown route, both choices at once, a non-boolean (400, as for
         // every boolean parameter).
         let before = (statuses(&alpha).await, outbox(&alpha).await);

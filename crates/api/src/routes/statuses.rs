@@ -203,6 +203,7 @@ pub async fn create(
         ));
     }
     if let Some(at) = crate::routes::scheduled::requested_time(&params)? {
+        steer_scheduled(&state, &auth.account, &params).await?;
         return Ok(Json(
             crate::routes::scheduled::schedule(&state, &auth.account, &params, at).await?,
         ));
@@ -215,6 +216,49 @@ pub async fn create(
             .await?;
     }
     Ok(Json(visible_status(&state, &auth.viewer(), id).await?))
+}
+
+/// The urgent-question rules for a post to be scheduled: one that would be steered when it
+/// is published is steered now, while its author is there to choose (the choice is kept
+/// with the request and applies again at publication).
+async fn steer_scheduled(
+    state: &ApiState,
+    account: &cohort_store::AccountRecord,
+    params: &Params,
+) -> ApiResult<()> {
+    let text = params.string("status").unwrap_or_default();
+    let posting = state.store.profile_details(account.id).await?.posting;
+    let mut audience = requested_audience(
+        params,
+        crate::entities::default_visibility(account, &posting),
+    )?;
+    // What cannot be resolved now is refused at publication, as before.
+    let Ok(resolved) = resolve_mentions(state, &text).await else {
+        return Ok(());
+    };
+    let mentioned: Vec<Party> = resolved.into_iter().map(|(p, _)| p).collect();
+    let parent = match params.string("in_reply_to_id").filter(|s| !s.is_empty()) {
+        Some(raw) => state.store.status(parse_id(&raw)?).await.ok(),
+        None => None,
+    };
+    if let Some(p) = &parent {
+        audience = cohort_policy::audience_for_reply(audience, &p.facts);
+    }
+    crate::urgent::steer(
+        state,
+        crate::urgent::Draft {
+            account,
+            text: &text,
+            audience,
+            mentioned: &mentioned,
+            parent: parent.as_ref(),
+            writing: crate::urgent::Writing::New,
+            previous_text: None,
+        },
+        params,
+    )
+    .await
+    .map(|_| ())
 }
 
 /// Checks what a create request can be checked for without publishing it (used when it is
