@@ -30,6 +30,17 @@ pub enum ApiError {
     /// 422: well-formed but refused by a rule.
     #[error("{0}")]
     Unprocessable(String),
+    /// 422 with a machine-readable extension beside `error` (`{"error": ..., key: detail}`),
+    /// such as `cohort_urgent` for a post steered to the contact routes.
+    #[error("{message}")]
+    UnprocessableWith {
+        /// The human message (`error`).
+        message: String,
+        /// The extension's key.
+        key: &'static str,
+        /// The extension.
+        detail: serde_json::Value,
+    },
     /// 413: the body is larger than the route accepts.
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -65,7 +76,9 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unprocessable(_) | ApiError::UnprocessableWith { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::OAuth { status, .. } => *status,
@@ -92,6 +105,16 @@ impl IntoResponse for ApiError {
             ApiError::OAuth {
                 code, description, ..
             } => json!({ "error": code, "error_description": description }),
+            ApiError::UnprocessableWith {
+                message,
+                key,
+                detail,
+            } => {
+                let mut body = serde_json::Map::new();
+                body.insert("error".into(), json!(message));
+                body.insert((*key).into(), detail.clone());
+                serde_json::Value::Object(body)
+            }
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 json!({ "error": "Internal server error" })

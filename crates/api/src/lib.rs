@@ -19,6 +19,7 @@ pub mod routes;
 pub mod state;
 pub mod streaming;
 pub mod text;
+pub mod urgent;
 
 use axum::Router;
 use axum::routing::{delete, get, post};
@@ -119,6 +120,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/statuses/{id}/audience", get(statuses::audience))
         .route("/api/v1/statuses/{id}/release", post(statuses::release))
         .route("/api/v1/cohort/held_statuses", get(statuses::held))
+        .route(
+            "/api/v1/cohort/contact_routes",
+            get(routes::instance::contact_routes),
+        )
         .route(
             "/api/v1/admin/cohort/audience_decisions",
             get(statuses::decisions_by_domain),

@@ -62,6 +62,9 @@ pub struct ApiSettings {
     pub public_mod_log: PublicModLog,
     /// Who may send a verified clinician direct messages unless they chose otherwise.
     pub clinician_direct_messages: cohort_model::DirectMessagesFrom,
+    /// The institution's contact routes (`COHORT_CONTACT_*`), offered to authors of urgent
+    /// or sensitive questions and to those a clinician's boundary routes.
+    pub contact_routes: cohort_policy::ContactRoutes,
     /// k of the evaluation aggregates (`COHORT_AGGREGATE_MIN_PATIENTS`).
     pub aggregate_min_patients: u64,
 }
@@ -87,6 +90,7 @@ impl ApiSettings {
             user_communities: false,
             public_mod_log: PublicModLog::Off,
             clinician_direct_messages: cohort_model::DirectMessagesFrom::Everyone,
+            contact_routes: cohort_policy::ContactRoutes::default(),
             aggregate_min_patients: cohort_health::DEFAULT_MIN_PATIENTS,
         }
     }

@@ -13,11 +13,15 @@ pub enum DirectMessagesFrom {
     Everyone,
     /// Verified clinicians (here or attested by another instance) and local staff only.
     Colleagues,
+    /// Colleagues as for `Colleagues`; anyone else is routed to the instance's configured
+    /// contact channels (a local sender is answered with them; a remote one's message is
+    /// not delivered).
+    Route,
 }
 
 /// A value other than `everyone` or `colleagues`.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("unknown direct_messages_from {0:?}; expected everyone or colleagues")]
+#[error("unknown direct_messages_from {0:?}; expected everyone, colleagues or route")]
 pub struct DirectMessagesFromError(pub String);
 
 impl DirectMessagesFrom {
@@ -26,6 +30,7 @@ impl DirectMessagesFrom {
         match self {
             DirectMessagesFrom::Everyone => "everyone",
             DirectMessagesFrom::Colleagues => "colleagues",
+            DirectMessagesFrom::Route => "route",
         }
     }
 }
@@ -43,6 +48,7 @@ impl FromStr for DirectMessagesFrom {
         match s.trim() {
             "everyone" => Ok(DirectMessagesFrom::Everyone),
             "colleagues" => Ok(DirectMessagesFrom::Colleagues),
+            "route" => Ok(DirectMessagesFrom::Route),
             other => Err(DirectMessagesFromError(other.to_owned())),
         }
     }
@@ -54,9 +60,13 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_unknown_is_rejected() {
-        for v in [DirectMessagesFrom::Everyone, DirectMessagesFrom::Colleagues] {
+        for v in [
+            DirectMessagesFrom::Everyone,
+            DirectMessagesFrom::Colleagues,
+            DirectMessagesFrom::Route,
+        ] {
             assert_eq!(v.as_str().parse::<DirectMessagesFrom>(), Ok(v));
         }
-        assert!("route".parse::<DirectMessagesFrom>().is_err());
+        assert!("nobody".parse::<DirectMessagesFrom>().is_err());
     }
 }

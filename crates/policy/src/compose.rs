@@ -34,6 +34,12 @@ pub enum ComposeError {
         "this clinician accepts direct messages from colleagues only; please use the contact routes of their institution"
     )]
     OutsideProfessionalBoundary(Id),
+    /// A direct message to a clinician who routes non-colleagues to the institution's
+    /// contact channels (the API answers with the configured routes).
+    #[error(
+        "this clinician does not take direct messages from patients here; please use the contact routes of their institution"
+    )]
+    RoutedToContactChannel(Id),
 }
 
 /// Visibilities from widest to narrowest, for narrowing replies.
@@ -154,11 +160,12 @@ fn is_below_restricted_ancestor(post: &PostFacts) -> bool {
 }
 
 /// Rule (professional boundaries, after the AMA's guidance): a direct message reaches an
-/// account that keeps direct messages to colleagues only when its author is a colleague (a
-/// verified clinician, or staff of this instance). Other visibilities are not direct
-/// conversations and pass; `recipients` are the addressed accounts with their boundary. A
-/// reply to a post in which the clinician wrote to the sender passes too: the clinician
-/// opened that conversation.
+/// account that keeps direct messages to colleagues only (`colleagues`, or `route`: others
+/// are sent to the institution's contact routes) when its author is a colleague (a verified
+/// clinician, here or attested elsewhere, or staff of this instance). Other visibilities are
+/// not direct conversations and pass; `recipients` are the addressed accounts with their
+/// boundary. A reply to a post in which the clinician wrote to the sender passes too: the
+/// clinician opened that conversation. The inbox applies the same rule to remote senders.
 pub fn direct_messages_respect_professional_boundaries(
     audience: &Audience,
     sender: Id,
@@ -173,8 +180,11 @@ pub fn direct_messages_respect_professional_boundaries(
         parent.is_some_and(|p| p.author.id == recipient && p.addressed.contains(&sender))
     };
     match recipients.iter().find(|(recipient, boundary)| {
-        *boundary == DirectMessagesFrom::Colleagues && !opened_by(*recipient)
+        *boundary != DirectMessagesFrom::Everyone && !opened_by(*recipient)
     }) {
+        Some((recipient, DirectMessagesFrom::Route)) => {
+            Err(ComposeError::RoutedToContactChannel(*recipient))
+        }
         Some((recipient, _)) => Err(ComposeError::OutsideProfessionalBoundary(*recipient)),
         None => Ok(()),
     }

@@ -26,6 +26,7 @@ pub mod facts;
 pub mod phi;
 pub mod read_gate;
 pub mod rule;
+pub mod urgent;
 
 pub use compose::{
     ComposeError, audience_for_reply, check_boost, check_new_post,
@@ -42,3 +43,8 @@ pub use facts::{
 pub use phi::{PhiAction, PhiOutcome, PhiRules, phi_guard_decides_before_a_post_leaves};
 pub use read_gate::{AsPostFacts, Hidden, Visible, can_see, decide_view};
 pub use rule::Rule;
+pub use urgent::{
+    ContactKind, ContactRoute, ContactRoutes, UrgentChoice, UrgentOutcome,
+    clinicians_take_urgent_questions_to_a_direct_channel, crisis_posts_reach_moderators_first,
+    crisis_report_comment, urgent_questions_leave_public_threads,
+};

@@ -1906,4 +1906,24 @@ fn direct_messages_respect_professional_boundaries() {
         ),
         Ok(())
     );
+    // `route`: refused the same way, named so the API can give the contact routes.
+    let routed = [(clinician, DirectMessagesFrom::Route)];
+    assert_eq!(
+        direct_messages_respect_professional_boundaries(&direct, patient, false, None, &routed),
+        Err(ComposeError::RoutedToContactChannel(clinician))
+    );
+    assert_eq!(
+        direct_messages_respect_professional_boundaries(&direct, patient, true, None, &routed),
+        Ok(())
+    );
+    assert_eq!(
+        direct_messages_respect_professional_boundaries(
+            &direct,
+            patient,
+            false,
+            Some(&opened),
+            &routed
+        ),
+        Ok(())
+    );
 }

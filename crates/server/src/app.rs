@@ -96,6 +96,7 @@ pub(crate) fn api_state(state: &AppState) -> ApiState {
     settings.aggregate_min_patients = config.aggregate_min_patients;
     settings.public_mod_log = config.public_mod_log;
     settings.clinician_direct_messages = config.clinician_direct_messages;
+    settings.contact_routes = config.contact_routes.clone();
     settings.phi_rules = PhiRules {
         professional: config.phi_professional_action,
         member: config.phi_member_action,

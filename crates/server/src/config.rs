@@ -115,6 +115,9 @@ pub struct Config {
     pub trusted_verifiers: Option<Vec<Domain>>,
     /// Who may send verified clinicians direct messages unless they chose otherwise.
     pub clinician_direct_messages: cohort_model::DirectMessagesFrom,
+    /// The institution's contact routes, offered to authors of urgent or sensitive questions
+    /// (`COHORT_CONTACT_*`, each optional).
+    pub contact_routes: cohort_policy::ContactRoutes,
     /// k of the evaluation aggregates: cells with fewer distinct patients are never shown.
     pub aggregate_min_patients: u64,
     /// Largest media upload, in bytes.
@@ -152,6 +155,10 @@ struct FileSettings {
     public_mod_log: Option<String>,
     trusted_verifiers: Option<String>,
     clinician_direct_messages: Option<String>,
+    contact_phone: Option<String>,
+    contact_secure_messaging_url: Option<String>,
+    contact_emergency_number: Option<String>,
+    contact_crisis_line: Option<String>,
     aggregate_min_patients: Option<u64>,
     media_max_bytes: Option<u64>,
     media_max_pixels: Option<u64>,
@@ -232,6 +239,16 @@ const CLINICIAN_DMS: Setting = Setting::new(
     "COHORT_CLINICIAN_DIRECT_MESSAGES",
     "clinician_direct_messages",
 );
+const CONTACT_PHONE: Setting = Setting::new("COHORT_CONTACT_PHONE", "contact_phone");
+const CONTACT_SECURE_MESSAGING: Setting = Setting::new(
+    "COHORT_CONTACT_SECURE_MESSAGING_URL",
+    "contact_secure_messaging_url",
+);
+const CONTACT_EMERGENCY: Setting = Setting::new(
+    "COHORT_CONTACT_EMERGENCY_NUMBER",
+    "contact_emergency_number",
+);
+const CONTACT_CRISIS: Setting = Setting::new("COHORT_CONTACT_CRISIS_LINE", "contact_crisis_line");
 const AGGREGATE_MIN_PATIENTS: Setting =
     Setting::new("COHORT_AGGREGATE_MIN_PATIENTS", "aggregate_min_patients");
 const MEDIA_MAX_BYTES: Setting = Setting::new("COHORT_MEDIA_MAX_BYTES", "media_max_bytes");
@@ -265,6 +282,10 @@ pub const KNOWN_ENV_VARS: &[&str] = &[
     PUBLIC_MOD_LOG.env,
     TRUSTED_VERIFIERS.env,
     CLINICIAN_DMS.env,
+    CONTACT_PHONE.env,
+    CONTACT_SECURE_MESSAGING.env,
+    CONTACT_EMERGENCY.env,
+    CONTACT_CRISIS.env,
     AGGREGATE_MIN_PATIENTS.env,
     MEDIA_MAX_BYTES.env,
     MEDIA_MAX_PIXELS.env,
@@ -541,12 +562,61 @@ impl Config {
                     invalid(
                         &raw,
                         format!(
-                            "invalid value {:?}: expected everyone or colleagues",
+                            "invalid value {:?}: expected everyone, colleagues or route",
                             raw.value
                         ),
                     )
                 })?,
             };
+
+        // Contact routes: optional; a value that is not a phone number (or, for the secure
+        // messaging and crisis line, an http(s) link) is refused at start.
+        let contact = |setting: Setting,
+                       from_file: Option<String>,
+                       phone: bool,
+                       link: bool|
+         -> Result<Option<String>, ConfigError> {
+            let Some(raw) = pick(setting, from_file) else {
+                return Ok(None);
+            };
+            let value = raw.value.trim();
+            if value.is_empty() {
+                return Ok(None);
+            }
+            if (phone && phone_shape(value)) || (link && link_shape(value)) {
+                return Ok(Some(value.to_owned()));
+            }
+            let expected = match (phone, link) {
+                (true, true) => "a phone number (such as +1 555 0100 or 988) or an https:// link",
+                (true, false) => "a phone number such as +1 555 0100 or 911",
+                _ => "an https:// (or http://) link",
+            };
+            Err(invalid(
+                &raw,
+                format!("invalid value {value:?}: expected {expected}"),
+            ))
+        };
+        let contact_routes = cohort_policy::ContactRoutes {
+            phone: contact(CONTACT_PHONE, file_settings.contact_phone, true, false)?,
+            secure_messaging_url: contact(
+                CONTACT_SECURE_MESSAGING,
+                file_settings.contact_secure_messaging_url,
+                false,
+                true,
+            )?,
+            emergency_number: contact(
+                CONTACT_EMERGENCY,
+                file_settings.contact_emergency_number,
+                true,
+                false,
+            )?,
+            crisis_line: contact(
+                CONTACT_CRISIS,
+                file_settings.contact_crisis_line,
+                true,
+                true,
+            )?,
+        };
 
         let lowest = cohort_health::LOWEST_MIN_PATIENTS;
         let aggregate_min_patients = match env(AGGREGATE_MIN_PATIENTS.env) {
@@ -644,6 +714,7 @@ impl Config {
             public_mod_log,
             trusted_verifiers,
             clinician_direct_messages,
+            contact_routes,
             aggregate_min_patients,
             media_max_bytes,
             media_max_pixels,
@@ -745,6 +816,22 @@ impl fmt::Display for Config {
             "clinician_direct_messages = {:?}",
             self.clinician_direct_messages.as_str()
         )?;
+        for (key, value) in [
+            ("contact_phone", &self.contact_routes.phone),
+            (
+                "contact_secure_messaging_url",
+                &self.contact_routes.secure_messaging_url,
+            ),
+            (
+                "contact_emergency_number",
+                &self.contact_routes.emergency_number,
+            ),
+            ("contact_crisis_line", &self.contact_routes.crisis_line),
+        ] {
+            if let Some(value) = value {
+                writeln!(f, "{key} = {value:?}")?;
+            }
+        }
         writeln!(f, "max_status_chars = {}", self.max_status_chars)?;
         writeln!(
             f,
@@ -782,6 +869,23 @@ fn one_line_toml_error(err: &toml::de::Error, text: &str) -> String {
         }
         None => message,
     }
+}
+
+/// A phone number as people write it: digits with spaces, dashes, dots or parentheses, and
+/// an optional leading `+`; from 2 digits (short emergency numbers: 112, 911) to 20.
+fn phone_shape(raw: &str) -> bool {
+    let body = raw.strip_prefix('+').unwrap_or(raw);
+    let digits = body.chars().filter(char::is_ascii_digit).count();
+    (2..=20).contains(&digits)
+        && body
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')'))
+}
+
+/// An absolute http(s) link with a host.
+fn link_shape(raw: &str) -> bool {
+    url::Url::parse(raw)
+        .is_ok_and(|u| matches!(u.scheme(), "https" | "http") && u.host_str().is_some())
 }
 
 fn invalid(raw: &Raw, reason: String) -> ConfigError {
@@ -828,6 +932,37 @@ mod tests {
         assert!(!c.allow_loopback_federation);
         assert_eq!(c.public_url(), "http://localhost:8080");
         assert_eq!(c.delivery_lease_seconds, 60);
+    }
+
+    #[test]
+    fn contact_routes_are_optional_and_checked() {
+        let c = load(&[], None).unwrap();
+        assert_eq!(c.contact_routes, cohort_policy::ContactRoutes::default());
+        let c = load(
+            &[
+                ("COHORT_CONTACT_PHONE", "+1 (555) 010-0100"),
+                ("COHORT_CONTACT_EMERGENCY_NUMBER", "911"),
+                ("COHORT_CONTACT_CRISIS_LINE", "988"),
+            ],
+            Some("contact_secure_messaging_url = \"https://portal.example.org/messages\"\n"),
+        )
+        .unwrap();
+        assert_eq!(c.contact_routes.phone.as_deref(), Some("+1 (555) 010-0100"));
+        assert_eq!(
+            c.contact_routes.secure_messaging_url.as_deref(),
+            Some("https://portal.example.org/messages")
+        );
+        assert_eq!(c.contact_routes.emergency_number.as_deref(), Some("911"));
+        assert_eq!(c.contact_routes.crisis_line.as_deref(), Some("988"));
+        assert!(c.to_string().contains("contact_crisis_line = \"988\""));
+        let link = load(
+            &[("COHORT_CONTACT_CRISIS_LINE", "https://crisis.example/chat")],
+            None,
+        )
+        .unwrap();
+        assert!(link.contact_routes.crisis_line.is_some());
+        let err = load(&[], Some("contact_phone = \"ask at the desk\"\n")).unwrap_err();
+        assert!(err.to_string().starts_with("contact_phone in "), "{err}");
     }
 
     #[test]
@@ -881,6 +1016,15 @@ mod tests {
             ("COHORT_PUBLIC_MOD_LOG", "sometimes"),
             ("COHORT_TRUSTED_VERIFIERS", "not a domain, x"),
             ("COHORT_CLINICIAN_DIRECT_MESSAGES", "nobody"),
+            ("COHORT_CONTACT_PHONE", "call us"),
+            ("COHORT_CONTACT_PHONE", "https://example.org"),
+            ("COHORT_CONTACT_SECURE_MESSAGING_URL", "portal.example.org"),
+            (
+                "COHORT_CONTACT_SECURE_MESSAGING_URL",
+                "ftp://portal.example.org",
+            ),
+            ("COHORT_CONTACT_EMERGENCY_NUMBER", "9"),
+            ("COHORT_CONTACT_CRISIS_LINE", "text HOME"),
             ("COHORT_AGGREGATE_MIN_PATIENTS", "1"),
             ("COHORT_AGGREGATE_MIN_PATIENTS", "ten"),
             ("COHORT_DELIVERY_LEASE_SECONDS", "5"),

@@ -173,6 +173,7 @@ pub async fn prepare(config: Config) -> Result<Prepared, RunError> {
         FederationConfig::new(config.domain.clone(), config.allow_loopback_federation);
     federation_config.open_registrations = config.registrations == Registrations::Open;
     federation_config.trusted_verifiers = config.trusted_verifiers.clone();
+    federation_config.clinician_direct_messages = config.clinician_direct_messages;
     let federation = FederationState::new(store.clone(), federation_config)
         .await
         .map_err(|e| RunError::Other(format!("cannot start federation: {e}")))?;

@@ -185,6 +185,55 @@ impl Store {
     /// transaction. A received report whose `uri` is known already is a
     /// [`StoreError::Conflict`].
     pub async fn create_report(&self, new: &NewReport) -> Result<Id, StoreError> {
+        let mut tx = self.writer().begin().await?;
+        let report_id = self.create_report_in(&mut tx, new).await?;
+        tx.commit().await?;
+        Ok(report_id)
+    }
+
+    /// An automatic crisis report (issue 10), filed once per post: `fingerprint` names the
+    /// post among `account`'s (a digest of a local post's text, a remote post's URI). Returns
+    /// `None`, writing nothing, when that post was reported before.
+    pub async fn create_urgent_report(
+        &self,
+        account: Id,
+        fingerprint: &str,
+        label: &str,
+        new: &NewReport,
+    ) -> Result<Option<Id>, StoreError> {
+        let mut tx = self.writer().begin().await?;
+        let claimed = sqlx::query(
+            "INSERT INTO urgent_reports (account_id, fingerprint, label, created_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, fingerprint) DO NOTHING",
+        )
+        .bind(account.as_i64())
+        .bind(fingerprint)
+        .bind(label)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if claimed == 0 {
+            return Ok(None);
+        }
+        let report_id = self.create_report_in(&mut tx, new).await?;
+        sqlx::query(
+            "UPDATE urgent_reports SET report_id = $1 WHERE account_id = $2 AND fingerprint = $3",
+        )
+        .bind(report_id.as_i64())
+        .bind(account.as_i64())
+        .bind(fingerprint)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(report_id))
+    }
+
+    async fn create_report_in(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        new: &NewReport,
+    ) -> Result<Id, StoreError> {
         let report_id = self.next_id();
         let now = now_ms();
         let status_ids: Vec<i64> = new.status_ids.iter().map(|s| s.as_i64()).collect();
@@ -200,11 +249,10 @@ impl Store {
             (true, Some(_)) => Some(self.next_id()),
             _ => None,
         };
-        let mut tx = self.writer().begin().await?;
         if let Some(uri) = &new.uri {
             let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reports WHERE uri = $1")
                 .bind(uri)
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut **tx)
                 .await?;
             if known > 0 {
                 return Err(StoreError::Conflict("report"));
@@ -232,7 +280,7 @@ impl Store {
         .bind(flag_event.map(Id::as_i64))
         .bind(new.origin_actor.map(Id::as_i64))
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         // The moderators hear of it at once (Mastodon's `admin.report` notification), from
         // the reporter, or for a received report from the instance that sent it.
@@ -243,7 +291,7 @@ impl Store {
         )
         .bind(from.as_i64())
         .bind(new.target.as_i64())
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await?;
         for moderator in staff {
             sqlx::query(
@@ -255,14 +303,14 @@ impl Store {
             .bind(from.as_i64())
             .bind(report_id.as_i64())
             .bind(now)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         }
         if let (Some(event), Some(reporter)) = (flag_event, new.reporter) {
             // The event's actor is the reporter, for the record only: the Flag is sent and
             // signed by the instance actor, and names nobody.
             enqueue_in(
-                &mut tx,
+                tx,
                 event,
                 &NewOutboxEvent {
                     kind: OutboxKind::Flag,
@@ -273,7 +321,6 @@ impl Store {
             )
             .await?;
         }
-        tx.commit().await?;
         Ok(report_id)
     }
 

@@ -113,6 +113,54 @@ async fn the_queue_by_priority_puts_self_harm_first() {
 }
 
 #[tokio::test]
+async fn an_urgent_report_is_filed_once_per_post() {
+    on_each_engine(|store| async move {
+        let alice = local(&store, "alice", Role::Member).await;
+        let bob = local(&store, "bob", Role::Member).await;
+        let mut new = report(None, alice);
+        new.category = "self_harm".to_owned();
+        new.priority = 100;
+        let first = store
+            .create_urgent_report(alice, "text:abc", "crisis", &new)
+            .await
+            .unwrap();
+        assert!(first.is_some());
+        // The same post again (the author chose after being steered): nothing more.
+        let again = store
+            .create_urgent_report(alice, "text:abc", "crisis", &new)
+            .await
+            .unwrap();
+        assert_eq!(again, None);
+        // Another post, or another author's post with the same fingerprint, is reported.
+        assert!(
+            store
+                .create_urgent_report(alice, "text:def", "crisis", &new)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        let mut bobs = report(None, bob);
+        bobs.category = "self_harm".to_owned();
+        assert!(
+            store
+                .create_urgent_report(bob, "text:abc", "crisis", &bobs)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        let reports = store.reports(&open_reports()).await.unwrap();
+        assert_eq!(reports.len(), 3);
+        assert_eq!(
+            reports.iter().filter(|r| r.target == alice).count(),
+            2,
+            "{reports:?}"
+        );
+        assert!(reports.iter().all(|r| r.reporter.is_none()));
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_forwarded_report_and_its_flag_event_are_written_together() {
     on_each_engine(|store| async move {
         let alice = local(&store, "alice", Role::Member).await;

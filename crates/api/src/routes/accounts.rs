@@ -711,7 +711,7 @@ pub async fn update_credentials(
             Ok(v) => Some(Some(v)),
             Err(_) => {
                 return Err(validation(
-                    "direct_messages_from must be everyone or colleagues",
+                    "direct_messages_from must be everyone, colleagues or route",
                 ));
             }
         },

@@ -71,7 +71,18 @@ fn configuration(state: &ApiState) -> Value {
         },
         "translation": { "enabled": false },
         "urls": { "streaming": streaming_url(state) },
+        "cohort": {
+            "contact_routes": crate::urgent::contact_routes_json(&state.settings.contact_routes),
+        },
     })
+}
+
+/// `GET /api/v1/cohort/contact_routes`: the institution's contact routes (phone, secure
+/// messaging, emergency number, crisis line), each `null` when not configured. Public.
+pub async fn contact_routes(State(state): State<ApiState>) -> Json<Value> {
+    Json(crate::urgent::contact_routes_json(
+        &state.settings.contact_routes,
+    ))
 }
 
 /// `GET /api/v2/instance`.

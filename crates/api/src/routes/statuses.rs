@@ -203,6 +203,7 @@ pub async fn create(
         ));
     }
     if let Some(at) = crate::routes::scheduled::requested_time(&params)? {
+        steer_scheduled(&state, &auth.account, &params).await?;
         return Ok(Json(
             crate::routes::scheduled::schedule(&state, &auth.account, &params, at).await?,
         ));
@@ -215,6 +216,49 @@ pub async fn create(
             .await?;
     }
     Ok(Json(visible_status(&state, &auth.viewer(), id).await?))
+}
+
+/// The urgent-question rules for a post to be scheduled: one that would be steered when it
+/// is published is steered now, while its author is there to choose (the choice is kept
+/// with the request and applies again at publication).
+async fn steer_scheduled(
+    state: &ApiState,
+    account: &cohort_store::AccountRecord,
+    params: &Params,
+) -> ApiResult<()> {
+    let text = params.string("status").unwrap_or_default();
+    let posting = state.store.profile_details(account.id).await?.posting;
+    let mut audience = requested_audience(
+        params,
+        crate::entities::default_visibility(account, &posting),
+    )?;
+    // What cannot be resolved now is refused at publication, as before.
+    let Ok(resolved) = resolve_mentions(state, &text).await else {
+        return Ok(());
+    };
+    let mentioned: Vec<Party> = resolved.into_iter().map(|(p, _)| p).collect();
+    let parent = match params.string("in_reply_to_id").filter(|s| !s.is_empty()) {
+        Some(raw) => state.store.status(parse_id(&raw)?).await.ok(),
+        None => None,
+    };
+    if let Some(p) = &parent {
+        audience = cohort_policy::audience_for_reply(audience, &p.facts);
+    }
+    crate::urgent::steer(
+        state,
+        crate::urgent::Draft {
+            account,
+            text: &text,
+            audience,
+            mentioned: &mentioned,
+            parent: parent.as_ref(),
+            writing: crate::urgent::Writing::New,
+            previous_text: None,
+        },
+        params,
+    )
+    .await
+    .map(|_| ())
 }
 
 /// Checks what a create request can be checked for without publishing it (used when it is
@@ -328,13 +372,31 @@ pub(crate) async fn publish(
         &mentioned,
     )
     .map_err(compose_error)?;
+    // Urgent and sensitive questions to clinicians: steered (422), narrowed or confirmed.
+    let steering = crate::urgent::steer(
+        state,
+        crate::urgent::Draft {
+            account,
+            text: &text,
+            audience,
+            mentioned: &mentioned,
+            parent: parent.as_ref(),
+            writing: crate::urgent::Writing::New,
+            previous_text: None,
+        },
+        params,
+    )
+    .await?;
+    let audience = steering.audience;
+    let community = community.filter(|_| steering.narrowed_to.is_none());
+    let recipients: Vec<Id> = match &steering.narrowed_to {
+        Some(ids) => ids.clone(),
+        None => mentioned.iter().map(|m| m.id).collect(),
+    };
     if audience.visibility == cohort_model::Visibility::Direct {
         let now = cohort_store::now_ms();
-        let local: Vec<Id> = mentioned
-            .iter()
-            .filter(|m| m.domain.is_none())
-            .map(|m| m.id)
-            .collect();
+        // Only local accounts have a boundary here (the store reads local rows only).
+        let local = recipients.clone();
         let boundaries = state
             .store
             .direct_message_boundaries(&local, state.settings.clinician_direct_messages, now)
@@ -348,7 +410,10 @@ pub(crate) async fn publish(
             parent.as_ref().map(|p| &p.facts),
             &boundaries,
         )
-        .map_err(compose_error)?;
+        .map_err(|e| match e {
+            ComposeError::RoutedToContactChannel(_) => crate::urgent::routed_error(state, &e),
+            other => compose_error(other),
+        })?;
     }
 
     // The PHI guard, before anything is stored.
@@ -387,7 +452,7 @@ pub(crate) async fn publish(
 
     // A post in a community hosted elsewhere is addressed to its Group, which relays it to
     // the members (FEP-1b12: outgoing comments mention the community).
-    let mut addressed_ids: Vec<Id> = mentioned.iter().map(|m| m.id).collect();
+    let mut addressed_ids: Vec<Id> = recipients;
     if let Some(c) = community.as_ref().filter(|c| !c.is_local())
         && !addressed_ids.contains(&c.account.id)
     {
@@ -466,6 +531,7 @@ pub(crate) async fn publish(
                 .await?;
         }
     }
+    steering.file_report(state, account.id, id).await;
     Ok(id)
 }
 
@@ -732,11 +798,27 @@ pub async fn edit(
             )));
         }
     };
-    let linked: Vec<LinkedMention> = resolve_mentions(&state, &text)
-        .await?
-        .into_iter()
-        .map(|(_, l)| l)
-        .collect();
+    let resolved = resolve_mentions(&state, &text).await?;
+    let mentioned: Vec<Party> = resolved.iter().map(|(p, _)| p.clone()).collect();
+    let parent = match record.in_reply_to_id {
+        Some(p) => state.store.status(p).await.ok(),
+        None => None,
+    };
+    let steering = crate::urgent::steer(
+        &state,
+        crate::urgent::Draft {
+            account: &auth.account,
+            text: &text,
+            audience: record.facts.audience,
+            mentioned: &mentioned,
+            parent: parent.as_ref(),
+            writing: crate::urgent::Writing::Edit(id),
+            previous_text: Some(&record.text_source),
+        },
+        &params,
+    )
+    .await?;
+    let linked: Vec<LinkedMention> = resolved.into_iter().map(|(_, l)| l).collect();
     let base = state.settings.base_url.clone();
     let html = to_html(&text, &linked, &|tag| format!("{base}/tags/{tag}"));
     state
@@ -767,6 +849,7 @@ pub async fn edit(
         .store
         .index_status_tags(id, &crate::text::hashtags(&text))
         .await?;
+    steering.file_report(&state, auth.account.id, id).await;
     Ok(Json(visible_status(&state, &auth.viewer(), id).await?))
 }
 

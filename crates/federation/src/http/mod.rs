@@ -56,6 +56,9 @@ pub struct FederationConfig {
     /// Whose clinician attestations are checked and shown: `None` for every instance this
     /// one federates with, else only these domains.
     pub trusted_verifiers: Option<Vec<Domain>>,
+    /// Who may send verified clinicians here direct messages unless they chose otherwise
+    /// (`COHORT_CLINICIAN_DIRECT_MESSAGES`; applied to remote senders in the inbox).
+    pub clinician_direct_messages: cohort_model::DirectMessagesFrom,
 }
 
 impl FederationConfig {
@@ -72,6 +75,7 @@ impl FederationConfig {
             fetch_timeout: Duration::from_secs(10),
             open_registrations: false,
             trusted_verifiers: None,
+            clinician_direct_messages: cohort_model::DirectMessagesFrom::Everyone,
         }
     }
 }

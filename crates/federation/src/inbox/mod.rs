@@ -29,6 +29,7 @@ mod flag;
 mod process;
 mod resolve;
 pub mod sanitize;
+mod urgent;
 
 use std::time::Duration;
 

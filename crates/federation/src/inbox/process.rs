@@ -385,6 +385,22 @@ pub(super) async fn store_post(
             visibility = narrower(visibility, Visibility::Community);
         }
     }
+    // Professional boundaries hold for remote senders too: a direct message does not reach
+    // a clinician here who keeps them to colleagues (no row, no notification).
+    let mut addressed = addressed;
+    if visibility == Visibility::Direct && !addressed.is_empty() {
+        let refused = super::urgent::refused_recipients(state, author, &addressed, parent).await?;
+        if !refused.is_empty() {
+            addressed.retain(|a| !refused.contains(a));
+            if addressed.is_empty() {
+                tracing::debug!(
+                    post = uri,
+                    "direct message outside a clinician's professional boundary dropped"
+                );
+                return Ok(None);
+            }
+        }
+    }
     let summary = object
         .summary
         .as_deref()
@@ -448,6 +464,16 @@ pub(super) async fn store_post(
                     .notify(*local, author, "mention", Some(record.facts.id))
                     .await?;
             }
+            super::urgent::report_crisis(
+                state,
+                author,
+                record.facts.id,
+                uri,
+                &new.content_html,
+                visibility,
+                &record.facts.addressed,
+            )
+            .await;
             Ok(Some(record.facts.id))
         }
         Err(StoreError::Conflict(_)) => Ok(store.status_id_by_uri(uri).await?),

@@ -205,6 +205,14 @@ impl UrgentRouter {
         })
     }
 
+    /// The process's router, compiled on first use and shared by every caller (the posting
+    /// path and the inbox). Call it off the async workers the first time.
+    pub fn shared() -> Result<&'static UrgentRouter, &'static UrgentError> {
+        static SHARED: std::sync::OnceLock<Result<UrgentRouter, UrgentError>> =
+            std::sync::OnceLock::new();
+        SHARED.get_or_init(UrgentRouter::new).as_ref()
+    }
+
     /// Labels one post. Never panics; cost is linear in `text` and capped for huge inputs.
     pub fn classify(
         &self,
