@@ -203,6 +203,14 @@ pub fn router(state: ApiState) -> Router {
             "/api/v1/communities/{id}/moderators/{account_id}",
             delete(communities::remove_moderator),
         )
+        .route(
+            "/api/v1/communities/{id}/reports",
+            get(communities::reports),
+        )
+        .route(
+            "/api/v1/communities/{id}/reports/{report_id}/resolve",
+            post(communities::resolve_report),
+        )
         .route("/api/v1/communities/{id}/bans", post(communities::ban))
         .route(
             "/api/v1/communities/{id}/bans/{account_id}",
