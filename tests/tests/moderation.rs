@@ -1423,7 +1423,8 @@ async fn a_lemmy_shaped_flag_about_a_community_post_reaches_the_community_modera
     };
     for engine in engines() {
         let alpha = Instance::start_named(engine, "alpha", &[]).await;
-        let mut beta = Instance::start_named(engine, "beta", &[]).await;
+        let mut beta =
+            Instance::start_named(engine, "beta", &[("COHORT_USER_COMMUNITIES", "true")]).await;
         // Olga (a member, no instance role) runs the community; Pat posts in it.
         beta.create_account("olga", Role::Member, false).await;
         beta.create_account("pat", Role::Member, false).await;
