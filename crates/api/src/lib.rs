@@ -342,6 +342,19 @@ pub fn router(state: ApiState) -> Router {
             "/api/v1/admin/cohort/domain_blocks/imports/{id}/discard",
             post(blocklists::discard_import),
         )
+        // Subscriptions to shared blocklists (docs/MODERATION.md)
+        .route(
+            "/api/v1/admin/blocklist_subscriptions",
+            get(blocklists::subscriptions).post(blocklists::create_subscription),
+        )
+        .route(
+            "/api/v1/admin/blocklist_subscriptions/{id}",
+            get(blocklists::subscription).delete(blocklists::delete_subscription),
+        )
+        .route(
+            "/api/v1/admin/blocklist_subscriptions/{id}/refresh",
+            post(blocklists::refresh),
+        )
         // Strikes and appeals (docs/MODERATION.md)
         .route("/api/v1/cohort/strikes", get(strikes::mine))
         .route("/api/v1/cohort/strikes/{id}", get(strikes::one))
