@@ -251,8 +251,14 @@ async fn a_subscribed_blocklist_is_fetched_into_drafts_with_excludes_and_retract
 
         // Bad input: refused, nothing stored.
         for (name, form) in [
-            ("not https", vec![("url", "ftp://lists.example/blocklist.csv")]),
-            ("an IP literal", vec![("url", "http://127.0.0.1:9/blocklist.csv")]),
+            (
+                "not https",
+                vec![("url", "ftp://lists.example/blocklist.csv")],
+            ),
+            (
+                "an IP literal",
+                vec![("url", "http://127.0.0.1:9/blocklist.csv")],
+            ),
             ("nothing", vec![]),
             (
                 "both",
@@ -308,10 +314,17 @@ async fn a_subscribed_blocklist_is_fetched_into_drafts_with_excludes_and_retract
         );
         let id = sub["id"].as_str().unwrap().to_owned();
         let (status, again) = instance
-            .post(&format!("{SUBSCRIPTIONS}/{id}/refresh"), Some(&moderator), &[])
+            .post(
+                &format!("{SUBSCRIPTIONS}/{id}/refresh"),
+                Some(&moderator),
+                &[],
+            )
             .await;
         assert_eq!(status, 200, "{again}");
-        assert_eq!(domains_of(&again["draft"]["rows"]), vec!["spam-three.example"]);
+        assert_eq!(
+            domains_of(&again["draft"]["rows"]),
+            vec!["spam-three.example"]
+        );
         assert_eq!(
             domains_of(&again["draft"]["removals"]),
             vec!["spam-two.example"],
@@ -339,7 +352,11 @@ async fn a_subscribed_blocklist_is_fetched_into_drafts_with_excludes_and_retract
         );
         // Nothing changed since: no draft.
         let (_, same) = instance
-            .post(&format!("{SUBSCRIPTIONS}/{id}/refresh"), Some(&moderator), &[])
+            .post(
+                &format!("{SUBSCRIPTIONS}/{id}/refresh"),
+                Some(&moderator),
+                &[],
+            )
             .await;
         assert_eq!(same["draft"], serde_json::Value::Null, "{same}");
 

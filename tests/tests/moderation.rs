@@ -1103,7 +1103,11 @@ async fn a_purged_local_account_is_deleted_on_every_instance_that_knew_it() {
         let alive = "SELECT COUNT(*) FROM statuses WHERE deleted_at IS NULL";
         assert_eq!(count(&alpha, alive).await, 2, "nothing sent at suspension");
         assert_eq!(
-            count(&beta, "SELECT COUNT(*) FROM outbox_activities WHERE kind = 'delete_actor'").await,
+            count(
+                &beta,
+                "SELECT COUNT(*) FROM outbox_activities WHERE kind = 'delete_actor'"
+            )
+            .await,
             0
         );
         let suspended_at = beta
@@ -1120,13 +1124,21 @@ async fn a_purged_local_account_is_deleted_on_every_instance_that_knew_it() {
             .unwrap();
         assert_eq!(purged, vec![mallory]);
         assert_eq!(
-            count(&beta, "SELECT COUNT(*) FROM outbox_activities WHERE kind = 'delete_actor'").await,
+            count(
+                &beta,
+                "SELECT COUNT(*) FROM outbox_activities WHERE kind = 'delete_actor'"
+            )
+            .await,
             1,
             "the actor's Delete is recorded with the purge"
         );
         settle(&[&alpha, &beta]).await;
         // Alpha received `Delete(Person)` signed by Mallory's key and removed her.
-        assert_eq!(count(&alpha, alive).await, 0, "her posts are gone from alpha");
+        assert_eq!(
+            count(&alpha, alive).await,
+            0,
+            "her posts are gone from alpha"
+        );
         assert_eq!(
             count(
                 &alpha,
@@ -1143,7 +1155,10 @@ async fn a_purged_local_account_is_deleted_on_every_instance_that_knew_it() {
         );
         let alice = alpha.sign_in("alice", "read").await;
         let (status, _) = alpha
-            .get(&format!("/api/v1/accounts/{mallory_on_alpha}"), Some(&alice))
+            .get(
+                &format!("/api/v1/accounts/{mallory_on_alpha}"),
+                Some(&alice),
+            )
             .await;
         assert_eq!(status, 404);
         alpha.stop().await;
@@ -1259,7 +1274,9 @@ async fn limited_accounts_reach_only_their_followers_on_every_read_path() {
             )
             .await;
         assert_eq!(status, 200);
-        let (status, _) = instance.get(&format!("/api/v1/statuses/{id}"), Some(&bob)).await;
+        let (status, _) = instance
+            .get(&format!("/api/v1/statuses/{id}"), Some(&bob))
+            .await;
         assert_eq!(status, 200);
         instance.stop().await;
     }
@@ -1340,7 +1357,10 @@ async fn a_report_is_forwarded_to_the_instances_of_the_people_a_reported_post_an
             .post(
                 "/api/v1/statuses",
                 Some(&carol),
-                &[("status", "Day 3 after my bypass"), ("visibility", "public")],
+                &[
+                    ("status", "Day 3 after my bypass"),
+                    ("visibility", "public"),
+                ],
             )
             .await;
         assert_eq!(status, 200, "{asked}");
@@ -1382,11 +1402,21 @@ async fn a_report_is_forwarded_to_the_instances_of_the_people_a_reported_post_an
         let (status, body) = alpha.post("/api/v1/reports", Some(&alice), &bad).await;
         assert_eq!(status, 422, "{body}");
         assert!(
-            body["error"].as_str().unwrap().contains("uninvolved.example"),
+            body["error"]
+                .as_str()
+                .unwrap()
+                .contains("uninvolved.example"),
             "{body}"
         );
         assert_eq!(count(&alpha, "SELECT COUNT(*) FROM reports").await, 0);
-        assert_eq!(count(&alpha, "SELECT COUNT(*) FROM outbox_activities WHERE kind = 'flag'").await, 0);
+        assert_eq!(
+            count(
+                &alpha,
+                "SELECT COUNT(*) FROM outbox_activities WHERE kind = 'flag'"
+            )
+            .await,
+            0
+        );
 
         // Beta's own domain may be named too: it gets the Flag once.
         let beta_domain = beta.domain.clone();
@@ -1397,7 +1427,11 @@ async fn a_report_is_forwarded_to_the_instances_of_the_people_a_reported_post_an
         settle(&[&alpha, &beta, &gamma]).await;
         for (instance, name) in [(&beta, "beta"), (&gamma, "gamma")] {
             assert_eq!(
-                count(instance, "SELECT COUNT(*) FROM reports WHERE origin_domain IS NOT NULL").await,
+                count(
+                    instance,
+                    "SELECT COUNT(*) FROM reports WHERE origin_domain IS NOT NULL"
+                )
+                .await,
                 1,
                 "{engine:?}: {name} received the Flag once"
             );
@@ -1409,7 +1443,11 @@ async fn a_report_is_forwarded_to_the_instances_of_the_people_a_reported_post_an
         assert_eq!(received["account"], Value::Null);
         assert_eq!(received["target_account"]["username"], "mallory");
         assert_eq!(received["comment"], "Preying on a heart patient");
-        assert_eq!(received["statuses"].as_array().unwrap().len(), 1, "{received}");
+        assert_eq!(
+            received["statuses"].as_array().unwrap().len(),
+            1,
+            "{received}"
+        );
         alpha.stop().await;
         beta.stop().await;
         gamma.stop().await;
@@ -1433,7 +1471,11 @@ async fn a_lemmy_shaped_flag_about_a_community_post_reaches_the_community_modera
         let pat = beta.sign_in("pat", "read write follow").await;
         let quickcure = beta.sign_in("quickcure", "read write follow").await;
         let (status, created) = beta
-            .post("/api/v1/communities", Some(&olga), &[("name", "caregivers")])
+            .post(
+                "/api/v1/communities",
+                Some(&olga),
+                &[("name", "caregivers")],
+            )
             .await;
         assert_eq!(status, 201, "{created}");
         let community = created["id"].as_str().unwrap().to_owned();
@@ -1517,7 +1559,11 @@ async fn a_lemmy_shaped_flag_about_a_community_post_reaches_the_community_modera
             .await;
         assert_eq!(status, 422, "resolved once");
         assert_eq!(
-            count(&beta, "SELECT COUNT(*) FROM outbox_activities WHERE kind = 'resolve_report'").await,
+            count(
+                &beta,
+                "SELECT COUNT(*) FROM outbox_activities WHERE kind = 'resolve_report'"
+            )
+            .await,
             1
         );
         let (_, open) = beta.get(&path, Some(&olga)).await;

@@ -1951,12 +1951,7 @@ fn limited_accounts_reach_only_their_followers() {
                 &public,
                 Rule::OpenAudience,
             ),
-            row(
-                "a moderator",
-                acct(&moderator),
-                &public,
-                Rule::OpenAudience,
-            ),
+            row("a moderator", acct(&moderator), &public, Rule::OpenAudience),
             row(
                 "a local stranger",
                 acct(&w.local_stranger),
@@ -1970,12 +1965,7 @@ fn limited_accounts_reach_only_their_followers() {
                 Rule::AuthorLimited,
             ),
             row("anonymous", Viewer::Anonymous, &public, Rule::AuthorLimited),
-            row(
-                "another instance",
-                inst(BETA),
-                &public,
-                Rule::OpenAudience,
-            ),
+            row("another instance", inst(BETA), &public, Rule::OpenAudience),
             row(
                 "the limited account's boost, a stranger",
                 acct(&w.remote_stranger),

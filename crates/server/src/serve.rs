@@ -243,7 +243,11 @@ async fn expire_periodically(store: Store, delivery: Delivery) {
 /// At start and then every `every` (`COHORT_BLOCKLIST_REFRESH_SECONDS`): fetches each
 /// blocklist subscription's URL into a draft (applied at once for `auto_apply` ones, which
 /// may drop deliveries, so delivery is woken).
-async fn refresh_blocklists_periodically(state: cohort_api::ApiState, delivery: Delivery, every: Duration) {
+async fn refresh_blocklists_periodically(
+    state: cohort_api::ApiState,
+    delivery: Delivery,
+    every: Duration,
+) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -254,7 +258,9 @@ async fn refresh_blocklists_periodically(state: cohort_api::ApiState, delivery: 
                 tracing::info!(drafts, "blocklist subscriptions refreshed");
                 delivery.wake();
             }
-            Err(e) => tracing::warn!(error = %e, "refreshing blocklist subscriptions failed; will retry"),
+            Err(e) => {
+                tracing::warn!(error = %e, "refreshing blocklist subscriptions failed; will retry")
+            }
         }
     }
 }

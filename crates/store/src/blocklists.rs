@@ -245,10 +245,10 @@ impl Store {
     pub async fn block_import(&self, import: Id) -> Result<BlockImportRecord, StoreError> {
         let sql = format!("SELECT {IMPORT_COLUMNS} FROM domain_block_imports WHERE id = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(import.as_i64())
-        .fetch_optional(self.reader())
-        .await?
-        .ok_or(StoreError::NotFound("blocklist import"))?;
+            .bind(import.as_i64())
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or(StoreError::NotFound("blocklist import"))?;
         import_from_row(&row)
     }
 
@@ -257,9 +257,9 @@ impl Store {
         let sql =
             format!("SELECT {IMPORT_COLUMNS} FROM domain_block_imports ORDER BY id DESC LIMIT $1");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(limit)
-        .fetch_all(self.reader())
-        .await?;
+            .bind(limit)
+            .fetch_all(self.reader())
+            .await?;
         rows.iter().map(import_from_row).collect()
     }
 

@@ -118,7 +118,8 @@ impl Store {
         &self,
         subscription: Id,
     ) -> Result<SubscriptionRecord, StoreError> {
-        let sql = format!("SELECT {SUBSCRIPTION_COLUMNS} FROM blocklist_subscriptions WHERE id = $1");
+        let sql =
+            format!("SELECT {SUBSCRIPTION_COLUMNS} FROM blocklist_subscriptions WHERE id = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(subscription.as_i64())
             .fetch_optional(self.reader())

@@ -364,8 +364,8 @@ pub async fn create_subscription(
         if raw.trim().is_empty() {
             continue;
         }
-        let domain = Domain::parse(raw.trim())
-            .map_err(|e| invalid(format!("excludes: {raw:?}: {e}")))?;
+        let domain =
+            Domain::parse(raw.trim()).map_err(|e| invalid(format!("excludes: {raw:?}: {e}")))?;
         if !excludes.contains(&domain) {
             excludes.push(domain);
         }
@@ -429,7 +429,9 @@ pub async fn refresh(
     let id = parse_id(&id)?;
     let sub = state.store.blocklist_subscription(id).await?;
     if sub.url.is_none() {
-        return Err(invalid("this subscription is an uploaded list: nothing to fetch"));
+        return Err(invalid(
+            "this subscription is an uploaded list: nothing to fetch",
+        ));
     }
     let refreshed = refresh_subscription(&state, &sub, None).await?;
     let sub = state.store.blocklist_subscription(id).await?;

@@ -510,13 +510,9 @@ pub async fn resolve_report(
     let note = bounded_text(&params, "resolution_note", 1000)?;
     let note = match note.filter(|n| !n.trim().is_empty()) {
         Some(n) => Some(
-            crate::routes::shared::redacted_for_publication(
-                &state,
-                &n,
-                auth.account.author_kind,
-            )
-            .await?
-            .0,
+            crate::routes::shared::redacted_for_publication(&state, &n, auth.account.author_kind)
+                .await?
+                .0,
         ),
         None => None,
     };

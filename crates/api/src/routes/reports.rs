@@ -83,7 +83,8 @@ pub async fn create(
     }
 
     let forward = params.bool("forward")?.unwrap_or(false) && target.domain.is_some();
-    let forward_domains = forward_to_domains(&state, &params, &target, &status_ids, forward).await?;
+    let forward_domains =
+        forward_to_domains(&state, &params, &target, &status_ids, forward).await?;
 
     // The PHI guard, before anything can leave.
     let (forward_comment, comment_phi_reason) = if forward {

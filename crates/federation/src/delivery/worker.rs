@@ -952,7 +952,11 @@ impl RowContext<'_> {
             return Ok(finished());
         }
         let to_group = recipient.party.id != counterpart
-            && self.store().account_by_id(recipient.party.id).await?.is_group;
+            && self
+                .store()
+                .account_by_id(recipient.party.id)
+                .await?
+                .is_group;
         let activity = if self.event.kind == OutboxKind::Flag {
             let mut objects = vec![reported_uri];
             for status in self.store().statuses(&report.status_ids).await? {

@@ -181,7 +181,10 @@ impl Fetcher {
             let response = self
                 .client
                 .get(current.clone())
-                .header(reqwest::header::ACCEPT, "text/csv, text/plain;q=0.9, */*;q=0.1")
+                .header(
+                    reqwest::header::ACCEPT,
+                    "text/csv, text/plain;q=0.9, */*;q=0.1",
+                )
                 .send()
                 .await
                 .map_err(|e| FetchError::Http(e.to_string()))?;
