@@ -1581,3 +1581,121 @@ async fn a_lemmy_shaped_flag_about_a_community_post_reaches_the_community_modera
         beta.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_forwarded_report_about_a_post_in_a_remote_community_reaches_its_moderators() {
+    for engine in engines() {
+        let mut alpha = Instance::start_named(engine, "alpha", &[]).await;
+        let mut beta = Instance::start_named(engine, "beta", &[]).await;
+        let mut gamma =
+            Instance::start_named(engine, "gamma", &[("COHORT_USER_COMMUNITIES", "true")]).await;
+        alpha.create_account("alice", Role::Member, false).await;
+        beta.create_account("mallory", Role::Member, false).await;
+        gamma.create_account("olga", Role::Member, false).await;
+        let alice = alpha.sign_in("alice", "read write follow").await;
+        let mallory = beta.sign_in("mallory", "read write follow").await;
+        let olga = gamma.sign_in("olga", "read write follow").await;
+        let all = [&alpha, &beta, &gamma];
+        let (status, created) = gamma
+            .post(
+                "/api/v1/communities",
+                Some(&olga),
+                &[("name", "caregivers")],
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        let community_id = created["id"].as_str().unwrap().to_owned();
+        let community = format!("caregivers@{}", gamma.domain);
+        for (instance, token) in [(&alpha, &alice), (&beta, &mallory)] {
+            let (status, body) = instance
+                .get(
+                    &format!("/api/v1/accounts/lookup?acct={community}"),
+                    Some(token),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+            let (status, body) = instance
+                .post(
+                    &format!("/api/v1/communities/{community}/join"),
+                    Some(token),
+                    &[],
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+        }
+        settle(&all).await;
+        let (status, post) = beta
+            .post(
+                "/api/v1/statuses",
+                Some(&mallory),
+                &[(
+                    "status",
+                    &format!("@{community} my tea cures dementia, DM me"),
+                )],
+            )
+            .await;
+        assert_eq!(status, 200, "{post}");
+        settle(&all).await;
+        let (_, home) = alpha.get("/api/v1/timelines/home", Some(&alice)).await;
+        // The Group announces the post to its members.
+        let seen = home
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                if s["reblog"].is_object() {
+                    &s["reblog"]
+                } else {
+                    s
+                }
+            })
+            .find(|s| {
+                s["content"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("dementia")
+            })
+            .unwrap_or_else(|| panic!("alice got the post through the Group: {home}"))
+            .clone();
+        let post_on_alpha = seen["id"].as_str().unwrap().to_owned();
+        let mallory_on_alpha = seen["account"]["id"].as_str().unwrap().to_owned();
+        let (status, report) = alpha
+            .post(
+                "/api/v1/reports",
+                Some(&alice),
+                &[
+                    ("account_id", mallory_on_alpha.as_str()),
+                    ("status_ids[]", post_on_alpha.as_str()),
+                    ("comment", "Preying on caregivers"),
+                    ("forward", "true"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{report}");
+        settle(&all).await;
+        // Beta (Mallory's instance) and gamma (the community's) each received the Flag.
+        for (instance, name) in [(&beta, "beta"), (&gamma, "gamma")] {
+            assert_eq!(
+                count(
+                    instance,
+                    "SELECT COUNT(*) FROM reports WHERE origin_domain IS NOT NULL"
+                )
+                .await,
+                1,
+                "{engine:?}: {name}"
+            );
+        }
+        // On gamma, the community's moderator (no instance role) sees and resolves it.
+        let path = format!("/api/v1/communities/{community_id}/reports");
+        let (status, reports) = gamma.get(&path, Some(&olga)).await;
+        assert_eq!(status, 200, "{reports}");
+        let reports = reports.as_array().unwrap();
+        assert_eq!(reports.len(), 1, "{engine:?}: {reports:?}");
+        assert_eq!(reports[0]["comment"], "Preying on caregivers");
+        assert_eq!(reports[0]["target_account"]["username"], "mallory");
+        assert_eq!(reports[0]["statuses"].as_array().unwrap().len(), 1);
+        alpha.stop().await;
+        beta.stop().await;
+        gamma.stop().await;
+    }
+}

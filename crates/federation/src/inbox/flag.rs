@@ -39,9 +39,9 @@ pub(crate) struct FlagTargets {
 }
 
 /// The account and posts a Flag names; `None` if it names nothing of this instance. That is
-/// a local account (or the author of a named local post), or, for a Flag another instance
-/// forwarded here because the reported posts answer or mention accounts of this instance
-/// (Mastodon's `forward_to_domains`), the remote account whose named posts do.
+/// a local account (or the author of a named local post), or the remote account whose named
+/// posts are in a community hosted here, or answer or mention accounts of this instance (a
+/// Flag forwarded with Mastodon's `forward_to_domains`).
 pub(crate) async fn targets(
     state: &FederationState,
     activity: &Object,
@@ -82,6 +82,16 @@ pub(crate) async fn targets(
         return Ok(None);
     };
     let named = by_author(&statuses, remote);
+    // A post in a community hosted here: the community's moderators are the ones to tell
+    // (Lemmy sends its Flag to the community).
+    if let Some(community) = store.community_of_statuses(&named).await?
+        && store.community(community).await?.is_local()
+    {
+        return Ok(Some(FlagTargets {
+            account: remote,
+            statuses: named,
+        }));
+    }
     for involved in store.accounts_involved_in(&named).await? {
         if store.account_by_id(involved).await?.domain.is_none() {
             return Ok(Some(FlagTargets {
