@@ -194,3 +194,200 @@ async fn bad_blocklist_uploads_are_refused_and_nothing_is_applied() {
         instance.stop().await;
     }
 }
+
+const SUBSCRIPTIONS: &str = "/api/v1/admin/blocklist_subscriptions";
+
+/// A tiny web server publishing a blocklist that the test can change; returns its URL.
+async fn serve_list(list: std::sync::Arc<std::sync::Mutex<String>>) -> String {
+    let app = axum::Router::new().route(
+        "/blocklist.csv",
+        axum::routing::get(move || {
+            let list = list.clone();
+            async move { list.lock().unwrap().clone() }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    format!("http://lists.localhost:{port}/blocklist.csv")
+}
+
+fn domains_of(list: &serde_json::Value) -> Vec<&str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().or_else(|| r["domain"].as_str()).unwrap())
+        .collect()
+}
+
+const HEADER: &str = "#domain,#severity,#reject_media,#reject_reports,#public_comment,#obfuscate\n";
+
+#[tokio::test]
+async fn a_subscribed_blocklist_is_fetched_into_drafts_with_excludes_and_retractions() {
+    for engine in engines() {
+        let mut instance = Instance::start_named(engine, "alpha", &[]).await;
+        instance
+            .create_account("moderator", Role::Moderator, false)
+            .await;
+        let moderator = instance.sign_in("moderator", ADMIN_SCOPES).await;
+        // A block made by hand, which no subscription may replace or lift.
+        let (status, body) = instance
+            .post(
+                "/api/v1/admin/domain_blocks",
+                Some(&moderator),
+                &[("domain", "handmade.example"), ("severity", "suspend")],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let list = std::sync::Arc::new(std::sync::Mutex::new(format!(
+            "{HEADER}spam-one.example,suspend,false,false,,false\n\
+             spam-two.example,suspend,false,false,,false\n\
+             excluded.example,suspend,false,false,,false\n\
+             handmade.example,silence,false,false,,false\n"
+        )));
+        let url = serve_list(list.clone()).await;
+
+        // Bad input: refused, nothing stored.
+        for (name, form) in [
+            (
+                "not https",
+                vec![("url", "ftp://lists.example/blocklist.csv")],
+            ),
+            (
+                "an IP literal",
+                vec![("url", "http://127.0.0.1:9/blocklist.csv")],
+            ),
+            ("nothing", vec![]),
+            (
+                "both",
+                vec![("url", url.as_str()), ("data", "spam.example\n")],
+            ),
+            (
+                "a bad exclude",
+                vec![("url", url.as_str()), ("excludes[]", "not a domain")],
+            ),
+        ] {
+            let (status, body) = instance.post(SUBSCRIPTIONS, Some(&moderator), &form).await;
+            assert_eq!(status, 422, "{name}: {body}");
+        }
+        assert_eq!(
+            count(&instance, "SELECT COUNT(*) FROM blocklist_subscriptions").await,
+            0
+        );
+
+        // Subscribing fetches the list at once into a draft; nothing applies yet.
+        let (status, sub) = instance
+            .post(
+                SUBSCRIPTIONS,
+                Some(&moderator),
+                &[
+                    ("url", url.as_str()),
+                    ("excludes[]", "excluded.example"),
+                    ("private_comment", "the shared health-fediverse list"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{sub}");
+        assert_eq!(sub["last_error"], serde_json::Value::Null, "{sub}");
+        assert_eq!(
+            domains_of(&sub["draft"]["rows"]),
+            vec!["spam-one.example", "spam-two.example"],
+            "{engine:?}: excluded and hand-made domains are left out"
+        );
+        assert_eq!(
+            count(&instance, "SELECT COUNT(*) FROM domain_policies").await,
+            1
+        );
+        let draft = sub["draft"]["id"].as_str().unwrap().to_owned();
+        let (status, applied) = instance
+            .post(&format!("{IMPORTS}/{draft}/confirm"), Some(&moderator), &[])
+            .await;
+        assert_eq!(status, 200, "{applied}");
+        assert_eq!(applied["applied"]["blocks"], 2);
+
+        // The list changes: spam-two and the hand-made domain disappear, spam-three appears.
+        *list.lock().unwrap() = format!(
+            "{HEADER}spam-one.example,suspend,false,false,,false\n\
+             spam-three.example,silence,false,false,,false\n"
+        );
+        let id = sub["id"].as_str().unwrap().to_owned();
+        let (status, again) = instance
+            .post(
+                &format!("{SUBSCRIPTIONS}/{id}/refresh"),
+                Some(&moderator),
+                &[],
+            )
+            .await;
+        assert_eq!(status, 200, "{again}");
+        assert_eq!(
+            domains_of(&again["draft"]["rows"]),
+            vec!["spam-three.example"]
+        );
+        assert_eq!(
+            domains_of(&again["draft"]["removals"]),
+            vec!["spam-two.example"],
+            "{engine:?}: only what came from the subscription is retracted"
+        );
+        let draft = again["draft"]["id"].as_str().unwrap().to_owned();
+        let (status, applied) = instance
+            .post(&format!("{IMPORTS}/{draft}/confirm"), Some(&moderator), &[])
+            .await;
+        assert_eq!(status, 200, "{applied}");
+        assert_eq!(applied["applied"]["removed"], 1);
+        let (_, blocks) = instance
+            .get("/api/v1/admin/domain_blocks", Some(&moderator))
+            .await;
+        let mut blocked: Vec<&str> = blocks
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["domain"].as_str().unwrap())
+            .collect();
+        blocked.sort_unstable();
+        assert_eq!(
+            blocked,
+            vec!["handmade.example", "spam-one.example", "spam-three.example"]
+        );
+        // Nothing changed since: no draft.
+        let (_, same) = instance
+            .post(
+                &format!("{SUBSCRIPTIONS}/{id}/refresh"),
+                Some(&moderator),
+                &[],
+            )
+            .await;
+        assert_eq!(same["draft"], serde_json::Value::Null, "{same}");
+
+        // An uploaded list with auto_apply applies at once.
+        let data = format!("{HEADER}auto.example,suspend,false,false,,false\n");
+        let (status, auto) = instance
+            .post(
+                SUBSCRIPTIONS,
+                Some(&moderator),
+                &[("data", data.as_str()), ("auto_apply", "true")],
+            )
+            .await;
+        assert_eq!(status, 200, "{auto}");
+        assert_eq!(auto["applied"]["blocks"], 1, "{auto}");
+        assert_eq!(auto["draft"]["state"], "applied");
+        let (_, subs) = instance.get(SUBSCRIPTIONS, Some(&moderator)).await;
+        assert_eq!(subs.as_array().unwrap().len(), 2);
+
+        // Ending a subscription keeps its blocks.
+        let (status, _) = instance
+            .delete(&format!("{SUBSCRIPTIONS}/{id}"), Some(&moderator))
+            .await;
+        assert_eq!(status, 200);
+        let (status, _) = instance
+            .get(&format!("{SUBSCRIPTIONS}/{id}"), Some(&moderator))
+            .await;
+        assert_eq!(status, 404);
+        assert_eq!(
+            count(&instance, "SELECT COUNT(*) FROM domain_policies").await,
+            4
+        );
+        instance.stop().await;
+    }
+}

@@ -1079,3 +1079,623 @@ async fn a_mastodon_shaped_flag_arrives_and_becomes_a_report() {
         beta.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_purged_local_account_is_deleted_on_every_instance_that_knew_it() {
+    for engine in engines() {
+        let mut alpha = Instance::start_named(engine, "alpha", &[]).await;
+        let mut beta = Instance::start_named(engine, "beta", &[]).await;
+        alpha.create_account("alice", Role::Member, false).await;
+        beta.create_account("beta_mod", Role::Moderator, false)
+            .await;
+        let (mallory_on_alpha, mallory, _) = mallory_posts_twice(&mut alpha, &mut beta).await;
+        let moderator = beta.sign_in("beta_mod", ADMIN_SCOPES).await;
+        let (status, body) = beta
+            .post(
+                &format!("/api/v1/admin/accounts/{mallory}/action"),
+                Some(&moderator),
+                &[("type", "suspend")],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        settle(&[&alpha, &beta]).await;
+        // As on Mastodon, a suspension sends nothing: it can still be lifted.
+        let alive = "SELECT COUNT(*) FROM statuses WHERE deleted_at IS NULL";
+        assert_eq!(count(&alpha, alive).await, 2, "nothing sent at suspension");
+        assert_eq!(
+            count(
+                &beta,
+                "SELECT COUNT(*) FROM outbox_activities WHERE kind = 'delete_actor'"
+            )
+            .await,
+            0
+        );
+        let suspended_at = beta
+            .store()
+            .moderation_state(mallory)
+            .await
+            .unwrap()
+            .suspended_at
+            .unwrap();
+        let purged = beta
+            .store()
+            .purge_suspended_accounts(suspended_at + cohort_store::SUSPENSION_GRACE_MS)
+            .await
+            .unwrap();
+        assert_eq!(purged, vec![mallory]);
+        assert_eq!(
+            count(
+                &beta,
+                "SELECT COUNT(*) FROM outbox_activities WHERE kind = 'delete_actor'"
+            )
+            .await,
+            1,
+            "the actor's Delete is recorded with the purge"
+        );
+        settle(&[&alpha, &beta]).await;
+        // Alpha received `Delete(Person)` signed by Mallory's key and removed her.
+        assert_eq!(
+            count(&alpha, alive).await,
+            0,
+            "her posts are gone from alpha"
+        );
+        assert_eq!(
+            count(
+                &alpha,
+                "SELECT COUNT(*) FROM accounts WHERE username = 'mallory' AND suspended_at IS NOT NULL"
+            )
+            .await,
+            1,
+            "her account is removed on alpha"
+        );
+        assert_eq!(
+            count(&alpha, "SELECT COUNT(*) FROM follows").await,
+            0,
+            "and Alice's follow with it"
+        );
+        let alice = alpha.sign_in("alice", "read").await;
+        let (status, _) = alpha
+            .get(
+                &format!("/api/v1/accounts/{mallory_on_alpha}"),
+                Some(&alice),
+            )
+            .await;
+        assert_eq!(status, 404);
+        alpha.stop().await;
+        beta.stop().await;
+    }
+}
+
+/// Whether `list` (a JSON array of statuses, or null) holds the status `id`.
+fn lists(list: &Value, id: &str) -> bool {
+    list.as_array()
+        .is_some_and(|l| l.iter().any(|s| s["id"] == id))
+}
+
+#[tokio::test]
+async fn limited_accounts_reach_only_their_followers_on_every_read_path() {
+    for engine in engines() {
+        let mut instance = Instance::start(engine, &[]).await;
+        let mallory = instance
+            .create_account("mallory", Role::Member, false)
+            .await;
+        instance.create_account("alice", Role::Member, false).await;
+        instance.create_account("bob", Role::Member, false).await;
+        instance
+            .create_account("moderator", Role::Moderator, false)
+            .await;
+        let mallory_token = instance.sign_in("mallory", "read write").await;
+        let alice = instance.sign_in("alice", "read write follow").await;
+        let bob = instance.sign_in("bob", "read write follow").await;
+        let moderator = instance.sign_in("moderator", ADMIN_SCOPES).await;
+        let (status, _) = instance
+            .post(
+                &format!("/api/v1/accounts/{mallory}/follow"),
+                Some(&alice),
+                &[],
+            )
+            .await;
+        assert_eq!(status, 200);
+        let (status, _) = instance
+            .patch(
+                "/api/v1/accounts/update_credentials",
+                Some(&mallory_token),
+                &[("indexable", "true")],
+            )
+            .await;
+        assert_eq!(status, 200);
+        let (status, posted) = instance
+            .post(
+                "/api/v1/statuses",
+                Some(&mallory_token),
+                &[
+                    ("status", "Stop your insulin, try my herbal tea"),
+                    ("visibility", "public"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{posted}");
+        let id = posted["id"].as_str().unwrap().to_owned();
+        assert_eq!(posted["sensitive"], false);
+        for action in ["silence", "sensitive"] {
+            let (status, body) = instance
+                .post(
+                    &format!("/api/v1/admin/accounts/{mallory}/action"),
+                    Some(&moderator),
+                    &[("type", action)],
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+        }
+        let mut failures = Vec::new();
+        for (viewer, token, sees) in [
+            ("mallory", Some(mallory_token.as_str()), true),
+            ("follower", Some(alice.as_str()), true),
+            ("moderator", Some(moderator.as_str()), true),
+            ("stranger", Some(bob.as_str()), false),
+            ("anonymous", None, false),
+        ] {
+            let (status, body) = instance.get(&format!("/api/v1/statuses/{id}"), token).await;
+            if (status == 200) != sees {
+                failures.push(format!("{viewer}/status: {status}"));
+            }
+            if status == 200 && body["sensitive"] != true {
+                failures.push(format!("{viewer}/sensitive: {}", body["sensitive"]));
+            }
+            let (_, list) = instance
+                .get(&format!("/api/v1/accounts/{mallory}/statuses"), token)
+                .await;
+            if lists(&list, &id) != sees {
+                failures.push(format!("{viewer}/account_statuses"));
+            }
+            let (_, found) = instance
+                .get("/api/v2/search?q=insulin&type=statuses", token)
+                .await;
+            if lists(&found["statuses"], &id) != (sees && token.is_some()) {
+                failures.push(format!("{viewer}/search"));
+            }
+            // A limited account is off the public timelines for everyone.
+            let (_, public) = instance.get("/api/v1/timelines/public", token).await;
+            if lists(&public, &id) {
+                failures.push(format!("{viewer}/public_timeline"));
+            }
+            let (status, _) = instance.get(&format!("/@mallory/{id}"), token).await;
+            if token.is_none() && status == 200 {
+                failures.push(format!("{viewer}/web_page: {status}"));
+            }
+        }
+        assert!(failures.is_empty(), "{engine:?}: {failures:#?}");
+        // Lifting the limit lets everyone see the post again.
+        let (status, _) = instance
+            .post(
+                &format!("/api/v1/admin/accounts/{mallory}/unsilence"),
+                Some(&moderator),
+                &[],
+            )
+            .await;
+        assert_eq!(status, 200);
+        let (status, _) = instance
+            .get(&format!("/api/v1/statuses/{id}"), Some(&bob))
+            .await;
+        assert_eq!(status, 200);
+        instance.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn accounts_of_a_silenced_domain_reach_only_their_local_followers() {
+    for engine in engines() {
+        let mut alpha = Instance::start_named(engine, "alpha", &[]).await;
+        let mut beta = Instance::start_named(engine, "beta", &[]).await;
+        alpha.create_account("alice", Role::Member, false).await;
+        alpha.create_account("bob", Role::Member, false).await;
+        alpha
+            .create_account("alpha_admin", Role::Admin, false)
+            .await;
+        let (_, _, statuses) = mallory_posts_twice(&mut alpha, &mut beta).await;
+        let admin = alpha.sign_in("alpha_admin", ADMIN_SCOPES).await;
+        let domain = beta.domain.clone();
+        let (status, body) = alpha
+            .post(
+                "/api/v1/admin/domain_blocks",
+                Some(&admin),
+                &[("domain", domain.as_str()), ("severity", "silence")],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let alice = alpha.sign_in("alice", "read").await;
+        let bob = alpha.sign_in("bob", "read").await;
+        for (viewer, token, expected) in [
+            ("follower", Some(alice.as_str()), 200),
+            ("stranger", Some(bob.as_str()), 404),
+            ("anonymous", None, 404),
+        ] {
+            let (status, _) = alpha
+                .get(&format!("/api/v1/statuses/{}", statuses[0]), token)
+                .await;
+            assert_eq!(status, expected, "{engine:?} {viewer}");
+        }
+        alpha.stop().await;
+        beta.stop().await;
+    }
+}
+
+/// `who` on `on` looks up `acct` and follows it; returns its id there.
+async fn follow(on: &Instance, token: &str, acct: &str) -> String {
+    let (status, found) = on
+        .get(&format!("/api/v1/accounts/lookup?acct={acct}"), Some(token))
+        .await;
+    assert_eq!(status, 200, "{found}");
+    let id = found["id"].as_str().unwrap().to_owned();
+    let (status, body) = on
+        .post(&format!("/api/v1/accounts/{id}/follow"), Some(token), &[])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    id
+}
+
+#[tokio::test]
+async fn a_report_is_forwarded_to_the_instances_of_the_people_a_reported_post_answers() {
+    for engine in engines() {
+        let mut alpha = Instance::start_named(engine, "alpha", &[]).await;
+        let mut beta = Instance::start_named(engine, "beta", &[]).await;
+        let mut gamma = Instance::start_named(engine, "gamma", &[]).await;
+        alpha.create_account("alice", Role::Member, false).await;
+        beta.create_account("mallory", Role::Member, false).await;
+        gamma.create_account("carol", Role::Member, false).await;
+        gamma
+            .create_account("gamma_mod", Role::Moderator, false)
+            .await;
+        let alice = alpha.sign_in("alice", "read write follow").await;
+        let mallory = beta.sign_in("mallory", "read write follow").await;
+        let carol = gamma.sign_in("carol", "read write").await;
+        let mallory_on_alpha = follow(&alpha, &alice, &format!("mallory@{}", beta.domain)).await;
+        follow(&alpha, &alice, &format!("carol@{}", gamma.domain)).await;
+        follow(&beta, &mallory, &format!("carol@{}", gamma.domain)).await;
+        settle(&[&alpha, &beta, &gamma]).await;
+        let (status, asked) = gamma
+            .post(
+                "/api/v1/statuses",
+                Some(&carol),
+                &[
+                    ("status", "Day 3 after my bypass"),
+                    ("visibility", "public"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{asked}");
+        settle(&[&alpha, &beta, &gamma]).await;
+        let (_, home) = beta.get("/api/v1/timelines/home", Some(&mallory)).await;
+        let on_beta = home[0]["id"].as_str().unwrap().to_owned();
+        let (status, reply) = beta
+            .post(
+                "/api/v1/statuses",
+                Some(&mallory),
+                &[
+                    ("status", "Stop your statins, buy my tea"),
+                    ("visibility", "public"),
+                    ("in_reply_to_id", on_beta.as_str()),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{reply}");
+        settle(&[&alpha, &beta, &gamma]).await;
+        let (_, posts) = alpha
+            .get(
+                &format!("/api/v1/accounts/{mallory_on_alpha}/statuses"),
+                Some(&alice),
+            )
+            .await;
+        let reply_on_alpha = posts[0]["id"].as_str().unwrap().to_owned();
+
+        // A domain that the report does not involve is refused, naming it; nothing stored.
+        let gamma_domain = gamma.domain.clone();
+        let mut form = vec![
+            ("account_id", mallory_on_alpha.as_str()),
+            ("status_ids[]", reply_on_alpha.as_str()),
+            ("comment", "Preying on a heart patient"),
+            ("forward", "true"),
+            ("forward_to_domains[]", gamma_domain.as_str()),
+        ];
+        let mut bad = form.clone();
+        bad.push(("forward_to_domains[]", "uninvolved.example"));
+        let (status, body) = alpha.post("/api/v1/reports", Some(&alice), &bad).await;
+        assert_eq!(status, 422, "{body}");
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .contains("uninvolved.example"),
+            "{body}"
+        );
+        assert_eq!(count(&alpha, "SELECT COUNT(*) FROM reports").await, 0);
+        assert_eq!(
+            count(
+                &alpha,
+                "SELECT COUNT(*) FROM outbox_activities WHERE kind = 'flag'"
+            )
+            .await,
+            0
+        );
+
+        // Beta's own domain may be named too: it gets the Flag once.
+        let beta_domain = beta.domain.clone();
+        form.push(("forward_to_domains[]", beta_domain.as_str()));
+        let (status, report) = alpha.post("/api/v1/reports", Some(&alice), &form).await;
+        assert_eq!(status, 200, "{report}");
+        assert_eq!(report["forwarded"], true);
+        settle(&[&alpha, &beta, &gamma]).await;
+        for (instance, name) in [(&beta, "beta"), (&gamma, "gamma")] {
+            assert_eq!(
+                count(
+                    instance,
+                    "SELECT COUNT(*) FROM reports WHERE origin_domain IS NOT NULL"
+                )
+                .await,
+                1,
+                "{engine:?}: {name} received the Flag once"
+            );
+        }
+        // Gamma's moderator sees it: about Mallory (of beta), her reply to Carol, no reporter.
+        let moderator = gamma.sign_in("gamma_mod", ADMIN_SCOPES).await;
+        let (_, reports) = gamma.get("/api/v1/admin/reports", Some(&moderator)).await;
+        let received = &reports[0];
+        assert_eq!(received["account"], Value::Null);
+        assert_eq!(received["target_account"]["username"], "mallory");
+        assert_eq!(received["comment"], "Preying on a heart patient");
+        assert_eq!(
+            received["statuses"].as_array().unwrap().len(),
+            1,
+            "{received}"
+        );
+        alpha.stop().await;
+        beta.stop().await;
+        gamma.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_lemmy_shaped_flag_about_a_community_post_reaches_the_community_moderators() {
+    let Some(template) = fixture("lemmy/flag.json") else {
+        return;
+    };
+    for engine in engines() {
+        let alpha = Instance::start_named(engine, "alpha", &[]).await;
+        let mut beta =
+            Instance::start_named(engine, "beta", &[("COHORT_USER_COMMUNITIES", "true")]).await;
+        // Olga (a member, no instance role) runs the community; Pat posts in it.
+        beta.create_account("olga", Role::Member, false).await;
+        beta.create_account("pat", Role::Member, false).await;
+        beta.create_account("quickcure", Role::Member, false).await;
+        let olga = beta.sign_in("olga", "read write follow").await;
+        let pat = beta.sign_in("pat", "read write follow").await;
+        let quickcure = beta.sign_in("quickcure", "read write follow").await;
+        let (status, created) = beta
+            .post(
+                "/api/v1/communities",
+                Some(&olga),
+                &[("name", "caregivers")],
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        let community = created["id"].as_str().unwrap().to_owned();
+        for token in [&pat, &quickcure] {
+            let (status, _) = beta
+                .post("/api/v1/communities/caregivers/join", Some(token), &[])
+                .await;
+            assert_eq!(status, 200);
+        }
+        let (status, post) = beta
+            .post(
+                "/api/v1/statuses",
+                Some(&quickcure),
+                &[
+                    ("status", "@caregivers my tea cures dementia, DM me"),
+                    ("visibility", "public"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{post}");
+        let post_uri = post["uri"].as_str().unwrap().to_owned();
+        // Lemmy's shape: to the community, the post alone as object, the reason in summary.
+        let body = template
+            .replace(
+                "https://lemmy.example/u/carol",
+                &format!("http://{}/actor", alpha.domain),
+            )
+            .replace(
+                "https://lemmy.example/",
+                &format!("http://{}/", alpha.domain),
+            )
+            .replace("https://cohort.example/post/77", &post_uri)
+            .replace(
+                "https://cohort.example/c/caregivers",
+                &format!("http://{}/users/caregivers", beta.domain),
+            );
+        assert_eq!(post_as_instance(&alpha, &beta, &body).await, 202);
+        settle(&[&alpha, &beta]).await;
+
+        // A member who is no moderator may not see the community's reports.
+        let path = format!("/api/v1/communities/{community}/reports");
+        let (status, body) = beta.get(&path, Some(&pat)).await;
+        assert_eq!(status, 403, "{body}");
+        // The community's moderator sees it, without a reporter, and was notified.
+        let (status, reports) = beta.get(&path, Some(&olga)).await;
+        assert_eq!(status, 200, "{reports}");
+        let reports = reports.as_array().unwrap();
+        assert_eq!(reports.len(), 1, "{engine:?}: {reports:?}");
+        let report = &reports[0];
+        assert_eq!(report["comment"], "Selling unproven treatments to members");
+        assert_eq!(report["origin_domain"], alpha.domain.as_str());
+        assert_eq!(report["target_account"]["username"], "quickcure");
+        assert_eq!(report["statuses"].as_array().unwrap().len(), 1);
+        assert!(report.get("account").is_none(), "{report}");
+        let (_, told) = beta.get("/api/v1/notifications", Some(&olga)).await;
+        assert!(
+            told.as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["type"] == "admin.report"),
+            "{told}"
+        );
+        // Resolving it here resolves the report and sends the outcome back.
+        let report_id = report["id"].as_str().unwrap().to_owned();
+        let resolve = format!("{path}/{report_id}/resolve");
+        let (status, _) = beta
+            .post(&resolve, Some(&pat), &[("resolution_note", "mine")])
+            .await;
+        assert_eq!(status, 403);
+        let (status, done) = beta
+            .post(
+                &resolve,
+                Some(&olga),
+                &[("resolution_note", "Removed and the member warned")],
+            )
+            .await;
+        assert_eq!(status, 200, "{done}");
+        assert_eq!(done["action_taken"], true);
+        let (status, _) = beta
+            .post(&resolve, Some(&olga), &[("resolution_note", "again")])
+            .await;
+        assert_eq!(status, 422, "resolved once");
+        assert_eq!(
+            count(
+                &beta,
+                "SELECT COUNT(*) FROM outbox_activities WHERE kind = 'resolve_report'"
+            )
+            .await,
+            1
+        );
+        let (_, open) = beta.get(&path, Some(&olga)).await;
+        assert!(open.as_array().unwrap().is_empty(), "{open}");
+        // A report not about this community is not resolved through it.
+        let (status, _) = beta
+            .post(
+                &format!("/api/v1/communities/{community}/reports/12345/resolve"),
+                Some(&olga),
+                &[],
+            )
+            .await;
+        assert_eq!(status, 404);
+        alpha.stop().await;
+        beta.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_forwarded_report_about_a_post_in_a_remote_community_reaches_its_moderators() {
+    for engine in engines() {
+        let mut alpha = Instance::start_named(engine, "alpha", &[]).await;
+        let mut beta = Instance::start_named(engine, "beta", &[]).await;
+        let mut gamma =
+            Instance::start_named(engine, "gamma", &[("COHORT_USER_COMMUNITIES", "true")]).await;
+        alpha.create_account("alice", Role::Member, false).await;
+        beta.create_account("mallory", Role::Member, false).await;
+        gamma.create_account("olga", Role::Member, false).await;
+        let alice = alpha.sign_in("alice", "read write follow").await;
+        let mallory = beta.sign_in("mallory", "read write follow").await;
+        let olga = gamma.sign_in("olga", "read write follow").await;
+        let all = [&alpha, &beta, &gamma];
+        let (status, created) = gamma
+            .post(
+                "/api/v1/communities",
+                Some(&olga),
+                &[("name", "caregivers")],
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        let community_id = created["id"].as_str().unwrap().to_owned();
+        let community = format!("caregivers@{}", gamma.domain);
+        for (instance, token) in [(&alpha, &alice), (&beta, &mallory)] {
+            let (status, body) = instance
+                .get(
+                    &format!("/api/v1/accounts/lookup?acct={community}"),
+                    Some(token),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+            let (status, body) = instance
+                .post(
+                    &format!("/api/v1/communities/{community}/join"),
+                    Some(token),
+                    &[],
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+        }
+        settle(&all).await;
+        let (status, post) = beta
+            .post(
+                "/api/v1/statuses",
+                Some(&mallory),
+                &[(
+                    "status",
+                    &format!("@{community} my tea cures dementia, DM me"),
+                )],
+            )
+            .await;
+        assert_eq!(status, 200, "{post}");
+        settle(&all).await;
+        let (_, home) = alpha.get("/api/v1/timelines/home", Some(&alice)).await;
+        // The Group announces the post to its members.
+        let seen = home
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                if s["reblog"].is_object() {
+                    &s["reblog"]
+                } else {
+                    s
+                }
+            })
+            .find(|s| {
+                s["content"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("dementia")
+            })
+            .unwrap_or_else(|| panic!("alice got the post through the Group: {home}"))
+            .clone();
+        let post_on_alpha = seen["id"].as_str().unwrap().to_owned();
+        let mallory_on_alpha = seen["account"]["id"].as_str().unwrap().to_owned();
+        let (status, report) = alpha
+            .post(
+                "/api/v1/reports",
+                Some(&alice),
+                &[
+                    ("account_id", mallory_on_alpha.as_str()),
+                    ("status_ids[]", post_on_alpha.as_str()),
+                    ("comment", "Preying on caregivers"),
+                    ("forward", "true"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{report}");
+        settle(&all).await;
+        // Beta (Mallory's instance) and gamma (the community's) each received the Flag.
+        for (instance, name) in [(&beta, "beta"), (&gamma, "gamma")] {
+            assert_eq!(
+                count(
+                    instance,
+                    "SELECT COUNT(*) FROM reports WHERE origin_domain IS NOT NULL"
+                )
+                .await,
+                1,
+                "{engine:?}: {name}"
+            );
+        }
+        // On gamma, the community's moderator (no instance role) sees and resolves it.
+        let path = format!("/api/v1/communities/{community_id}/reports");
+        let (status, reports) = gamma.get(&path, Some(&olga)).await;
+        assert_eq!(status, 200, "{reports}");
+        let reports = reports.as_array().unwrap();
+        assert_eq!(reports.len(), 1, "{engine:?}: {reports:?}");
+        assert_eq!(reports[0]["comment"], "Preying on caregivers");
+        assert_eq!(reports[0]["target_account"]["username"], "mallory");
+        assert_eq!(reports[0]["statuses"].as_array().unwrap().len(), 1);
+        alpha.stop().await;
+        beta.stop().await;
+        gamma.stop().await;
+    }
+}

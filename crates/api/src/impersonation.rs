@@ -63,6 +63,7 @@ pub async fn flag_title_claims(
                 rule_ids: Vec::new(),
                 forward: false,
                 forward_comment: None,
+                forward_domains: Vec::new(),
                 comment_phi_reason: None,
                 origin_domain: None,
                 uri: None,

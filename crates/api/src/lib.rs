@@ -208,6 +208,14 @@ pub fn router(state: ApiState) -> Router {
             "/api/v1/communities/{id}/moderators/{account_id}",
             delete(communities::remove_moderator),
         )
+        .route(
+            "/api/v1/communities/{id}/reports",
+            get(communities::reports),
+        )
+        .route(
+            "/api/v1/communities/{id}/reports/{report_id}/resolve",
+            post(communities::resolve_report),
+        )
         .route("/api/v1/communities/{id}/bans", post(communities::ban))
         .route(
             "/api/v1/communities/{id}/bans/{account_id}",
@@ -338,6 +346,19 @@ pub fn router(state: ApiState) -> Router {
         .route(
             "/api/v1/admin/cohort/domain_blocks/imports/{id}/discard",
             post(blocklists::discard_import),
+        )
+        // Subscriptions to shared blocklists (docs/MODERATION.md)
+        .route(
+            "/api/v1/admin/blocklist_subscriptions",
+            get(blocklists::subscriptions).post(blocklists::create_subscription),
+        )
+        .route(
+            "/api/v1/admin/blocklist_subscriptions/{id}",
+            get(blocklists::subscription).delete(blocklists::delete_subscription),
+        )
+        .route(
+            "/api/v1/admin/blocklist_subscriptions/{id}/refresh",
+            post(blocklists::refresh),
         )
         // Strikes and appeals (docs/MODERATION.md)
         .route("/api/v1/cohort/strikes", get(strikes::mine))

@@ -199,6 +199,7 @@ async fn file_crisis_report(
         origin_domain: None,
         uri: None,
         origin_actor: None,
+        forward_domains: Vec::new(),
     };
     if let Err(e) = state
         .store

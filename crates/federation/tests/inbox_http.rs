@@ -1746,6 +1746,7 @@ async fn a_resolve_is_accepted_only_from_the_instance_the_report_went_to() {
             rule_ids: Vec::new(),
             forward: true,
             forward_comment: Some("spam".into()),
+            forward_domains: Vec::new(),
             comment_phi_reason: None,
             origin_domain: None,
             uri: None,

@@ -70,6 +70,15 @@ pub enum Subject<'a> {
         /// Every inbox that received it.
         recorded: &'a [RecordedInbox],
     },
+    /// A `Delete` of a local actor (its account was purged), to every inbox that received
+    /// one of its posts or holds one of its followers. Like a post's retraction it only
+    /// removes information, so it reaches every such inbox.
+    ActorDeletion {
+        /// The deleted account.
+        actor: Id,
+        /// Every inbox that must hear of it.
+        recorded: &'a [RecordedInbox],
+    },
     /// A relationship activity (Follow, Accept, Reject, Undo, Block) from a local account to
     /// the one remote actor concerned.
     Relationship {
@@ -174,7 +183,9 @@ pub struct DeliveryPlan {
 pub fn plan_delivery(facts: &dyn Facts, subject: &Subject<'_>) -> DeliveryPlan {
     match subject {
         Subject::Post { post, candidates } => plan_post(facts, post, candidates),
-        Subject::Retraction { recorded, .. } => plan_retraction(recorded),
+        Subject::Retraction { recorded, .. } | Subject::ActorDeletion { recorded, .. } => {
+            plan_retraction(recorded)
+        }
         Subject::Relationship { from, to } => plan_relationship(facts, from, to),
     }
 }

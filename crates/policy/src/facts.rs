@@ -193,6 +193,12 @@ pub trait Facts {
     fn members_on(&self, community: Id, domain: &Domain) -> Vec<Id>;
     /// The community's federation facts, if known.
     fn community(&self, community: Id) -> Option<&CommunityFacts>;
+    /// Whether a moderator limited (silenced) `account`: its posts reach only its followers
+    /// and the accounts they address.
+    fn is_limited(&self, account: Id) -> bool;
+    /// Whether `account` is a moderator or an admin of this instance (who see what a limit
+    /// hides from others).
+    fn is_moderator(&self, account: Id) -> bool;
 }
 
 /// A concrete, in-memory set of facts. The store fills one per decision batch; tests build
@@ -217,6 +223,10 @@ pub struct FactSet {
     pub members_by_domain: HashMap<(Id, Domain), Vec<Id>>,
     /// Communities.
     pub communities: HashMap<Id, CommunityFacts>,
+    /// Limited (silenced) accounts.
+    pub limited: HashSet<Id>,
+    /// Moderators and admins of this instance.
+    pub moderators: HashSet<Id>,
 }
 
 impl FactSet {
@@ -274,5 +284,13 @@ impl Facts for FactSet {
 
     fn community(&self, community: Id) -> Option<&CommunityFacts> {
         self.communities.get(&community)
+    }
+
+    fn is_limited(&self, account: Id) -> bool {
+        self.limited.contains(&account)
+    }
+
+    fn is_moderator(&self, account: Id) -> bool {
+        self.moderators.contains(&account)
     }
 }

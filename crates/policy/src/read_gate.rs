@@ -7,7 +7,7 @@
 //!
 //! Each rule is its own function, checked in this order (the first that decides wins):
 //! deletion, suspensions, the PHI hold, the author's own view, instance-level domain
-//! policy, blocks, local-only, community federation, the post's own audience, and finally
+//! policy, blocks, limits (of the account or of its instance), local-only, community federation, the post's own audience, and finally
 //! every known ancestor's audience (a reply never reaches further than its parent).
 
 use cohort_model::{Domain, Visibility};
@@ -91,6 +91,9 @@ pub fn decide_view(facts: &dyn Facts, viewer: &Viewer, post: &PostFacts) -> Rule
     if let Some(rule) = relationship_rules(facts, viewer, &post.author) {
         return rule;
     }
+    if let Some(rule) = limited_accounts_reach_only_their_followers(facts, viewer, post) {
+        return rule;
+    }
     let own = audience_admits(facts, viewer, post);
     if !own.allows() {
         return own;
@@ -127,6 +130,7 @@ fn decide_boost_view(
     }
     if !is_author(viewer, boost)
         && let Some(rule) = relationship_rules(facts, viewer, &boost.author)
+            .or_else(|| limited_accounts_reach_only_their_followers(facts, viewer, boost))
     {
         return rule;
     }
@@ -202,6 +206,41 @@ pub fn domain_policy_denies_both_directions(
     viewer_domain(viewer)
         .and_then(standing_rule)
         .or_else(|| author.domain.as_ref().and_then(standing_rule))
+}
+
+/// Rule: a limited account (a moderator's `silence`), and any account of an instance this
+/// instance silenced, reaches only its followers, as on Mastodon: its posts (and boosts) are
+/// seen by itself, its accepted followers, the accounts a post addresses (mentions) or
+/// answers, and this instance's moderators; every other account and anonymous readers see
+/// nothing of it, on every read path. The post's own audience still applies to those it
+/// reaches. Other instances (a signed fetch by an instance actor) are not concerned: a limit
+/// is this instance's view, and deliveries to followers go on.
+pub fn limited_accounts_reach_only_their_followers(
+    facts: &dyn Facts,
+    viewer: &Viewer,
+    post: &PostFacts,
+) -> Option<Rule> {
+    let author = &post.author;
+    let limited = facts.is_limited(author.id)
+        || author
+            .domain
+            .as_ref()
+            .is_some_and(|d| facts.domain_standing(d) == DomainStanding::Silenced);
+    if !limited {
+        return None;
+    }
+    match viewer {
+        Viewer::Instance(_) => None,
+        Viewer::Anonymous => Some(Rule::AuthorLimited),
+        Viewer::Account(v) => {
+            let reached = v.id == author.id
+                || facts.follows(v.id, author.id)
+                || post.addressed.contains(&v.id)
+                || post.parent.as_deref().is_some_and(|p| p.author.id == v.id)
+                || (v.is_local() && facts.is_moderator(v.id));
+            (!reached).then_some(Rule::AuthorLimited)
+        }
+    }
 }
 
 /// Rule: blocks deny in both directions, for account blocks and for an account's block of

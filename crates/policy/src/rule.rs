@@ -36,6 +36,10 @@ pub enum Rule {
     HeldForReview,
     /// The author is suspended.
     AuthorSuspended,
+    /// The author is limited (silenced), or on an instance this one silenced, and the viewer
+    /// is not among those it still reaches (itself, its followers, the accounts its post
+    /// addresses or answers, moderators).
+    AuthorLimited,
     /// The viewer or recipient is suspended.
     ViewerSuspended,
     /// The viewer's or the author's instance is suspended by this instance.
@@ -98,6 +102,7 @@ impl Rule {
             Rule::Deleted => "deleted",
             Rule::HeldForReview => "held_for_review",
             Rule::AuthorSuspended => "author_suspended",
+            Rule::AuthorLimited => "author_limited",
             Rule::ViewerSuspended => "viewer_suspended",
             Rule::DomainBlocked => "domain_blocked",
             Rule::NotAllowlisted => "not_allowlisted",
@@ -115,7 +120,7 @@ impl Rule {
     }
 
     /// Every rule, for exhaustive tests and documentation.
-    pub const ALL: [Rule; 26] = [
+    pub const ALL: [Rule; 27] = [
         Rule::AuthorSeesOwn,
         Rule::OpenAudience,
         Rule::LocalViewer,
@@ -129,6 +134,7 @@ impl Rule {
         Rule::Deleted,
         Rule::HeldForReview,
         Rule::AuthorSuspended,
+        Rule::AuthorLimited,
         Rule::ViewerSuspended,
         Rule::DomainBlocked,
         Rule::NotAllowlisted,

@@ -1927,3 +1927,107 @@ fn direct_messages_respect_professional_boundaries() {
         Ok(())
     );
 }
+
+#[test]
+fn limited_accounts_reach_only_their_followers() {
+    let mut w = World::new();
+    let public = w.public();
+    let followers = w.followers();
+    w.facts.limited.insert(w.author.id);
+    let moderator = w.local_member.clone();
+    w.facts.moderators.insert(moderator.id);
+    // A limited account's boost of someone else's public post is hidden the same way.
+    let other = w.local_stranger.clone();
+    let by_other = w.post_by(&other, Audience::new(Visibility::Public));
+    let author = w.author.clone();
+    let boost = w.boost(&by_other, &author);
+    // A reply by the limited account reaches the author it answers.
+    let root = w.post_by(&other, Audience::new(Visibility::Public));
+    let reply = w.reply(&root, &author, Audience::new(Visibility::Public));
+    // An account of a silenced instance is limited for local viewers.
+    let quiet = w.silenced_domain_user.clone();
+    let by_quiet = w.post_by(&quiet, Audience::new(Visibility::Public));
+    let local_follower = w.local_follower.clone();
+    w.follow(&local_follower, &quiet);
+    check_view(
+        &w.facts,
+        &[
+            row("the author", acct(&author), &public, Rule::AuthorSeesOwn),
+            row(
+                "a local follower",
+                acct(&w.local_follower),
+                &public,
+                Rule::OpenAudience,
+            ),
+            row(
+                "a remote follower",
+                acct(&w.remote_follower),
+                &followers,
+                Rule::Follower,
+            ),
+            row(
+                "a mentioned account",
+                acct(&w.mentioned_local),
+                &public,
+                Rule::OpenAudience,
+            ),
+            row("a moderator", acct(&moderator), &public, Rule::OpenAudience),
+            row(
+                "a local stranger",
+                acct(&w.local_stranger),
+                &public,
+                Rule::AuthorLimited,
+            ),
+            row(
+                "a remote stranger",
+                acct(&w.remote_stranger),
+                &public,
+                Rule::AuthorLimited,
+            ),
+            row("anonymous", Viewer::Anonymous, &public, Rule::AuthorLimited),
+            row("another instance", inst(BETA), &public, Rule::OpenAudience),
+            row(
+                "the limited account's boost, a stranger",
+                acct(&w.remote_stranger),
+                &boost,
+                Rule::AuthorLimited,
+            ),
+            row(
+                "the limited account's boost, a follower",
+                acct(&w.local_follower),
+                &boost,
+                Rule::OpenAudience,
+            ),
+            row(
+                "a reply, the author it answers",
+                acct(&other),
+                &reply,
+                Rule::RepliedTo,
+            ),
+            row(
+                "a reply, a stranger",
+                acct(&w.remote_stranger),
+                &reply,
+                Rule::AuthorLimited,
+            ),
+            row(
+                "silenced instance's account, a local follower",
+                acct(&w.local_follower),
+                &by_quiet,
+                Rule::OpenAudience,
+            ),
+            row(
+                "silenced instance's account, a local stranger",
+                acct(&w.local_stranger),
+                &by_quiet,
+                Rule::AuthorLimited,
+            ),
+            row(
+                "silenced instance's account, anonymous",
+                Viewer::Anonymous,
+                &by_quiet,
+                Rule::AuthorLimited,
+            ),
+        ],
+    );
+}

@@ -129,6 +129,8 @@ pub struct Config {
     /// How long a delivery worker's claim on a remote instance lasts without renewal: after a
     /// crash, the instance's queue resumes once it has run out.
     pub delivery_lease_seconds: u64,
+    /// How often each blocklist subscription's URL is fetched again.
+    pub blocklist_refresh_seconds: u64,
 }
 
 /// The settings file as written; every key optional, unknown keys refused.
@@ -164,6 +166,7 @@ struct FileSettings {
     media_max_pixels: Option<u64>,
     media_async_bytes: Option<u64>,
     delivery_lease_seconds: Option<u64>,
+    blocklist_refresh_seconds: Option<u64>,
 }
 
 /// A configuration that cannot be used. The message names the setting.
@@ -259,6 +262,10 @@ const DELIVERY_LEASE: Setting =
 /// The shortest delivery lease: longer than one request's timeout (10 s), so that a slow
 /// send never lets a second worker take the same instance.
 const MIN_DELIVERY_LEASE_SECONDS: u64 = 15;
+const BLOCKLIST_REFRESH: Setting = Setting::new(
+    "COHORT_BLOCKLIST_REFRESH_SECONDS",
+    "blocklist_refresh_seconds",
+);
 
 /// Every environment variable the server reads, for warnings about misspelt ones.
 pub const KNOWN_ENV_VARS: &[&str] = &[
@@ -291,6 +298,7 @@ pub const KNOWN_ENV_VARS: &[&str] = &[
     MEDIA_MAX_PIXELS.env,
     MEDIA_ASYNC_BYTES.env,
     DELIVERY_LEASE.env,
+    BLOCKLIST_REFRESH.env,
     "COHORT_CONFIG",
     "COHORT_TEST_POSTGRES_URL",
 ];
@@ -693,6 +701,16 @@ impl Config {
             ),
         })?;
 
+        let blocklist_refresh_seconds = match env(BLOCKLIST_REFRESH.env) {
+            Some(value) => value.trim().parse::<u64>().ok(),
+            None => Some(file_settings.blocklist_refresh_seconds.unwrap_or(86_400)),
+        }
+        .filter(|n| (60..=30 * 86_400).contains(n))
+        .ok_or_else(|| ConfigError::InvalidValue {
+            setting: BLOCKLIST_REFRESH.env.to_owned(),
+            reason: "expected a number of seconds from 60 to 2592000 (30 days)".to_owned(),
+        })?;
+
         let config = Config {
             domain,
             listen,
@@ -720,6 +738,7 @@ impl Config {
             media_max_pixels,
             media_async_bytes,
             delivery_lease_seconds,
+            blocklist_refresh_seconds,
         };
         config.check_consistency()?;
         Ok(config)
@@ -789,6 +808,11 @@ impl fmt::Display for Config {
             f,
             "delivery_lease_seconds = {}",
             self.delivery_lease_seconds
+        )?;
+        writeln!(
+            f,
+            "blocklist_refresh_seconds = {}",
+            self.blocklist_refresh_seconds
         )?;
         writeln!(
             f,
@@ -932,6 +956,7 @@ mod tests {
         assert!(!c.allow_loopback_federation);
         assert_eq!(c.public_url(), "http://localhost:8080");
         assert_eq!(c.delivery_lease_seconds, 60);
+        assert_eq!(c.blocklist_refresh_seconds, 86_400);
     }
 
     #[test]
@@ -1028,6 +1053,7 @@ mod tests {
             ("COHORT_AGGREGATE_MIN_PATIENTS", "1"),
             ("COHORT_AGGREGATE_MIN_PATIENTS", "ten"),
             ("COHORT_DELIVERY_LEASE_SECONDS", "5"),
+            ("COHORT_BLOCKLIST_REFRESH_SECONDS", "10"),
             ("COHORT_DELIVERY_LEASE_SECONDS", "a minute"),
         ];
         for (var, value) in cases {

@@ -76,6 +76,11 @@ impl Prepared {
             api_state(&self.state),
             self.delivery.clone(),
         ));
+        let blocklists = tokio::spawn(refresh_blocklists_periodically(
+            api_state(&self.state),
+            self.delivery.clone(),
+            Duration::from_secs(self.state.config.blocklist_refresh_seconds),
+        ));
         // Clients send `/api/v1/instance/` as often as `/api/v1/instance`: trim the slash
         // before routing.
         let app = NormalizePathLayer::trim_trailing_slash().layer(router(self.state.clone()));
@@ -99,6 +104,7 @@ impl Prepared {
         .map_err(|e| RunError::Other(format!("server error: {e}")));
         expiry.abort();
         scheduled.abort();
+        blocklists.abort();
         inbox.shutdown().await;
         delivery.shutdown().await;
         self.state.store.close().await;
@@ -249,6 +255,31 @@ async fn expire_periodically(store: Store, delivery: Delivery) {
                 delivery.wake();
             }
             Err(e) => tracing::warn!(error = %e, "expiring posts failed; will retry"),
+        }
+    }
+}
+
+/// At start and then every `every` (`COHORT_BLOCKLIST_REFRESH_SECONDS`): fetches each
+/// blocklist subscription's URL into a draft (applied at once for `auto_apply` ones, which
+/// may drop deliveries, so delivery is woken).
+async fn refresh_blocklists_periodically(
+    state: cohort_api::ApiState,
+    delivery: Delivery,
+    every: Duration,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match cohort_api::routes::blocklists::refresh_all_subscriptions(&state).await {
+            Ok(0) => {}
+            Ok(drafts) => {
+                tracing::info!(drafts, "blocklist subscriptions refreshed");
+                delivery.wake();
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "refreshing blocklist subscriptions failed; will retry")
+            }
         }
     }
 }

@@ -14,7 +14,7 @@ use cohort_policy::{
 };
 use sqlx::Row;
 
-use crate::row::{flag, id};
+use crate::row::{flag, id, id_from};
 use crate::sql::{IN_LIST_CHUNK, placeholders};
 use crate::{Store, StoreError, now_ms};
 
@@ -105,6 +105,12 @@ impl Store {
         }
         self.load_communities(&mut facts, &involved.communities)
             .await?;
+        let viewers: Vec<Id> = viewer_account
+            .filter(|v| v.is_local())
+            .map(|v| v.id)
+            .into_iter()
+            .collect();
+        self.load_limits(&mut facts, &authors, &viewers).await?;
         Ok(facts)
     }
 
@@ -385,6 +391,51 @@ impl Store {
             .collect()
     }
 
+    /// Every remote inbox that must hear of `account`'s deletion: those that received any of
+    /// its posts (`status_deliveries`) and its remote followers' (shared inbox if any). A
+    /// retraction only removes information, so nothing narrows it but domain suspension.
+    pub async fn actor_deletion_inboxes(
+        &self,
+        account: Id,
+    ) -> Result<Vec<RecordedInbox>, StoreError> {
+        let mut rows = sqlx::query(
+            "SELECT DISTINCT d.inbox_uri, d.domain FROM status_deliveries d \
+             JOIN statuses s ON s.id = d.status_id WHERE s.account_id = $1",
+        )
+        .bind(account.as_i64())
+        .fetch_all(self.reader())
+        .await?;
+        rows.extend(
+            sqlx::query(
+                "SELECT DISTINCT COALESCE(a.shared_inbox_uri, a.inbox_uri) AS inbox_uri, a.domain \
+                 FROM follows f JOIN accounts a ON a.id = f.account_id \
+                 WHERE f.target_account_id = $1 AND f.state = 'accepted' \
+                 AND a.domain IS NOT NULL AND a.inbox_uri IS NOT NULL",
+            )
+            .bind(account.as_i64())
+            .fetch_all(self.reader())
+            .await?,
+        );
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for row in &rows {
+            let inbox: String = row.try_get("inbox_uri")?;
+            let domain: String = row.try_get("domain")?;
+            if !seen.insert(inbox.clone()) {
+                continue;
+            }
+            out.push(RecordedInbox {
+                inbox,
+                domain: Domain::parse(&domain).map_err(|e| StoreError::Corrupt {
+                    column: "accounts.domain",
+                    detail: e.to_string(),
+                })?,
+            });
+        }
+        out.sort_by(|a, b| a.inbox.cmp(&b.inbox));
+        Ok(out)
+    }
+
     pub(crate) async fn load_domain_facts(
         &self,
         facts: &mut FactSet,
@@ -548,6 +599,41 @@ impl Store {
             .await?
         {
             facts.memberships.insert((community, account));
+        }
+        Ok(())
+    }
+
+    /// Which of `authors` are limited (silenced), and which of `viewers` (local accounts)
+    /// moderate this instance: the facts of `limited_accounts_reach_only_their_followers`.
+    pub(crate) async fn load_limits(
+        &self,
+        facts: &mut FactSet,
+        authors: &[Id],
+        viewers: &[Id],
+    ) -> Result<(), StoreError> {
+        for (ids, sql, set) in [
+            (
+                authors,
+                "SELECT id FROM accounts WHERE silenced_at IS NOT NULL AND id IN",
+                &mut facts.limited,
+            ),
+            (
+                viewers,
+                "SELECT id FROM accounts WHERE domain IS NULL \
+                 AND role IN ('moderator', 'admin') AND id IN",
+                &mut facts.moderators,
+            ),
+        ] {
+            for chunk in ids.chunks(IN_LIST_CHUNK) {
+                let sql = format!("{sql} ({})", placeholders(1, chunk.len()));
+                let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
+                for id in chunk {
+                    query = query.bind(id.as_i64());
+                }
+                for found in query.fetch_all(self.reader()).await? {
+                    set.insert(id_from(found, "accounts.id")?);
+                }
+            }
         }
         Ok(())
     }

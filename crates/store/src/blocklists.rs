@@ -27,6 +27,10 @@ pub struct BlockImportRecord {
     pub errors: Vec<(u64, String)>,
     /// `draft`, `applied` or `discarded`.
     pub state: String,
+    /// The subscription whose fetch this is (`None`: an upload).
+    pub subscription: Option<Id>,
+    /// Blocks this draft lifts: a subscription's blocks of domains no longer on its list.
+    pub removals: Vec<Domain>,
     /// When applied or discarded, Unix ms.
     pub decided_at: Option<i64>,
     /// When uploaded, Unix ms.
@@ -40,6 +44,8 @@ pub struct AppliedImport {
     pub blocks: u64,
     /// Queued deliveries dropped because their domain is now suspended.
     pub dropped_deliveries: u64,
+    /// Blocks lifted (a subscription's retractions).
+    pub removed: u64,
 }
 
 fn rows_json(rows: &[(Domain, DomainBlockWrite)]) -> String {
@@ -109,9 +115,14 @@ fn errors_from_json(raw: &str) -> Result<Vec<(u64, String)>, StoreError> {
         .collect())
 }
 
+const IMPORT_COLUMNS: &str = "id, moderator_account_id, source, rows_json, errors_json, state, \
+     decided_at, created_at, subscription_id, removals_json";
+
 fn import_from_row(row: &AnyRow) -> Result<BlockImportRecord, StoreError> {
     let rows: String = row.try_get("rows_json")?;
     let errors: String = row.try_get("errors_json")?;
+    let removals: String = row.try_get("removals_json")?;
+    let removals: Vec<String> = serde_json::from_str(&removals).map_err(corrupt)?;
     Ok(BlockImportRecord {
         id: id(row, "id")?,
         moderator: row
@@ -122,6 +133,14 @@ fn import_from_row(row: &AnyRow) -> Result<BlockImportRecord, StoreError> {
         rows: rows_from_json(&rows)?,
         errors: errors_from_json(&errors)?,
         state: row.try_get("state")?,
+        subscription: row
+            .try_get::<Option<i64>, _>("subscription_id")?
+            .map(|s| id_from(s, "subscription_id"))
+            .transpose()?,
+        removals: removals
+            .iter()
+            .map(|d| Domain::parse(d).map_err(corrupt))
+            .collect::<Result<_, _>>()?,
         decided_at: row.try_get("decided_at")?,
         created_at: row.try_get("created_at")?,
     })
@@ -131,19 +150,23 @@ fn import_from_row(row: &AnyRow) -> Result<BlockImportRecord, StoreError> {
 /// the deliveries queued to the domain (they would be refused at send time anyway; dropping
 /// them now means nothing waits on a domain that will never receive). Returns how many
 /// deliveries were dropped.
+///
+/// `subscription` records where the block came from: `None` for a moderator's own (by hand
+/// or by an uploaded import), which no subscription ever replaces or lifts.
 pub(crate) async fn put_domain_block_in(
     tx: &mut Transaction<'static, Any>,
     domain: &Domain,
     block: &DomainBlockWrite,
+    subscription: Option<Id>,
 ) -> Result<u64, StoreError> {
     sqlx::query(
         "INSERT INTO domain_policies (domain, policy, severity, reject_media, reject_reports, \
-         public_comment, private_comment, obfuscate, created_at) \
-         VALUES ($1, 'block', $2, $3, $4, $5, $6, $7, $8) \
+         public_comment, private_comment, obfuscate, created_at, subscription_id) \
+         VALUES ($1, 'block', $2, $3, $4, $5, $6, $7, $8, $9) \
          ON CONFLICT (domain) DO UPDATE SET policy = 'block', severity = excluded.severity, \
          reject_media = excluded.reject_media, reject_reports = excluded.reject_reports, \
          public_comment = excluded.public_comment, private_comment = excluded.private_comment, \
-         obfuscate = excluded.obfuscate",
+         obfuscate = excluded.obfuscate, subscription_id = excluded.subscription_id",
     )
     .bind(domain.as_str())
     .bind(&block.severity)
@@ -153,6 +176,7 @@ pub(crate) async fn put_domain_block_in(
     .bind(&block.private_comment)
     .bind(block.obfuscate)
     .bind(now_ms())
+    .bind(subscription.map(Id::as_i64))
     .execute(&mut **tx)
     .await?;
     if block.severity != "suspend" {
@@ -175,7 +199,23 @@ impl Store {
         rows: &[(Domain, DomainBlockWrite)],
         errors: &[(u64, String)],
     ) -> Result<Id, StoreError> {
+        self.save_block_import_from(Some(moderator), source, rows, errors, None, &[])
+            .await
+    }
+
+    /// Saves a draft, from a subscription's fetch when `subscription` is set (with the
+    /// blocks it would lift, `removals`).
+    pub(crate) async fn save_block_import_from(
+        &self,
+        moderator: Option<Id>,
+        source: &str,
+        rows: &[(Domain, DomainBlockWrite)],
+        errors: &[(u64, String)],
+        subscription: Option<Id>,
+        removals: &[Domain],
+    ) -> Result<Id, StoreError> {
         let import = self.next_id();
+        let removals: Vec<&str> = removals.iter().map(Domain::as_str).collect();
         let errors = Value::Array(
             errors
                 .iter()
@@ -185,14 +225,17 @@ impl Store {
         .to_string();
         sqlx::query(
             "INSERT INTO domain_block_imports (id, moderator_account_id, source, rows_json, errors_json, \
-             state, created_at) VALUES ($1, $2, $3, $4, $5, 'draft', $6)",
+             state, created_at, subscription_id, removals_json) \
+             VALUES ($1, $2, $3, $4, $5, 'draft', $6, $7, $8)",
         )
         .bind(import.as_i64())
-        .bind(moderator.as_i64())
+        .bind(moderator.map(Id::as_i64))
         .bind(source)
         .bind(rows_json(rows))
         .bind(errors)
         .bind(now_ms())
+        .bind(subscription.map(Id::as_i64))
+        .bind(serde_json::to_string(&removals).map_err(corrupt)?)
         .execute(self.writer())
         .await?;
         Ok(import)
@@ -200,26 +243,23 @@ impl Store {
 
     /// One import.
     pub async fn block_import(&self, import: Id) -> Result<BlockImportRecord, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, moderator_account_id, source, rows_json, errors_json, state, decided_at, \
-             created_at FROM domain_block_imports WHERE id = $1",
-        )
-        .bind(import.as_i64())
-        .fetch_optional(self.reader())
-        .await?
-        .ok_or(StoreError::NotFound("blocklist import"))?;
+        let sql = format!("SELECT {IMPORT_COLUMNS} FROM domain_block_imports WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(import.as_i64())
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or(StoreError::NotFound("blocklist import"))?;
         import_from_row(&row)
     }
 
     /// The newest imports.
     pub async fn block_imports(&self, limit: i64) -> Result<Vec<BlockImportRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, moderator_account_id, source, rows_json, errors_json, state, decided_at, \
-             created_at FROM domain_block_imports ORDER BY id DESC LIMIT $1",
-        )
-        .bind(limit)
-        .fetch_all(self.reader())
-        .await?;
+        let sql =
+            format!("SELECT {IMPORT_COLUMNS} FROM domain_block_imports ORDER BY id DESC LIMIT $1");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(limit)
+            .fetch_all(self.reader())
+            .await?;
         rows.iter().map(import_from_row).collect()
     }
 
@@ -247,7 +287,8 @@ impl Store {
         }
         let mut applied = AppliedImport::default();
         for (domain, block) in &record.rows {
-            applied.dropped_deliveries += put_domain_block_in(&mut tx, domain, block).await?;
+            applied.dropped_deliveries +=
+                put_domain_block_in(&mut tx, domain, block, record.subscription).await?;
             applied.blocks += 1;
             log_in(
                 &mut tx,
@@ -259,6 +300,33 @@ impl Store {
                 &block.private_comment,
             )
             .await?;
+        }
+        // A subscription's retractions lift only the blocks that came from it.
+        if let Some(subscription) = record.subscription {
+            for domain in &record.removals {
+                let lifted = sqlx::query(
+                    "DELETE FROM domain_policies WHERE domain = $1 AND policy = 'block' \
+                     AND subscription_id = $2",
+                )
+                .bind(domain.as_str())
+                .bind(subscription.as_i64())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if lifted > 0 {
+                    applied.removed += lifted;
+                    log_in(
+                        &mut tx,
+                        self.next_id(),
+                        moderator,
+                        "retract_domain_block",
+                        "domain",
+                        domain.as_str(),
+                        &record.source,
+                    )
+                    .await?;
+                }
+            }
         }
         tx.commit().await?;
         Ok(applied)

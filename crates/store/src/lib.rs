@@ -49,6 +49,7 @@ mod sql;
 mod statuses;
 mod stream;
 mod strikes;
+mod subscriptions;
 mod tags;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -107,5 +108,6 @@ pub use search::{StatusSearch, search_words};
 pub use statuses::{MAX_ANCESTORS, NewStatus, StatusEdit, StatusRecord, StatusVersion};
 pub use stream::{STREAM_CHANNEL, StatusRouting, StreamEvent, StreamEventKind};
 pub use strikes::{AppealRecord, NewStrike, SUSPENSION_GRACE_MS, StrikeRecord};
+pub use subscriptions::{NewSubscription, SubscriptionRecord};
 pub use tags::{FeaturedTagRecord, FollowedTag, TagDay};
 pub use timelines::{Page, PublicScope};

@@ -423,7 +423,7 @@ impl Store {
         action: &str,
     ) -> Result<(), StoreError> {
         let mut tx = self.writer().begin().await?;
-        crate::blocklists::put_domain_block_in(&mut tx, domain, block).await?;
+        crate::blocklists::put_domain_block_in(&mut tx, domain, block, None).await?;
         log_in(
             &mut tx,
             self.next_id(),

@@ -36,6 +36,9 @@ pub struct NewReport {
     pub forward: bool,
     /// The comment as forwarded (redacted where it named a patient).
     pub forward_comment: Option<String>,
+    /// Further instances the `Flag` goes to (Mastodon's `forward_to_domains`), besides the
+    /// target's; the caller checked that each is involved in the reported posts.
+    pub forward_domains: Vec<Domain>,
     /// The PHI guard's reason when it redacted the forwarded comment.
     pub comment_phi_reason: Option<String>,
     /// The instance a received report came from.
@@ -70,6 +73,10 @@ pub struct ReportRecord {
     pub forwarded: bool,
     /// The comment as forwarded.
     pub forward_comment: Option<String>,
+    /// Further instances the `Flag` goes to, besides the target's.
+    pub forward_domains: Vec<Domain>,
+    /// The community of the reported posts, if they are in one: its moderators see the report.
+    pub community: Option<Id>,
     /// Why the forwarded comment was redacted.
     pub comment_phi_reason: Option<String>,
     /// The instance a received report came from.
@@ -122,7 +129,8 @@ pub struct ReportFilter {
 const REPORT_COLUMNS: &str = "id, reporter_account_id, target_account_id, status_ids, comment, category, \
      priority, rule_ids, forwarded, forward_comment, comment_phi_reason, origin_domain, uri, \
      assigned_account_id, action_taken_at, action_taken_by_account_id, flag_event_id, origin_actor_id, \
-     resolution_note, resolution_event_id, remote_resolved_at, remote_resolution, created_at, updated_at";
+     resolution_note, resolution_event_id, remote_resolved_at, remote_resolution, created_at, updated_at, \
+     forward_domains, community_id";
 
 fn optional_id(row: &AnyRow, column: &'static str) -> Result<Option<Id>, StoreError> {
     let raw: Option<i64> = row.try_get(column)?;
@@ -144,6 +152,12 @@ impl ReportRecord {
                 detail: e.to_string(),
             })?;
         let origin: Option<String> = row.try_get("origin_domain")?;
+        let forward_domains: String = row.try_get("forward_domains")?;
+        let forward_domains: Vec<String> =
+            serde_json::from_str(&forward_domains).map_err(|e| StoreError::Corrupt {
+                column: "reports.forward_domains",
+                detail: e.to_string(),
+            })?;
         let priority: i64 = match row.try_get::<i64, _>("priority") {
             Ok(p) => p,
             Err(_) => i64::from(row.try_get::<i32, _>("priority")?),
@@ -162,6 +176,11 @@ impl ReportRecord {
             rule_ids,
             forwarded: flag(row, "forwarded")?,
             forward_comment: row.try_get("forward_comment")?,
+            forward_domains: forward_domains
+                .iter()
+                .filter_map(|d| Domain::parse(d).ok())
+                .collect(),
+            community: optional_id(row, "community_id")?,
             comment_phi_reason: row.try_get("comment_phi_reason")?,
             origin_domain: origin.and_then(|d| Domain::parse(&d).ok()),
             uri: row.try_get("uri")?,
@@ -245,10 +264,17 @@ impl Store {
             column: "reports.rule_ids",
             detail: e.to_string(),
         })?;
+        let forward_domains: Vec<&str> = new.forward_domains.iter().map(Domain::as_str).collect();
+        let domains_json =
+            serde_json::to_string(&forward_domains).map_err(|e| StoreError::Corrupt {
+                column: "reports.forward_domains",
+                detail: e.to_string(),
+            })?;
         let flag_event = match (new.forward, new.reporter) {
             (true, Some(_)) => Some(self.next_id()),
             _ => None,
         };
+        let community = self.community_of_statuses(&new.status_ids).await?;
         if let Some(uri) = &new.uri {
             let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reports WHERE uri = $1")
                 .bind(uri)
@@ -261,8 +287,8 @@ impl Store {
         sqlx::query(
             "INSERT INTO reports (id, reporter_account_id, target_account_id, status_ids, comment, category, \
              priority, rule_ids, forwarded, forward_comment, comment_phi_reason, origin_domain, uri, \
-             flag_event_id, origin_actor_id, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)",
+             flag_event_id, origin_actor_id, created_at, updated_at, forward_domains, community_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18)",
         )
         .bind(report_id.as_i64())
         .bind(new.reporter.map(Id::as_i64))
@@ -280,12 +306,18 @@ impl Store {
         .bind(flag_event.map(Id::as_i64))
         .bind(new.origin_actor.map(Id::as_i64))
         .bind(now)
+        .bind(if flag_event.is_some() {
+            domains_json
+        } else {
+            "[]".to_owned()
+        })
+        .bind(community.map(Id::as_i64))
         .execute(&mut **tx)
         .await?;
         // The moderators hear of it at once (Mastodon's `admin.report` notification), from
         // the reporter, or for a received report from the instance that sent it.
         let from = new.reporter.or(new.origin_actor).unwrap_or(new.target);
-        let staff: Vec<i64> = sqlx::query_scalar(
+        let mut staff: Vec<i64> = sqlx::query_scalar(
             "SELECT id FROM accounts WHERE domain IS NULL AND role IN ('admin', 'moderator') \
              AND suspended_at IS NULL AND id <> $1 AND id <> $2",
         )
@@ -293,6 +325,24 @@ impl Store {
         .bind(new.target.as_i64())
         .fetch_all(&mut **tx)
         .await?;
+        // And the local moderators of the community the reported posts are in.
+        if let Some(community) = community {
+            let moderators: Vec<i64> = sqlx::query_scalar(
+                "SELECT m.account_id FROM community_members m JOIN accounts a ON a.id = m.account_id \
+                 WHERE m.community_id = $1 AND m.state = 'member' AND m.role IN ('moderator', 'owner') \
+                 AND a.domain IS NULL AND a.suspended_at IS NULL AND a.id <> $2 AND a.id <> $3",
+            )
+            .bind(community.as_i64())
+            .bind(from.as_i64())
+            .bind(new.target.as_i64())
+            .fetch_all(&mut **tx)
+            .await?;
+            for moderator in moderators {
+                if !staff.contains(&moderator) {
+                    staff.push(moderator);
+                }
+            }
+        }
         for moderator in staff {
             sqlx::query(
                 "INSERT INTO notifications (id, account_id, from_account_id, kind, status_id, report_id, created_at) \
@@ -322,6 +372,71 @@ impl Store {
             .await?;
         }
         Ok(report_id)
+    }
+
+    /// The accounts the reported `statuses` answer or mention: whose instances a report may
+    /// also be forwarded to (Mastodon's `forward_to_domains`).
+    pub async fn accounts_involved_in(&self, statuses: &[Id]) -> Result<Vec<Id>, StoreError> {
+        let mut out: Vec<Id> = Vec::new();
+        for status in statuses {
+            let found: Vec<i64> = sqlx::query_scalar(
+                "SELECT in_reply_to_account_id FROM statuses WHERE id = $1 \
+                 AND in_reply_to_account_id IS NOT NULL \
+                 UNION SELECT account_id FROM status_mentions WHERE status_id = $1",
+            )
+            .bind(status.as_i64())
+            .fetch_all(self.reader())
+            .await?;
+            for raw in found {
+                let account = id_from(raw, "statuses.in_reply_to_account_id")?;
+                if !out.contains(&account) {
+                    out.push(account);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The community the first of `statuses` that is in one belongs to.
+    pub async fn community_of_statuses(&self, statuses: &[Id]) -> Result<Option<Id>, StoreError> {
+        for status in statuses {
+            let found: Option<Option<i64>> =
+                sqlx::query_scalar("SELECT community_id FROM statuses WHERE id = $1")
+                    .bind(status.as_i64())
+                    .fetch_optional(self.reader())
+                    .await?;
+            if let Some(Some(community)) = found {
+                return Ok(Some(id_from(community, "statuses.community_id")?));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The reports about posts of `community`, newest first: open ones (`resolved` false),
+    /// resolved ones (true), or both (`None`).
+    pub async fn community_reports(
+        &self,
+        community: Id,
+        resolved: Option<bool>,
+        limit: i64,
+    ) -> Result<Vec<ReportRecord>, StoreError> {
+        let resolved = match resolved {
+            None => 0_i64,
+            Some(true) => 1,
+            Some(false) => 2,
+        };
+        let sql = format!(
+            "SELECT {REPORT_COLUMNS} FROM reports WHERE community_id = $1 \
+             AND ($2 = 0 OR ($2 = 1 AND action_taken_at IS NOT NULL) OR ($2 = 2 AND action_taken_at IS NULL)) \
+             ORDER BY id DESC LIMIT $3"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(community.as_i64())
+            .bind(resolved)
+            .bind(limit)
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(ReportRecord::from_row).collect()
     }
 
     /// One report.

@@ -110,7 +110,8 @@ macro_rules! select_statuses {
             "SELECT s.id, s.account_id, s.uri, s.url, s.visibility, s.local_only, s.community_id, ",
             "s.in_reply_to_id, s.reblog_of_id, s.text_source, s.content_html, s.spoiler_text, ",
             "s.sensitive, s.language, s.created_at, s.edited_at, s.deleted_at, s.held_at, ",
-            "s.hold_reason, a.domain AS author_domain, a.suspended_at AS author_suspended_at ",
+            "s.hold_reason, a.domain AS author_domain, a.suspended_at AS author_suspended_at, ",
+            "a.sensitized_at AS author_sensitized_at ",
             "FROM statuses s JOIN accounts a ON a.id = s.account_id ",
             $rest
         )
@@ -568,7 +569,11 @@ fn flat_from_row(row: &AnyRow) -> Result<FlatStatus, StoreError> {
             text_source: row.try_get("text_source")?,
             content_html: row.try_get("content_html")?,
             spoiler_text: row.try_get("spoiler_text")?,
-            sensitive: flag(row, "sensitive")?,
+            // A moderator's `sensitive` mark covers every post of the account while it lasts.
+            sensitive: flag(row, "sensitive")?
+                || row
+                    .try_get::<Option<i64>, _>("author_sensitized_at")?
+                    .is_some(),
             language: row.try_get("language")?,
             in_reply_to_id: parent.map(|p| id_from(p, "in_reply_to_id")).transpose()?,
             reblog_of_id: reblog.map(|r| id_from(r, "reblog_of_id")).transpose()?,

@@ -388,6 +388,7 @@ impl Store {
         self.load_memberships(&mut facts, &communities, &viewer_ids)
             .await?;
         self.load_communities(&mut facts, &communities).await?;
+        self.load_limits(&mut facts, &authors, &viewer_ids).await?;
         Ok(facts)
     }
 

@@ -402,7 +402,8 @@ impl Store {
 
     /// Purges the local accounts suspended at or before `now - SUSPENSION_GRACE_MS` and not
     /// purged yet: their posts are deleted (each `Delete` recorded for delivery), their
-    /// profile emptied and their password removed; the address stays taken, so the same
+    /// profile emptied and their password removed, and the actor's own `Delete` is recorded
+    /// for delivery (all in one transaction per account); the address stays taken, so the same
     /// person cannot sign up again unreviewed. Returns the purged accounts. `now` is a
     /// parameter so that the serve loop passes the clock and tests pass a day of their choice.
     pub async fn purge_suspended_accounts(&self, now: i64) -> Result<Vec<Id>, StoreError> {
@@ -446,6 +447,20 @@ impl Store {
             .bind(now)
             .bind(raw)
             .execute(&mut *tx)
+            .await?;
+            // The actor's own `Delete`, after its posts' (the queue keeps their order), to
+            // every instance that follows it or received its posts. Its key stays, so the
+            // activity is signed as the account like any other.
+            crate::outbox::enqueue_in(
+                &mut tx,
+                self.next_id(),
+                &crate::outbox::NewOutboxEvent {
+                    kind: crate::outbox::OutboxKind::DeleteActor,
+                    actor: account,
+                    status: None,
+                    target_account: None,
+                },
+            )
             .await?;
             sqlx::query(
                 "INSERT INTO mod_log (id, moderator_account_id, action, target_kind, target_id, reason, \

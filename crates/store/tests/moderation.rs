@@ -61,6 +61,7 @@ fn report(reporter: Option<Id>, target: Id) -> NewReport {
         rule_ids: vec!["1".to_owned()],
         forward: false,
         forward_comment: None,
+        forward_domains: Vec::new(),
         comment_phi_reason: None,
         origin_domain: None,
         uri: None,

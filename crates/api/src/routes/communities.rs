@@ -459,6 +459,98 @@ pub async fn members(
     Ok((headers, Json(Value::Array(accounts))))
 }
 
+/// `GET /api/v1/communities/:id/reports` (the community's moderators, or the instance's):
+/// the reports about posts of this community, newest first; `resolved=true` lists the
+/// resolved ones, `resolved=false` (default) the open ones. Reports filed here or received
+/// from other instances (a Lemmy `Flag` to the community) alike; the reporter is never shown.
+pub async fn reports(
+    State(state): State<ApiState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+    params: Params,
+) -> ApiResult<Json<Value>> {
+    auth.require("read")?;
+    let community = visible_community(&state, &id, &auth.viewer()).await?;
+    require_moderator(&state, &community, &auth).await?;
+    let resolved = params.bool("resolved")?.unwrap_or(false);
+    let limit = page(&params, 80)?.limit;
+    let reports = state
+        .store
+        .community_reports(community.id, Some(resolved), limit)
+        .await?;
+    let mut out = Vec::with_capacity(reports.len());
+    for report in &reports {
+        out.push(community_report_json(&state, &auth, report).await?);
+    }
+    Ok(Json(Value::Array(out)))
+}
+
+/// `POST /api/v1/communities/:id/reports/:report_id/resolve` (`resolution_note`, optional,
+/// up to 1000 characters; the community's moderators): resolves a report about a post of
+/// this community, with what resolving does anywhere (the reporter told, the outcome sent
+/// back to the instance the report came from, the mod-log line).
+pub async fn resolve_report(
+    State(state): State<ApiState>,
+    auth: Authenticated,
+    Path((id, report)): Path<(String, String)>,
+    params: Params,
+) -> ApiResult<Json<Value>> {
+    auth.require("write")?;
+    let community = visible_community(&state, &id, &auth.viewer()).await?;
+    require_moderator(&state, &community, &auth).await?;
+    let report = parse_id(&report)?;
+    let record = match state.store.report(report).await {
+        Ok(r) if r.community == Some(community.id) => r,
+        Ok(_) | Err(StoreError::NotFound(_)) => return Err(ApiError::NotFound),
+        Err(e) => return Err(e.into()),
+    };
+    if record.action_taken_at.is_some() {
+        return Err(validation("this report is resolved already"));
+    }
+    let note = bounded_text(&params, "resolution_note", 1000)?;
+    let note = match note.filter(|n| !n.trim().is_empty()) {
+        Some(n) => Some(
+            crate::routes::shared::redacted_for_publication(&state, &n, auth.account.author_kind)
+                .await?
+                .0,
+        ),
+        None => None,
+    };
+    state
+        .store
+        .set_report_resolved(report, auth.account.id, true, note.as_deref())
+        .await?;
+    let record = state.store.report(report).await?;
+    Ok(Json(community_report_json(&state, &auth, &record).await?))
+}
+
+/// A report as a community's moderators see it: what and why, never who filed it.
+async fn community_report_json(
+    state: &ApiState,
+    auth: &Authenticated,
+    report: &cohort_store::ReportRecord,
+) -> ApiResult<Value> {
+    let target = match account_json(state, report.target).await {
+        Ok(v) => v,
+        Err(ApiError::NotFound) => Value::Null,
+        Err(e) => return Err(e),
+    };
+    let statuses = visible_statuses(state, &auth.viewer(), &report.status_ids).await?;
+    Ok(json!({
+        "id": report.id.to_string(),
+        "category": report.category,
+        "comment": report.comment,
+        "created_at": datetime(report.created_at),
+        "action_taken": report.action_taken_at.is_some(),
+        "action_taken_at": report.action_taken_at.map(datetime),
+        "resolution_note": report.resolution_note,
+        "origin_domain": report.origin_domain.as_ref().map(|d| d.as_str()),
+        "target_account": target,
+        "status_ids": report.status_ids.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "statuses": statuses,
+    }))
+}
+
 /// `GET /api/v1/communities/:id/join_requests` (moderators): the accounts waiting.
 pub async fn join_requests(
     State(state): State<ApiState>,

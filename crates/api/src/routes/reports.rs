@@ -82,14 +82,9 @@ pub async fn create(
         }
     }
 
-    // Mastodon's forward_to_domains names further instances (of people replied to); Cohort
-    // forwards to the reported account's instance only, and checks the names it is given.
-    for raw in params.list("forward_to_domains") {
-        if !raw.is_empty() {
-            Domain::parse(&raw).map_err(|e| invalid(format!("forward_to_domains: {e}")))?;
-        }
-    }
     let forward = params.bool("forward")?.unwrap_or(false) && target.domain.is_some();
+    let forward_domains =
+        forward_to_domains(&state, &params, &target, &status_ids, forward).await?;
 
     // The PHI guard, before anything can leave.
     let (forward_comment, comment_phi_reason) = if forward {
@@ -111,6 +106,7 @@ pub async fn create(
             rule_ids,
             forward,
             forward_comment,
+            forward_domains,
             comment_phi_reason,
             origin_domain: None,
             uri: None,
@@ -119,6 +115,66 @@ pub async fn create(
         .await?;
     let report = state.store.report(id).await?;
     Ok(Json(report_json(&state, &report).await?))
+}
+
+/// Mastodon's `forward_to_domains`: further instances the `Flag` also goes to. Only
+/// instances involved in the report may be named: the reported account's, those of the
+/// accounts the reported posts answer or mention, and that of the community they are in
+/// (anything else is refused, naming it). A forwarded report about a post in a community
+/// hosted elsewhere goes to the community's instance in any case.
+/// The reported account's own instance gets the Flag anyway and is left out of the list;
+/// without `forward` nothing is forwarded and the list is ignored once checked.
+async fn forward_to_domains(
+    state: &ApiState,
+    params: &Params,
+    target: &cohort_store::AccountRecord,
+    status_ids: &[Id],
+    forward: bool,
+) -> ApiResult<Vec<Domain>> {
+    let mut asked: Vec<Domain> = Vec::new();
+    for raw in params.list("forward_to_domains") {
+        if raw.is_empty() {
+            continue;
+        }
+        let domain =
+            Domain::parse(&raw).map_err(|e| invalid(format!("forward_to_domains: {e}")))?;
+        if !asked.contains(&domain) {
+            asked.push(domain);
+        }
+    }
+    // Content of a community hosted elsewhere: the community's instance (where its
+    // moderators act) gets the Flag too, without being asked.
+    let community_domain = match state.store.community_of_statuses(status_ids).await? {
+        Some(c) => state.store.community(c).await?.account.domain,
+        None => None,
+    };
+    if asked.is_empty() && community_domain.is_none() {
+        return Ok(Vec::new());
+    }
+    let mut involved: Vec<Domain> = target.domain.iter().cloned().collect();
+    involved.extend(community_domain.clone());
+    for account in state.store.accounts_involved_in(status_ids).await? {
+        match state.store.account_by_id(account).await {
+            Ok(a) => involved.extend(a.domain),
+            Err(cohort_store::StoreError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if let Some(stranger) = asked.iter().find(|d| !involved.contains(d)) {
+        return Err(invalid(format!(
+            "forward_to_domains: {stranger} is not involved in the reported posts"
+        )));
+    }
+    if !forward {
+        return Ok(Vec::new());
+    }
+    if let Some(domain) = community_domain
+        && !asked.contains(&domain)
+    {
+        asked.push(domain);
+    }
+    asked.retain(|d| Some(d) != target.domain.as_ref());
+    Ok(asked)
 }
 
 /// A report comment as it may leave this instance: when the PHI guard finds that it

@@ -104,6 +104,12 @@ pub(crate) async fn candidate_domains(
             if let Some(domain) = relationship_domain(store, event).await? {
                 domains.insert(domain);
             }
+            // A Flag also goes to the instances the reporter named (`forward_to_domains`).
+            if event.kind == OutboxKind::Flag
+                && let Some(report) = store.report_by_flag_event(event.id).await?
+            {
+                domains.extend(report.forward_domains);
+            }
         }
         OutboxKind::UpdateActor => {
             // The instances of the actor's followers cache its document (and its clinician
@@ -130,7 +136,16 @@ pub(crate) async fn candidate_domains(
             }
         }
         OutboxKind::DeleteActor => {
-            tracing::info!(event = %event.id, kind = event.kind.as_str(), "actor deletions are not federated yet");
+            // Every instance that follows the actor or received one of its posts.
+            if let Some(actor) = event.actor {
+                domains.extend(
+                    store
+                        .actor_deletion_inboxes(actor)
+                        .await?
+                        .into_iter()
+                        .map(|r| r.domain),
+                );
+            }
         }
     }
     Ok(domains.into_iter().collect())

@@ -284,7 +284,8 @@ async fn deliver_row(
         | OutboxKind::ModeratorDelete
         | OutboxKind::PollVote => ctx.relationship(answered).await,
         OutboxKind::UpdateActor => ctx.actor_update(&actor.username, answered).await,
-        OutboxKind::DeleteActor | OutboxKind::Flag | OutboxKind::ResolveReport => Ok(finished()),
+        OutboxKind::DeleteActor => ctx.actor_deletion(answered).await,
+        OutboxKind::Flag | OutboxKind::ResolveReport => Ok(finished()),
     }
 }
 
@@ -911,6 +912,44 @@ impl RowContext<'_> {
         .await
     }
 
+    /// The `Delete` of a purged actor (Mastodon's shape: `object` the actor id, to Public),
+    /// to every inbox of this domain that received its posts or holds a follower.
+    async fn actor_deletion(&self, answered: &mut bool) -> Result<RowResult, StoreError> {
+        let recorded: Vec<_> = self
+            .store()
+            .actor_deletion_inboxes(self.party.id)
+            .await?
+            .into_iter()
+            .filter(|r| &r.domain == self.domain())
+            .collect();
+        let facts = self.store().domain_facts(&[self.domain().clone()]).await?;
+        if cohort_policy::Facts::domain_standing(&facts, self.domain())
+            == cohort_policy::DomainStanding::Suspended
+        {
+            self.shared.stats.denied.fetch_add(1, Ordering::Relaxed);
+            return Ok(finished());
+        }
+        let plan = plan_delivery(
+            &facts,
+            &Subject::ActorDeletion {
+                actor: self.party.id,
+                recorded: &recorded,
+            },
+        );
+        if plan.permits.is_empty() {
+            return Ok(finished());
+        }
+        let activity = render::delete_actor(&self.activity_id, &self.actor);
+        self.spend(
+            plan.permits,
+            &activity,
+            false,
+            Completion::default(),
+            answered,
+        )
+        .await
+    }
+
     async fn moderation(
         &self,
         report: &cohort_store::ReportRecord,
@@ -919,7 +958,7 @@ impl RowContext<'_> {
         let Some(counterpart) = self.event.target_account else {
             return Ok(finished());
         };
-        let Some(recipient) = self
+        let Some(mut recipient) = self
             .store()
             .remote_recipients(&[counterpart])
             .await?
@@ -928,8 +967,40 @@ impl RowContext<'_> {
         else {
             return Ok(finished());
         };
+        let reported_uri = recipient.actor_uri.clone();
         if recipient.party.domain.as_ref() != Some(self.domain()) {
-            return Ok(finished());
+            // A Flag forwarded to a further instance (`forward_to_domains`): addressed to
+            // the account there that the reported posts answer or mention.
+            if self.event.kind != OutboxKind::Flag
+                || !report.forward_domains.contains(self.domain())
+            {
+                return Ok(finished());
+            }
+            // The community's Group first (Lemmy's shape: the Flag goes to the community),
+            // then the accounts the reported posts answer or mention.
+            let mut involved = Vec::new();
+            if let Some(community) = report.community {
+                match self.store().community(community).await {
+                    Ok(c) => involved.push(c.account.id),
+                    Err(StoreError::NotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            involved.extend(
+                self.store()
+                    .accounts_involved_in(&report.status_ids)
+                    .await?,
+            );
+            let Some(there) = self
+                .store()
+                .remote_recipients(&involved)
+                .await?
+                .into_iter()
+                .find(|r| r.party.domain.as_ref() == Some(self.domain()))
+            else {
+                return Ok(finished());
+            };
+            recipient = there;
         }
         let facts = self.store().domain_facts(&[self.domain().clone()]).await?;
         let plan = plan_delivery(
@@ -943,13 +1014,29 @@ impl RowContext<'_> {
             self.shared.stats.denied.fetch_add(1, Ordering::Relaxed);
             return Ok(finished());
         }
+        let to_group = recipient.party.id != counterpart
+            && self
+                .store()
+                .account_by_id(recipient.party.id)
+                .await?
+                .is_group;
         let activity = if self.event.kind == OutboxKind::Flag {
-            let mut objects = vec![recipient.actor_uri.clone()];
+            let mut objects = vec![reported_uri];
             for status in self.store().statuses(&report.status_ids).await? {
                 objects.push(status.uri);
             }
             let content = report.forward_comment.clone().unwrap_or_default();
-            render::flag(&self.activity_id, &self.actor, &objects, &content)
+            if to_group && objects.len() > 1 {
+                render::flag_to_community(
+                    &self.activity_id,
+                    &self.actor,
+                    &objects[1],
+                    &recipient.actor_uri,
+                    &content,
+                )
+            } else {
+                render::flag(&self.activity_id, &self.actor, &objects, &content)
+            }
         } else {
             let Some(flag_id) = &report.uri else {
                 return Ok(finished());

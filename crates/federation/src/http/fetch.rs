@@ -179,6 +179,52 @@ impl Fetcher {
         ))
     }
 
+    /// GETs a public text document (a shared blocklist) through the same guarded client:
+    /// https (http only with loopback federation on), a host name, the resolver's address
+    /// checks, at most three redirects each checked again, at most `max_bytes`. Unsigned:
+    /// such lists are public, and many are served by plain web servers.
+    pub async fn fetch_text(&self, url: &str, max_bytes: usize) -> Result<String, FetchError> {
+        let mut current = Url::parse(url).map_err(|_| FetchError::Refused(url.to_owned()))?;
+        for _ in 0..4 {
+            self.check_url(&current)?;
+            let response = self
+                .client
+                .get(current.clone())
+                .header(
+                    reqwest::header::ACCEPT,
+                    "text/csv, text/plain;q=0.9, */*;q=0.1",
+                )
+                .send()
+                .await
+                .map_err(|e| FetchError::Http(e.to_string()))?;
+            let status = response.status();
+            if status.is_redirection() {
+                let location = response
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .ok_or_else(|| FetchError::Document(current.to_string(), "redirect".into()))?;
+                current = current
+                    .join(location)
+                    .map_err(|_| FetchError::Refused(location.to_owned()))?;
+                continue;
+            }
+            if !status.is_success() {
+                return Err(FetchError::Status {
+                    url: current.to_string(),
+                    status: status.as_u16(),
+                });
+            }
+            let body = read_limited(response, max_bytes).await?;
+            return String::from_utf8(body)
+                .map_err(|_| FetchError::Document(current.to_string(), "not UTF-8 text".into()));
+        }
+        Err(FetchError::Document(
+            url.to_owned(),
+            "too many redirects".into(),
+        ))
+    }
+
     /// GETs a remote post's media file, signed by the instance actor or `on_behalf_of` a
     /// local account (an origin serves the media of a followers-only post only to a follower),
     /// following redirects with the same checks. Only image, video and audio types are

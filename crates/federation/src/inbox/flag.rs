@@ -6,7 +6,9 @@
 //! Checked before the `202` ([`admit`]), so a refused Flag leaves nothing behind:
 //! - the sender's domain rejects reports (`reject_reports`, or suspended) → **403**;
 //! - more than `FLAGS_PER_DOMAIN_PER_WINDOW` reports from its domain within the hour → **429**;
-//! - no local account named (directly, or as the author of a named local post) → **422**.
+//! - no local account named (directly, or as the author of a named local post), nor posts
+//!   known here that answer or mention a local account (a Flag forwarded to the instances
+//!   of the people a post concerns, Mastodon's `forward_to_domains`) → **422**.
 //!
 //! Applied from the queue ([`apply`]) as a report with `origin_domain` set and no reporter.
 //!
@@ -30,49 +32,83 @@ const MAX_FLAG_OBJECTS: usize = 50;
 /// What a Flag names on this instance.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct FlagTargets {
-    /// The reported local account.
+    /// The reported account: local, or remote when the reported posts concern accounts here.
     pub(crate) account: Id,
-    /// The named local posts by that account.
+    /// The named posts by that account.
     pub(crate) statuses: Vec<Id>,
 }
 
-/// The local account and posts a Flag names; `None` if it names no local account.
+/// The account and posts a Flag names; `None` if it names nothing of this instance. That is
+/// a local account (or the author of a named local post), or the remote account whose named
+/// posts are in a community hosted here, or answer or mention accounts of this instance (a
+/// Flag forwarded with Mastodon's `forward_to_domains`).
 pub(crate) async fn targets(
     state: &FederationState,
     activity: &Object,
 ) -> Result<Option<FlagTargets>, StoreError> {
     let store = state.store();
     let mut account: Option<Id> = None;
-    let mut statuses: Vec<(Id, Id)> = Vec::new();
+    let mut remote_account: Option<Id> = None;
+    // (status, author, whether the author is local)
+    let mut statuses: Vec<(Id, Id, bool)> = Vec::new();
     // A report names an account and a few posts; a Flag listing thousands is not read past
     // the first ones (each costs lookups before the 202).
     for object in activity.object.iter().take(MAX_FLAG_OBJECTS) {
         let Some(uri) = object.id() else { continue };
         if let Some(id) = store.account_id_by_actor_uri(uri).await? {
-            if store.account_by_id(id).await?.domain.is_none() && account.is_none() {
-                account = Some(id);
+            if store.account_by_id(id).await?.domain.is_none() {
+                account = account.or(Some(id));
+            } else {
+                remote_account = remote_account.or(Some(id));
             }
             continue;
         }
         if let Some(status) = store.status_id_by_uri(uri).await?
             && let Some(author) = store.status_author(status).await?
-            && store.account_by_id(author).await?.domain.is_none()
         {
-            statuses.push((status, author));
+            let local = store.account_by_id(author).await?.domain.is_none();
+            statuses.push((status, author, local));
         }
     }
     // Lemmy names only the post: its author is the reported account.
-    let Some(account) = account.or_else(|| statuses.first().map(|(_, a)| *a)) else {
+    let local_author = statuses.iter().find(|s| s.2).map(|s| s.1);
+    if let Some(account) = account.or(local_author) {
+        return Ok(Some(FlagTargets {
+            account,
+            statuses: by_author(&statuses, account),
+        }));
+    }
+    let Some(remote) = remote_account.or_else(|| statuses.first().map(|s| s.1)) else {
         return Ok(None);
     };
-    Ok(Some(FlagTargets {
-        account,
-        statuses: statuses
-            .into_iter()
-            .filter(|(_, author)| *author == account)
-            .map(|(s, _)| s)
-            .collect(),
-    }))
+    let named = by_author(&statuses, remote);
+    // A post in a community hosted here: the community's moderators are the ones to tell
+    // (Lemmy sends its Flag to the community).
+    if let Some(community) = store.community_of_statuses(&named).await?
+        && store.community(community).await?.is_local()
+    {
+        return Ok(Some(FlagTargets {
+            account: remote,
+            statuses: named,
+        }));
+    }
+    for involved in store.accounts_involved_in(&named).await? {
+        if store.account_by_id(involved).await?.domain.is_none() {
+            return Ok(Some(FlagTargets {
+                account: remote,
+                statuses: named,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+fn by_author(statuses: &[(Id, Id, bool)], author: Id) -> Vec<Id> {
+    statuses
+        .iter()
+        .filter(|s| s.1 == author)
+        .map(|s| s.0)
+        .collect()
 }
 
 /// The checks made before a Flag is accepted (see the module documentation).
@@ -159,6 +195,7 @@ pub(crate) async fn apply(
             rule_ids: Vec::new(),
             forward: false,
             forward_comment: None,
+            forward_domains: Vec::new(),
             comment_phi_reason: None,
             origin_domain: Some(domain),
             uri: activity.id.clone(),
@@ -200,7 +237,12 @@ pub(crate) async fn resolution(
         ));
     };
     let target = state.store().account_by_id(report.target).await?;
-    if target.domain.is_none() || target.domain != domain_of(actor_uri) {
+    let sender = domain_of(actor_uri);
+    let sent_there = target.domain.is_some() && target.domain == sender
+        || sender
+            .as_ref()
+            .is_some_and(|d| report.forward_domains.contains(d));
+    if !sent_there {
         return Err(ProcessError::Permanent(
             "Resolve from an instance the report was not sent to".into(),
         ));

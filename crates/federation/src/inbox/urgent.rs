@@ -171,6 +171,7 @@ async fn try_report_crisis(
         origin_domain: None,
         uri: None,
         origin_actor: None,
+        forward_domains: Vec::new(),
     };
     store
         .create_urgent_report(author, &format!("uri:{uri}"), "crisis", &report)

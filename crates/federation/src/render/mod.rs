@@ -426,6 +426,12 @@ pub fn delete(id: &str, actor: &ActorRef, object_id: &str) -> Unaddressed {
     )
 }
 
+/// `Delete` of the actor itself (a purged account), in Mastodon's shape: `object` is the
+/// actor's id.
+pub fn delete_actor(id: &str, actor: &ActorRef) -> Unaddressed {
+    Unaddressed::new("Delete", id, actor, json!(actor.id))
+}
+
 /// `Announce` (a boost) of `object_id`.
 pub fn announce(id: &str, actor: &ActorRef, object_id: &str, published_ms: i64) -> Unaddressed {
     let mut a = Unaddressed::new("Announce", id, actor, json!(object_id));
@@ -524,6 +530,22 @@ pub fn poll_vote(id: &str, actor: &ActorRef, question_uri: &str, option: &str) -
 pub fn flag(id: &str, actor: &ActorRef, objects: &[String], content: &str) -> Unaddressed {
     let mut f = Unaddressed::new("Flag", id, actor, json!(objects));
     f.body.insert("content".into(), json!(content));
+    f
+}
+
+/// `Flag` to a community's Group in Lemmy's shape: `object` the reported post (one),
+/// `summary` the reason (and `content`, for others), `audience` the community.
+pub fn flag_to_community(
+    id: &str,
+    actor: &ActorRef,
+    post: &str,
+    community: &str,
+    content: &str,
+) -> Unaddressed {
+    let mut f = Unaddressed::new("Flag", id, actor, json!(post));
+    f.body.insert("summary".into(), json!(content));
+    f.body.insert("content".into(), json!(content));
+    f.body.insert("audience".into(), json!(community));
     f
 }
 
