@@ -84,10 +84,13 @@ pub fn media_path(media: cohort_model::Id, key: &str) -> String {
 }
 
 /// Mastodon's MediaAttachment entity. A processing upload has `url: null`; remote media
-/// point at their origin (nothing is downloaded).
+/// point at their origin (nothing is downloaded). A remote file of type `unknown` (any kind
+/// apps cannot show, and every attachment from a domain blocked with `reject_media`) has no
+/// preview: apps show it as a link, and nothing of it is loaded inline.
 pub fn render_media(base_url: &str, media: &cohort_store::MediaRecord) -> Value {
     let local = media.remote_url.is_none();
     let (url, preview_url) = match (&media.files, &media.remote_url) {
+        (_, Some(remote)) if media.kind == "unknown" => (Some(remote.clone()), None),
         (_, Some(remote)) => (Some(remote.clone()), Some(remote.clone())),
         (Some(files), None) => (
             Some(format!(
