@@ -1701,8 +1701,10 @@ async fn flags_in_the_shapes_of_four_servers_become_reports_from_their_domain() 
         assert_eq!(w.deliver(from, activity).await, StatusCode::ACCEPTED);
     }
     w.settle().await;
+    // Different senders' activities are applied concurrently (each sender's in order), so
+    // the reports are put in the order of their Flags' ids, not of their creation.
     let mut reports = w.reports().await;
-    reports.reverse();
+    reports.sort_by(|a, b| a.uri.cmp(&b.uri));
     assert_eq!(reports.len(), 4);
     let peer = Domain::parse(&w.peer_host).unwrap();
     for r in &reports {

@@ -23,7 +23,9 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::routing::{get, post};
 use cohort_model::{Domain, Id};
 use cohort_policy::{DomainStanding, Facts, Party, Viewer};
-use cohort_store::{NewRemoteAccount, RemoteKey, Store, StoreError, now_ms};
+use cohort_store::{
+    NewRemoteAccount, NewStatus, PostMedia, RemoteKey, Store, StoreError, now_ms,
+};
 use tokio::sync::Notify;
 use url::Url;
 
@@ -107,6 +109,8 @@ struct Inner {
     wake: Notify,
     /// Verified activities waiting for their group commit into the inbox queue.
     enqueue: Batcher<QueuedActivity, Result<bool, StoreError>>,
+    /// Remote posts the processor's lanes store, waiting for their group commit.
+    posts: Batcher<(NewStatus, PostMedia), Result<(), StoreError>>,
     /// Remote keys by keyId, as last read from `remote_keys` (see [`KEY_CACHE_FOR`]).
     keys: Mutex<HashMap<String, (Instant, RemoteKey)>>,
     /// Remote actors' account ids by actor id (an actor's account id never changes).
@@ -158,6 +162,29 @@ async fn enqueue_batch(store: Store, batch: Vec<QueuedActivity>) -> Vec<Result<b
             }
             out
         }
+    }
+}
+
+/// Creates a batch of remote posts in one transaction; if that fails (one of them stored
+/// meanwhile, say), each on its own, so that every lane gets its own answer.
+async fn create_posts(
+    store: Store,
+    posts: Vec<(NewStatus, PostMedia)>,
+) -> Vec<Result<(), StoreError>> {
+    match store.create_statuses_with_media(&posts).await {
+        Ok(()) => posts.iter().map(|_| Ok(())).collect(),
+        Err(_) if posts.len() > 1 => {
+            let mut out = Vec::with_capacity(posts.len());
+            for (new, media) in &posts {
+                out.push(
+                    store
+                        .create_statuses_with_media(std::slice::from_ref(&(new.clone(), media.clone())))
+                        .await,
+                );
+            }
+            out
+        }
+        Err(e) => vec![Err(e)],
     }
 }
 
@@ -254,8 +281,13 @@ impl FederationState {
             let store = store.clone();
             Batcher::new(ENQUEUE_BATCH, move |batch| enqueue_batch(store.clone(), batch))
         };
+        let posts = {
+            let store = store.clone();
+            Batcher::new(ENQUEUE_BATCH, move |batch| create_posts(store.clone(), batch))
+        };
         Ok(FederationState {
             inner: Arc::new(Inner {
+                posts,
                 store,
                 urls,
                 fetcher,
@@ -320,6 +352,20 @@ impl FederationState {
         match self.inner.enqueue.call(queued).await {
             Some(result) => result,
             None => Err(StoreError::NotFound("the inbox queue task")),
+        }
+    }
+
+    /// Stores a remote post (not in a community hosted here) with its attachments, sharing
+    /// one transaction with the posts other lanes of the processor store meanwhile.
+    /// `Conflict` if a post with its id is stored already.
+    pub(crate) async fn create_remote_post(
+        &self,
+        new: NewStatus,
+        media: PostMedia,
+    ) -> Result<(), StoreError> {
+        match self.inner.posts.call((new, media)).await {
+            Some(result) => result,
+            None => Err(StoreError::NotFound("the post writer task")),
         }
     }
 

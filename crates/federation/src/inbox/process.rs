@@ -440,23 +440,27 @@ async fn store_post(
                     Some(c.account.id),
                 )
                 .await
+                .map(|record| (record.facts.id, record.facts.addressed))
         }
-        None => store.create_status_with_media(&new, &media).await,
+        // Shares its transaction with the posts other lanes store meanwhile.
+        None => state
+            .create_remote_post(new.clone(), media)
+            .await
+            .map(|()| (new.id, new.addressed.clone())),
     };
     match created {
-        Ok(record) => {
-            store
-                .index_status_tags(record.facts.id, &object.hashtag_names())
-                .await?;
+        Ok((id, addressed)) => {
+            let tags = object.hashtag_names();
+            if !tags.is_empty() {
+                store.index_status_tags(id, &tags).await?;
+            }
             if let Some(poll) = object.remote_poll() {
-                store_remote_poll(state, record.facts.id, &poll).await?;
+                store_remote_poll(state, id, &poll).await?;
             }
-            for local in &record.facts.addressed {
-                store
-                    .notify(*local, author, "mention", Some(record.facts.id))
-                    .await?;
+            for local in &addressed {
+                store.notify(*local, author, "mention", Some(id)).await?;
             }
-            Ok(Some(record.facts.id))
+            Ok(Some(id))
         }
         Err(StoreError::Conflict(_)) => Ok(store.status_id_by_uri(uri).await?),
         Err(e) => Err(e.into()),
