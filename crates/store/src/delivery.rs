@@ -363,6 +363,43 @@ impl Store {
             .collect()
     }
 
+    /// The oldest queued rows (at most `limit` each, in event order) of several domains, in
+    /// one query: what the delivery lanes need of the domains they claimed together.
+    pub async fn queued_deliveries_of_domains(
+        &self,
+        domains: &[Domain],
+        limit: i64,
+    ) -> Result<std::collections::HashMap<Domain, Vec<QueuedDelivery>>, StoreError> {
+        let mut out: std::collections::HashMap<Domain, Vec<QueuedDelivery>> =
+            std::collections::HashMap::new();
+        for chunk in domains.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "SELECT domain, event_id, done_inboxes FROM (SELECT domain, event_id, done_inboxes, \
+                 ROW_NUMBER() OVER (PARTITION BY domain ORDER BY event_id) AS n FROM delivery_queue \
+                 WHERE domain IN ({})) q WHERE n <= $1 ORDER BY domain, event_id",
+                placeholders(2, chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(limit);
+            for d in chunk {
+                query = query.bind(d.as_str());
+            }
+            for row in query.fetch_all(self.reader()).await? {
+                let domain = parse_domain(&row.try_get::<String, _>("domain")?, "delivery_queue.domain")?;
+                let done: String = row.try_get("done_inboxes")?;
+                out.entry(domain.clone()).or_default().push(QueuedDelivery {
+                    domain,
+                    event_id: id(&row, "event_id")?,
+                    done_inboxes: done
+                        .lines()
+                        .filter(|l| !l.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
     /// Records progress inside a row that serves several inboxes of one domain: `inbox` was
     /// served (and, when `delivered_status` is given, received that status), in one
     /// transaction, so a retry sends nothing twice and a later Delete still reaches it.

@@ -36,7 +36,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use cohort_model::Domain;
-use cohort_store::{DeliveryCompletion, Store, StoreError, now_ms};
+use cohort_store::{DeliveryCompletion, QueuedDelivery, Store, StoreError, now_ms};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
@@ -122,8 +122,9 @@ pub(crate) struct Shared {
     pub(crate) owner: String,
     pub(crate) keys: worker::KeyCache,
     pub(crate) activities: worker::ActivityCache,
-    /// The lanes' claims of due domains, made together (one `UPDATE` for many).
-    pub(crate) claims: Batcher<(), Option<Domain>>,
+    /// The lanes' claims of due domains, made together (one `UPDATE` for many, and one read
+    /// of their first rows).
+    pub(crate) claims: Batcher<(), Option<(Domain, Vec<QueuedDelivery>)>>,
     /// The lanes' plans of posts, made together (one set of queries per activity for every
     /// domain whose turn came at the same time).
     pub(crate) plans: Batcher<worker::PlanRequest, Result<worker::DomainPlan, String>>,
@@ -354,35 +355,57 @@ async fn lane(shared: &Shared) -> Result<(), StoreError> {
         if shared.stopping.load(Ordering::Relaxed) {
             return Ok(());
         }
-        let Some(Some(domain)) = shared.claims.call(()).await else {
+        let Some(Some((domain, rows))) = shared.claims.call(()).await else {
             return Ok(());
         };
-        if let Err(e) = worker::run_domain(shared, &domain).await {
+        if let Err(e) = worker::run_domain(shared, &domain, rows).await {
             tracing::warn!(%domain, error = %e, "delivery worker failed");
         }
     }
 }
 
-/// Claims up to `wanted` due domains in one statement, one per waiting lane (`None` for the
-/// lanes beyond what is due).
+/// Claims up to `wanted` due domains in one statement, with their first rows in one read,
+/// one domain per waiting lane (`None` for the lanes beyond what is due).
 async fn claim_domains(
     store: Store,
     owner: String,
     lease_ms: i64,
     wanted: usize,
-) -> Vec<Option<Domain>> {
+) -> Vec<Option<(Domain, Vec<QueuedDelivery>)>> {
     let limit = i64::try_from(wanted).unwrap_or(i64::MAX);
-    let mut claimed = match store
+    let domains = match store
         .claim_delivery_domains(&owner, now_ms(), lease_ms, limit)
         .await
     {
-        Ok(domains) => domains.into_iter().map(Some).collect::<Vec<_>>(),
+        Ok(domains) => domains,
         Err(e) => {
             tracing::warn!(error = %e, "claiming delivery domains failed");
             Vec::new()
         }
     };
-    claimed.resize(wanted, None);
+    let mut rows = if domains.is_empty() {
+        Default::default()
+    } else {
+        match store
+            .queued_deliveries_of_domains(&domains, worker::ROWS_PER_ROUND)
+            .await
+        {
+            Ok(rows) => rows,
+            Err(e) => {
+                // The lanes read their rows themselves.
+                tracing::warn!(error = %e, "reading the claimed domains' rows failed");
+                Default::default()
+            }
+        }
+    };
+    let mut claimed: Vec<Option<(Domain, Vec<QueuedDelivery>)>> = domains
+        .into_iter()
+        .map(|d| {
+            let first = rows.remove(&d).unwrap_or_default();
+            Some((d, first))
+        })
+        .collect();
+    claimed.resize_with(wanted, || None);
     claimed
 }
 

@@ -22,7 +22,7 @@ use super::{Shared, Stats};
 use crate::render::{self, ActorRef, Mention, NoteSource, Unaddressed};
 
 /// Rows fetched per round.
-const ROWS_PER_ROUND: i64 = 32;
+pub(crate) const ROWS_PER_ROUND: i64 = 32;
 
 /// What became of one queued row.
 enum RowResult {
@@ -197,8 +197,13 @@ pub(crate) struct ActivityCache {
 }
 
 /// Holds the lease on `domain` (already claimed) and works through its queue.
-pub(crate) async fn run_domain(shared: &Shared, domain: &Domain) -> Result<(), StoreError> {
-    let result = work(shared, domain).await;
+/// `first`: the domain's first rows, read with the claim (empty: read them here).
+pub(crate) async fn run_domain(
+    shared: &Shared,
+    domain: &Domain,
+    first: Vec<QueuedDelivery>,
+) -> Result<(), StoreError> {
+    let result = work(shared, domain, first).await;
     if let Err(e) = &result {
         tracing::warn!(%domain, error = %e, "delivery worker stopped on a storage error");
         // Back off so that a persistent fault does not spin.
@@ -211,16 +216,27 @@ pub(crate) async fn run_domain(shared: &Shared, domain: &Domain) -> Result<(), S
     result
 }
 
-async fn work(shared: &Shared, domain: &Domain) -> Result<(), StoreError> {
+/// Works through the domain's rows. A round that finds fewer rows than it could take ends
+/// the work: rows queued meanwhile are claimed again once the lease is released.
+async fn work(
+    shared: &Shared,
+    domain: &Domain,
+    mut first: Vec<QueuedDelivery>,
+) -> Result<(), StoreError> {
     let store = &shared.store;
     let lease_ms = shared.lease_ms();
     let mut lease_until = now_ms() + lease_ms;
     let mut answered = false;
     loop {
-        let rows = store.queued_deliveries(domain, ROWS_PER_ROUND).await?;
+        let rows = if first.is_empty() {
+            store.queued_deliveries(domain, ROWS_PER_ROUND).await?
+        } else {
+            std::mem::take(&mut first)
+        };
         if rows.is_empty() {
             return Ok(());
         }
+        let last_round = (rows.len() as i64) < ROWS_PER_ROUND;
         for row in rows {
             if shared.stopping.load(Ordering::Relaxed) {
                 return Ok(());
@@ -272,6 +288,9 @@ async fn work(shared: &Shared, domain: &Domain) -> Result<(), StoreError> {
                     return Ok(());
                 }
             }
+        }
+        if last_round {
+            return Ok(());
         }
     }
 }

@@ -408,10 +408,7 @@ impl FederationState {
         if domain == &self.inner.config.domain {
             return Ok(DomainStanding::Allowed);
         }
-        let facts = self
-            .store()
-            .domain_facts(std::slice::from_ref(domain))
-            .await?;
+        let facts = self.store().domain_facts_of(domain).await?;
         Ok(facts.domain_standing(domain))
     }
 
