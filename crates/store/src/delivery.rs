@@ -384,7 +384,10 @@ impl Store {
                 query = query.bind(d.as_str());
             }
             for row in query.fetch_all(self.reader()).await? {
-                let domain = parse_domain(&row.try_get::<String, _>("domain")?, "delivery_queue.domain")?;
+                let domain = parse_domain(
+                    &row.try_get::<String, _>("domain")?,
+                    "delivery_queue.domain",
+                )?;
                 let done: String = row.try_get("done_inboxes")?;
                 out.entry(domain.clone()).or_default().push(QueuedDelivery {
                     domain,
@@ -840,7 +843,8 @@ impl Store {
                  f.state = 'accepted')",
                 placeholders(2, chunk.len())
             );
-            let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(subject_author.as_i64());
+            let mut query =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(subject_author.as_i64());
             for d in chunk {
                 query = query.bind(d.as_str());
             }
@@ -861,7 +865,8 @@ impl Store {
                      m.state = 'member')",
                     placeholders(2, chunk.len())
                 );
-                let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(community.as_i64());
+                let mut query =
+                    sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(community.as_i64());
                 for d in chunk {
                     query = query.bind(d.as_str());
                 }
@@ -873,7 +878,12 @@ impl Store {
         let mut candidates = self
             .remote_recipients(&candidate_ids.into_iter().collect::<Vec<_>>())
             .await?;
-        candidates.retain(|c| c.party.domain.as_ref().is_some_and(|d| receiving.contains(d)));
+        candidates.retain(|c| {
+            c.party
+                .domain
+                .as_ref()
+                .is_some_and(|d| receiving.contains(d))
+        });
 
         let candidate_list: Vec<Id> = candidates.iter().map(|c| c.party.id).collect();
         let author_list: Vec<Id> = authors.iter().copied().collect();
@@ -906,10 +916,7 @@ impl Store {
     /// ([`DeliveryCompletion::answered`]) the domain's failure run is cleared in the same
     /// transaction, as [`Store::record_domain_success`] does. The delivery workers group the
     /// rows that finish together (on SQLite, one commit of the single writer for many rows).
-    pub async fn complete_deliveries(
-        &self,
-        rows: &[DeliveryCompletion],
-    ) -> Result<(), StoreError> {
+    pub async fn complete_deliveries(&self, rows: &[DeliveryCompletion]) -> Result<(), StoreError> {
         if rows.is_empty() {
             return Ok(());
         }

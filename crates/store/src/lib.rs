@@ -66,8 +66,8 @@ pub use communities::{
 pub use conversations::ConversationRecord;
 pub use db::{DatabaseSettings, Engine, PoolStats, Store, mask_password};
 pub use delivery::{
-    DeliveryActor, DeliveryCompletion, DomainDeliveryState, FailureOutcome, MAX_BACKOFF_MS, PLANNER_LOOKBACK_MS,
-    QueuedDelivery, UNREACHABLE_AFTER_MS, backoff_ms,
+    DeliveryActor, DeliveryCompletion, DomainDeliveryState, FailureOutcome, MAX_BACKOFF_MS,
+    PLANNER_LOOKBACK_MS, QueuedDelivery, UNREACHABLE_AFTER_MS, backoff_ms,
 };
 pub use error::StoreError;
 pub use evaluation_seed::EvaluationSeed;

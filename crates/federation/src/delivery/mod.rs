@@ -182,7 +182,9 @@ impl Delivery {
         };
         let plans = {
             let store = store.clone();
-            Batcher::new(batch, move |requests| worker::plan_posts(store.clone(), requests))
+            Batcher::new(batch, move |requests| {
+                worker::plan_posts(store.clone(), requests)
+            })
         };
         let completions = {
             let store = store.clone();

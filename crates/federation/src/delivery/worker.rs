@@ -78,7 +78,10 @@ pub(crate) async fn plan_posts(
             continue;
         };
         let post = &first.post.0.facts;
-        let domains: Vec<Domain> = indices.iter().map(|n| requests[*n].domain.clone()).collect();
+        let domains: Vec<Domain> = indices
+            .iter()
+            .map(|n| requests[*n].domain.clone())
+            .collect();
         match store.delivery_candidates_on_domains(post, &domains).await {
             Ok((facts, candidates)) => {
                 for n in indices {

@@ -23,9 +23,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::routing::{get, post};
 use cohort_model::{Domain, Id};
 use cohort_policy::{DomainStanding, Facts, Party, Viewer};
-use cohort_store::{
-    NewRemoteAccount, NewStatus, PostMedia, RemoteKey, Store, StoreError, now_ms,
-};
+use cohort_store::{NewRemoteAccount, NewStatus, PostMedia, RemoteKey, Store, StoreError, now_ms};
 use tokio::sync::Notify;
 use url::Url;
 
@@ -156,7 +154,11 @@ async fn enqueue_batch(store: Store, batch: Vec<QueuedActivity>) -> Vec<Result<b
             for item in &items {
                 out.push(
                     store
-                        .enqueue_inbox_activity(item.activity_uri, item.actor_uri, item.activity_json)
+                        .enqueue_inbox_activity(
+                            item.activity_uri,
+                            item.actor_uri,
+                            item.activity_json,
+                        )
                         .await,
                 );
             }
@@ -178,7 +180,10 @@ async fn create_posts(
             for (new, media) in &posts {
                 out.push(
                     store
-                        .create_statuses_with_media(std::slice::from_ref(&(new.clone(), media.clone())))
+                        .create_statuses_with_media(std::slice::from_ref(&(
+                            new.clone(),
+                            media.clone(),
+                        )))
                         .await,
                 );
             }
@@ -279,11 +284,15 @@ impl FederationState {
         )?;
         let enqueue = {
             let store = store.clone();
-            Batcher::new(ENQUEUE_BATCH, move |batch| enqueue_batch(store.clone(), batch))
+            Batcher::new(ENQUEUE_BATCH, move |batch| {
+                enqueue_batch(store.clone(), batch)
+            })
         };
         let posts = {
             let store = store.clone();
-            Batcher::new(ENQUEUE_BATCH, move |batch| create_posts(store.clone(), batch))
+            Batcher::new(ENQUEUE_BATCH, move |batch| {
+                create_posts(store.clone(), batch)
+            })
         };
         Ok(FederationState {
             inner: Arc::new(Inner {
