@@ -85,10 +85,13 @@ pub fn media_path(media: cohort_model::Id, key: &str) -> String {
 
 /// Mastodon's MediaAttachment entity. A processing upload has `url: null`; remote media are
 /// served from here (`/media/ID/remote`, fetched from the origin for whoever may see the
-/// post), with the origin's address as `remote_url`.
+/// post), with the origin's address as `remote_url`. A remote file of type `unknown` (any
+/// kind apps cannot show, and every attachment from a domain blocked with `reject_media`) is
+/// neither fetched nor previewed: apps show the origin's address as a link.
 pub fn render_media(base_url: &str, media: &cohort_store::MediaRecord) -> Value {
     let local = media.remote_url.is_none();
     let (url, preview_url) = match (&media.files, &media.remote_url) {
+        (_, Some(remote)) if media.kind == "unknown" => (Some(remote.clone()), None),
         (_, Some(_)) => {
             let here = format!("{base_url}/media/{}/remote", media.id);
             (Some(here.clone()), Some(here))

@@ -16,6 +16,7 @@
 //! ([`delivery`]: the only module that sends).
 
 pub mod attestation;
+mod batch;
 pub mod communities;
 pub mod delivery;
 pub mod http;

@@ -920,6 +920,89 @@ async fn create_stored(w: World) {
 }
 
 #[tokio::test]
+async fn media_from_a_domain_blocked_with_reject_media_is_kept_as_links_only() {
+    reject_media(World::start().await).await;
+    if let Some(w) = World::start_postgres().await {
+        reject_media(w).await;
+    }
+}
+
+/// A post addressed to pat with one image attachment, numbered `n`.
+fn create_with_image(w: &World, n: u32) -> (Value, String) {
+    let mut activity = create_note(&w.alice, n, vec![w.local_actor("pat")], "<p>look</p>");
+    let image = format!("http://{}/media/{n}.png", w.peer_host);
+    activity["object"]["attachment"] = json!([{
+        "type": "Document", "mediaType": "image/png", "url": image,
+        "name": "a rash on the forearm", "blurhash": "LEHV6nWB2yk8pyo0adR*.7kCMdnj",
+        "width": 640, "height": 480,
+    }]);
+    (activity, image)
+}
+
+async fn stored_media(w: &World, activity: &Value) -> Vec<cohort_store::MediaRecord> {
+    let id = w
+        .store
+        .status_id_by_uri(activity["object"]["id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .expect("stored");
+    w.store
+        .media_of_statuses(&[id])
+        .await
+        .unwrap()
+        .remove(&id)
+        .unwrap_or_default()
+}
+
+async fn reject_media(w: World) {
+    // Before any block: the attachment is an image, kept by URL with what was announced.
+    let (before, _) = create_with_image(&w, 21);
+    assert_eq!(w.deliver(&w.alice, &before).await, 202);
+    w.settle().await;
+    let media = stored_media(&w, &before).await;
+    assert_eq!(media.len(), 1);
+    assert_eq!(media[0].kind, "image");
+    assert_eq!(media[0].remote_content_type.as_deref(), Some("image/png"));
+
+    // A noop block with reject_media: posts still arrive, their media only as links.
+    let peer = Domain::parse(&w.peer_host).unwrap();
+    w.store
+        .put_domain_block(
+            w.lee,
+            &peer,
+            &cohort_store::DomainBlockWrite {
+                severity: "noop".into(),
+                reject_media: true,
+                reject_reports: false,
+                private_comment: String::new(),
+                public_comment: String::new(),
+                obfuscate: false,
+            },
+            "block_domain",
+        )
+        .await
+        .unwrap();
+    let hits = w.peer.hits.load(Ordering::SeqCst);
+    let (after, image) = create_with_image(&w, 22);
+    assert_eq!(w.deliver(&w.alice, &after).await, 202);
+    w.settle().await;
+    let media = stored_media(&w, &after).await;
+    assert_eq!(media.len(), 1, "the post keeps its attachment, as a link");
+    let link = &media[0];
+    assert_eq!(link.kind, "unknown", "apps show it as a link, not inline");
+    assert_eq!(link.remote_url.as_deref(), Some(image.as_str()));
+    assert!(link.files.is_none(), "no file stored");
+    assert_eq!(link.remote_content_type, None);
+    assert_eq!(link.description, "a rash on the forearm");
+    assert_eq!(
+        w.peer.hits.load(Ordering::SeqCst),
+        hits,
+        "nothing fetched from the domain"
+    );
+    w.finish().await;
+}
+
+#[tokio::test]
 async fn a_remote_posts_hashtags_put_it_on_the_tag_timeline() {
     hashtags_indexed(World::start().await).await;
     if let Some(w) = World::start_postgres().await {
@@ -1618,8 +1701,10 @@ async fn flags_in_the_shapes_of_four_servers_become_reports_from_their_domain() 
         assert_eq!(w.deliver(from, activity).await, StatusCode::ACCEPTED);
     }
     w.settle().await;
+    // Different senders' activities are applied concurrently (each sender's in order), so
+    // the reports are put in the order of their Flags' ids, not of their creation.
     let mut reports = w.reports().await;
-    reports.reverse();
+    reports.sort_by(|a, b| a.uri.cmp(&b.uri));
     assert_eq!(reports.len(), 4);
     let peer = Domain::parse(&w.peer_host).unwrap();
     for r in &reports {

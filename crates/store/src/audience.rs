@@ -474,6 +474,41 @@ impl Store {
         Ok(())
     }
 
+    /// The federation mode and one domain's policy, as [`Store::domain_facts`] loads them,
+    /// in one query (every inbox request asks it before reading the body).
+    pub async fn domain_facts_of(&self, domain: &Domain) -> Result<FactSet, StoreError> {
+        let rows = sqlx::query(
+            "SELECT (SELECT value FROM instance_settings WHERE key = 'federation_mode') AS mode, \
+             p.policy, p.severity FROM (SELECT 1 AS one) o LEFT JOIN domain_policies p ON p.domain = $1",
+        )
+        .bind(domain.as_str())
+        .fetch_all(self.reader())
+        .await?;
+        let mut facts = FactSet::default();
+        for row in rows {
+            let mode: Option<String> = row.try_get("mode")?;
+            facts.mode = match mode.as_deref() {
+                Some("allowlist") => cohort_policy::FederationMode::Allowlist,
+                _ => cohort_policy::FederationMode::Open,
+            };
+            let policy: Option<String> = row.try_get("policy")?;
+            let severity: Option<String> = row.try_get("severity")?;
+            match (policy.as_deref(), severity.as_deref()) {
+                // A `noop` block only carries flags (reject media, reject reports).
+                (Some("block"), Some(severity)) if severity != "noop" => {
+                    facts
+                        .blocked_domains
+                        .insert(domain.clone(), severity != "silence");
+                }
+                (Some("allow"), _) => {
+                    facts.allowed_domains.insert(domain.clone());
+                }
+                _ => {}
+            }
+        }
+        Ok(facts)
+    }
+
     /// Accepted follows from any of `followers` to any of `followed`.
     pub(crate) async fn load_follows(
         &self,

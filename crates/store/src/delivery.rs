@@ -26,7 +26,7 @@ use sqlx::Row;
 
 use crate::outbox::OutboxEvent;
 use crate::row::{id, id_from};
-use crate::sql::IN_LIST_CHUNK;
+use crate::sql::{IN_LIST_CHUNK, placeholders};
 use crate::{Engine, OutboxKind, Store, StoreError, now_ms};
 
 /// How long before the cursor the planner looks again for late-committing events (ids are
@@ -361,6 +361,46 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// The oldest queued rows (at most `limit` each, in event order) of several domains, in
+    /// one query: what the delivery lanes need of the domains they claimed together.
+    pub async fn queued_deliveries_of_domains(
+        &self,
+        domains: &[Domain],
+        limit: i64,
+    ) -> Result<std::collections::HashMap<Domain, Vec<QueuedDelivery>>, StoreError> {
+        let mut out: std::collections::HashMap<Domain, Vec<QueuedDelivery>> =
+            std::collections::HashMap::new();
+        for chunk in domains.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "SELECT domain, event_id, done_inboxes FROM (SELECT domain, event_id, done_inboxes, \
+                 ROW_NUMBER() OVER (PARTITION BY domain ORDER BY event_id) AS n FROM delivery_queue \
+                 WHERE domain IN ({})) q WHERE n <= $1 ORDER BY domain, event_id",
+                placeholders(2, chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(limit);
+            for d in chunk {
+                query = query.bind(d.as_str());
+            }
+            for row in query.fetch_all(self.reader()).await? {
+                let domain = parse_domain(
+                    &row.try_get::<String, _>("domain")?,
+                    "delivery_queue.domain",
+                )?;
+                let done: String = row.try_get("done_inboxes")?;
+                out.entry(domain.clone()).or_default().push(QueuedDelivery {
+                    domain,
+                    event_id: id(&row, "event_id")?,
+                    done_inboxes: done
+                        .lines()
+                        .filter(|l| !l.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// Records progress inside a row that serves several inboxes of one domain: `inbox` was
@@ -771,26 +811,46 @@ impl Store {
         post: &PostFacts,
         domain: &Domain,
     ) -> Result<(FactSet, Vec<Recipient>), StoreError> {
+        self.delivery_candidates_on_domains(post, std::slice::from_ref(domain))
+            .await
+    }
+
+    /// [`Store::delivery_candidates_on_domain`] for several domains at once, with one set
+    /// of facts for them all: the delivery workers plan one activity for every domain whose
+    /// turn has come together, with the same number of queries as for one.
+    pub async fn delivery_candidates_on_domains(
+        &self,
+        post: &PostFacts,
+        receiving: &[Domain],
+    ) -> Result<(FactSet, Vec<Recipient>), StoreError> {
         let mut authors: BTreeSet<Id> = BTreeSet::new();
         let mut domains: BTreeSet<Domain> = BTreeSet::new();
         let mut communities: BTreeSet<Id> = BTreeSet::new();
         collect_involved(post, &mut authors, &mut domains, &mut communities);
-        domains.insert(domain.clone());
+        let receiving: BTreeSet<Domain> = receiving.iter().cloned().collect();
+        domains.extend(receiving.iter().cloned());
         let subject_author = post.author.id;
+        let receiving_list: Vec<&Domain> = receiving.iter().collect();
 
         let mut candidate_ids: BTreeSet<Id> = BTreeSet::new();
-        let followers: Vec<i64> = sqlx::query_scalar(
-            // From the domain's accounts (indexed by domain) to their follow of the author (the
-            // unique index): the cost grows with the domain's accounts, not the author's
-            // followers on every domain.
-            "SELECT a.id FROM accounts a WHERE a.domain = $2 AND EXISTS (SELECT 1 FROM follows f \
-             WHERE f.account_id = a.id AND f.target_account_id = $1 AND f.state = 'accepted')",
-        )
-        .bind(subject_author.as_i64())
-        .bind(domain.as_str())
-        .fetch_all(self.reader())
-        .await?;
-        candidate_ids.extend(followers.into_iter().filter_map(|i| Id::from_i64(i).ok()));
+        for chunk in receiving_list.chunks(IN_LIST_CHUNK) {
+            // From the domains' accounts (indexed by domain) to their follow of the author
+            // (the unique index): the cost grows with these domains' accounts, not with the
+            // author's followers on every domain.
+            let sql = format!(
+                "SELECT a.id FROM accounts a WHERE a.domain IN ({}) AND EXISTS (SELECT 1 FROM \
+                 follows f WHERE f.account_id = a.id AND f.target_account_id = $1 AND \
+                 f.state = 'accepted')",
+                placeholders(2, chunk.len())
+            );
+            let mut query =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(subject_author.as_i64());
+            for d in chunk {
+                query = query.bind(d.as_str());
+            }
+            let followers: Vec<i64> = query.fetch_all(self.reader()).await?;
+            candidate_ids.extend(followers.into_iter().filter_map(|i| Id::from_i64(i).ok()));
+        }
         candidate_ids.extend(post.addressed.iter().copied());
         let subject = post.reblog_of.as_deref().unwrap_or(post);
         candidate_ids.insert(subject.author.id);
@@ -798,26 +858,37 @@ impl Store {
             candidate_ids.insert(parent.author.id);
         }
         if let Some(community) = subject.audience.community {
-            let members: Vec<i64> = sqlx::query_scalar(
-                "SELECT a.id FROM accounts a WHERE a.domain = $2 AND EXISTS (SELECT 1 FROM \
-                 community_members m WHERE m.account_id = a.id AND m.community_id = $1 AND m.state = 'member')",
-            )
-            .bind(community.as_i64())
-            .bind(domain.as_str())
-            .fetch_all(self.reader())
-            .await?;
-            candidate_ids.extend(members.into_iter().filter_map(|i| Id::from_i64(i).ok()));
+            for chunk in receiving_list.chunks(IN_LIST_CHUNK) {
+                let sql = format!(
+                    "SELECT a.id FROM accounts a WHERE a.domain IN ({}) AND EXISTS (SELECT 1 FROM \
+                     community_members m WHERE m.account_id = a.id AND m.community_id = $1 AND \
+                     m.state = 'member')",
+                    placeholders(2, chunk.len())
+                );
+                let mut query =
+                    sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(community.as_i64());
+                for d in chunk {
+                    query = query.bind(d.as_str());
+                }
+                let members: Vec<i64> = query.fetch_all(self.reader()).await?;
+                candidate_ids.extend(members.into_iter().filter_map(|i| Id::from_i64(i).ok()));
+            }
         }
         candidate_ids.remove(&subject_author);
         let mut candidates = self
             .remote_recipients(&candidate_ids.into_iter().collect::<Vec<_>>())
             .await?;
-        candidates.retain(|c| c.party.domain.as_ref() == Some(domain));
+        candidates.retain(|c| {
+            c.party
+                .domain
+                .as_ref()
+                .is_some_and(|d| receiving.contains(d))
+        });
 
         let candidate_list: Vec<Id> = candidates.iter().map(|c| c.party.id).collect();
         let author_list: Vec<Id> = authors.iter().copied().collect();
-        // The same loaders as `facts_for_viewer` and `delivery_candidates`, restricted to this
-        // domain's candidates.
+        // The same loaders as `facts_for_viewer` and `delivery_candidates`, restricted to these
+        // domains' candidates.
         let mut facts = FactSet::default();
         self.load_domain_facts(&mut facts, &domains).await?;
         if !candidate_list.is_empty() {
@@ -837,6 +908,108 @@ impl Store {
         self.load_communities(&mut facts, &community_set).await?;
         Ok((facts, candidates))
     }
+
+    // ----- batched completions -----
+
+    /// Completes several rows (of different domains) in **one** transaction, each as
+    /// [`Store::complete_delivery`] does; for a row whose domain answered
+    /// ([`DeliveryCompletion::answered`]) the domain's failure run is cleared in the same
+    /// transaction, as [`Store::record_domain_success`] does. The delivery workers group the
+    /// rows that finish together (on SQLite, one commit of the single writer for many rows).
+    pub async fn complete_deliveries(&self, rows: &[DeliveryCompletion]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let now = now_ms();
+        let mut tx = self.writer().begin().await?;
+        for row in rows {
+            if let Some(status) = row.status {
+                for d in &row.decisions {
+                    sqlx::query(
+                        "INSERT INTO audience_decisions (status_id, domain, allowed, rule, decided_at) \
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (status_id, domain) DO UPDATE SET \
+                         allowed = excluded.allowed, rule = excluded.rule, decided_at = excluded.decided_at",
+                    )
+                    .bind(status.as_i64())
+                    .bind(d.domain.as_str())
+                    .bind(d.allowed)
+                    .bind(d.rule.as_str())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for inbox in &row.delivered_inboxes {
+                    insert_status_delivery(&mut tx, status, inbox, &row.domain, now).await?;
+                }
+            }
+            sqlx::query("DELETE FROM delivery_queue WHERE domain = $1 AND event_id = $2")
+                .bind(row.domain.as_str())
+                .bind(row.event.as_i64())
+                .execute(&mut *tx)
+                .await?;
+            if row.answered {
+                let cleared = sqlx::query(
+                    "UPDATE outbox_instance_state SET fail_count = 0, failing_since = NULL, \
+                     next_attempt_at = 0, last_error = NULL WHERE domain = $1 AND \
+                     (fail_count > 0 OR failing_since IS NOT NULL)",
+                )
+                .bind(row.domain.as_str())
+                .execute(&mut *tx)
+                .await?;
+                if cleared.rows_affected() > 0 {
+                    sqlx::query(
+                        "INSERT INTO instances (domain, first_seen_at, last_success_at) VALUES ($1, $2, $2) \
+                         ON CONFLICT (domain) DO UPDATE SET last_success_at = excluded.last_success_at, \
+                         unreachable_since = NULL",
+                    )
+                    .bind(row.domain.as_str())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Gives up `owner`'s leases on `domains`, in one statement per few hundred.
+    pub async fn release_delivery_leases(
+        &self,
+        domains: &[Domain],
+        owner: &str,
+    ) -> Result<(), StoreError> {
+        for chunk in domains.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "UPDATE outbox_instance_state SET lease_owner = NULL, lease_until = NULL \
+                 WHERE lease_owner = $1 AND domain IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(owner);
+            for d in chunk {
+                query = query.bind(d.as_str());
+            }
+            query.execute(self.writer()).await?;
+        }
+        Ok(())
+    }
+}
+
+/// One row to complete with [`Store::complete_deliveries`].
+#[derive(Clone, Debug)]
+pub struct DeliveryCompletion {
+    /// The receiving domain.
+    pub domain: Domain,
+    /// The outbox event.
+    pub event: Id,
+    /// The status concerned, for the decision log and the delivery record.
+    pub status: Option<Id>,
+    /// The plan's decisions for this domain.
+    pub decisions: Vec<DomainDecision>,
+    /// Inboxes that received the status (not yet recorded).
+    pub delivered_inboxes: Vec<String>,
+    /// The domain answered a POST of this row (2xx): its failure run ends.
+    pub answered: bool,
 }
 
 async fn insert_status_delivery(

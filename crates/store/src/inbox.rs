@@ -12,6 +12,7 @@ use cohort_model::{Id, Visibility};
 use sqlx::Row;
 
 use crate::row::{flag, id, id_from};
+use crate::sql::{IN_LIST_CHUNK, placeholders};
 use crate::{Engine, Store, StoreError, now_ms};
 
 /// After this many failed attempts an inbox item is dropped (logged by the caller).
@@ -30,6 +31,17 @@ pub struct InboxItem {
     pub activity_json: String,
     /// Failed attempts so far.
     pub attempts: i64,
+}
+
+/// An accepted activity to queue (see [`Store::enqueue_inbox_activities`]).
+#[derive(Clone, Copy, Debug)]
+pub struct NewInboxActivity<'a> {
+    /// The activity's id (the dedup key).
+    pub activity_uri: &'a str,
+    /// The verified signer.
+    pub actor_uri: &'a str,
+    /// The activity as received.
+    pub activity_json: &'a str,
 }
 
 /// A remote actor's public key, as fetched from the actor document.
@@ -97,32 +109,57 @@ impl Store {
         actor_uri: &str,
         activity_json: &str,
     ) -> Result<bool, StoreError> {
+        let fresh = self
+            .enqueue_inbox_activities(&[NewInboxActivity {
+                activity_uri,
+                actor_uri,
+                activity_json,
+            }])
+            .await?;
+        Ok(fresh.first().copied().unwrap_or(false))
+    }
+
+    /// [`Store::enqueue_inbox_activity`] for several activities in **one** transaction (the
+    /// inbox's group commit: on SQLite one commit of the single writer for many requests).
+    /// Returns, in order, whether each was fresh; a replay (also of an earlier item of the
+    /// same batch) writes nothing. Either every item is recorded or none is.
+    pub async fn enqueue_inbox_activities(
+        &self,
+        items: &[NewInboxActivity<'_>],
+    ) -> Result<Vec<bool>, StoreError> {
         let now = now_ms();
+        let mut fresh = Vec::with_capacity(items.len());
         let mut tx = self.writer().begin().await?;
-        let seen = sqlx::query(
-            "INSERT INTO received_activities (activity_uri, received_at) VALUES ($1, $2) \
-             ON CONFLICT (activity_uri) DO NOTHING",
-        )
-        .bind(activity_uri)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if seen.rows_affected() == 0 {
-            return Ok(false);
+        for item in items {
+            let seen = sqlx::query(
+                "INSERT INTO received_activities (activity_uri, received_at) VALUES ($1, $2) \
+                 ON CONFLICT (activity_uri) DO NOTHING",
+            )
+            .bind(item.activity_uri)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if seen.rows_affected() == 0 {
+                fresh.push(false);
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO inbox_queue (id, activity_uri, actor_uri, activity_json, created_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(self.next_id().as_i64())
+            .bind(item.activity_uri)
+            .bind(item.actor_uri)
+            .bind(item.activity_json)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            fresh.push(true);
         }
-        sqlx::query(
-            "INSERT INTO inbox_queue (id, activity_uri, actor_uri, activity_json, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(self.next_id().as_i64())
-        .bind(activity_uri)
-        .bind(actor_uri)
-        .bind(activity_json)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(true)
+        if fresh.iter().any(|f| *f) {
+            tx.commit().await?;
+        }
+        Ok(fresh)
     }
 
     /// Whether an activity id was received before.
@@ -163,19 +200,25 @@ impl Store {
             .await?;
         let mut items = Vec::with_capacity(rows.len());
         for row in &rows {
-            let item = InboxItem {
+            items.push(InboxItem {
                 id: id(row, "id")?,
                 activity_uri: row.try_get("activity_uri")?,
                 actor_uri: row.try_get("actor_uri")?,
                 activity_json: row.try_get("activity_json")?,
                 attempts: row.try_get("attempts")?,
-            };
-            sqlx::query("UPDATE inbox_queue SET lease_until = $1 WHERE id = $2")
-                .bind(now + lease_ms)
-                .bind(item.id.as_i64())
-                .execute(&mut *tx)
-                .await?;
-            items.push(item);
+            });
+        }
+        // One UPDATE for the whole claim.
+        for chunk in items.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "UPDATE inbox_queue SET lease_until = $1 WHERE id IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now + lease_ms);
+            for item in chunk {
+                query = query.bind(item.id.as_i64());
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(items)
@@ -183,10 +226,22 @@ impl Store {
 
     /// Removes an applied item.
     pub async fn finish_inbox_item(&self, item: Id) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM inbox_queue WHERE id = $1")
-            .bind(item.as_i64())
-            .execute(self.writer())
-            .await?;
+        self.finish_inbox_items(&[item]).await
+    }
+
+    /// Removes applied items, in one statement per few hundred.
+    pub async fn finish_inbox_items(&self, items: &[Id]) -> Result<(), StoreError> {
+        for chunk in items.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "DELETE FROM inbox_queue WHERE id IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for item in chunk {
+                query = query.bind(item.as_i64());
+            }
+            query.execute(self.writer()).await?;
+        }
         Ok(())
     }
 

@@ -67,8 +67,8 @@ pub use communities::{
 pub use conversations::ConversationRecord;
 pub use db::{DatabaseSettings, Engine, PoolStats, Store, mask_password};
 pub use delivery::{
-    DeliveryActor, DomainDeliveryState, FailureOutcome, MAX_BACKOFF_MS, PLANNER_LOOKBACK_MS,
-    QueuedDelivery, UNREACHABLE_AFTER_MS, backoff_ms,
+    DeliveryActor, DeliveryCompletion, DomainDeliveryState, FailureOutcome, MAX_BACKOFF_MS,
+    PLANNER_LOOKBACK_MS, QueuedDelivery, UNREACHABLE_AFTER_MS, backoff_ms,
 };
 pub use error::StoreError;
 pub use evaluation_seed::EvaluationSeed;
@@ -80,7 +80,7 @@ pub use filters::{
     KeywordChanges, NewKeyword,
 };
 pub use ids::now_ms;
-pub use inbox::{INBOX_MAX_ATTEMPTS, InboxItem, LocalActorProfile, RemoteKey};
+pub use inbox::{INBOX_MAX_ATTEMPTS, InboxItem, LocalActorProfile, NewInboxActivity, RemoteKey};
 pub use interactions::{NotificationRecord, StatusCounts, TagQuery, ViewerMarks};
 pub use lists::{ListFields, ListMemberError, ListRecord, RepliesPolicy};
 pub use media::{

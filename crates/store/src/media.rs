@@ -507,6 +507,27 @@ impl Store {
         self.status(new.id).await
     }
 
+    /// Creates several posts with their media in **one** transaction, as
+    /// [`Store::create_status_with_media`] does each (the inbox processor's group commit of
+    /// the remote posts its lanes store together). Either all are created or none is (a
+    /// `Conflict` for a post already stored fails the whole batch: the caller retries them
+    /// one by one). Returns nothing: the caller knows the ids it allocated.
+    pub async fn create_statuses_with_media(
+        &self,
+        posts: &[(NewStatus, PostMedia)],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await?;
+        for (new, media) in posts {
+            self.insert_status_in(&mut tx, new).await?;
+            self.attach_media_in(&mut tx, new, media).await?;
+        }
+        tx.commit().await?;
+        for (new, _) in posts {
+            self.publish_created(new).await;
+        }
+        Ok(())
+    }
+
     /// [`Store::create_status_with_media`] for a post in a community hosted here, with the
     /// Group's announcement and relay (see [`Store::create_community_post`]).
     pub async fn create_community_post_with_media(

@@ -543,6 +543,23 @@ impl Store {
         domain_block_from_row(&row)
     }
 
+    /// Whether media from `domain` is refused (a block with `reject_media`, or a
+    /// suspension): its posts' attachments are kept as plain links, never fetched, stored
+    /// as files or shown inline.
+    pub async fn domain_rejects_media(&self, domain: &Domain) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT severity, reject_media FROM domain_policies WHERE domain = $1 AND policy = 'block'",
+        )
+        .bind(domain.as_str())
+        .fetch_optional(self.reader())
+        .await?;
+        let Some(row) = row else {
+            return Ok(false);
+        };
+        let severity: String = row.try_get("severity")?;
+        Ok(severity == "suspend" || flag(&row, "reject_media")?)
+    }
+
     /// Whether reports from `domain` are refused (a `reject_reports` flag or a suspension).
     pub async fn domain_rejects_reports(&self, domain: &Domain) -> Result<bool, StoreError> {
         let row = sqlx::query(

@@ -419,6 +419,10 @@ async fn serve_remote(
     let (Some(remote), Some(status)) = (&media.remote_url, media.status) else {
         return Err(ApiError::NotFound);
     };
+    if media.kind == "unknown" {
+        // Not something apps show, or from a domain whose media are rejected: never fetched.
+        return Err(ApiError::NotFound);
+    }
     let record = visible_record(state, viewer, status).await?;
     let federation = state.federation.as_ref().ok_or(ApiError::NotFound)?;
     let fetched = federation

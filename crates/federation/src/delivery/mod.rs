@@ -36,10 +36,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use cohort_model::Domain;
-use cohort_store::{Store, StoreError, now_ms};
+use cohort_store::{DeliveryCompletion, QueuedDelivery, Store, StoreError, now_ms};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
+use crate::batch::Batcher;
 use crate::urls::LocalUrls;
 
 pub use send::{GuardedResolver, SendOutcome, Sender, is_public};
@@ -121,6 +122,16 @@ pub(crate) struct Shared {
     pub(crate) owner: String,
     pub(crate) keys: worker::KeyCache,
     pub(crate) activities: worker::ActivityCache,
+    /// The lanes' claims of due domains, made together (one `UPDATE` for many, and one read
+    /// of their first rows).
+    pub(crate) claims: Batcher<(), Option<(Domain, Vec<QueuedDelivery>)>>,
+    /// The lanes' plans of posts, made together (one set of queries per activity for every
+    /// domain whose turn came at the same time).
+    pub(crate) plans: Batcher<worker::PlanRequest, Result<worker::DomainPlan, String>>,
+    /// The lanes' completed rows, committed together.
+    pub(crate) completions: Batcher<DeliveryCompletion, Result<(), String>>,
+    /// The lanes' released leases, given up together.
+    pub(crate) releases: Batcher<Domain, ()>,
     pub(crate) stats: Stats,
     pub(crate) stopping: AtomicBool,
     wake: Notify,
@@ -161,6 +172,30 @@ impl Delivery {
             std::process::id(),
             store.next_id()
         );
+        let batch = config.max_concurrent_domains.max(1);
+        let claims = {
+            let (store, owner) = (store.clone(), owner.clone());
+            let lease_ms = i64::try_from(config.lease.as_millis()).unwrap_or(60_000);
+            Batcher::new(batch, move |wanted: Vec<()>| {
+                claim_domains(store.clone(), owner.clone(), lease_ms, wanted.len())
+            })
+        };
+        let plans = {
+            let store = store.clone();
+            Batcher::new(batch, move |requests| {
+                worker::plan_posts(store.clone(), requests)
+            })
+        };
+        let completions = {
+            let store = store.clone();
+            Batcher::new(batch, move |rows| complete_rows(store.clone(), rows))
+        };
+        let releases = {
+            let (store, owner) = (store.clone(), owner.clone());
+            Batcher::new(batch, move |domains| {
+                release_domains(store.clone(), owner.clone(), domains)
+            })
+        };
         Ok(Delivery {
             shared: Arc::new(Shared {
                 store,
@@ -169,6 +204,10 @@ impl Delivery {
                 owner,
                 keys: worker::KeyCache::default(),
                 activities: worker::ActivityCache::default(),
+                claims,
+                plans,
+                completions,
+                releases,
                 stats: Stats::default(),
                 stopping: AtomicBool::new(false),
                 wake: Notify::new(),
@@ -310,23 +349,95 @@ impl Delivery {
     }
 }
 
-/// One lane: claims due domains one at a time and works each until none is left.
+/// One lane: claims due domains one at a time and works each until none is left. The
+/// lanes' claims, plans, completions and releases are made together through the batchers of
+/// [`Shared`], so that a fan-out to many domains costs few queries and commits.
 async fn lane(shared: &Shared) -> Result<(), StoreError> {
     loop {
         if shared.stopping.load(Ordering::Relaxed) {
             return Ok(());
         }
-        let claimed = shared
-            .store
-            .claim_delivery_domains(&shared.owner, now_ms(), shared.lease_ms(), 1)
-            .await?;
-        let Some(domain) = claimed.into_iter().next() else {
+        let Some(Some((domain, rows))) = shared.claims.call(()).await else {
             return Ok(());
         };
-        if let Err(e) = worker::run_domain(shared, &domain).await {
+        if let Err(e) = worker::run_domain(shared, &domain, rows).await {
             tracing::warn!(%domain, error = %e, "delivery worker failed");
         }
     }
+}
+
+/// Claims up to `wanted` due domains in one statement, with their first rows in one read,
+/// one domain per waiting lane (`None` for the lanes beyond what is due).
+async fn claim_domains(
+    store: Store,
+    owner: String,
+    lease_ms: i64,
+    wanted: usize,
+) -> Vec<Option<(Domain, Vec<QueuedDelivery>)>> {
+    let limit = i64::try_from(wanted).unwrap_or(i64::MAX);
+    let domains = match store
+        .claim_delivery_domains(&owner, now_ms(), lease_ms, limit)
+        .await
+    {
+        Ok(domains) => domains,
+        Err(e) => {
+            tracing::warn!(error = %e, "claiming delivery domains failed");
+            Vec::new()
+        }
+    };
+    let mut rows = if domains.is_empty() {
+        Default::default()
+    } else {
+        match store
+            .queued_deliveries_of_domains(&domains, worker::ROWS_PER_ROUND)
+            .await
+        {
+            Ok(rows) => rows,
+            Err(e) => {
+                // The lanes read their rows themselves.
+                tracing::warn!(error = %e, "reading the claimed domains' rows failed");
+                Default::default()
+            }
+        }
+    };
+    let mut claimed: Vec<Option<(Domain, Vec<QueuedDelivery>)>> = domains
+        .into_iter()
+        .map(|d| {
+            let first = rows.remove(&d).unwrap_or_default();
+            Some((d, first))
+        })
+        .collect();
+    claimed.resize_with(wanted, || None);
+    claimed
+}
+
+/// Commits completed rows together; if that fails, each on its own, so that every lane
+/// learns whether its own row is done.
+async fn complete_rows(store: Store, rows: Vec<DeliveryCompletion>) -> Vec<Result<(), String>> {
+    match store.complete_deliveries(&rows).await {
+        Ok(()) => rows.iter().map(|_| Ok(())).collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, rows = rows.len(), "completing delivery rows together failed; one by one");
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                out.push(
+                    store
+                        .complete_deliveries(std::slice::from_ref(&row))
+                        .await
+                        .map_err(|e| e.to_string()),
+                );
+            }
+            out
+        }
+    }
+}
+
+/// Releases leases together (a failure only delays the domains until their lease ends).
+async fn release_domains(store: Store, owner: String, domains: Vec<Domain>) -> Vec<()> {
+    if let Err(e) = store.release_delivery_leases(&domains, &owner).await {
+        tracing::warn!(error = %e, domains = domains.len(), "releasing delivery leases failed");
+    }
+    vec![(); domains.len()]
 }
 
 async fn drain(lanes: &mut JoinSet<Result<(), StoreError>>) {

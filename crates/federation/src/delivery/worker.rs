@@ -13,7 +13,8 @@ use cohort_policy::{
     plan_delivery,
 };
 use cohort_store::{
-    DeliveryActor, OutboxEvent, OutboxKind, QueuedDelivery, StatusRecord, Store, StoreError, now_ms,
+    DeliveryActor, DeliveryCompletion, OutboxEvent, OutboxKind, QueuedDelivery, StatusRecord,
+    Store, StoreError, now_ms,
 };
 
 use super::send::SendOutcome;
@@ -22,7 +23,7 @@ use super::{Shared, Stats};
 use crate::render::{self, ActorRef, Mention, NoteSource, Unaddressed};
 
 /// Rows fetched per round.
-const ROWS_PER_ROUND: i64 = 32;
+pub(crate) const ROWS_PER_ROUND: i64 = 32;
 
 /// What became of one queued row.
 enum RowResult {
@@ -41,6 +42,80 @@ struct Completion {
     decisions: Vec<DomainDecision>,
     /// Inboxes that received the status (not yet recorded).
     delivered: Vec<String>,
+    /// The domain answered for the first time in this lane: its failure run ends (recorded
+    /// with the completion).
+    answered: bool,
+}
+
+/// A lane's request for the plan of a post on its domain (see [`plan_posts`]).
+pub(crate) struct PlanRequest {
+    event: Id,
+    post: RenderedPost,
+    domain: Domain,
+}
+
+/// What the delivery gate decided for one domain.
+pub(crate) struct DomainPlan {
+    permits: Vec<DeliveryPermit>,
+    decisions: Vec<DomainDecision>,
+}
+
+/// Plans posts for the domains whose lanes asked together: per activity, the candidates and
+/// facts of all those domains are loaded with one set of queries (after every request was
+/// made, so a block or domain block made before a lane asked holds), then each domain is
+/// planned on its own candidates by `plan_delivery`, exactly as if it had been alone.
+pub(crate) async fn plan_posts(
+    store: Store,
+    requests: Vec<PlanRequest>,
+) -> Vec<Result<DomainPlan, String>> {
+    let mut by_event: HashMap<Id, Vec<usize>> = HashMap::new();
+    for (n, request) in requests.iter().enumerate() {
+        by_event.entry(request.event).or_default().push(n);
+    }
+    let mut out: Vec<Option<Result<DomainPlan, String>>> =
+        (0..requests.len()).map(|_| None).collect();
+    for indices in by_event.into_values() {
+        let Some(first) = indices.first().map(|n| &requests[*n]) else {
+            continue;
+        };
+        let post = &first.post.0.facts;
+        let domains: Vec<Domain> = indices
+            .iter()
+            .map(|n| requests[*n].domain.clone())
+            .collect();
+        match store.delivery_candidates_on_domains(post, &domains).await {
+            Ok((facts, candidates)) => {
+                for n in indices {
+                    let domain = &requests[n].domain;
+                    let mine: Vec<_> = candidates
+                        .iter()
+                        .filter(|c| c.party.domain.as_ref() == Some(domain))
+                        .cloned()
+                        .collect();
+                    let plan = plan_delivery(
+                        &facts,
+                        &Subject::Post {
+                            post,
+                            candidates: &mine,
+                        },
+                    );
+                    out[n] = Some(Ok(DomainPlan {
+                        permits: plan.permits,
+                        decisions: plan.decisions,
+                    }));
+                }
+            }
+            Err(e) => {
+                let why = e.to_string();
+                for n in indices {
+                    out[n] = Some(Err(why.clone()));
+                }
+            }
+        }
+    }
+    out.into_iter()
+        .map(|r| r.unwrap_or_else(|| Err("not planned".into())))
+        .collect()
 }
 
 fn finished() -> RowResult {
@@ -126,8 +201,13 @@ pub(crate) struct ActivityCache {
 }
 
 /// Holds the lease on `domain` (already claimed) and works through its queue.
-pub(crate) async fn run_domain(shared: &Shared, domain: &Domain) -> Result<(), StoreError> {
-    let result = work(shared, domain).await;
+/// `first`: the domain's first rows, read with the claim (empty: read them here).
+pub(crate) async fn run_domain(
+    shared: &Shared,
+    domain: &Domain,
+    first: Vec<QueuedDelivery>,
+) -> Result<(), StoreError> {
+    let result = work(shared, domain, first).await;
     if let Err(e) = &result {
         tracing::warn!(%domain, error = %e, "delivery worker stopped on a storage error");
         // Back off so that a persistent fault does not spin.
@@ -136,23 +216,31 @@ pub(crate) async fn run_domain(shared: &Shared, domain: &Domain) -> Result<(), S
             .record_domain_failure(domain, now_ms(), &e.to_string())
             .await;
     }
-    shared
-        .store
-        .release_delivery_lease(domain, &shared.owner)
-        .await?;
+    shared.releases.call(domain.clone()).await;
     result
 }
 
-async fn work(shared: &Shared, domain: &Domain) -> Result<(), StoreError> {
+/// Works through the domain's rows. A round that finds fewer rows than it could take ends
+/// the work: rows queued meanwhile are claimed again once the lease is released.
+async fn work(
+    shared: &Shared,
+    domain: &Domain,
+    mut first: Vec<QueuedDelivery>,
+) -> Result<(), StoreError> {
     let store = &shared.store;
     let lease_ms = shared.lease_ms();
     let mut lease_until = now_ms() + lease_ms;
     let mut answered = false;
     loop {
-        let rows = store.queued_deliveries(domain, ROWS_PER_ROUND).await?;
+        let rows = if first.is_empty() {
+            store.queued_deliveries(domain, ROWS_PER_ROUND).await?
+        } else {
+            std::mem::take(&mut first)
+        };
         if rows.is_empty() {
             return Ok(());
         }
+        let last_round = (rows.len() as i64) < ROWS_PER_ROUND;
         for row in rows {
             if shared.stopping.load(Ordering::Relaxed) {
                 return Ok(());
@@ -170,15 +258,24 @@ async fn work(shared: &Shared, domain: &Domain) -> Result<(), StoreError> {
             }
             match deliver_row(shared, &row, &mut answered).await? {
                 RowResult::Finished(done) => {
-                    store
-                        .complete_delivery(
-                            domain,
-                            row.event_id,
-                            done.status,
-                            &done.decisions,
-                            &done.delivered,
-                        )
-                        .await?;
+                    let completion = DeliveryCompletion {
+                        domain: domain.clone(),
+                        event: row.event_id,
+                        status: done.status,
+                        decisions: done.decisions,
+                        delivered_inboxes: done.delivered,
+                        answered: done.answered,
+                    };
+                    match shared.completions.call(completion).await {
+                        Some(Ok(())) => {}
+                        Some(Err(why)) => {
+                            // The row stays queued; back off as for any storage fault.
+                            tracing::warn!(%domain, error = %why, "delivery row not completed");
+                            store.record_domain_failure(domain, now_ms(), &why).await?;
+                            return Ok(());
+                        }
+                        None => return Ok(()),
+                    }
                 }
                 RowResult::Retry(why) => {
                     let outcome = store.record_domain_failure(domain, now_ms(), &why).await?;
@@ -195,6 +292,9 @@ async fn work(shared: &Shared, domain: &Domain) -> Result<(), StoreError> {
                     return Ok(());
                 }
             }
+        }
+        if last_round {
+            return Ok(());
         }
     }
 }
@@ -383,22 +483,21 @@ impl RowContext<'_> {
                 rendered
             }
         };
+        let request = PlanRequest {
+            event: self.event.id,
+            post: rendered.clone(),
+            domain: self.domain().clone(),
+        };
+        let plan = match self.shared.plans.call(request).await {
+            Some(Ok(plan)) => plan,
+            Some(Err(why)) => return Ok(RowResult::Retry(why)),
+            None => return Ok(RowResult::Retry("the planner is gone".into())),
+        };
         let (record, activity) = &*rendered;
-        let (facts, candidates) = self
-            .store()
-            .delivery_candidates_on_domain(&record.facts, self.domain())
-            .await?;
-        let plan = plan_delivery(
-            &facts,
-            &Subject::Post {
-                post: &record.facts,
-                candidates: &candidates,
-            },
-        );
         let completion = Completion {
             status: Some(record.facts.id),
             decisions: plan.decisions,
-            delivered: Vec::new(),
+            ..Completion::default()
         };
         if plan.permits.is_empty() {
             self.shared.stats.denied.fetch_add(1, Ordering::Relaxed);
@@ -480,7 +579,7 @@ impl RowContext<'_> {
         let completion = Completion {
             status: Some(record.facts.id),
             decisions: plan.decisions,
-            delivered: Vec::new(),
+            ..Completion::default()
         };
         if plan.permits.is_empty() {
             return Ok(RowResult::Finished(completion));
@@ -553,7 +652,7 @@ impl RowContext<'_> {
         let completion = Completion {
             status: Some(record.facts.id),
             decisions: plan.decisions,
-            delivered: Vec::new(),
+            ..Completion::default()
         };
         if plan.permits.is_empty() {
             return Ok(RowResult::Finished(completion));
@@ -1175,9 +1274,16 @@ impl RowContext<'_> {
                     tracing::debug!(%inbox, code, activity = activity.id(), "delivered");
                     if !*answered {
                         *answered = true;
-                        self.store()
-                            .record_domain_success(self.domain(), now_ms())
-                            .await?;
+                        if several {
+                            // A later inbox of this row may still fail: record the success
+                            // now, before any failure.
+                            self.store()
+                                .record_domain_success(self.domain(), now_ms())
+                                .await?;
+                        } else {
+                            // Recorded with the row's completion, in its transaction.
+                            completion.answered = true;
+                        }
                     }
                     true
                 }

@@ -14,18 +14,20 @@ pub mod fetch;
 mod objects;
 pub mod signature;
 
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::Router;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::routing::{get, post};
 use cohort_model::{Domain, Id};
 use cohort_policy::{DomainStanding, Facts, Party, Viewer};
-use cohort_store::{NewRemoteAccount, RemoteKey, Store, StoreError, now_ms};
+use cohort_store::{NewRemoteAccount, NewStatus, PostMedia, RemoteKey, Store, StoreError, now_ms};
 use tokio::sync::Notify;
 use url::Url;
 
+use crate::batch::Batcher;
 use crate::delivery::Signer;
 use crate::inbox::activity::{Object, Reference};
 use crate::urls::LocalUrls;
@@ -107,6 +109,101 @@ struct Inner {
     fetcher: Fetcher,
     instance_public_key_pem: String,
     wake: Notify,
+    /// Verified activities waiting for their group commit into the inbox queue.
+    enqueue: Batcher<QueuedActivity, Result<bool, StoreError>>,
+    /// Remote posts the processor's lanes store, waiting for their group commit.
+    posts: Batcher<(NewStatus, PostMedia), Result<(), StoreError>>,
+    /// Remote keys by keyId, as last read from `remote_keys` (see [`KEY_CACHE_FOR`]).
+    keys: Mutex<HashMap<String, (Instant, RemoteKey)>>,
+    /// Remote actors' account ids by actor id (an actor's account id never changes).
+    actors: Mutex<HashMap<String, Id>>,
+    /// Domains recently seen not marked unreachable (see [`REACHABLE_FOR`]).
+    reachable: Mutex<HashMap<Domain, Instant>>,
+}
+
+/// How long a remote key read from the store is trusted from memory. A rotated key still
+/// verifies nothing (a failed verification refetches at once); a key dropped from the store
+/// (an actor's `Delete` processed in another process) stops verifying here within this time.
+const KEY_CACHE_FOR: Duration = Duration::from_secs(60);
+/// How long a domain found not marked unreachable is not looked at again by the inbox.
+const REACHABLE_FOR: Duration = Duration::from_secs(10);
+/// Entries the in-memory caches hold at most (they are cleared when full: bounded memory).
+const CACHE_ENTRIES: usize = 10_000;
+/// Activities one group commit takes at most.
+const ENQUEUE_BATCH: usize = 128;
+
+/// An accepted activity on its way into the inbox queue.
+struct QueuedActivity {
+    activity_uri: String,
+    actor_uri: String,
+    json: String,
+}
+
+/// Queues a batch of accepted activities in one transaction; if that fails, each on its own,
+/// so that every caller gets its own answer.
+async fn enqueue_batch(store: Store, batch: Vec<QueuedActivity>) -> Vec<Result<bool, StoreError>> {
+    let items: Vec<cohort_store::NewInboxActivity<'_>> = batch
+        .iter()
+        .map(|a| cohort_store::NewInboxActivity {
+            activity_uri: &a.activity_uri,
+            actor_uri: &a.actor_uri,
+            activity_json: &a.json,
+        })
+        .collect();
+    match store.enqueue_inbox_activities(&items).await {
+        Ok(fresh) => fresh.into_iter().map(Ok).collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, items = items.len(), "inbox group commit failed; queueing one by one");
+            let mut out = Vec::with_capacity(items.len());
+            for item in &items {
+                out.push(
+                    store
+                        .enqueue_inbox_activity(
+                            item.activity_uri,
+                            item.actor_uri,
+                            item.activity_json,
+                        )
+                        .await,
+                );
+            }
+            out
+        }
+    }
+}
+
+/// Creates a batch of remote posts in one transaction; if that fails (one of them stored
+/// meanwhile, say), each on its own, so that every lane gets its own answer.
+async fn create_posts(
+    store: Store,
+    posts: Vec<(NewStatus, PostMedia)>,
+) -> Vec<Result<(), StoreError>> {
+    match store.create_statuses_with_media(&posts).await {
+        Ok(()) => posts.iter().map(|_| Ok(())).collect(),
+        Err(_) if posts.len() > 1 => {
+            let mut out = Vec::with_capacity(posts.len());
+            for (new, media) in &posts {
+                out.push(
+                    store
+                        .create_statuses_with_media(std::slice::from_ref(&(
+                            new.clone(),
+                            media.clone(),
+                        )))
+                        .await,
+                );
+            }
+            out
+        }
+        Err(e) => vec![Err(e)],
+    }
+}
+
+fn bounded_insert<K: std::hash::Hash + Eq, V>(map: &Mutex<HashMap<K, V>>, key: K, value: V) {
+    if let Ok(mut map) = map.lock() {
+        if map.len() >= CACHE_ENTRIES {
+            map.clear();
+        }
+        map.insert(key, value);
+    }
 }
 
 impl std::fmt::Debug for FederationState {
@@ -189,14 +286,31 @@ impl FederationState {
             config.fetch_timeout,
             &config.user_agent,
         )?;
+        let enqueue = {
+            let store = store.clone();
+            Batcher::new(ENQUEUE_BATCH, move |batch| {
+                enqueue_batch(store.clone(), batch)
+            })
+        };
+        let posts = {
+            let store = store.clone();
+            Batcher::new(ENQUEUE_BATCH, move |batch| {
+                create_posts(store.clone(), batch)
+            })
+        };
         Ok(FederationState {
             inner: Arc::new(Inner {
+                posts,
                 store,
                 urls,
                 fetcher,
                 instance_public_key_pem: public_pem,
                 config,
                 wake: Notify::new(),
+                enqueue,
+                keys: Mutex::default(),
+                actors: Mutex::default(),
+                reachable: Mutex::default(),
             }),
         })
     }
@@ -234,6 +348,69 @@ impl FederationState {
         let _ = tokio::time::timeout(at_most, self.inner.wake.notified()).await;
     }
 
+    /// Queues a verified activity durably (deduplicated by id), sharing one transaction with
+    /// the activities that arrive meanwhile. Returns whether it was fresh; only returns once
+    /// it is committed.
+    pub(crate) async fn enqueue_activity(
+        &self,
+        activity_uri: String,
+        actor_uri: String,
+        json: String,
+    ) -> Result<bool, StoreError> {
+        let queued = QueuedActivity {
+            activity_uri,
+            actor_uri,
+            json,
+        };
+        match self.inner.enqueue.call(queued).await {
+            Some(result) => result,
+            None => Err(StoreError::NotFound("the inbox queue task")),
+        }
+    }
+
+    /// Stores a remote post (not in a community hosted here) with its attachments, sharing
+    /// one transaction with the posts other lanes of the processor store meanwhile.
+    /// `Conflict` if a post with its id is stored already.
+    pub(crate) async fn create_remote_post(
+        &self,
+        new: NewStatus,
+        media: PostMedia,
+    ) -> Result<(), StoreError> {
+        match self.inner.posts.call((new, media)).await {
+            Some(result) => result,
+            None => Err(StoreError::NotFound("the post writer task")),
+        }
+    }
+
+    /// Forgets what memory holds of a remote actor (its keys, its account id): after its
+    /// `Delete`, nothing it signed verifies from memory.
+    pub(crate) fn forget_actor(&self, actor_uri: &str) {
+        if let Ok(mut keys) = self.inner.keys.lock() {
+            keys.retain(|_, (_, k)| k.actor_uri != actor_uri);
+        }
+        if let Ok(mut actors) = self.inner.actors.lock() {
+            actors.remove(actor_uri);
+        }
+    }
+
+    /// Clears `domain`'s unreachable mark (a verified request proves it is up), looking at
+    /// the store at most every [`REACHABLE_FOR`] per domain.
+    pub(crate) async fn note_reachable(&self, domain: &Domain) {
+        if let Ok(reachable) = self.inner.reachable.lock()
+            && reachable
+                .get(domain)
+                .is_some_and(|at| at.elapsed() < REACHABLE_FOR)
+        {
+            return;
+        }
+        match self.store().clear_unreachable(domain).await {
+            Ok(_) => bounded_insert(&self.inner.reachable, domain.clone(), Instant::now()),
+            Err(e) => {
+                tracing::warn!(error = %e, %domain, "could not clear the unreachable mark");
+            }
+        }
+    }
+
     /// The inbox processor of this state (see [`crate::inbox::InboxProcessor`]).
     pub fn inbox_processor(&self) -> crate::inbox::InboxProcessor {
         crate::inbox::InboxProcessor::new(self.clone())
@@ -244,10 +421,7 @@ impl FederationState {
         if domain == &self.inner.config.domain {
             return Ok(DomainStanding::Allowed);
         }
-        let facts = self
-            .store()
-            .domain_facts(std::slice::from_ref(domain))
-            .await?;
+        let facts = self.store().domain_facts_of(domain).await?;
         Ok(facts.domain_standing(domain))
     }
 
@@ -277,12 +451,27 @@ impl FederationState {
     ) -> Result<Signed, Refusal> {
         let sig = signature::signature_header(headers)?;
         let domain = self.check_signer_domain(&sig.key_id).await?;
-        signature::check_algorithm(&sig)?;
-        signature::check_coverage_and_time(&sig, headers, body.is_some(), SystemTime::now())?;
+        self.verify_parsed(&sig, domain, method, path_and_query, headers, body)
+            .await
+    }
+
+    /// [`FederationState::verify_signature`] once the signer's domain has been checked (the
+    /// inbox checks it before reading the body, and does not ask the store twice).
+    pub(crate) async fn verify_parsed(
+        &self,
+        sig: &signature::ParsedSignature,
+        domain: Domain,
+        method: &Method,
+        path_and_query: &str,
+        headers: &HeaderMap,
+        body: Option<&[u8]>,
+    ) -> Result<Signed, Refusal> {
+        signature::check_algorithm(sig)?;
+        signature::check_coverage_and_time(sig, headers, body.is_some(), SystemTime::now())?;
         if let Some(body) = body {
             signature::digest_matches(headers, body)?;
         }
-        let signing_string = signature::signing_string(&sig, method, path_and_query, headers)?;
+        let signing_string = signature::signing_string(sig, method, path_and_query, headers)?;
         let key = self.key_for(&sig.key_id, false).await?;
         if signature::verify_rsa_sha256(
             &key.public_key_pem,
@@ -305,8 +494,21 @@ impl FederationState {
     /// The key named `key_id`: cached, or fetched from the signer's actor document, whose
     /// `publicKey.id` must equal `key_id` exactly.
     pub(crate) async fn key_for(&self, key_id: &str, refresh: bool) -> Result<RemoteKey, Refusal> {
-        if !refresh && let Some(key) = self.store().remote_key(key_id).await? {
-            return Ok(key);
+        if !refresh {
+            if let Ok(keys) = self.inner.keys.lock()
+                && let Some((at, key)) = keys.get(key_id)
+                && at.elapsed() < KEY_CACHE_FOR
+            {
+                return Ok(key.clone());
+            }
+            if let Some(key) = self.store().remote_key(key_id).await? {
+                bounded_insert(
+                    &self.inner.keys,
+                    key_id.to_owned(),
+                    (Instant::now(), key.clone()),
+                );
+                return Ok(key);
+            }
         }
         let unauthorized = |why: String| Refusal::new(StatusCode::UNAUTHORIZED, why);
         let document = self
@@ -359,6 +561,15 @@ impl FederationState {
             fetched_at: now_ms(),
         };
         self.store().save_remote_key(&remote).await?;
+        if let Ok(mut keys) = self.inner.keys.lock() {
+            // Other keys of the actor were dropped from the store; drop them here too.
+            keys.retain(|_, (_, k)| k.actor_uri != remote.actor_uri);
+        }
+        bounded_insert(
+            &self.inner.keys,
+            key_id.to_owned(),
+            (Instant::now(), remote.clone()),
+        );
         Ok(remote)
     }
 
@@ -434,7 +645,13 @@ impl FederationState {
     /// Fetches an actor (signed) and records it; returns its account id. Known actors are
     /// not refetched.
     pub async fn resolve_actor(&self, actor_uri: &str) -> Result<Id, ResolveError> {
+        if let Ok(actors) = self.inner.actors.lock()
+            && let Some(id) = actors.get(actor_uri)
+        {
+            return Ok(*id);
+        }
         if let Some(id) = self.store().account_id_by_actor_uri(actor_uri).await? {
+            bounded_insert(&self.inner.actors, actor_uri.to_owned(), id);
             return Ok(id);
         }
         let document = self.fetcher().fetch(actor_uri).await?;

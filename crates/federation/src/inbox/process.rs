@@ -428,10 +428,18 @@ pub(super) async fn store_post(
         held_reason: None,
         expires_at: None,
     };
-    // Attachments are kept by URL; nothing is downloaded.
+    // Attachments are kept by URL; nothing is downloaded. From a domain whose block has
+    // `reject_media`, they are kept as plain links only (see `media_as_links`).
+    let mut remote = object.remote_media();
+    if !remote.is_empty()
+        && let Some(domain) = domain_of(author_uri)
+        && store.domain_rejects_media(&domain).await?
+    {
+        remote = media_as_links(remote);
+    }
     let media = cohort_store::PostMedia {
         uploaded: Vec::new(),
-        remote: object.remote_media(),
+        remote,
     };
     let created = match community.as_ref().filter(|c| c.is_local()) {
         // A post into a community hosted here: the Group relays it to the members and,
@@ -448,37 +456,58 @@ pub(super) async fn store_post(
                     Some(c.account.id),
                 )
                 .await
+                .map(|record| (record.facts.id, record.facts.addressed))
         }
-        None => store.create_status_with_media(&new, &media).await,
+        // Shares its transaction with the posts other lanes store meanwhile.
+        None => state
+            .create_remote_post(new.clone(), media)
+            .await
+            .map(|()| (new.id, new.addressed.clone())),
     };
     match created {
-        Ok(record) => {
-            store
-                .index_status_tags(record.facts.id, &object.hashtag_names())
-                .await?;
-            if let Some(poll) = object.remote_poll() {
-                store_remote_poll(state, record.facts.id, &poll).await?;
+        Ok((id, addressed)) => {
+            let tags = object.hashtag_names();
+            if !tags.is_empty() {
+                store.index_status_tags(id, &tags).await?;
             }
-            for local in &record.facts.addressed {
-                store
-                    .notify(*local, author, "mention", Some(record.facts.id))
-                    .await?;
+            if let Some(poll) = object.remote_poll() {
+                store_remote_poll(state, id, &poll).await?;
+            }
+            for local in &addressed {
+                store.notify(*local, author, "mention", Some(id)).await?;
             }
             super::urgent::report_crisis(
                 state,
                 author,
-                record.facts.id,
+                id,
                 uri,
                 &new.content_html,
                 visibility,
-                &record.facts.addressed,
+                &addressed,
             )
             .await;
-            Ok(Some(record.facts.id))
+            Ok(Some(id))
         }
         Err(StoreError::Conflict(_)) => Ok(store.status_id_by_uri(uri).await?),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Attachments from a domain that rejects media (`reject_media`), as Mastodon keeps them:
+/// links of type `unknown`, with the alt text but without the announced content type, size or
+/// blurhash, so that apps show a link to the origin instead of loading the file inline.
+fn media_as_links(media: Vec<cohort_store::NewRemoteMedia>) -> Vec<cohort_store::NewRemoteMedia> {
+    media
+        .into_iter()
+        .map(|m| cohort_store::NewRemoteMedia {
+            kind: "unknown".to_owned(),
+            content_type: None,
+            blurhash: None,
+            width: None,
+            height: None,
+            ..m
+        })
+        .collect()
 }
 
 /// A remote `Question`'s poll, stored with the counts its origin sent (the origin counts
@@ -693,6 +722,7 @@ async fn delete(
     let store = state.store();
     if object_id == actor_uri {
         store.remove_remote_actor(actor).await?;
+        state.forget_actor(actor_uri);
         return Ok(());
     }
     if let Some(status) = store.status_id_by_uri(object_id).await? {
