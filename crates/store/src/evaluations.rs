@@ -521,33 +521,30 @@ impl Store {
             .collect()
     }
 
-    /// A cheap summary of the rows [`Store::patient_reports`] would read: it changes when an
-    /// evaluation is added, changed or deleted, or a member joins, leaves or is suspended.
-    async fn aggregation_signature(&self, community: Id) -> Result<String, StoreError> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(e.id % 1000003), 0) AS BIGINT) AS ids,              CAST(COALESCE(SUM(e.updated_at % 1000003), 0) AS BIGINT) AS times,              CAST(COALESCE(MAX(e.updated_at), 0) AS BIGINT) AS newest              FROM evaluations e              JOIN community_members m ON m.community_id = e.community_id AND m.account_id = e.account_id              JOIN accounts a ON a.id = e.account_id              WHERE e.community_id = $1 AND m.state = 'member' AND a.suspended_at IS NULL              AND e.treatment_ref NOT LIKE 'text:%'",
+    /// The version of what [`Store::patient_reports`] reads for `community`: a counter the
+    /// database's triggers bump whenever an evaluation, a side effect, a membership or an
+    /// account's suspension changes (migration 0022). Read before the evaluations, so a
+    /// change made during a refresh is seen by the next one.
+    async fn aggregate_input_version(&self, community: Id) -> Result<i64, StoreError> {
+        let version: Option<i64> = sqlx::query_scalar(
+            "SELECT version FROM evaluation_aggregate_inputs WHERE community_id = $1",
         )
         .bind(community.as_i64())
-        .fetch_one(self.reader())
+        .fetch_optional(self.reader())
         .await?;
-        let n: i64 = row.try_get("n")?;
-        let ids: i64 = row.try_get("ids")?;
-        let times: i64 = row.try_get("times")?;
-        let newest: i64 = row.try_get("newest")?;
-        Ok(format!("{n}:{ids}:{times}:{newest}"))
+        Ok(version.unwrap_or(0))
     }
 
     /// [`Store::refresh_aggregates`], skipped when nothing aggregation reads has changed
-    /// since the last refresh with the same k. Returns how many snapshots it wrote.
+    /// since the last refresh with the same k (one indexed row read). Returns how many
+    /// snapshots it wrote.
     pub async fn refresh_aggregates_if_changed(
         &self,
         community: Id,
         min_patients: u64,
     ) -> Result<usize, StoreError> {
-        let signature = format!(
-            "k{min_patients}:{}",
-            self.aggregation_signature(community).await?
-        );
+        let version = self.aggregate_input_version(community).await?;
+        let signature = format!("k{min_patients}:v{version}");
         let last: Option<String> = sqlx::query_scalar(
             "SELECT signature FROM evaluation_aggregate_state WHERE community_id = $1",
         )
@@ -559,7 +556,9 @@ impl Store {
         }
         let written = self.refresh_aggregates(community, min_patients).await?;
         sqlx::query(
-            "INSERT INTO evaluation_aggregate_state (community_id, signature, refreshed_at)              VALUES ($1, $2, $3) ON CONFLICT (community_id) DO UPDATE              SET signature = excluded.signature, refreshed_at = excluded.refreshed_at",
+            "INSERT INTO evaluation_aggregate_state (community_id, signature, refreshed_at) \
+             VALUES ($1, $2, $3) ON CONFLICT (community_id) DO UPDATE \
+             SET signature = excluded.signature, refreshed_at = excluded.refreshed_at",
         )
         .bind(community.as_i64())
         .bind(&signature)
@@ -567,6 +566,41 @@ impl Store {
         .execute(self.writer())
         .await?;
         Ok(written)
+    }
+
+    /// Refreshes every community whose evaluations, members or suspensions changed since its
+    /// last refresh with k = `min_patients` (what the server runs in the background after
+    /// writes, so that requests only read published cells). Returns the communities that got
+    /// new snapshots.
+    pub async fn refresh_changed_aggregates(
+        &self,
+        min_patients: u64,
+    ) -> Result<Vec<Id>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT i.community_id, i.version, s.signature FROM evaluation_aggregate_inputs i \
+             JOIN communities c ON c.id = i.community_id \
+             LEFT JOIN evaluation_aggregate_state s ON s.community_id = i.community_id",
+        )
+        .fetch_all(self.reader())
+        .await?;
+        let mut refreshed = Vec::new();
+        for row in rows {
+            let community: i64 = row.try_get(0)?;
+            let version: i64 = row.try_get(1)?;
+            let signature: Option<String> = row.try_get(2)?;
+            if signature.as_deref() == Some(format!("k{min_patients}:v{version}").as_str()) {
+                continue;
+            }
+            let community = crate::row::id_from(community, "community_id")?;
+            if self
+                .refresh_aggregates_if_changed(community, min_patients)
+                .await?
+                > 0
+            {
+                refreshed.push(community);
+            }
+        }
+        Ok(refreshed)
     }
 
     /// Recomputes `community`'s cells and publishes or withdraws snapshots where the rules
@@ -637,6 +671,31 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             written += 1;
+        }
+        if written > 0 {
+            // A community hosted elsewhere: its instance hears of the new snapshots (the
+            // cells are rendered when the activity is sent, from the snapshots then current).
+            let group: Option<(i64, Option<String>)> = sqlx::query_as(
+                "SELECT c.account_id, a.domain FROM communities c \
+                 JOIN accounts a ON a.id = c.account_id WHERE c.id = $1",
+            )
+            .bind(community.as_i64())
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((group, Some(_))) = group {
+                let group = crate::row::id_from(group, "communities.account_id")?;
+                crate::outbox::enqueue_in(
+                    &mut tx,
+                    self.next_id(),
+                    &crate::NewOutboxEvent {
+                        kind: crate::OutboxKind::EvaluationContribution,
+                        actor: group,
+                        status: None,
+                        target_account: Some(group),
+                    },
+                )
+                .await?;
+            }
         }
         tx.commit().await?;
         Ok(written)
@@ -765,5 +824,103 @@ impl Store {
             published_at,
             instances,
         })
+    }
+
+    /// How many current members `community` has whose accounts are on `domain` (a
+    /// contribution is accepted only from an instance with at least one).
+    pub async fn community_members_on_domain(
+        &self,
+        community: Id,
+        domain: &str,
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM community_members m JOIN accounts a ON a.id = m.account_id \
+             WHERE m.community_id = $1 AND m.state = 'member' AND a.domain = $2 \
+             AND a.suspended_at IS NULL",
+        )
+        .bind(community.as_i64())
+        .bind(domain)
+        .fetch_one(self.reader())
+        .await?)
+    }
+
+    /// The combined view of a community hosted elsewhere, as last fetched from its
+    /// instance, with when it was fetched (Unix ms).
+    pub async fn remote_aggregates(
+        &self,
+        community: Id,
+    ) -> Result<Option<(CommunityAggregates, i64)>, StoreError> {
+        let Some(row) = sqlx::query(
+            "SELECT cells, instances, published_at, fetched_at FROM remote_evaluation_aggregates \
+             WHERE community_id = $1",
+        )
+        .bind(community.as_i64())
+        .fetch_optional(self.reader())
+        .await?
+        else {
+            return Ok(None);
+        };
+        let corrupt = |e: serde_json::Error| StoreError::Corrupt {
+            column: "remote_evaluation_aggregates",
+            detail: e.to_string(),
+        };
+        let cells: String = row.try_get("cells")?;
+        let instances: String = row.try_get("instances")?;
+        Ok(Some((
+            CommunityAggregates {
+                cells: serde_json::from_str(&cells).map_err(corrupt)?,
+                instances: serde_json::from_str(&instances).map_err(corrupt)?,
+                published_at: row.try_get("published_at")?,
+            },
+            row.try_get("fetched_at")?,
+        )))
+    }
+
+    /// Caches the combined view of a remote community (cells already checked to be
+    /// k-anonymous by the caller).
+    pub async fn save_remote_aggregates(
+        &self,
+        community: Id,
+        aggregates: &CommunityAggregates,
+    ) -> Result<(), StoreError> {
+        let corrupt = |e: serde_json::Error| StoreError::Corrupt {
+            column: "remote_evaluation_aggregates",
+            detail: e.to_string(),
+        };
+        sqlx::query(
+            "INSERT INTO remote_evaluation_aggregates (community_id, cells, instances, published_at, fetched_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (community_id) DO UPDATE SET \
+             cells = excluded.cells, instances = excluded.instances, \
+             published_at = excluded.published_at, fetched_at = excluded.fetched_at",
+        )
+        .bind(community.as_i64())
+        .bind(serde_json::to_string(&aggregates.cells).map_err(corrupt)?)
+        .bind(serde_json::to_string(&aggregates.instances).map_err(corrupt)?)
+        .bind(aggregates.published_at)
+        .bind(now_ms())
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    /// Claims the right to post `community`'s aggregates summary now: true (and recorded)
+    /// when none was posted in the last `interval_ms`, false otherwise. Atomic, so two
+    /// processes never both post.
+    pub async fn claim_aggregate_summary(
+        &self,
+        community: Id,
+        now: i64,
+        interval_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE evaluation_aggregate_state SET summary_posted_at = $2 \
+             WHERE community_id = $1 AND (summary_posted_at IS NULL OR summary_posted_at <= $3)",
+        )
+        .bind(community.as_i64())
+        .bind(now)
+        .bind(now - interval_ms)
+        .execute(self.writer())
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 }

@@ -79,6 +79,11 @@ pub enum OutboxKind {
     GroupFeature,
     /// A thread stopped being featured: `Remove` from the `featured` collection, announced.
     GroupUnfeature,
+    /// This instance's published evaluation cells of a community hosted elsewhere (the
+    /// target: its Group account) go to the community's instance, which combines them:
+    /// `cohort:EvaluationContribution` from the instance actor, rendered at send time from
+    /// the current snapshots (docs/EVALUATIONS.md "Across instances").
+    EvaluationContribution,
 }
 
 impl OutboxKind {
@@ -98,7 +103,7 @@ impl OutboxKind {
     }
 
     /// Every kind.
-    pub const ALL: [OutboxKind; 26] = [
+    pub const ALL: [OutboxKind; 27] = [
         OutboxKind::CreateStatus,
         OutboxKind::UpdateStatus,
         OutboxKind::DeleteStatus,
@@ -125,6 +130,7 @@ impl OutboxKind {
         OutboxKind::GroupRemoveModerator,
         OutboxKind::GroupFeature,
         OutboxKind::GroupUnfeature,
+        OutboxKind::EvaluationContribution,
     ];
 
     /// The stored name.
@@ -156,6 +162,7 @@ impl OutboxKind {
             OutboxKind::GroupRemoveModerator => "group_remove_moderator",
             OutboxKind::GroupFeature => "group_feature",
             OutboxKind::GroupUnfeature => "group_unfeature",
+            OutboxKind::EvaluationContribution => "evaluation_contribution",
         }
     }
 

@@ -99,7 +99,8 @@ pub(crate) async fn candidate_domains(
         | OutboxKind::UndoLike
         | OutboxKind::ModeratorDelete
         | OutboxKind::Flag
-        | OutboxKind::ResolveReport => {
+        | OutboxKind::ResolveReport
+        | OutboxKind::EvaluationContribution => {
             if let Some(domain) = relationship_domain(store, event).await? {
                 domains.insert(domain);
             }

@@ -11,7 +11,7 @@
 //! Mount with [`router`]; build the state with [`FederationState::new`].
 
 pub mod fetch;
-mod objects;
+pub(crate) mod objects;
 pub mod signature;
 
 use std::sync::Arc;
@@ -56,6 +56,9 @@ pub struct FederationConfig {
     /// Whose clinician attestations are checked and shown: `None` for every instance this
     /// one federates with, else only these domains.
     pub trusted_verifiers: Option<Vec<Domain>>,
+    /// k of the evaluation aggregates (`COHORT_AGGREGATE_MIN_PATIENTS`): a received
+    /// contribution or a fetched combined view with a cell under it is refused.
+    pub aggregate_min_patients: u64,
 }
 
 impl FederationConfig {
@@ -72,6 +75,7 @@ impl FederationConfig {
             fetch_timeout: Duration::from_secs(10),
             open_registrations: false,
             trusted_verifiers: None,
+            aggregate_min_patients: cohort_health::DEFAULT_MIN_PATIENTS,
         }
     }
 }
@@ -587,6 +591,7 @@ pub fn router(state: FederationState) -> Router {
         .route("/users/{name}/following", get(objects::following))
         .route("/users/{name}/collections/featured", get(objects::featured))
         .route("/users/{name}/moderators", get(objects::moderators))
+        .route("/users/{name}/aggregates", get(crate::aggregates::serve))
         .route("/inbox", post(crate::inbox::shared_inbox))
         .route("/users/{name}/inbox", post(crate::inbox::personal_inbox))
         .layer(axum::extract::DefaultBodyLimit::disable())
