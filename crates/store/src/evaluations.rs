@@ -614,6 +614,26 @@ impl Store {
     ) -> Result<usize, StoreError> {
         let reports = self.patient_reports(community).await?;
         let mut cells = summarize(&reports, min_patients);
+        let history = self.snapshot_history(community).await?;
+        // A cell with a past but no evaluations left is a cell of nobody now.
+        for treatment in history.keys() {
+            if !cells.iter().any(|c| &c.treatment == treatment) {
+                cells.push(cohort_health::CurrentCell {
+                    treatment: treatment.clone(),
+                    members: Default::default(),
+                    view: None,
+                });
+            }
+        }
+        self.write_snapshots(community, &cells, &history, min_patients)
+            .await
+    }
+
+    /// Every snapshot of `community` published so far, per treatment, oldest first.
+    async fn snapshot_history(
+        &self,
+        community: Id,
+    ) -> Result<HashMap<String, Vec<PastSnapshot>>, StoreError> {
         let mut history: HashMap<String, Vec<PastSnapshot>> = HashMap::new();
         let rows = sqlx::query(
             "SELECT treatment_ref, shown, members FROM evaluation_snapshots \
@@ -636,20 +656,22 @@ impl Store {
                     shown: flag(&row, "shown")?,
                 });
         }
-        // A cell with a past but no evaluations left is a cell of nobody now.
-        for treatment in history.keys() {
-            if !cells.iter().any(|c| &c.treatment == treatment) {
-                cells.push(cohort_health::CurrentCell {
-                    treatment: treatment.clone(),
-                    members: Default::default(),
-                    view: None,
-                });
-            }
-        }
+        Ok(history)
+    }
+
+    /// Writes the snapshots [`decide`] asks for, in one transaction with the contribution
+    /// event of a community hosted elsewhere. Returns how many.
+    async fn write_snapshots(
+        &self,
+        community: Id,
+        cells: &[cohort_health::CurrentCell],
+        history: &HashMap<String, Vec<PastSnapshot>>,
+        min_patients: u64,
+    ) -> Result<usize, StoreError> {
         let now = now_ms();
         let mut written = 0;
         let mut tx = self.writer().begin().await?;
-        for cell in &cells {
+        for cell in cells {
             let past = history.get(&cell.treatment).map_or(&[][..], Vec::as_slice);
             let (shown, view) = match decide(cell, past, min_patients) {
                 Decision::Keep => continue,
@@ -922,5 +944,51 @@ impl Store {
         .execute(self.writer())
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Times each phase of a full refresh of `community` without writing anything, beside
+    /// two bounds measured on the same data: a bare `COUNT(*)` and a scan fetching two
+    /// columns of every evaluation. For the benchmark.
+    #[cfg(feature = "testing")]
+    pub async fn aggregation_phases(
+        &self,
+        community: Id,
+        min_patients: u64,
+    ) -> Result<Vec<(&'static str, std::time::Duration)>, StoreError> {
+        use std::time::Instant;
+        let mut phases = Vec::new();
+        let started = Instant::now();
+        let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM evaluations WHERE community_id = $1")
+            .bind(community.as_i64())
+            .fetch_one(self.reader())
+            .await?;
+        phases.push(("bound: SELECT COUNT(*)", started.elapsed()));
+        let started = Instant::now();
+        let rows = sqlx::query("SELECT id, account_id FROM evaluations WHERE community_id = $1")
+            .bind(community.as_i64())
+            .fetch_all(self.reader())
+            .await?;
+        let mut sum = 0i64;
+        for row in &rows {
+            sum = sum.wrapping_add(row.try_get::<i64, _>(0)? ^ row.try_get::<i64, _>(1)?);
+        }
+        std::hint::black_box(sum);
+        phases.push(("bound: fetch (id, account_id) of every row", started.elapsed()));
+        let started = Instant::now();
+        let reports = self.patient_reports(community).await?;
+        phases.push(("read evaluations and side effects", started.elapsed()));
+        let started = Instant::now();
+        let cells = summarize(&reports, min_patients);
+        phases.push(("summarize (latest per patient, views, fingerprints)", started.elapsed()));
+        let started = Instant::now();
+        let history = self.snapshot_history(community).await?;
+        phases.push(("read snapshot history", started.elapsed()));
+        let started = Instant::now();
+        for cell in &cells {
+            let past = history.get(&cell.treatment).map_or(&[][..], Vec::as_slice);
+            std::hint::black_box(decide(cell, past, min_patients));
+        }
+        phases.push(("decide against every past snapshot", started.elapsed()));
+        Ok(phases)
     }
 }
