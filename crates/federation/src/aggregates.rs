@@ -437,8 +437,9 @@ pub fn summary_html(text: &str) -> String {
 
 /// What the background work does: refreshes every community whose inputs changed (new
 /// snapshots of a community hosted elsewhere record its contribution in the same
-/// transaction), and lets each public or unlisted local community that got new snapshots
-/// post its summary Note (at most once a day). Returns how many communities were refreshed.
+/// transaction), and lets each public or unlisted local community that published new
+/// snapshots since its last summary post its summary Note (at most once a day). Returns how
+/// many communities got new snapshots.
 pub async fn refresh_and_publish(
     store: &Store,
     urls: &LocalUrls,
@@ -446,7 +447,11 @@ pub async fn refresh_and_publish(
     k: u64,
 ) -> Result<usize, StoreError> {
     let refreshed = store.refresh_changed_aggregates(k).await?;
-    for community in &refreshed {
+    for community in store
+        .communities_due_for_summary(now_ms(), SUMMARY_INTERVAL_MS)
+        .await?
+    {
+        let community = &community;
         let record = store.community(*community).await?;
         if !record.is_local() || record.account.suspended_at.is_some() {
             continue;
@@ -501,4 +506,47 @@ async fn post_summary(
     };
     store.create_status(&new).await?;
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn cell(patients: u64, effectiveness: Value) -> Value {
+        json!({"treatment": "rxnorm:metformin", "patients": patients,
+               "effectiveness": effectiveness, "duration": null, "side_effects": []})
+    }
+
+    #[test]
+    fn received_cells_must_be_coded_unique_known_and_k_anonymous() {
+        let fine = json!({"level": 0, "counts": [0, 0, 0, 3, 0]});
+        assert_eq!(checked_cells(Some(&json!([cell(3, fine.clone())])), 3).unwrap().len(), 1);
+        for bad in [
+            json!([cell(2, json!({"level": 0, "counts": [0, 0, 0, 2, 0]}))]),
+            json!([cell(4, json!({"level": 0, "counts": [1, 0, 0, 3, 0]}))]),
+            json!([cell(3, json!({"level": 0, "counts": [0, 0, 0, 6, 0]}))]),
+            json!([cell(3, json!({"level": 7, "counts": [3]}))]),
+            json!([cell(3, json!({"level": 0, "counts": [3]}))]),
+            json!([cell(3, fine.clone()), cell(3, fine.clone())]),
+            json!([{"treatment": "text:pills", "patients": 3, "effectiveness": null,
+                    "duration": null, "side_effects": []}]),
+            json!([{"treatment": "rxnorm:metformin", "patients": 4, "effectiveness": null,
+                    "duration": null, "side_effects": [{"name": "nausea", "patients": 3, "severity": null}]}]),
+            json!({"not": "a list"}),
+        ] {
+            assert!(checked_cells(Some(&bad), 3).is_err(), "{bad}");
+        }
+        assert!(checked_cells(None, 3).is_err());
+    }
+
+    #[test]
+    fn the_summary_is_plain_words_escaped_as_html() {
+        let text = "Treatment <evaluations>\n\nmetformin: 3 patients & more";
+        assert_eq!(
+            summary_html(text),
+            "<p>Treatment &lt;evaluations&gt;</p><p>metformin: 3 patients &amp; more</p>"
+        );
+    }
 }

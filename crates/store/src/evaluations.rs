@@ -925,6 +925,32 @@ impl Store {
         Ok(())
     }
 
+    /// Local communities that published a snapshot showing numbers since their last
+    /// aggregates summary, and posted none in the last `interval_ms` (whoever refreshed them:
+    /// a request or the background work).
+    pub async fn communities_due_for_summary(
+        &self,
+        now: i64,
+        interval_ms: i64,
+    ) -> Result<Vec<Id>, StoreError> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT s.community_id FROM evaluation_aggregate_state s \
+             JOIN communities c ON c.id = s.community_id \
+             JOIN accounts a ON a.id = c.account_id \
+             WHERE a.domain IS NULL AND a.suspended_at IS NULL \
+             AND c.visibility IN ('public', 'unlisted') \
+             AND (s.summary_posted_at IS NULL OR s.summary_posted_at <= $1) \
+             AND EXISTS (SELECT 1 FROM evaluation_snapshots n WHERE n.community_id = s.community_id \
+                 AND n.view IS NOT NULL AND n.published_at > COALESCE(s.summary_posted_at, 0))",
+        )
+        .bind(now - interval_ms)
+        .fetch_all(self.reader())
+        .await?;
+        ids.into_iter()
+            .map(|i| crate::row::id_from(i, "community_id"))
+            .collect()
+    }
+
     /// Claims the right to post `community`'s aggregates summary now: true (and recorded)
     /// when none was posted in the last `interval_ms`, false otherwise. Atomic, so two
     /// processes never both post.
