@@ -351,3 +351,92 @@ async fn forged_contributions_are_refused_and_nothing_is_stored() {
         gamma.stop().await;
     }
 }
+
+/// GETs `path` on `to`, signed by `from`'s instance actor (a signed fetch).
+async fn signed_get(from: &Instance, to: &Instance, path: &str) -> u16 {
+    let (_, private_pem) = from.store().instance_actor_keys().await.unwrap().unwrap();
+    let actor = format!("http://{}/actor", from.domain);
+    let signer = Signer::from_pem(&format!("{actor}#main-key"), &private_pem).unwrap();
+    let (date, signature) =
+        cohort_federation::http::fetch::sign_get(&signer, &to.domain, path, SystemTime::now())
+            .unwrap();
+    let host = to.domain.split(':').next().unwrap().to_owned();
+    let client = reqwest::Client::builder()
+        .resolve(&host, to.server.addr)
+        .build()
+        .unwrap();
+    client
+        .get(format!("http://{}{path}", to.domain))
+        .header("accept", "application/activity+json")
+        .header("date", date)
+        .header("signature", signature)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn a_members_only_communitys_view_goes_only_to_its_members_instances_and_no_note() {
+    for engine in engines() {
+        let mut alpha = Instance::start_named(engine, "alpha", &[K_SETTING]).await;
+        let mut beta = Instance::start_named(engine, "beta", &[K_SETTING]).await;
+        let gamma = Instance::start_named(engine, "gamma", &[K_SETTING]).await;
+        alpha.create_account("olga", Role::Admin, false).await;
+        let olga = alpha.sign_in("olga", SCOPES).await;
+        let (status, created) = alpha
+            .post(
+                "/api/v1/communities",
+                Some(&olga),
+                &[
+                    ("name", "diabetes"),
+                    ("title", "Type 2 diabetes"),
+                    ("visibility", "members"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        let remote = format!("diabetes@{}", alpha.domain);
+        let pat = member(&mut beta, "pat", &remote).await;
+        settle(&[&alpha, &beta, &gamma]).await;
+        for n in 0..K {
+            let token = member(&mut alpha, &format!("a{n}"), "diabetes").await;
+            file(&alpha, &token, "diabetes", "major").await;
+        }
+        settle(&[&alpha, &beta, &gamma]).await;
+        // Published, but no public Note from the Group.
+        let (_, view) = alpha
+            .get("/api/v1/communities/diabetes/aggregates", Some(&olga))
+            .await;
+        assert_eq!(view["cells"][0]["patients"], K, "{view}");
+        assert_eq!(
+            count(
+                &alpha,
+                "SELECT COUNT(*) FROM statuses s JOIN communities c ON c.account_id = s.account_id"
+            )
+            .await,
+            0
+        );
+        // The object: to beta (it has a member), not to gamma (none), not unsigned.
+        let path = "/users/diabetes/aggregates";
+        assert_eq!(signed_get(&beta, &alpha, path).await, 200);
+        assert_eq!(signed_get(&gamma, &alpha, path).await, 404);
+        let unsigned = reqwest::Client::new()
+            .get(alpha.url(path))
+            .header("accept", "application/activity+json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unsigned.status().as_u16(), 404);
+        // Beta's member sees the view through beta.
+        let (status, shown) = beta
+            .get(&format!("/api/v1/communities/{remote}/aggregates"), Some(&pat))
+            .await;
+        assert_eq!(status, 200, "{shown}");
+        assert_eq!(shown["cells"][0]["patients"], K, "{shown}");
+        alpha.stop().await;
+        beta.stop().await;
+        gamma.stop().await;
+    }
+}
