@@ -177,6 +177,18 @@ fn view_json(view: &CellView) -> Result<String, StoreError> {
     })
 }
 
+/// Text from its UTF-8 bytes in hex (either case), as the aggregation query reads names.
+fn hex_text(hex: &str) -> Option<String> {
+    if !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect();
+    String::from_utf8(bytes?).ok()
+}
+
 impl Store {
     async fn side_effects_of(
         &self,
@@ -472,53 +484,107 @@ impl Store {
     }
 
     /// What aggregation reads: the coded evaluations filed in `community` by its current,
-    /// unsuspended members.
+    /// unsuspended members, with their side effects.
+    ///
+    /// Fetched as two scans aggregated in the database into one text column per treatment
+    /// (`group_concat` / `string_agg` of `account:evaluation:start:stop:answer`, and of
+    /// `evaluation:severity:hex(name)`): about 40 rows cross the driver instead of 250,000,
+    /// whose per-row cost through sqlx's `Any` driver was most of a refresh. The numbers are
+    /// digits and the side effect names hex, so the separators cannot occur inside a field.
     async fn patient_reports(&self, community: Id) -> Result<Vec<PatientReport>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT e.id, e.account_id, e.treatment_ref, e.effectiveness, e.started_day, e.stopped_day \
-             FROM evaluations e \
+        const FROM: &str = "FROM evaluations e \
              JOIN community_members m ON m.community_id = e.community_id AND m.account_id = e.account_id \
              JOIN accounts a ON a.id = e.account_id \
              WHERE e.community_id = $1 AND m.state = 'member' AND a.suspended_at IS NULL \
-             AND e.treatment_ref NOT LIKE 'text:%'",
-        )
-        .bind(community.as_i64())
-        .fetch_all(self.reader())
-        .await?;
+             AND e.treatment_ref NOT LIKE 'text:%'";
+        let (reports_sql, effects_sql) = match self.engine() {
+            crate::Engine::Sqlite => (
+                format!(
+                    "SELECT e.treatment_ref, group_concat(e.account_id || ':' || e.id || ':' || \
+                     e.started_day || ':' || COALESCE(e.stopped_day, '') || ':' || e.effectiveness, ',') \
+                     {FROM} GROUP BY e.treatment_ref"
+                ),
+                "SELECT group_concat(s.evaluation_id || ':' || s.severity || ':' || hex(s.name), ',') \
+                 FROM evaluation_side_effects s JOIN evaluations e ON e.id = s.evaluation_id \
+                 WHERE e.community_id = $1 AND e.treatment_ref NOT LIKE 'text:%'",
+            ),
+            crate::Engine::Postgres => (
+                format!(
+                    "SELECT e.treatment_ref, string_agg(e.account_id::text || ':' || e.id::text || ':' || \
+                     e.started_day::text || ':' || COALESCE(e.stopped_day::text, '') || ':' || e.effectiveness, ',') \
+                     {FROM} GROUP BY e.treatment_ref"
+                ),
+                "SELECT string_agg(s.evaluation_id::text || ':' || s.severity || ':' || \
+                 encode(convert_to(s.name, 'UTF8'), 'hex'), ',') \
+                 FROM evaluation_side_effects s JOIN evaluations e ON e.id = s.evaluation_id \
+                 WHERE e.community_id = $1 AND e.treatment_ref NOT LIKE 'text:%'",
+            ),
+        };
+        let corrupt = |column: &'static str, detail: &str| StoreError::Corrupt {
+            column,
+            detail: detail.to_owned(),
+        };
+        let number = |raw: &str, column: &'static str| -> Result<i64, StoreError> {
+            raw.parse().map_err(|_| corrupt(column, raw))
+        };
+        let effects_text: Option<String> = sqlx::query_scalar(effects_sql)
+            .bind(community.as_i64())
+            .fetch_one(self.reader())
+            .await?;
         let mut effects: HashMap<i64, Vec<SideEffect>> = HashMap::new();
-        let effect_rows = sqlx::query(
-            "SELECT s.evaluation_id, s.name, s.severity FROM evaluation_side_effects s \
-             JOIN evaluations e ON e.id = s.evaluation_id \
-             WHERE e.community_id = $1 AND e.treatment_ref NOT LIKE 'text:%'",
-        )
-        .bind(community.as_i64())
-        .fetch_all(self.reader())
-        .await?;
-        for row in effect_rows {
+        for item in effects_text.as_deref().unwrap_or("").split(',').filter(|i| !i.is_empty()) {
+            let mut parts = item.splitn(3, ':');
+            let (Some(evaluation), Some(severity), Some(name)) =
+                (parts.next(), parts.next(), parts.next())
+            else {
+                return Err(corrupt("evaluation_side_effects", item));
+            };
+            let name = hex_text(name).ok_or_else(|| corrupt("evaluation_side_effects.name", name))?;
             effects
-                .entry(row.try_get("evaluation_id")?)
+                .entry(number(evaluation, "evaluation_side_effects.evaluation_id")?)
                 .or_default()
                 .push(SideEffect {
-                    name: row.try_get("name")?,
-                    severity: parsed(&row, "severity")?,
+                    name,
+                    severity: severity
+                        .parse::<Severity>()
+                        .map_err(|_| corrupt("evaluation_side_effects.severity", severity))?,
                 });
         }
-        rows.iter()
-            .map(|row| {
-                let evaluation: i64 = row.try_get("id")?;
-                let started_day: i64 = row.try_get("started_day")?;
-                let stopped_day: Option<i64> = row.try_get("stopped_day")?;
-                Ok(PatientReport {
-                    patient: row.try_get("account_id")?,
+        // Built from constants only.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(reports_sql))
+            .bind(community.as_i64())
+            .fetch_all(self.reader())
+            .await?;
+        let mut reports = Vec::new();
+        for row in rows {
+            let treatment: String = row.try_get(0)?;
+            let list: Option<String> = row.try_get(1)?;
+            for item in list.as_deref().unwrap_or("").split(',').filter(|i| !i.is_empty()) {
+                let fields: Vec<&str> = item.split(':').collect();
+                let [patient, evaluation, started, stopped, effectiveness] = fields[..] else {
+                    return Err(corrupt("evaluations", item));
+                };
+                let evaluation = number(evaluation, "evaluations.id")?;
+                let started_day = number(started, "evaluations.started_day")?;
+                let stopped_day = if stopped.is_empty() {
+                    None
+                } else {
+                    Some(number(stopped, "evaluations.stopped_day")?)
+                };
+                reports.push(PatientReport {
+                    patient: number(patient, "evaluations.account_id")?,
                     evaluation,
-                    treatment: row.try_get("treatment_ref")?,
-                    effectiveness: parsed::<Effectiveness>(row, "effectiveness")?,
+                    treatment: treatment.clone(),
+                    effectiveness: effectiveness
+                        .parse::<Effectiveness>()
+                        .map_err(|_| corrupt("evaluations.effectiveness", effectiveness))?,
                     started_day,
                     duration_days: stopped_day.map(|s| s - started_day),
                     side_effects: effects.remove(&evaluation).unwrap_or_default(),
-                })
-            })
-            .collect()
+                });
+            }
+        }
+        Ok(reports)
     }
 
     /// The version of what [`Store::patient_reports`] reads for `community`: a counter the
