@@ -7,9 +7,10 @@
 //!   a refresh writes snapshots of a community hosted elsewhere, and rendered at send time
 //!   from the snapshots then current. The community's instance checks it before the `202`
 //!   ([`admit`]): signed by the sender's instance actor (**403** otherwise), the community is
-//!   local (**422**), the sender's instance has at least one current member of it (**403**),
-//!   every cell is coded and k-anonymous under this instance's k (**422**); then it replaces
-//!   that instance's previous contribution ([`apply`]). Refused, nothing is stored.
+//!   local (**422**), every cell is coded and k-anonymous under this instance's k (**422**),
+//!   the sender's instance has at least one current member of it (**403**; an empty list,
+//!   which only withdraws, needs none); then it replaces that instance's previous
+//!   contribution ([`apply`]). Refused, nothing is stored.
 //! - **The combined view.** `GET /users/NAME/aggregates` (a community's Group) serves
 //!   `EvaluationAggregates`: this instance's cells plus every contribution, combined. Public
 //!   and unlisted communities: to any signed fetch (any GET without authorized fetch);
@@ -157,21 +158,24 @@ pub(crate) async fn admit(
             "the contribution names no community of this instance",
         ));
     }
-    if state
-        .store()
-        .community_members_on_domain(community.id, domain.as_str())
-        .await?
-        == 0
+    let raw: Value = serde_json::from_slice(body)
+        .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, format!("not JSON: {e}")))?;
+    let cells = checked_cells(raw.get("cells"), state.config().aggregate_min_patients)
+        .map_err(|why| Refusal::new(StatusCode::UNPROCESSABLE_ENTITY, why))?;
+    // An empty contribution only withdraws what the instance sent before (its last members
+    // may have left): accepted without members.
+    if !cells.is_empty()
+        && state
+            .store()
+            .community_members_on_domain(community.id, domain.as_str())
+            .await?
+            == 0
     {
         return Err(Refusal::new(
             StatusCode::FORBIDDEN,
             "the sending instance has no member of this community",
         ));
     }
-    let raw: Value = serde_json::from_slice(body)
-        .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, format!("not JSON: {e}")))?;
-    checked_cells(raw.get("cells"), state.config().aggregate_min_patients)
-        .map_err(|why| Refusal::new(StatusCode::UNPROCESSABLE_ENTITY, why))?;
     Ok(())
 }
 
@@ -188,17 +192,18 @@ pub(crate) async fn apply(
     let Some(community) = contributed_community(state, activity).await? else {
         return Err(permanent("contribution to no local community"));
     };
-    if state
-        .store()
-        .community_members_on_domain(community.id, domain.as_str())
-        .await?
-        == 0
-    {
-        return Err(permanent("contribution from an instance with no member"));
-    }
     let raw: Value = serde_json::from_str(activity_json).map_err(|e| permanent(&e.to_string()))?;
     let cells = checked_cells(raw.get("cells"), state.config().aggregate_min_patients)
         .map_err(|why| permanent(&why))?;
+    if !cells.is_empty()
+        && state
+            .store()
+            .community_members_on_domain(community.id, domain.as_str())
+            .await?
+            == 0
+    {
+        return Err(permanent("contribution from an instance with no member"));
+    }
     state
         .store()
         .record_contribution(community.id, domain.as_str(), &cells)
