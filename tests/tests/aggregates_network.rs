@@ -220,7 +220,10 @@ async fn member_instances_contribute_k_anonymous_cells_and_the_combined_view_fed
         assert_eq!(status, 200, "{shown}");
         assert_eq!(shown["cells"], combined["cells"], "{shown}");
         assert_eq!(shown["instances"], json!([alpha.domain, beta.domain]));
-        assert_eq!(count(&beta, "SELECT COUNT(*) FROM remote_evaluation_aggregates").await, 1);
+        assert_eq!(
+            count(&beta, "SELECT COUNT(*) FROM remote_evaluation_aggregates").await,
+            1
+        );
 
         // The summary Note: alpha's Group posted it when its cell was first published; it
         // reached beta's followers as a plain Note by the Group, in words.
@@ -281,31 +284,59 @@ async fn forged_contributions_are_refused_and_nothing_is_stored() {
             // Under k.
             (
                 Some(&beta),
-                contribution(&beta, "1", &group, json!([cell(K - 1, json!({"level": 0, "counts": [0, 0, 0, K - 1, 0]}))])),
+                contribution(
+                    &beta,
+                    "1",
+                    &group,
+                    json!([cell(
+                        K - 1,
+                        json!({"level": 0, "counts": [0, 0, 0, K - 1, 0]})
+                    )]),
+                ),
                 422,
             ),
             // A bucket of 1 in a cell of k + 1: the one differs from the rest.
             (
                 Some(&beta),
-                contribution(&beta, "2", &group, json!([cell(K + 1, json!({"level": 0, "counts": [1, 0, 0, K, 0]}))])),
+                contribution(
+                    &beta,
+                    "2",
+                    &group,
+                    json!([cell(K + 1, json!({"level": 0, "counts": [1, 0, 0, K, 0]}))]),
+                ),
                 422,
             ),
             // Counts that do not add up to the cell.
             (
                 Some(&beta),
-                contribution(&beta, "3", &group, json!([cell(K, json!({"level": 0, "counts": [0, 0, 0, 2 * K, 0]}))])),
+                contribution(
+                    &beta,
+                    "3",
+                    &group,
+                    json!([cell(K, json!({"level": 0, "counts": [0, 0, 0, 2 * K, 0]}))]),
+                ),
                 422,
             ),
             // Free text.
             (
                 Some(&beta),
-                contribution(&beta, "4", &group, json!([{"treatment": "text:my pills", "patients": K, "effectiveness": null, "duration": null, "side_effects": []}])),
+                contribution(
+                    &beta,
+                    "4",
+                    &group,
+                    json!([{"treatment": "text:my pills", "patients": K, "effectiveness": null, "duration": null, "side_effects": []}]),
+                ),
                 422,
             ),
             // No community here.
             (
                 Some(&beta),
-                contribution(&beta, "5", &format!("http://{}/users/nosuch", alpha.domain), json!([cell(K, fine.clone())])),
+                contribution(
+                    &beta,
+                    "5",
+                    &format!("http://{}/users/nosuch", alpha.domain),
+                    json!([cell(K, fine.clone())]),
+                ),
                 422,
             ),
             // From an instance with no member of the community.
@@ -431,7 +462,10 @@ async fn a_members_only_communitys_view_goes_only_to_its_members_instances_and_n
         assert_eq!(unsigned.status().as_u16(), 404);
         // Beta's member sees the view through beta.
         let (status, shown) = beta
-            .get(&format!("/api/v1/communities/{remote}/aggregates"), Some(&pat))
+            .get(
+                &format!("/api/v1/communities/{remote}/aggregates"),
+                Some(&pat),
+            )
             .await;
         assert_eq!(status, 200, "{shown}");
         assert_eq!(shown["cells"][0]["patients"], K, "{shown}");

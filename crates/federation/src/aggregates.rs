@@ -27,7 +27,9 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use cohort_health::aggregate::is_k_anonymous;
 use cohort_health::scale::median_duration;
-use cohort_health::{CellView, DURATION, Distribution, EFFECTIVENESS, Scale, Vocabulary, VocabularyKind};
+use cohort_health::{
+    CellView, DURATION, Distribution, EFFECTIVENESS, Scale, Vocabulary, VocabularyKind,
+};
 use cohort_model::{CommunityVisibility, Id, Visibility};
 use cohort_policy::{Audience, Viewer};
 use cohort_store::{CommunityAggregates, CommunityRecord, NewStatus, Store, StoreError, now_ms};
@@ -35,8 +37,8 @@ use serde_json::{Value, json};
 
 use crate::attestation::COHORT_NAMESPACE;
 use crate::http::{FederationState, Refusal, ResolveError, domain_of};
-use crate::inbox::activity::{Object, Reference};
 use crate::inbox::ProcessError;
+use crate::inbox::activity::{Object, Reference};
 use crate::render::AS_CONTEXT;
 use crate::urls::LocalUrls;
 
@@ -72,7 +74,11 @@ pub fn aggregates_id(group_uri: &str) -> String {
 }
 
 fn distribution_ok(scale: &Scale, distribution: Option<&Distribution>) -> bool {
-    distribution.is_none_or(|d| scale.buckets(d.level).is_some_and(|b| b.len() == d.counts.len()))
+    distribution.is_none_or(|d| {
+        scale
+            .buckets(d.level)
+            .is_some_and(|b| b.len() == d.counts.len())
+    })
 }
 
 /// Reads received cells, refusing the whole list if any cell is malformed, free text,
@@ -97,11 +103,15 @@ pub fn checked_cells(value: Option<&Value>, k: u64) -> Result<Vec<CellView>, Str
         }
         if !distribution_ok(&EFFECTIVENESS, cell.effectiveness.as_ref())
             || !distribution_ok(&DURATION, cell.duration.as_ref())
-            || !cell.side_effects.iter().all(|e| {
-                distribution_ok(&cohort_health::SEVERITY, e.severity.as_ref())
-            })
+            || !cell
+                .side_effects
+                .iter()
+                .all(|e| distribution_ok(&cohort_health::SEVERITY, e.severity.as_ref()))
         {
-            return Err(format!("cell {} has a distribution of no known level", cell.treatment));
+            return Err(format!(
+                "cell {} has a distribution of no known level",
+                cell.treatment
+            ));
         }
         if !is_k_anonymous(&cell, k) {
             return Err(format!(
@@ -257,7 +267,9 @@ pub(crate) async fn serve(
         Err(StoreError::NotFound(_)) => return Err(not_found()),
         Err(e) => return Err(e.into()),
     };
-    if community.visibility == CommunityVisibility::Local || community.account.suspended_at.is_some() {
+    if community.visibility == CommunityVisibility::Local
+        || community.account.suspended_at.is_some()
+    {
         return Err(not_found());
     }
     let viewer = crate::http::objects::viewer_of(&state, &method, &uri, &headers).await?;
@@ -287,7 +299,9 @@ pub(crate) async fn serve(
         .community_aggregates(community.id, state.config().domain.as_str(), k)
         .await?;
     Ok(crate::http::objects::activity_json(aggregates_document(
-        &community, &aggregates, k,
+        &community,
+        &aggregates,
+        k,
     )))
 }
 
@@ -328,10 +342,12 @@ async fn fetch_remote(
     let group = &community.account.actor_uri;
     let url = aggregates_id(group);
     let document = state.fetcher().fetch(&url).await?;
-    let object = Object::from_value(document.clone())
-        .map_err(|e| ResolveError::Invalid(e.to_string()))?;
+    let object =
+        Object::from_value(document.clone()).map_err(|e| ResolveError::Invalid(e.to_string()))?;
     if !object.is(AGGREGATES) || object.id.as_deref() != Some(url.as_str()) {
-        return Err(ResolveError::Invalid("not the community's aggregates".into()));
+        return Err(ResolveError::Invalid(
+            "not the community's aggregates".into(),
+        ));
     }
     if object.attributed_to_id() != Some(group.as_str()) {
         return Err(ResolveError::Invalid("aggregates of another actor".into()));
@@ -346,7 +362,11 @@ async fn fetch_remote(
         .filter_map(|item| serde_json::from_value::<CellView>(item.clone()).ok())
         .filter(|cell| checked_cells(Some(&json!([cell])), k).is_ok())
         .collect();
-    cells.sort_by(|a, b| b.patients.cmp(&a.patients).then(a.treatment.cmp(&b.treatment)));
+    cells.sort_by(|a, b| {
+        b.patients
+            .cmp(&a.patients)
+            .then(a.treatment.cmp(&b.treatment))
+    });
     cells.dedup_by(|a, b| a.treatment == b.treatment);
     let instances: Vec<String> = document
         .get("instances")
@@ -363,7 +383,9 @@ async fn fetch_remote(
     let published_at = object
         .published
         .as_deref()
-        .and_then(|p| time::OffsetDateTime::parse(p, &time::format_description::well_known::Rfc3339).ok())
+        .and_then(|p| {
+            time::OffsetDateTime::parse(p, &time::format_description::well_known::Rfc3339).ok()
+        })
         .map(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0));
     Ok(CommunityAggregates {
         cells,
@@ -420,7 +442,10 @@ pub fn summary_text(community: &CommunityRecord, cells: &[CellView]) -> String {
             .map(|e| format!("{} ({})", e.name, e.patients))
             .collect();
         if !effects.is_empty() {
-            out.push_str(&format!(" Most reported side effects: {}.", effects.join(", ")));
+            out.push_str(&format!(
+                " Most reported side effects: {}.",
+                effects.join(", ")
+            ));
         }
     }
     out
@@ -466,7 +491,9 @@ pub async fn refresh_and_publish(
             CommunityVisibility::Unlisted => Visibility::Unlisted,
             _ => continue,
         };
-        let aggregates = store.community_aggregates(*community, local_domain, k).await?;
+        let aggregates = store
+            .community_aggregates(*community, local_domain, k)
+            .await?;
         if aggregates.cells.is_empty() {
             continue;
         }
@@ -527,7 +554,12 @@ mod tests {
     #[test]
     fn received_cells_must_be_coded_unique_known_and_k_anonymous() {
         let fine = json!({"level": 0, "counts": [0, 0, 0, 3, 0]});
-        assert_eq!(checked_cells(Some(&json!([cell(3, fine.clone())])), 3).unwrap().len(), 1);
+        assert_eq!(
+            checked_cells(Some(&json!([cell(3, fine.clone())])), 3)
+                .unwrap()
+                .len(),
+            1
+        );
         for bad in [
             json!([cell(2, json!({"level": 0, "counts": [0, 0, 0, 2, 0]}))]),
             json!([cell(4, json!({"level": 0, "counts": [1, 0, 0, 3, 0]}))]),

@@ -172,7 +172,9 @@ async fn refresh_aggregates_periodically(federation: FederationState, delivery: 
                 tracing::info!(communities = n, "evaluation aggregates refreshed");
                 delivery.wake();
             }
-            Err(e) => tracing::warn!(error = %e, "refreshing evaluation aggregates failed; will retry"),
+            Err(e) => {
+                tracing::warn!(error = %e, "refreshing evaluation aggregates failed; will retry")
+            }
         }
     }
 }

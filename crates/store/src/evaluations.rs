@@ -532,14 +532,20 @@ impl Store {
             .fetch_one(self.reader())
             .await?;
         let mut effects: HashMap<i64, Vec<SideEffect>> = HashMap::new();
-        for item in effects_text.as_deref().unwrap_or("").split(',').filter(|i| !i.is_empty()) {
+        for item in effects_text
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .filter(|i| !i.is_empty())
+        {
             let mut parts = item.splitn(3, ':');
             let (Some(evaluation), Some(severity), Some(name)) =
                 (parts.next(), parts.next(), parts.next())
             else {
                 return Err(corrupt("evaluation_side_effects", item));
             };
-            let name = hex_text(name).ok_or_else(|| corrupt("evaluation_side_effects.name", name))?;
+            let name =
+                hex_text(name).ok_or_else(|| corrupt("evaluation_side_effects.name", name))?;
             effects
                 .entry(number(evaluation, "evaluation_side_effects.evaluation_id")?)
                 .or_default()
@@ -559,7 +565,12 @@ impl Store {
         for row in rows {
             let treatment: String = row.try_get(0)?;
             let list: Option<String> = row.try_get(1)?;
-            for item in list.as_deref().unwrap_or("").split(',').filter(|i| !i.is_empty()) {
+            for item in list
+                .as_deref()
+                .unwrap_or("")
+                .split(',')
+                .filter(|i| !i.is_empty())
+            {
                 let fields: Vec<&str> = item.split(':').collect();
                 let [patient, evaluation, started, stopped, effectiveness] = fields[..] else {
                     return Err(corrupt("evaluations", item));
@@ -1065,13 +1076,19 @@ impl Store {
             sum = sum.wrapping_add(row.try_get::<i64, _>(0)? ^ row.try_get::<i64, _>(1)?);
         }
         std::hint::black_box(sum);
-        phases.push(("bound: fetch (id, account_id) of every row", started.elapsed()));
+        phases.push((
+            "bound: fetch (id, account_id) of every row",
+            started.elapsed(),
+        ));
         let started = Instant::now();
         let reports = self.patient_reports(community).await?;
         phases.push(("read evaluations and side effects", started.elapsed()));
         let started = Instant::now();
         let cells = summarize(&reports, min_patients);
-        phases.push(("summarize (latest per patient, views, fingerprints)", started.elapsed()));
+        phases.push((
+            "summarize (latest per patient, views, fingerprints)",
+            started.elapsed(),
+        ));
         let started = Instant::now();
         let history = self.snapshot_history(community).await?;
         phases.push(("read snapshot history", started.elapsed()));

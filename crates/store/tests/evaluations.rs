@@ -504,7 +504,10 @@ async fn every_change_aggregation_reads_is_seen_by_the_next_request() {
         assert_eq!(shown(store.clone()).await, K);
         // Nothing changed: no refresh writes anything.
         assert_eq!(
-            store.refresh_aggregates_if_changed(group.id, K).await.unwrap(),
+            store
+                .refresh_aggregates_if_changed(group.id, K)
+                .await
+                .unwrap(),
             0
         );
         // Memberships: k members leave, and the cell is withdrawn at the next request.

@@ -120,8 +120,7 @@ async fn published(
                 instances: Vec::new(),
             });
         };
-        return match cohort_federation::aggregates::remote_aggregates(federation, community).await
-        {
+        return match cohort_federation::aggregates::remote_aggregates(federation, community).await {
             Ok(view) => Ok(view),
             Err(e) => {
                 tracing::info!(community = %community.id, error = %e, "remote aggregates unavailable");

@@ -359,12 +359,7 @@ async fn contribution_row(
     if community.is_local() || community.account.domain.as_ref() != Some(&row.domain) {
         return Ok(finished());
     }
-    let Some(recipient) = store
-        .remote_recipients(&[group])
-        .await?
-        .into_iter()
-        .next()
-    else {
+    let Some(recipient) = store.remote_recipients(&[group]).await?.into_iter().next() else {
         return Ok(finished());
     };
     if recipient.party.domain.as_ref() != Some(&row.domain) {
@@ -408,7 +403,9 @@ async fn contribution_row(
         activity_id: shared.config.urls.activity(event.id),
         signer,
     };
-    let facts = store.domain_facts(std::slice::from_ref(&row.domain)).await?;
+    let facts = store
+        .domain_facts(std::slice::from_ref(&row.domain))
+        .await?;
     let plan = plan_delivery(
         &facts,
         &Subject::Relationship {

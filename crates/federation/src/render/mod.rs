@@ -531,7 +531,8 @@ pub fn evaluation_contribution(
     let mut c = Unaddressed::new(crate::aggregates::CONTRIBUTION, id, actor, json!(group));
     c.body.insert("cells".into(), cells);
     c.body.insert("minPatients".into(), json!(min_patients));
-    c.body.insert("published".into(), json!(timestamp(published)));
+    c.body
+        .insert("published".into(), json!(timestamp(published)));
     c.own_context = Some(crate::aggregates::context());
     c
 }
