@@ -89,3 +89,8 @@ CREATE TABLE remote_evaluation_aggregates (
 
 -- When a local community's Group last posted its aggregates summary Note (at most one a day).
 ALTER TABLE evaluation_aggregate_state ADD COLUMN summary_posted_at BIGINT;
+
+-- Covering indexes for the aggregation scan: a side effect's severity, and a membership's
+-- state, are read from the index without a second lookup in the table.
+CREATE INDEX evaluation_side_effects_aggregate ON evaluation_side_effects (evaluation_id, severity, name);
+CREATE INDEX community_members_aggregate ON community_members (community_id, account_id, state);
