@@ -90,7 +90,13 @@ CREATE TABLE remote_evaluation_aggregates (
 -- When a local community's Group last posted its aggregates summary Note (at most one a day).
 ALTER TABLE evaluation_aggregate_state ADD COLUMN summary_posted_at BIGINT;
 
--- Covering indexes for the aggregation scan: a side effect's severity, and a membership's
--- state, are read from the index without a second lookup in the table.
-CREATE INDEX evaluation_side_effects_aggregate ON evaluation_side_effects (evaluation_id, severity, name);
+-- The community of a side effect's evaluation, kept beside it (written with the side effects,
+-- which are rewritten whenever their evaluation changes) so that aggregation reads a
+-- community's side effects as one index range, without a join per row. A membership's state
+-- is likewise read from an index.
+ALTER TABLE evaluation_side_effects ADD COLUMN community_id INTEGER;
+UPDATE evaluation_side_effects SET community_id =
+    (SELECT e.community_id FROM evaluations e WHERE e.id = evaluation_side_effects.evaluation_id);
+CREATE INDEX evaluation_side_effects_aggregate
+    ON evaluation_side_effects (community_id, evaluation_id, severity, name);
 CREATE INDEX community_members_aggregate ON community_members (community_id, account_id, state);

@@ -194,8 +194,7 @@ fn aggregation_sql(engine: crate::Engine) -> (String, &'static str) {
                  {FROM} GROUP BY e.treatment_ref"
             ),
             "SELECT group_concat(s.evaluation_id || ':' || s.severity || ':' || hex(s.name), ',') \
-             FROM evaluation_side_effects s JOIN evaluations e ON e.id = s.evaluation_id \
-             WHERE e.community_id = $1 AND e.treatment_ref NOT LIKE 'text:%'",
+             FROM evaluation_side_effects s WHERE s.community_id = $1",
         ),
         crate::Engine::Postgres => (
             format!(
@@ -205,8 +204,7 @@ fn aggregation_sql(engine: crate::Engine) -> (String, &'static str) {
             ),
             "SELECT string_agg(s.evaluation_id::text || ':' || s.severity || ':' || \
              encode(convert_to(s.name, 'UTF8'), 'hex'), ',') \
-             FROM evaluation_side_effects s JOIN evaluations e ON e.id = s.evaluation_id \
-             WHERE e.community_id = $1 AND e.treatment_ref NOT LIKE 'text:%'",
+             FROM evaluation_side_effects s WHERE s.community_id = $1",
         ),
     }
 }
@@ -271,6 +269,7 @@ impl Store {
     async fn write_side_effects(
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         evaluation: Id,
+        community: Option<Id>,
         side_effects: &[SideEffect],
     ) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM evaluation_side_effects WHERE evaluation_id = $1")
@@ -279,11 +278,13 @@ impl Store {
             .await?;
         for effect in side_effects {
             sqlx::query(
-                "INSERT INTO evaluation_side_effects (evaluation_id, name, severity) VALUES ($1, $2, $3)",
+                "INSERT INTO evaluation_side_effects (evaluation_id, name, severity, community_id) \
+                 VALUES ($1, $2, $3, $4)",
             )
             .bind(evaluation.as_i64())
             .bind(&effect.name)
             .bind(effect.severity.as_str())
+            .bind(community.map(Id::as_i64))
             .execute(&mut **tx)
             .await?;
         }
@@ -340,7 +341,7 @@ impl Store {
                 other?;
             }
         }
-        Self::write_side_effects(&mut tx, id, &evaluation.side_effects).await?;
+        Self::write_side_effects(&mut tx, id, placement.community, &evaluation.side_effects).await?;
         tx.commit().await?;
         Ok(EvaluationRecord {
             id,
@@ -497,7 +498,13 @@ impl Store {
         if rows == 0 {
             return Err(StoreError::NotFound("evaluation"));
         }
-        Self::write_side_effects(&mut tx, evaluation_id, &evaluation.side_effects).await?;
+        Self::write_side_effects(
+            &mut tx,
+            evaluation_id,
+            placement.community,
+            &evaluation.side_effects,
+        )
+        .await?;
         tx.commit().await?;
         self.own_evaluation(author, evaluation_id).await
     }
