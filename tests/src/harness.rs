@@ -338,6 +338,12 @@ impl Instance {
     /// Runs this instance's background work once: delivers what is queued and processes
     /// what arrived. Returns how much happened.
     pub async fn drain_once(&self) -> usize {
+        // Aggregates first: a refresh may record contributions and summary Notes to deliver.
+        let refreshed = self
+            .server
+            .refresh_aggregates()
+            .await
+            .unwrap_or_else(|e| panic!("aggregates: {e}"));
         let delivered = self
             .server
             .delivery
@@ -353,7 +359,7 @@ impl Instance {
             .unwrap_or_else(|e| panic!("inbox: {e}"));
         let planned =
             delivered.delivered + delivered.refused + delivered.retried + delivered.denied;
-        usize::try_from(planned).unwrap_or(usize::MAX) + processed
+        usize::try_from(planned).unwrap_or(usize::MAX) + processed + refreshed
     }
 
     /// Stops the server and drops its database.

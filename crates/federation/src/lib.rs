@@ -15,6 +15,7 @@
 //! written here ([`communities`]), and the durable, signed, permit-gated delivery pipeline
 //! ([`delivery`]: the only module that sends).
 
+pub mod aggregates;
 pub mod attestation;
 mod batch;
 pub mod communities;

@@ -81,6 +81,10 @@ impl Prepared {
             self.delivery.clone(),
             Duration::from_secs(self.state.config.blocklist_refresh_seconds),
         ));
+        let aggregates = tokio::spawn(refresh_aggregates_periodically(
+            self.state.federation.clone(),
+            self.delivery.clone(),
+        ));
         // Clients send `/api/v1/instance/` as often as `/api/v1/instance`: trim the slash
         // before routing.
         let app = NormalizePathLayer::trim_trailing_slash().layer(router(self.state.clone()));
@@ -105,6 +109,7 @@ impl Prepared {
         expiry.abort();
         scheduled.abort();
         blocklists.abort();
+        aggregates.abort();
         inbox.shutdown().await;
         delivery.shutdown().await;
         self.state.store.close().await;
@@ -160,6 +165,42 @@ async fn publish_scheduled_periodically(api: cohort_api::ApiState, delivery: Del
 /// older than this belongs to a process that crashed or restarted (with several processes on
 /// one database, a live one is never cut short).
 const UPLOAD_PROCESSING_LIMIT_MS: i64 = 2 * 60 * 1000;
+/// How often the evaluation aggregates of communities whose evaluations or members changed
+/// are refreshed in the background (requests then only read published snapshots).
+const AGGREGATE_REFRESH: Duration = Duration::from_secs(30);
+
+/// Refreshes the aggregates of every community whose inputs changed (recording the
+/// contributions to communities hosted elsewhere, and posting the summary Notes of local
+/// ones), then wakes the delivery.
+pub async fn refresh_aggregates_once(
+    federation: &FederationState,
+) -> Result<usize, cohort_store::StoreError> {
+    let config = federation.config();
+    cohort_federation::aggregates::refresh_and_publish(
+        federation.store(),
+        federation.urls(),
+        config.domain.as_str(),
+        config.aggregate_min_patients,
+    )
+    .await
+}
+
+async fn refresh_aggregates_periodically(federation: FederationState, delivery: Delivery) {
+    let mut tick = tokio::time::interval(AGGREGATE_REFRESH);
+    loop {
+        tick.tick().await;
+        match refresh_aggregates_once(&federation).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(communities = n, "evaluation aggregates refreshed");
+                delivery.wake();
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "refreshing evaluation aggregates failed; will retry")
+            }
+        }
+    }
+}
 
 /// Checks the data directory, binds the listener and opens (and migrates) the database.
 pub async fn prepare(config: Config) -> Result<Prepared, RunError> {
@@ -180,12 +221,14 @@ pub async fn prepare(config: Config) -> Result<Prepared, RunError> {
     federation_config.open_registrations = config.registrations == Registrations::Open;
     federation_config.trusted_verifiers = config.trusted_verifiers.clone();
     federation_config.clinician_direct_messages = config.clinician_direct_messages;
+    federation_config.aggregate_min_patients = config.aggregate_min_patients;
     let federation = FederationState::new(store.clone(), federation_config)
         .await
         .map_err(|e| RunError::Other(format!("cannot start federation: {e}")))?;
     let mut delivery_config =
         DeliveryConfig::new(config.domain.clone(), config.allow_loopback_federation);
     delivery_config.lease = Duration::from_secs(config.delivery_lease_seconds);
+    delivery_config.aggregate_min_patients = config.aggregate_min_patients;
     let delivery = Delivery::new(store.clone(), delivery_config)
         .map_err(|e| RunError::Other(format!("cannot start delivery: {e}")))?;
     Ok(Prepared {
@@ -383,6 +426,13 @@ impl RunningServer {
             stop: Some(stop),
             task,
         })
+    }
+
+    /// Runs the background refresh of evaluation aggregates once (tests and `settle()`).
+    pub async fn refresh_aggregates(&self) -> Result<usize, RunError> {
+        refresh_aggregates_once(&self.federation)
+            .await
+            .map_err(|e| RunError::Other(format!("refreshing aggregates: {e}")))
     }
 
     /// Stops accepting, waits for in-flight requests and the server task.

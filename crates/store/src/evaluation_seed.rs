@@ -151,13 +151,17 @@ impl Store {
                 query.execute(&mut *tx).await?;
                 for chunk in side_effects.chunks(ROWS_PER_INSERT) {
                     let sql = format!(
-                        "INSERT INTO evaluation_side_effects (evaluation_id, name, severity) VALUES {}",
-                        value_rows(chunk.len(), 3)
+                        "INSERT INTO evaluation_side_effects (evaluation_id, name, severity, community_id) VALUES {}",
+                        value_rows(chunk.len(), 4)
                     );
                     // Built from numbers only (placeholders).
                     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
                     for (id, name, severity) in chunk {
-                        query = query.bind(*id).bind(*name).bind(*severity);
+                        query = query
+                            .bind(*id)
+                            .bind(*name)
+                            .bind(*severity)
+                            .bind(community.as_i64());
                     }
                     query.execute(&mut *tx).await?;
                 }

@@ -177,6 +177,50 @@ fn view_json(view: &CellView) -> Result<String, StoreError> {
     })
 }
 
+/// The two aggregated reads of [`Store::patient_reports`] for `engine`: one row per
+/// treatment of `account:evaluation:start:stop:answer` items, and one row of
+/// `evaluation:severity:hex(name)` items.
+fn aggregation_sql(engine: crate::Engine) -> (String, &'static str) {
+    const FROM: &str = "FROM evaluations e \
+         JOIN community_members m ON m.community_id = e.community_id AND m.account_id = e.account_id \
+         JOIN accounts a ON a.id = e.account_id \
+         WHERE e.community_id = $1 AND m.state = 'member' AND a.suspended_at IS NULL \
+         AND e.treatment_ref NOT LIKE 'text:%'";
+    match engine {
+        crate::Engine::Sqlite => (
+            format!(
+                "SELECT e.treatment_ref, group_concat(e.account_id || ':' || e.id || ':' || \
+                 e.started_day || ':' || COALESCE(e.stopped_day, '') || ':' || e.effectiveness, ',') \
+                 {FROM} GROUP BY e.treatment_ref"
+            ),
+            "SELECT group_concat(s.evaluation_id || ':' || s.severity || ':' || hex(s.name), ',') \
+             FROM evaluation_side_effects s WHERE s.community_id = $1",
+        ),
+        crate::Engine::Postgres => (
+            format!(
+                "SELECT e.treatment_ref, string_agg(e.account_id::text || ':' || e.id::text || ':' || \
+                 e.started_day::text || ':' || COALESCE(e.stopped_day::text, '') || ':' || e.effectiveness, ',') \
+                 {FROM} GROUP BY e.treatment_ref"
+            ),
+            "SELECT string_agg(s.evaluation_id::text || ':' || s.severity || ':' || \
+             encode(convert_to(s.name, 'UTF8'), 'hex'), ',') \
+             FROM evaluation_side_effects s WHERE s.community_id = $1",
+        ),
+    }
+}
+
+/// Text from its UTF-8 bytes in hex (either case), as the aggregation query reads names.
+fn hex_text(hex: &str) -> Option<String> {
+    if !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect();
+    String::from_utf8(bytes?).ok()
+}
+
 impl Store {
     async fn side_effects_of(
         &self,
@@ -225,6 +269,7 @@ impl Store {
     async fn write_side_effects(
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         evaluation: Id,
+        community: Option<Id>,
         side_effects: &[SideEffect],
     ) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM evaluation_side_effects WHERE evaluation_id = $1")
@@ -233,11 +278,13 @@ impl Store {
             .await?;
         for effect in side_effects {
             sqlx::query(
-                "INSERT INTO evaluation_side_effects (evaluation_id, name, severity) VALUES ($1, $2, $3)",
+                "INSERT INTO evaluation_side_effects (evaluation_id, name, severity, community_id) \
+                 VALUES ($1, $2, $3, $4)",
             )
             .bind(evaluation.as_i64())
             .bind(&effect.name)
             .bind(effect.severity.as_str())
+            .bind(community.map(Id::as_i64))
             .execute(&mut **tx)
             .await?;
         }
@@ -294,7 +341,8 @@ impl Store {
                 other?;
             }
         }
-        Self::write_side_effects(&mut tx, id, &evaluation.side_effects).await?;
+        Self::write_side_effects(&mut tx, id, placement.community, &evaluation.side_effects)
+            .await?;
         tx.commit().await?;
         Ok(EvaluationRecord {
             id,
@@ -451,7 +499,13 @@ impl Store {
         if rows == 0 {
             return Err(StoreError::NotFound("evaluation"));
         }
-        Self::write_side_effects(&mut tx, evaluation_id, &evaluation.side_effects).await?;
+        Self::write_side_effects(
+            &mut tx,
+            evaluation_id,
+            placement.community,
+            &evaluation.side_effects,
+        )
+        .await?;
         tx.commit().await?;
         self.own_evaluation(author, evaluation_id).await
     }
@@ -472,82 +526,117 @@ impl Store {
     }
 
     /// What aggregation reads: the coded evaluations filed in `community` by its current,
-    /// unsuspended members.
+    /// unsuspended members, with their side effects.
+    ///
+    /// Fetched as two scans aggregated in the database into one text column per treatment
+    /// (`group_concat` / `string_agg` of `account:evaluation:start:stop:answer`, and of
+    /// `evaluation:severity:hex(name)`): about 40 rows cross the driver instead of 250,000,
+    /// whose per-row cost through sqlx's `Any` driver was most of a refresh. The numbers are
+    /// digits and the side effect names hex, so the separators cannot occur inside a field.
     async fn patient_reports(&self, community: Id) -> Result<Vec<PatientReport>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT e.id, e.account_id, e.treatment_ref, e.effectiveness, e.started_day, e.stopped_day \
-             FROM evaluations e \
-             JOIN community_members m ON m.community_id = e.community_id AND m.account_id = e.account_id \
-             JOIN accounts a ON a.id = e.account_id \
-             WHERE e.community_id = $1 AND m.state = 'member' AND a.suspended_at IS NULL \
-             AND e.treatment_ref NOT LIKE 'text:%'",
-        )
-        .bind(community.as_i64())
-        .fetch_all(self.reader())
-        .await?;
+        let (reports_sql, effects_sql) = aggregation_sql(self.engine());
+        let corrupt = |column: &'static str, detail: &str| StoreError::Corrupt {
+            column,
+            detail: detail.to_owned(),
+        };
+        let number = |raw: &str, column: &'static str| -> Result<i64, StoreError> {
+            raw.parse().map_err(|_| corrupt(column, raw))
+        };
+        let effects_text: Option<String> = sqlx::query_scalar(effects_sql)
+            .bind(community.as_i64())
+            .fetch_one(self.reader())
+            .await?;
         let mut effects: HashMap<i64, Vec<SideEffect>> = HashMap::new();
-        let effect_rows = sqlx::query(
-            "SELECT s.evaluation_id, s.name, s.severity FROM evaluation_side_effects s \
-             JOIN evaluations e ON e.id = s.evaluation_id \
-             WHERE e.community_id = $1 AND e.treatment_ref NOT LIKE 'text:%'",
-        )
-        .bind(community.as_i64())
-        .fetch_all(self.reader())
-        .await?;
-        for row in effect_rows {
+        for item in effects_text
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .filter(|i| !i.is_empty())
+        {
+            let mut parts = item.splitn(3, ':');
+            let (Some(evaluation), Some(severity), Some(name)) =
+                (parts.next(), parts.next(), parts.next())
+            else {
+                return Err(corrupt("evaluation_side_effects", item));
+            };
+            let name =
+                hex_text(name).ok_or_else(|| corrupt("evaluation_side_effects.name", name))?;
             effects
-                .entry(row.try_get("evaluation_id")?)
+                .entry(number(evaluation, "evaluation_side_effects.evaluation_id")?)
                 .or_default()
                 .push(SideEffect {
-                    name: row.try_get("name")?,
-                    severity: parsed(&row, "severity")?,
+                    name,
+                    severity: severity
+                        .parse::<Severity>()
+                        .map_err(|_| corrupt("evaluation_side_effects.severity", severity))?,
                 });
         }
-        rows.iter()
-            .map(|row| {
-                let evaluation: i64 = row.try_get("id")?;
-                let started_day: i64 = row.try_get("started_day")?;
-                let stopped_day: Option<i64> = row.try_get("stopped_day")?;
-                Ok(PatientReport {
-                    patient: row.try_get("account_id")?,
+        // Built from constants only.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(reports_sql))
+            .bind(community.as_i64())
+            .fetch_all(self.reader())
+            .await?;
+        let mut reports = Vec::new();
+        for row in rows {
+            let treatment: String = row.try_get(0)?;
+            let list: Option<String> = row.try_get(1)?;
+            for item in list
+                .as_deref()
+                .unwrap_or("")
+                .split(',')
+                .filter(|i| !i.is_empty())
+            {
+                let fields: Vec<&str> = item.split(':').collect();
+                let [patient, evaluation, started, stopped, effectiveness] = fields[..] else {
+                    return Err(corrupt("evaluations", item));
+                };
+                let evaluation = number(evaluation, "evaluations.id")?;
+                let started_day = number(started, "evaluations.started_day")?;
+                let stopped_day = if stopped.is_empty() {
+                    None
+                } else {
+                    Some(number(stopped, "evaluations.stopped_day")?)
+                };
+                reports.push(PatientReport {
+                    patient: number(patient, "evaluations.account_id")?,
                     evaluation,
-                    treatment: row.try_get("treatment_ref")?,
-                    effectiveness: parsed::<Effectiveness>(row, "effectiveness")?,
+                    treatment: treatment.clone(),
+                    effectiveness: effectiveness
+                        .parse::<Effectiveness>()
+                        .map_err(|_| corrupt("evaluations.effectiveness", effectiveness))?,
                     started_day,
                     duration_days: stopped_day.map(|s| s - started_day),
                     side_effects: effects.remove(&evaluation).unwrap_or_default(),
-                })
-            })
-            .collect()
+                });
+            }
+        }
+        Ok(reports)
     }
 
-    /// A cheap summary of the rows [`Store::patient_reports`] would read: it changes when an
-    /// evaluation is added, changed or deleted, or a member joins, leaves or is suspended.
-    async fn aggregation_signature(&self, community: Id) -> Result<String, StoreError> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(e.id % 1000003), 0) AS BIGINT) AS ids,              CAST(COALESCE(SUM(e.updated_at % 1000003), 0) AS BIGINT) AS times,              CAST(COALESCE(MAX(e.updated_at), 0) AS BIGINT) AS newest              FROM evaluations e              JOIN community_members m ON m.community_id = e.community_id AND m.account_id = e.account_id              JOIN accounts a ON a.id = e.account_id              WHERE e.community_id = $1 AND m.state = 'member' AND a.suspended_at IS NULL              AND e.treatment_ref NOT LIKE 'text:%'",
+    /// The version of what [`Store::patient_reports`] reads for `community`: a counter the
+    /// database's triggers bump whenever an evaluation, a side effect, a membership or an
+    /// account's suspension changes (migration 0022). Read before the evaluations, so a
+    /// change made during a refresh is seen by the next one.
+    async fn aggregate_input_version(&self, community: Id) -> Result<i64, StoreError> {
+        let version: Option<i64> = sqlx::query_scalar(
+            "SELECT version FROM evaluation_aggregate_inputs WHERE community_id = $1",
         )
         .bind(community.as_i64())
-        .fetch_one(self.reader())
+        .fetch_optional(self.reader())
         .await?;
-        let n: i64 = row.try_get("n")?;
-        let ids: i64 = row.try_get("ids")?;
-        let times: i64 = row.try_get("times")?;
-        let newest: i64 = row.try_get("newest")?;
-        Ok(format!("{n}:{ids}:{times}:{newest}"))
+        Ok(version.unwrap_or(0))
     }
 
     /// [`Store::refresh_aggregates`], skipped when nothing aggregation reads has changed
-    /// since the last refresh with the same k. Returns how many snapshots it wrote.
+    /// since the last refresh with the same k (one indexed row read). Returns how many
+    /// snapshots it wrote.
     pub async fn refresh_aggregates_if_changed(
         &self,
         community: Id,
         min_patients: u64,
     ) -> Result<usize, StoreError> {
-        let signature = format!(
-            "k{min_patients}:{}",
-            self.aggregation_signature(community).await?
-        );
+        let version = self.aggregate_input_version(community).await?;
+        let signature = format!("k{min_patients}:v{version}");
         let last: Option<String> = sqlx::query_scalar(
             "SELECT signature FROM evaluation_aggregate_state WHERE community_id = $1",
         )
@@ -559,7 +648,9 @@ impl Store {
         }
         let written = self.refresh_aggregates(community, min_patients).await?;
         sqlx::query(
-            "INSERT INTO evaluation_aggregate_state (community_id, signature, refreshed_at)              VALUES ($1, $2, $3) ON CONFLICT (community_id) DO UPDATE              SET signature = excluded.signature, refreshed_at = excluded.refreshed_at",
+            "INSERT INTO evaluation_aggregate_state (community_id, signature, refreshed_at) \
+             VALUES ($1, $2, $3) ON CONFLICT (community_id) DO UPDATE \
+             SET signature = excluded.signature, refreshed_at = excluded.refreshed_at",
         )
         .bind(community.as_i64())
         .bind(&signature)
@@ -567,6 +658,41 @@ impl Store {
         .execute(self.writer())
         .await?;
         Ok(written)
+    }
+
+    /// Refreshes every community whose evaluations, members or suspensions changed since its
+    /// last refresh with k = `min_patients` (what the server runs in the background after
+    /// writes, so that requests only read published cells). Returns the communities that got
+    /// new snapshots.
+    pub async fn refresh_changed_aggregates(
+        &self,
+        min_patients: u64,
+    ) -> Result<Vec<Id>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT i.community_id, i.version, s.signature FROM evaluation_aggregate_inputs i \
+             JOIN communities c ON c.id = i.community_id \
+             LEFT JOIN evaluation_aggregate_state s ON s.community_id = i.community_id",
+        )
+        .fetch_all(self.reader())
+        .await?;
+        let mut refreshed = Vec::new();
+        for row in rows {
+            let community: i64 = row.try_get(0)?;
+            let version: i64 = row.try_get(1)?;
+            let signature: Option<String> = row.try_get(2)?;
+            if signature.as_deref() == Some(format!("k{min_patients}:v{version}").as_str()) {
+                continue;
+            }
+            let community = crate::row::id_from(community, "community_id")?;
+            if self
+                .refresh_aggregates_if_changed(community, min_patients)
+                .await?
+                > 0
+            {
+                refreshed.push(community);
+            }
+        }
+        Ok(refreshed)
     }
 
     /// Recomputes `community`'s cells and publishes or withdraws snapshots where the rules
@@ -580,6 +706,26 @@ impl Store {
     ) -> Result<usize, StoreError> {
         let reports = self.patient_reports(community).await?;
         let mut cells = summarize(&reports, min_patients);
+        let history = self.snapshot_history(community).await?;
+        // A cell with a past but no evaluations left is a cell of nobody now.
+        for treatment in history.keys() {
+            if !cells.iter().any(|c| &c.treatment == treatment) {
+                cells.push(cohort_health::CurrentCell {
+                    treatment: treatment.clone(),
+                    members: Default::default(),
+                    view: None,
+                });
+            }
+        }
+        self.write_snapshots(community, &cells, &history, min_patients)
+            .await
+    }
+
+    /// Every snapshot of `community` published so far, per treatment, oldest first.
+    async fn snapshot_history(
+        &self,
+        community: Id,
+    ) -> Result<HashMap<String, Vec<PastSnapshot>>, StoreError> {
         let mut history: HashMap<String, Vec<PastSnapshot>> = HashMap::new();
         let rows = sqlx::query(
             "SELECT treatment_ref, shown, members FROM evaluation_snapshots \
@@ -602,20 +748,22 @@ impl Store {
                     shown: flag(&row, "shown")?,
                 });
         }
-        // A cell with a past but no evaluations left is a cell of nobody now.
-        for treatment in history.keys() {
-            if !cells.iter().any(|c| &c.treatment == treatment) {
-                cells.push(cohort_health::CurrentCell {
-                    treatment: treatment.clone(),
-                    members: Default::default(),
-                    view: None,
-                });
-            }
-        }
+        Ok(history)
+    }
+
+    /// Writes the snapshots [`decide`] asks for, in one transaction with the contribution
+    /// event of a community hosted elsewhere. Returns how many.
+    async fn write_snapshots(
+        &self,
+        community: Id,
+        cells: &[cohort_health::CurrentCell],
+        history: &HashMap<String, Vec<PastSnapshot>>,
+        min_patients: u64,
+    ) -> Result<usize, StoreError> {
         let now = now_ms();
         let mut written = 0;
         let mut tx = self.writer().begin().await?;
-        for cell in &cells {
+        for cell in cells {
             let past = history.get(&cell.treatment).map_or(&[][..], Vec::as_slice);
             let (shown, view) = match decide(cell, past, min_patients) {
                 Decision::Keep => continue,
@@ -637,6 +785,31 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             written += 1;
+        }
+        if written > 0 {
+            // A community hosted elsewhere: its instance hears of the new snapshots (the
+            // cells are rendered when the activity is sent, from the snapshots then current).
+            let group: Option<(i64, Option<String>)> = sqlx::query_as(
+                "SELECT c.account_id, a.domain FROM communities c \
+                 JOIN accounts a ON a.id = c.account_id WHERE c.id = $1",
+            )
+            .bind(community.as_i64())
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((group, Some(_))) = group {
+                let group = crate::row::id_from(group, "communities.account_id")?;
+                crate::outbox::enqueue_in(
+                    &mut tx,
+                    self.next_id(),
+                    &crate::NewOutboxEvent {
+                        kind: crate::OutboxKind::EvaluationContribution,
+                        actor: group,
+                        status: None,
+                        target_account: Some(group),
+                    },
+                )
+                .await?;
+            }
         }
         tx.commit().await?;
         Ok(written)
@@ -765,5 +938,209 @@ impl Store {
             published_at,
             instances,
         })
+    }
+
+    /// How many current members `community` has whose accounts are on `domain` (a
+    /// contribution is accepted only from an instance with at least one).
+    pub async fn community_members_on_domain(
+        &self,
+        community: Id,
+        domain: &str,
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM community_members m JOIN accounts a ON a.id = m.account_id \
+             WHERE m.community_id = $1 AND m.state = 'member' AND a.domain = $2 \
+             AND a.suspended_at IS NULL",
+        )
+        .bind(community.as_i64())
+        .bind(domain)
+        .fetch_one(self.reader())
+        .await?)
+    }
+
+    /// The combined view of a community hosted elsewhere, as last fetched from its
+    /// instance, with when it was fetched (Unix ms).
+    pub async fn remote_aggregates(
+        &self,
+        community: Id,
+    ) -> Result<Option<(CommunityAggregates, i64)>, StoreError> {
+        let Some(row) = sqlx::query(
+            "SELECT cells, instances, published_at, fetched_at FROM remote_evaluation_aggregates \
+             WHERE community_id = $1",
+        )
+        .bind(community.as_i64())
+        .fetch_optional(self.reader())
+        .await?
+        else {
+            return Ok(None);
+        };
+        let corrupt = |e: serde_json::Error| StoreError::Corrupt {
+            column: "remote_evaluation_aggregates",
+            detail: e.to_string(),
+        };
+        let cells: String = row.try_get("cells")?;
+        let instances: String = row.try_get("instances")?;
+        Ok(Some((
+            CommunityAggregates {
+                cells: serde_json::from_str(&cells).map_err(corrupt)?,
+                instances: serde_json::from_str(&instances).map_err(corrupt)?,
+                published_at: row.try_get("published_at")?,
+            },
+            row.try_get("fetched_at")?,
+        )))
+    }
+
+    /// Caches the combined view of a remote community (cells already checked to be
+    /// k-anonymous by the caller).
+    pub async fn save_remote_aggregates(
+        &self,
+        community: Id,
+        aggregates: &CommunityAggregates,
+    ) -> Result<(), StoreError> {
+        let corrupt = |e: serde_json::Error| StoreError::Corrupt {
+            column: "remote_evaluation_aggregates",
+            detail: e.to_string(),
+        };
+        sqlx::query(
+            "INSERT INTO remote_evaluation_aggregates (community_id, cells, instances, published_at, fetched_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (community_id) DO UPDATE SET \
+             cells = excluded.cells, instances = excluded.instances, \
+             published_at = excluded.published_at, fetched_at = excluded.fetched_at",
+        )
+        .bind(community.as_i64())
+        .bind(serde_json::to_string(&aggregates.cells).map_err(corrupt)?)
+        .bind(serde_json::to_string(&aggregates.instances).map_err(corrupt)?)
+        .bind(aggregates.published_at)
+        .bind(now_ms())
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    /// Local communities that published a snapshot showing numbers since their last
+    /// aggregates summary, and posted none in the last `interval_ms` (whoever refreshed them:
+    /// a request or the background work).
+    pub async fn communities_due_for_summary(
+        &self,
+        now: i64,
+        interval_ms: i64,
+    ) -> Result<Vec<Id>, StoreError> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT s.community_id FROM evaluation_aggregate_state s \
+             JOIN communities c ON c.id = s.community_id \
+             JOIN accounts a ON a.id = c.account_id \
+             WHERE a.domain IS NULL AND a.suspended_at IS NULL \
+             AND c.visibility IN ('public', 'unlisted') \
+             AND (s.summary_posted_at IS NULL OR s.summary_posted_at <= $1) \
+             AND EXISTS (SELECT 1 FROM evaluation_snapshots n WHERE n.community_id = s.community_id \
+                 AND n.view IS NOT NULL AND n.published_at > COALESCE(s.summary_posted_at, 0))",
+        )
+        .bind(now - interval_ms)
+        .fetch_all(self.reader())
+        .await?;
+        ids.into_iter()
+            .map(|i| crate::row::id_from(i, "community_id"))
+            .collect()
+    }
+
+    /// Claims the right to post `community`'s aggregates summary now: true (and recorded)
+    /// when none was posted in the last `interval_ms`, false otherwise. Atomic, so two
+    /// processes never both post.
+    pub async fn claim_aggregate_summary(
+        &self,
+        community: Id,
+        now: i64,
+        interval_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE evaluation_aggregate_state SET summary_posted_at = $2 \
+             WHERE community_id = $1 AND (summary_posted_at IS NULL OR summary_posted_at <= $3)",
+        )
+        .bind(community.as_i64())
+        .bind(now)
+        .bind(now - interval_ms)
+        .execute(self.writer())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Times each phase of a full refresh of `community` without writing anything, beside
+    /// two bounds measured on the same data: a bare `COUNT(*)` and a scan fetching two
+    /// columns of every evaluation. For the benchmark.
+    #[cfg(feature = "testing")]
+    pub async fn aggregation_phases(
+        &self,
+        community: Id,
+        min_patients: u64,
+    ) -> Result<Vec<(&'static str, std::time::Duration)>, StoreError> {
+        use std::time::Instant;
+        let mut phases = Vec::new();
+        let started = Instant::now();
+        let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM evaluations WHERE community_id = $1")
+            .bind(community.as_i64())
+            .fetch_one(self.reader())
+            .await?;
+        phases.push(("bound: SELECT COUNT(*)", started.elapsed()));
+        let started = Instant::now();
+        let rows = sqlx::query("SELECT id, account_id FROM evaluations WHERE community_id = $1")
+            .bind(community.as_i64())
+            .fetch_all(self.reader())
+            .await?;
+        let mut sum = 0i64;
+        for row in &rows {
+            sum = sum.wrapping_add(row.try_get::<i64, _>(0)? ^ row.try_get::<i64, _>(1)?);
+        }
+        std::hint::black_box(sum);
+        phases.push((
+            "bound: fetch (id, account_id) of every row",
+            started.elapsed(),
+        ));
+        let (reports_sql, effects_sql) = aggregation_sql(self.engine());
+        let started = Instant::now();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(reports_sql))
+            .bind(community.as_i64())
+            .fetch_all(self.reader())
+            .await?;
+        std::hint::black_box(rows);
+        phases.push(("of which: the evaluations query", started.elapsed()));
+        let started = Instant::now();
+        let rows = sqlx::query(effects_sql)
+            .bind(community.as_i64())
+            .fetch_all(self.reader())
+            .await?;
+        std::hint::black_box(rows);
+        phases.push(("of which: the side effects query", started.elapsed()));
+        let started = Instant::now();
+        let rows = sqlx::query(
+            "SELECT e.treatment_ref, COUNT(*) FROM evaluations e WHERE e.community_id = $1 \
+             GROUP BY e.treatment_ref",
+        )
+        .bind(community.as_i64())
+        .fetch_all(self.reader())
+        .await?;
+        std::hint::black_box(rows);
+        phases.push((
+            "bound: COUNT(*) GROUP BY treatment, no joins",
+            started.elapsed(),
+        ));
+        let started = Instant::now();
+        let reports = self.patient_reports(community).await?;
+        phases.push(("read evaluations and side effects", started.elapsed()));
+        let started = Instant::now();
+        let cells = summarize(&reports, min_patients);
+        phases.push((
+            "summarize (latest per patient, views, fingerprints)",
+            started.elapsed(),
+        ));
+        let started = Instant::now();
+        let history = self.snapshot_history(community).await?;
+        phases.push(("read snapshot history", started.elapsed()));
+        let started = Instant::now();
+        for cell in &cells {
+            let past = history.get(&cell.treatment).map_or(&[][..], Vec::as_slice);
+            std::hint::black_box(decide(cell, past, min_patients));
+        }
+        phases.push(("decide against every past snapshot", started.elapsed()));
+        Ok(phases)
     }
 }

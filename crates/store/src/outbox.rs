@@ -82,6 +82,11 @@ pub enum OutboxKind {
     /// A local account voted in a poll of another instance (the status): one `Create(Note)`
     /// per choice, with the option's title as `name`, to the poll's author (Mastodon's shape).
     PollVote,
+    /// This instance's published evaluation cells of a community hosted elsewhere (the
+    /// target: its Group account) go to the community's instance, which combines them:
+    /// `cohort:EvaluationContribution` from the instance actor, rendered at send time from
+    /// the current snapshots (docs/EVALUATIONS.md "Across instances").
+    EvaluationContribution,
 }
 
 impl OutboxKind {
@@ -101,7 +106,7 @@ impl OutboxKind {
     }
 
     /// Every kind.
-    pub const ALL: [OutboxKind; 27] = [
+    pub const ALL: [OutboxKind; 28] = [
         OutboxKind::CreateStatus,
         OutboxKind::UpdateStatus,
         OutboxKind::DeleteStatus,
@@ -129,6 +134,7 @@ impl OutboxKind {
         OutboxKind::GroupFeature,
         OutboxKind::GroupUnfeature,
         OutboxKind::PollVote,
+        OutboxKind::EvaluationContribution,
     ];
 
     /// The stored name.
@@ -161,6 +167,7 @@ impl OutboxKind {
             OutboxKind::GroupFeature => "group_feature",
             OutboxKind::GroupUnfeature => "group_unfeature",
             OutboxKind::PollVote => "poll_vote",
+            OutboxKind::EvaluationContribution => "evaluation_contribution",
         }
     }
 

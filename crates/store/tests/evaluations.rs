@@ -477,3 +477,67 @@ async fn contributions_of_other_instances_are_added_per_treatment() {
     })
     .await;
 }
+
+/// The request path re-aggregates only when the version the triggers keep (migration 0022)
+/// moved: every kind of change aggregation reads must move it, or a request would keep
+/// showing a cell that the rules say must change.
+#[tokio::test]
+async fn every_change_aggregation_reads_is_seen_by_the_next_request() {
+    on_each_engine(|store| async move {
+        let owner = person(&store, "owner").await;
+        let group = community(&store, "diabetes", owner).await;
+        let shown = |store: Store| async move {
+            store
+                .community_aggregates(group.id, "cohort.example", K)
+                .await
+                .unwrap()
+                .cells
+                .iter()
+                .map(|c| c.patients)
+                .sum::<u64>()
+        };
+        let mut first = Vec::new();
+        for n in 0..K {
+            let p = member(&store, &group, &format!("p{n}")).await;
+            first.push((p, evaluate(&store, p, group.id, "metformin", "major").await));
+        }
+        assert_eq!(shown(store.clone()).await, K);
+        // Nothing changed: no refresh writes anything.
+        assert_eq!(
+            store
+                .refresh_aggregates_if_changed(group.id, K)
+                .await
+                .unwrap(),
+            0
+        );
+        // Memberships: k members leave, and the cell is withdrawn at the next request.
+        for (p, _) in &first {
+            assert!(store.leave_community(&group, *p).await.unwrap());
+        }
+        assert_eq!(shown(store.clone()).await, 0);
+        // Deletions: k new patients publish again, then delete their evaluations.
+        for n in 0..K {
+            let p = member(&store, &group, &format!("q{n}")).await;
+            let evaluation = evaluate(&store, p, group.id, "metformin", "none").await;
+            first.push((p, evaluation));
+        }
+        assert_eq!(shown(store.clone()).await, K);
+        for (p, evaluation) in &first[K as usize..] {
+            store.delete_evaluation(*p, *evaluation).await.unwrap();
+        }
+        assert_eq!(shown(store.clone()).await, 0);
+        // Suspensions: k others publish, then are suspended.
+        let mut third = Vec::new();
+        for n in 0..K {
+            let p = member(&store, &group, &format!("r{n}")).await;
+            evaluate(&store, p, group.id, "metformin", "slight").await;
+            third.push(p);
+        }
+        assert_eq!(shown(store.clone()).await, K);
+        for p in &third {
+            store.set_suspended(*p, true).await.unwrap();
+        }
+        assert_eq!(shown(store.clone()).await, 0);
+    })
+    .await;
+}

@@ -89,7 +89,11 @@ async fn aggregating_100000_evaluations_of_one_community() {
         );
         assert_eq!(written, 40);
 
-        // The request path when nothing changed: one signature query, then the snapshots.
+        for (phase, took) in store.aggregation_phases(community.id, 10).await.unwrap() {
+            println!("{engine}: phase {phase}: {took:?}");
+        }
+
+        // The request path when nothing changed: one version read, then the snapshots.
         let mut unchanged = Vec::new();
         for _ in 0..7 {
             let started = Instant::now();

@@ -105,10 +105,33 @@ async fn entitled(
     }
 }
 
+/// What the community publishes: for one hosted here, its own combined view; for one hosted
+/// elsewhere, the combined view its instance serves (fetched signed, checked against this
+/// instance's k, cached; nothing when it cannot be fetched and nothing is cached).
 async fn published(
     state: &ApiState,
     community: &CommunityRecord,
 ) -> ApiResult<CommunityAggregates> {
+    if !community.is_local() {
+        let Some(federation) = &state.federation else {
+            return Ok(CommunityAggregates {
+                cells: Vec::new(),
+                published_at: None,
+                instances: Vec::new(),
+            });
+        };
+        return match cohort_federation::aggregates::remote_aggregates(federation, community).await {
+            Ok(view) => Ok(view),
+            Err(e) => {
+                tracing::info!(community = %community.id, error = %e, "remote aggregates unavailable");
+                Ok(CommunityAggregates {
+                    cells: Vec::new(),
+                    published_at: None,
+                    instances: Vec::new(),
+                })
+            }
+        };
+    }
     Ok(state
         .store
         .community_aggregates(

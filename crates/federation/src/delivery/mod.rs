@@ -66,6 +66,9 @@ pub struct DeliveryConfig {
     pub lease: Duration,
     /// The `User-Agent` header.
     pub user_agent: String,
+    /// k of the evaluation aggregates: a contribution sends only this instance's cells that
+    /// still meet it.
+    pub aggregate_min_patients: u64,
 }
 
 impl DeliveryConfig {
@@ -81,6 +84,7 @@ impl DeliveryConfig {
             request_timeout: Duration::from_secs(10),
             poll_interval: Duration::from_secs(1),
             lease: Duration::from_secs(60),
+            aggregate_min_patients: cohort_health::DEFAULT_MIN_PATIENTS,
         }
     }
 }

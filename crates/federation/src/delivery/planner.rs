@@ -100,7 +100,8 @@ pub(crate) async fn candidate_domains(
         | OutboxKind::ModeratorDelete
         | OutboxKind::Flag
         | OutboxKind::ResolveReport
-        | OutboxKind::PollVote => {
+        | OutboxKind::PollVote
+        | OutboxKind::EvaluationContribution => {
             if let Some(domain) = relationship_domain(store, event).await? {
                 domains.insert(domain);
             }

@@ -319,6 +319,9 @@ async fn deliver_row(
     if matches!(event.kind, OutboxKind::Flag | OutboxKind::ResolveReport) {
         return instance_row(shared, row, &event, answered).await;
     }
+    if event.kind == OutboxKind::EvaluationContribution {
+        return contribution_row(shared, row, &event, answered).await;
+    }
     let Some(actor_id) = event.actor else {
         return Ok(finished());
     };
@@ -385,7 +388,9 @@ async fn deliver_row(
         | OutboxKind::PollVote => ctx.relationship(answered).await,
         OutboxKind::UpdateActor => ctx.actor_update(&actor.username, answered).await,
         OutboxKind::DeleteActor => ctx.actor_deletion(answered).await,
-        OutboxKind::Flag | OutboxKind::ResolveReport => Ok(finished()),
+        OutboxKind::Flag | OutboxKind::ResolveReport | OutboxKind::EvaluationContribution => {
+            Ok(finished())
+        }
     }
 }
 
@@ -434,6 +439,102 @@ async fn instance_row(
         signer,
     };
     ctx.moderation(&report, answered).await
+}
+
+/// This instance's evaluation cells of a community hosted on the row's domain, sent by the
+/// instance actor to the community's Group (and to no one else: the only candidate is the
+/// Group, and it must be on the row's domain). The cells are this instance's snapshots as
+/// they are now, under the current k.
+async fn contribution_row(
+    shared: &Shared,
+    row: &QueuedDelivery,
+    event: &OutboxEvent,
+    answered: &mut bool,
+) -> Result<RowResult, StoreError> {
+    let store = &shared.store;
+    let Some(group) = event.target_account else {
+        return Ok(finished());
+    };
+    let Some(community) = store.community_of_group(group).await? else {
+        return Ok(finished());
+    };
+    if community.is_local() || community.account.domain.as_ref() != Some(&row.domain) {
+        return Ok(finished());
+    }
+    let Some(recipient) = store.remote_recipients(&[group]).await?.into_iter().next() else {
+        return Ok(finished());
+    };
+    if recipient.party.domain.as_ref() != Some(&row.domain) {
+        return Ok(finished());
+    }
+    let Some((_, private_pem)) = store.instance_actor_keys().await? else {
+        tracing::error!(event = %event.id, "no instance actor key; the activity waits");
+        return Ok(RowResult::Retry("no instance actor key".into()));
+    };
+    let instance_actor = shared.config.urls.instance_actor();
+    let signer = match Signer::from_pem(&format!("{instance_actor}#main-key"), &private_pem) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            tracing::error!(event = %event.id, error = %e, "cannot sign as the instance actor; dropping it");
+            return Ok(finished());
+        }
+    };
+    let k = shared.config.aggregate_min_patients;
+    let (cells, _) = store.local_aggregates(community.id, k).await?;
+    let cells = match serde_json::to_value(&cells) {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::error!(event = %event.id, error = %e, "cannot render the cells; dropping it");
+            return Ok(finished());
+        }
+    };
+    let ctx = RowContext {
+        shared,
+        row,
+        event,
+        actor: ActorRef {
+            id: instance_actor,
+            followers: None,
+        },
+        // The instance, for the community: names no person; domain policy still applies.
+        party: Party {
+            id: event.id,
+            domain: None,
+            suspended: false,
+        },
+        activity_id: shared.config.urls.activity(event.id),
+        signer,
+    };
+    let facts = store
+        .domain_facts(std::slice::from_ref(&row.domain))
+        .await?;
+    let plan = plan_delivery(
+        &facts,
+        &Subject::Relationship {
+            from: &ctx.party,
+            to: &recipient,
+        },
+    );
+    if plan.permits.is_empty() {
+        shared.stats.denied.fetch_add(1, Ordering::Relaxed);
+        return Ok(finished());
+    }
+    let activity = render::evaluation_contribution(
+        &ctx.activity_id,
+        &ctx.actor,
+        &recipient.actor_uri,
+        cells,
+        k,
+        event.created_at,
+    );
+    ctx.spend(
+        plan.permits,
+        &activity,
+        false,
+        Completion::default(),
+        answered,
+    )
+    .await
 }
 
 struct RowContext<'a> {

@@ -11,7 +11,7 @@
 //! Mount with [`router`]; build the state with [`FederationState::new`].
 
 pub mod fetch;
-mod objects;
+pub(crate) mod objects;
 pub mod signature;
 
 use std::collections::HashMap;
@@ -61,6 +61,9 @@ pub struct FederationConfig {
     /// Who may send verified clinicians here direct messages unless they chose otherwise
     /// (`COHORT_CLINICIAN_DIRECT_MESSAGES`; applied to remote senders in the inbox).
     pub clinician_direct_messages: cohort_model::DirectMessagesFrom,
+    /// k of the evaluation aggregates (`COHORT_AGGREGATE_MIN_PATIENTS`): a received
+    /// contribution or a fetched combined view with a cell under it is refused.
+    pub aggregate_min_patients: u64,
 }
 
 impl FederationConfig {
@@ -78,6 +81,7 @@ impl FederationConfig {
             open_registrations: false,
             trusted_verifiers: None,
             clinician_direct_messages: cohort_model::DirectMessagesFrom::Everyone,
+            aggregate_min_patients: cohort_health::DEFAULT_MIN_PATIENTS,
         }
     }
 }
@@ -808,6 +812,7 @@ pub fn router(state: FederationState) -> Router {
         .route("/users/{name}/following", get(objects::following))
         .route("/users/{name}/collections/featured", get(objects::featured))
         .route("/users/{name}/moderators", get(objects::moderators))
+        .route("/users/{name}/aggregates", get(crate::aggregates::serve))
         .route("/inbox", post(crate::inbox::shared_inbox))
         .route("/users/{name}/inbox", post(crate::inbox::personal_inbox))
         .layer(axum::extract::DefaultBodyLimit::disable())

@@ -15,7 +15,7 @@ use crate::render::{self, AS_CONTEXT, NoteSource, PUBLIC, SECURITY_CONTEXT};
 
 const ACTIVITY_JSON: &str = "application/activity+json; charset=utf-8";
 
-fn activity_json(value: Value) -> Response {
+pub(crate) fn activity_json(value: Value) -> Response {
     (
         [(
             header::CONTENT_TYPE,
@@ -290,7 +290,7 @@ pub(crate) async fn actor(
 
 /// The viewer of a GET: `Some` when signed (verified), `None` when unsigned. A bad
 /// signature is refused (401).
-async fn viewer_of(
+pub(crate) async fn viewer_of(
     state: &FederationState,
     method: &Method,
     uri: &axum::http::Uri,

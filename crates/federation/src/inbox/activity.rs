@@ -307,6 +307,7 @@ pub const ACTIVITY_TYPES: &[&str] = &[
     "Block",
     "Move",
     "Flag",
+    "EvaluationContribution",
     "Add",
     "Remove",
     "View",

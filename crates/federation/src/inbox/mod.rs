@@ -132,6 +132,18 @@ async fn receive(
     if activity.is("Flag") {
         flag::admit(state, &activity, &signed.domain).await?;
     }
+    // 5c. Evaluation contributions: from an instance actor, for a community here with
+    // members on the sender's instance, every cell k-anonymous.
+    if activity.is(crate::aggregates::CONTRIBUTION) {
+        crate::aggregates::admit(
+            state,
+            &activity,
+            &body,
+            signed.key.is_instance,
+            &signed.domain,
+        )
+        .await?;
+    }
     let Some(activity_id) = activity.id.clone() else {
         return Err(Refusal::new(StatusCode::BAD_REQUEST, "no id"));
     };

@@ -86,6 +86,9 @@ pub(crate) async fn apply(state: &FederationState, item: &InboxItem) -> Result<(
         "Move" => move_actor(state, &activity, actor_uri, actor).await,
         "Flag" => super::flag::apply(state, &activity, actor_uri, actor).await,
         "Resolve" => super::flag::resolution(state, &activity, actor_uri).await,
+        crate::aggregates::CONTRIBUTION => {
+            crate::aggregates::apply(state, &activity, &item.activity_json, actor_uri).await
+        }
         other => {
             tracing::debug!(kind = other, "inbound activity type not handled");
             Ok(())

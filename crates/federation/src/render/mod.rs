@@ -186,6 +186,8 @@ pub struct Unaddressed {
     object_addressed: bool,
     followers: Option<String>,
     mentions: Vec<Mention>,
+    /// A `@context` other than [`context`] (Cohort's own activities add Cohort's terms).
+    own_context: Option<Value>,
 }
 
 impl Unaddressed {
@@ -200,6 +202,7 @@ impl Unaddressed {
             object_addressed: false,
             followers: actor.followers.clone(),
             mentions: Vec::new(),
+            own_context: None,
         }
     }
 
@@ -230,7 +233,10 @@ impl Unaddressed {
     pub fn addressed(&self, addressing: &Addressing) -> Value {
         let (to, cc) = audience_lists(addressing, self.followers.as_deref());
         let mut out = Map::new();
-        out.insert("@context".into(), context());
+        out.insert(
+            "@context".into(),
+            self.own_context.clone().unwrap_or_else(context),
+        );
         for (k, v) in &self.body {
             out.insert(k.clone(), v.clone());
         }
@@ -547,6 +553,26 @@ pub fn flag_to_community(
     f.body.insert("content".into(), json!(content));
     f.body.insert("audience".into(), json!(community));
     f
+}
+
+/// `EvaluationContribution` (a Cohort term): this instance's published, k-anonymous
+/// evaluation cells of a community hosted elsewhere, sent by the instance actor to the
+/// community's Group, which combines them with its own (see `crate::aggregates`).
+pub fn evaluation_contribution(
+    id: &str,
+    actor: &ActorRef,
+    group: &str,
+    cells: Value,
+    min_patients: u64,
+    published: i64,
+) -> Unaddressed {
+    let mut c = Unaddressed::new(crate::aggregates::CONTRIBUTION, id, actor, json!(group));
+    c.body.insert("cells".into(), cells);
+    c.body.insert("minPatients".into(), json!(min_patients));
+    c.body
+        .insert("published".into(), json!(timestamp(published)));
+    c.own_context = Some(crate::aggregates::context());
+    c
 }
 
 /// `Resolve` of a received `Flag` (Lemmy's report resolution), telling the instance that

@@ -1,0 +1,102 @@
+-- Evaluation aggregates: cheap change detection, and aggregates across instances (issue 10).
+-- Keep in step with ../postgres/0022_aggregate_federation.sql.
+
+-- A counter per community, bumped by the triggers below whenever a row that aggregation
+-- reads changes (an evaluation or its side effects, a membership, an account's suspension).
+-- A refresh reads it before reading the evaluations and records it; a request that finds
+-- the same version reads the published snapshots without re-aggregating. No foreign key:
+-- a community's deletion cascades to its members, whose triggers still bump (an orphan row
+-- of two integers is harmless).
+CREATE TABLE evaluation_aggregate_inputs (
+    community_id INTEGER PRIMARY KEY,
+    version      BIGINT  NOT NULL
+);
+
+CREATE TRIGGER evaluations_aggregate_insert AFTER INSERT ON evaluations
+WHEN NEW.community_id IS NOT NULL
+BEGIN
+    INSERT INTO evaluation_aggregate_inputs (community_id, version) VALUES (NEW.community_id, 1)
+        ON CONFLICT (community_id) DO UPDATE SET version = evaluation_aggregate_inputs.version + 1;
+END;
+
+CREATE TRIGGER evaluations_aggregate_update AFTER UPDATE ON evaluations
+BEGIN
+    INSERT INTO evaluation_aggregate_inputs (community_id, version)
+        SELECT c, 1 FROM (SELECT OLD.community_id AS c UNION SELECT NEW.community_id AS c)
+        WHERE c IS NOT NULL
+        ON CONFLICT (community_id) DO UPDATE SET version = evaluation_aggregate_inputs.version + 1;
+END;
+
+CREATE TRIGGER evaluations_aggregate_delete AFTER DELETE ON evaluations
+WHEN OLD.community_id IS NOT NULL
+BEGIN
+    INSERT INTO evaluation_aggregate_inputs (community_id, version) VALUES (OLD.community_id, 1)
+        ON CONFLICT (community_id) DO UPDATE SET version = evaluation_aggregate_inputs.version + 1;
+END;
+
+CREATE TRIGGER evaluation_side_effects_aggregate_insert AFTER INSERT ON evaluation_side_effects
+BEGIN
+    INSERT INTO evaluation_aggregate_inputs (community_id, version)
+        SELECT community_id, 1 FROM evaluations WHERE id = NEW.evaluation_id AND community_id IS NOT NULL
+        ON CONFLICT (community_id) DO UPDATE SET version = evaluation_aggregate_inputs.version + 1;
+END;
+
+CREATE TRIGGER evaluation_side_effects_aggregate_delete AFTER DELETE ON evaluation_side_effects
+BEGIN
+    INSERT INTO evaluation_aggregate_inputs (community_id, version)
+        SELECT community_id, 1 FROM evaluations WHERE id = OLD.evaluation_id AND community_id IS NOT NULL
+        ON CONFLICT (community_id) DO UPDATE SET version = evaluation_aggregate_inputs.version + 1;
+END;
+
+CREATE TRIGGER community_members_aggregate_insert AFTER INSERT ON community_members
+BEGIN
+    INSERT INTO evaluation_aggregate_inputs (community_id, version) VALUES (NEW.community_id, 1)
+        ON CONFLICT (community_id) DO UPDATE SET version = evaluation_aggregate_inputs.version + 1;
+END;
+
+CREATE TRIGGER community_members_aggregate_update AFTER UPDATE ON community_members
+BEGIN
+    INSERT INTO evaluation_aggregate_inputs (community_id, version)
+        SELECT c, 1 FROM (SELECT OLD.community_id AS c UNION SELECT NEW.community_id AS c)
+        WHERE c IS NOT NULL
+        ON CONFLICT (community_id) DO UPDATE SET version = evaluation_aggregate_inputs.version + 1;
+END;
+
+CREATE TRIGGER community_members_aggregate_delete AFTER DELETE ON community_members
+BEGIN
+    INSERT INTO evaluation_aggregate_inputs (community_id, version) VALUES (OLD.community_id, 1)
+        ON CONFLICT (community_id) DO UPDATE SET version = evaluation_aggregate_inputs.version + 1;
+END;
+
+CREATE TRIGGER accounts_aggregate_suspension AFTER UPDATE OF suspended_at ON accounts
+WHEN OLD.suspended_at IS NOT NEW.suspended_at
+BEGIN
+    INSERT INTO evaluation_aggregate_inputs (community_id, version)
+        SELECT community_id, 1 FROM community_members WHERE account_id = NEW.id
+        ON CONFLICT (community_id) DO UPDATE SET version = evaluation_aggregate_inputs.version + 1;
+END;
+
+-- The combined view of a community hosted elsewhere, as fetched from its instance
+-- (`/users/NAME/aggregates`), cached: the `cells` are cohort_health::CellView JSON, checked
+-- k-anonymous on arrival.
+CREATE TABLE remote_evaluation_aggregates (
+    community_id INTEGER PRIMARY KEY REFERENCES communities (id) ON DELETE CASCADE,
+    cells        TEXT    NOT NULL,
+    instances    TEXT    NOT NULL,             -- JSON array of domains
+    published_at BIGINT,
+    fetched_at   BIGINT  NOT NULL
+);
+
+-- When a local community's Group last posted its aggregates summary Note (at most one a day).
+ALTER TABLE evaluation_aggregate_state ADD COLUMN summary_posted_at BIGINT;
+
+-- The community of a side effect's evaluation, kept beside it (written with the side effects,
+-- which are rewritten whenever their evaluation changes) so that aggregation reads a
+-- community's side effects as one index range, without a join per row. A membership's state
+-- is likewise read from an index.
+ALTER TABLE evaluation_side_effects ADD COLUMN community_id INTEGER;
+UPDATE evaluation_side_effects SET community_id =
+    (SELECT e.community_id FROM evaluations e WHERE e.id = evaluation_side_effects.evaluation_id);
+CREATE INDEX evaluation_side_effects_aggregate
+    ON evaluation_side_effects (community_id, evaluation_id, severity, name);
+CREATE INDEX community_members_aggregate ON community_members (community_id, account_id, state);
