@@ -246,6 +246,22 @@ impl Instance {
         access
     }
 
+    /// The account signed in with `token` looks `acct` (`user@host`) up through WebFinger and
+    /// follows it; returns the remote account's id here. Settle the network for the follow
+    /// to be accepted.
+    pub async fn follow_remote(&self, token: &str, acct: &str) -> String {
+        let (status, account) = self
+            .get(&format!("/api/v1/accounts/lookup?acct={acct}"), Some(token))
+            .await;
+        assert_eq!(status, 200, "lookup of {acct}: {account}");
+        let id = account["id"].as_str().expect("an account id").to_owned();
+        let (status, relationship) = self
+            .post(&format!("/api/v1/accounts/{id}/follow"), Some(token), &[])
+            .await;
+        assert_eq!(status, 200, "follow of {acct}: {relationship}");
+        id
+    }
+
     /// GET with an optional token; returns status and JSON (Null if not JSON).
     pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
         let mut request = self.http.get(self.url(path));

@@ -636,22 +636,8 @@ async fn a_post_with_media_federates_as_documents_and_its_remote_media_is_served
         let stranger = beta.sign_in("stranger", "read").await;
 
         // Bob on beta follows pat on alpha.
-        let (status, pat_on_beta) = beta
-            .get(
-                &format!("/api/v1/accounts/lookup?acct=pat@{}", alpha.domain),
-                Some(&bob),
-            )
+        beta.follow_remote(&bob, &format!("pat@{}", alpha.domain))
             .await;
-        assert_eq!(status, 200, "{pat_on_beta}");
-        let pat_on_beta = pat_on_beta["id"].as_str().unwrap().to_owned();
-        let (status, _) = beta
-            .post(
-                &format!("/api/v1/accounts/{pat_on_beta}/follow"),
-                Some(&bob),
-                &[],
-            )
-            .await;
-        assert_eq!(status, 200);
         settle(&[&alpha, &beta]).await;
 
         let (_, media) = upload(

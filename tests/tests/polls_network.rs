@@ -29,21 +29,8 @@ async fn a_vote_in_a_remote_poll_is_counted_by_its_origin_and_the_counts_come_ba
         let bob = beta.sign_in("bob", "read write follow").await;
 
         // Bob follows pat across instances, then pat asks.
-        let (_, remote_pat) = beta
-            .get(
-                &format!("/api/v1/accounts/lookup?acct=pat@{}", alpha.domain),
-                Some(&bob),
-            )
+        beta.follow_remote(&bob, &format!("pat@{}", alpha.domain))
             .await;
-        let pat_on_beta = remote_pat["id"].as_str().unwrap().to_owned();
-        let (status, _) = beta
-            .post(
-                &format!("/api/v1/accounts/{pat_on_beta}/follow"),
-                Some(&bob),
-                &[],
-            )
-            .await;
-        assert_eq!(status, 200);
         settle(&[&alpha, &beta]).await;
         let (status, asked) = alpha
             .post(

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 use cohort_moderation::Category;
 use cohort_screening::titles::TitleScreen;
-use cohort_store::{AccountRecord, NewReport, now_ms};
+use cohort_store::{AccountRecord, now_ms};
 
 use crate::error::ApiResult;
 use crate::state::ApiState;
@@ -47,28 +47,17 @@ pub async fn flag_title_claims(
         if state.store.title_flagged(account.id, &claim.title).await? {
             continue;
         }
-        let category = Category::ClinicianImpersonation;
         let report = state
             .store
-            .create_report(&NewReport {
-                reporter: None,
-                target: account.id,
-                status_ids: Vec::new(),
-                comment: format!(
+            .create_report(&cohort_moderation::automatic_report(
+                Category::ClinicianImpersonation,
+                account.id,
+                Vec::new(),
+                format!(
                     "Automatic: the profile claims the clinical title \"{}\" but the account is not a verified clinician.",
                     claim.matched
                 ),
-                category: category.as_str().to_owned(),
-                priority: category.priority(),
-                rule_ids: Vec::new(),
-                forward: false,
-                forward_comment: None,
-                forward_domains: Vec::new(),
-                comment_phi_reason: None,
-                origin_domain: None,
-                uri: None,
-                origin_actor: None,
-            })
+            ))
             .await?;
         if state
             .store

@@ -23,7 +23,7 @@ use cohort_policy::{
     crisis_report_comment, urgent_questions_leave_public_threads,
 };
 use cohort_screening::urgent::{UrgentFinding, UrgentLabel, UrgentRouter};
-use cohort_store::{AccountRecord, NewReport, StatusRecord, now_ms};
+use cohort_store::{AccountRecord, StatusRecord, now_ms};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -184,23 +184,12 @@ async fn file_crisis_report(
     pending: &PendingReport,
     status: Option<Id>,
 ) {
-    let category = cohort_moderation::Category::SelfHarm;
-    let report = NewReport {
-        reporter: None,
-        target: author,
-        status_ids: status.filter(|_| pending.attach).into_iter().collect(),
-        comment: crisis_report_comment(&pending.finding, pending.outcome),
-        category: category.as_str().to_owned(),
-        priority: category.priority(),
-        rule_ids: Vec::new(),
-        forward: false,
-        forward_comment: None,
-        comment_phi_reason: None,
-        origin_domain: None,
-        uri: None,
-        origin_actor: None,
-        forward_domains: Vec::new(),
-    };
+    let report = cohort_moderation::automatic_report(
+        cohort_moderation::Category::SelfHarm,
+        author,
+        status.filter(|_| pending.attach).into_iter().collect(),
+        crisis_report_comment(&pending.finding, pending.outcome),
+    );
     if let Err(e) = state
         .store
         .create_urgent_report(author, &pending.fingerprint, "crisis", &report)

@@ -220,6 +220,32 @@ impl FromStr for Severity {
     }
 }
 
+/// A report the instance files itself (the impersonation guard, the urgent-question
+/// router): no reporter, never forwarded, with the category's priority.
+pub fn automatic_report(
+    category: Category,
+    target: cohort_model::Id,
+    status_ids: Vec<cohort_model::Id>,
+    comment: String,
+) -> cohort_store::NewReport {
+    cohort_store::NewReport {
+        reporter: None,
+        target,
+        status_ids,
+        comment,
+        category: category.as_str().to_owned(),
+        priority: category.priority(),
+        rule_ids: Vec::new(),
+        forward: false,
+        forward_comment: None,
+        forward_domains: Vec::new(),
+        comment_phi_reason: None,
+        origin_domain: None,
+        uri: None,
+        origin_actor: None,
+    }
+}
+
 /// Longest appeal of a strike, in characters (Mastodon's limit).
 pub const MAX_APPEAL_CHARS: usize = 2000;
 

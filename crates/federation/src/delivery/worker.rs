@@ -409,17 +409,9 @@ async fn instance_row(
     let Some(report) = report else {
         return Ok(finished());
     };
-    let Some((_, private_pem)) = shared.store.instance_actor_keys().await? else {
-        tracing::error!(event = %event.id, "no instance actor key; the activity waits");
-        return Ok(RowResult::Retry("no instance actor key".into()));
-    };
-    let instance_actor = shared.config.urls.instance_actor();
-    let signer = match Signer::from_pem(&format!("{instance_actor}#main-key"), &private_pem) {
-        Ok(s) => Arc::new(s),
-        Err(e) => {
-            tracing::error!(event = %event.id, error = %e, "cannot sign as the instance actor; dropping it");
-            return Ok(finished());
-        }
+    let (instance_actor, signer) = match instance_signer(shared, event).await? {
+        Ok(signing) => signing,
+        Err(outcome) => return Ok(outcome),
     };
     let ctx = RowContext {
         shared,
@@ -439,6 +431,26 @@ async fn instance_row(
         signer,
     };
     ctx.moderation(&report, answered).await
+}
+
+/// The instance actor's id and signer; without them, what becomes of the row (it waits for
+/// a key, or is dropped if the key cannot sign).
+async fn instance_signer(
+    shared: &Shared,
+    event: &OutboxEvent,
+) -> Result<Result<(String, Arc<Signer>), RowResult>, StoreError> {
+    let Some((_, private_pem)) = shared.store.instance_actor_keys().await? else {
+        tracing::error!(event = %event.id, "no instance actor key; the activity waits");
+        return Ok(Err(RowResult::Retry("no instance actor key".into())));
+    };
+    let instance_actor = shared.config.urls.instance_actor();
+    match Signer::from_pem(&format!("{instance_actor}#main-key"), &private_pem) {
+        Ok(signer) => Ok(Ok((instance_actor, Arc::new(signer)))),
+        Err(e) => {
+            tracing::error!(event = %event.id, error = %e, "cannot sign as the instance actor; dropping it");
+            Ok(Err(finished()))
+        }
+    }
 }
 
 /// This instance's evaluation cells of a community hosted on the row's domain, sent by the
@@ -467,17 +479,9 @@ async fn contribution_row(
     if recipient.party.domain.as_ref() != Some(&row.domain) {
         return Ok(finished());
     }
-    let Some((_, private_pem)) = store.instance_actor_keys().await? else {
-        tracing::error!(event = %event.id, "no instance actor key; the activity waits");
-        return Ok(RowResult::Retry("no instance actor key".into()));
-    };
-    let instance_actor = shared.config.urls.instance_actor();
-    let signer = match Signer::from_pem(&format!("{instance_actor}#main-key"), &private_pem) {
-        Ok(s) => Arc::new(s),
-        Err(e) => {
-            tracing::error!(event = %event.id, error = %e, "cannot sign as the instance actor; dropping it");
-            return Ok(finished());
-        }
+    let (instance_actor, signer) = match instance_signer(shared, event).await? {
+        Ok(signing) => signing,
+        Err(outcome) => return Ok(outcome),
     };
     let k = shared.config.aggregate_min_patients;
     let (cells, _) = store.local_aggregates(community.id, k).await?;

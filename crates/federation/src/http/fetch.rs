@@ -129,106 +129,44 @@ impl Fetcher {
         url: &str,
         require_id_on_host: bool,
     ) -> Result<Value, FetchError> {
-        let mut current = Url::parse(url).map_err(|_| FetchError::Refused(url.to_owned()))?;
-        for _ in 0..4 {
-            self.check_url(&current)?;
-            let response = self.signed_get(&current).await?;
-            let status = response.status();
-            if status.is_redirection() {
-                let location = response
-                    .headers()
-                    .get(reqwest::header::LOCATION)
-                    .and_then(|v| v.to_str().ok())
-                    .ok_or_else(|| FetchError::Document(current.to_string(), "redirect".into()))?;
-                current = current
-                    .join(location)
-                    .map_err(|_| FetchError::Refused(location.to_owned()))?;
-                continue;
-            }
-            if !status.is_success() {
-                return Err(FetchError::Status {
-                    url: current.to_string(),
-                    status: status.as_u16(),
-                });
-            }
-            let body = read_limited(response, MAX_FETCH_BYTES).await?;
-            let value: Value = serde_json::from_slice(&body)
-                .map_err(|e| FetchError::Document(current.to_string(), e.to_string()))?;
-            if !value.is_object() {
-                return Err(FetchError::Document(
-                    current.to_string(),
-                    "not an object".into(),
-                ));
-            }
-            let id_host = value
-                .get("id")
-                .and_then(Value::as_str)
-                .and_then(|id| Url::parse(id).ok())
-                .map(|u| authority(&u));
-            if require_id_on_host && id_host.as_deref() != Some(authority(&current).as_str()) {
-                return Err(FetchError::Document(
-                    current.to_string(),
-                    "id is not on the host it was fetched from".into(),
-                ));
-            }
-            return Ok(value);
+        let (at, response) = self
+            .get_following_redirects(url, ACCEPT_ACTIVITY, Some(&self.signer))
+            .await?;
+        let body = read_limited(response, MAX_FETCH_BYTES).await?;
+        let value: Value = serde_json::from_slice(&body)
+            .map_err(|e| FetchError::Document(at.to_string(), e.to_string()))?;
+        if !value.is_object() {
+            return Err(FetchError::Document(at.to_string(), "not an object".into()));
         }
-        Err(FetchError::Document(
-            url.to_owned(),
-            "too many redirects".into(),
-        ))
+        let id_host = value
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(|id| Url::parse(id).ok())
+            .map(|u| authority(&u));
+        if require_id_on_host && id_host.as_deref() != Some(authority(&at).as_str()) {
+            return Err(FetchError::Document(
+                at.to_string(),
+                "id is not on the host it was fetched from".into(),
+            ));
+        }
+        Ok(value)
     }
 
-    /// GETs a public text document (a shared blocklist) through the same guarded client:
-    /// https (http only with loopback federation on), a host name, the resolver's address
-    /// checks, at most three redirects each checked again, at most `max_bytes`. Unsigned:
-    /// such lists are public, and many are served by plain web servers.
+    /// GETs a public text document (a shared blocklist) through the same guarded client, at
+    /// most `max_bytes`. Unsigned: such lists are public, and many are served by plain web
+    /// servers.
     pub async fn fetch_text(&self, url: &str, max_bytes: usize) -> Result<String, FetchError> {
-        let mut current = Url::parse(url).map_err(|_| FetchError::Refused(url.to_owned()))?;
-        for _ in 0..4 {
-            self.check_url(&current)?;
-            let response = self
-                .client
-                .get(current.clone())
-                .header(
-                    reqwest::header::ACCEPT,
-                    "text/csv, text/plain;q=0.9, */*;q=0.1",
-                )
-                .send()
-                .await
-                .map_err(|e| FetchError::Http(e.to_string()))?;
-            let status = response.status();
-            if status.is_redirection() {
-                let location = response
-                    .headers()
-                    .get(reqwest::header::LOCATION)
-                    .and_then(|v| v.to_str().ok())
-                    .ok_or_else(|| FetchError::Document(current.to_string(), "redirect".into()))?;
-                current = current
-                    .join(location)
-                    .map_err(|_| FetchError::Refused(location.to_owned()))?;
-                continue;
-            }
-            if !status.is_success() {
-                return Err(FetchError::Status {
-                    url: current.to_string(),
-                    status: status.as_u16(),
-                });
-            }
-            let body = read_limited(response, max_bytes).await?;
-            return String::from_utf8(body)
-                .map_err(|_| FetchError::Document(current.to_string(), "not UTF-8 text".into()));
-        }
-        Err(FetchError::Document(
-            url.to_owned(),
-            "too many redirects".into(),
-        ))
+        let (at, response) = self
+            .get_following_redirects(url, "text/csv, text/plain;q=0.9, */*;q=0.1", None)
+            .await?;
+        let body = read_limited(response, max_bytes).await?;
+        String::from_utf8(body)
+            .map_err(|_| FetchError::Document(at.to_string(), "not UTF-8 text".into()))
     }
 
     /// GETs a remote post's media file, signed by the instance actor or `on_behalf_of` a
-    /// local account (an origin serves the media of a followers-only post only to a follower),
-    /// following redirects with the same checks. Only image, video and audio types are
-    /// taken, and at most `max_bytes`.
+    /// local account (an origin serves the media of a followers-only post only to a follower).
+    /// Only image, video and audio types are taken, and at most `max_bytes`.
     pub async fn fetch_media(
         &self,
         url: &str,
@@ -236,10 +174,60 @@ impl Fetcher {
         on_behalf_of: Option<&Signer>,
     ) -> Result<FetchedMedia, FetchError> {
         let signer = on_behalf_of.unwrap_or(&self.signer);
+        let (at, response) = self
+            .get_following_redirects(url, "*/*", Some(signer))
+            .await?;
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .unwrap_or_default();
+        if !["image/", "video/", "audio/"]
+            .iter()
+            .any(|prefix| content_type.starts_with(prefix))
+        {
+            return Err(FetchError::Document(
+                at.to_string(),
+                format!("not a media type: {content_type:?}"),
+            ));
+        }
+        let bytes = read_limited(response, max_bytes).await?;
+        Ok(FetchedMedia {
+            content_type,
+            bytes,
+        })
+    }
+
+    /// GETs `url`, following at most three redirects itself: each hop is checked
+    /// ([`Fetcher::check_url`], then the resolver's address checks) and, when `signer` is
+    /// given, signed again for its own host and path. Returns where it ended and the
+    /// successful response; any other status is an error.
+    async fn get_following_redirects(
+        &self,
+        url: &str,
+        accept: &str,
+        signer: Option<&Signer>,
+    ) -> Result<(Url, reqwest::Response), FetchError> {
         let mut current = Url::parse(url).map_err(|_| FetchError::Refused(url.to_owned()))?;
         for _ in 0..4 {
             self.check_url(&current)?;
-            let response = self.signed_get_with(&current, "*/*", signer).await?;
+            let response = match signer {
+                Some(signer) => self.signed_get(&current, accept, signer).await?,
+                None => self
+                    .client
+                    .get(current.clone())
+                    .header(reqwest::header::ACCEPT, accept)
+                    .send()
+                    .await
+                    .map_err(|e| FetchError::Http(e.to_string()))?,
+            };
             let status = response.status();
             if status.is_redirection() {
                 let location = response
@@ -258,32 +246,7 @@ impl Fetcher {
                     status: status.as_u16(),
                 });
             }
-            let content_type = response
-                .headers()
-                .get(reqwest::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| {
-                    v.split(';')
-                        .next()
-                        .unwrap_or("")
-                        .trim()
-                        .to_ascii_lowercase()
-                })
-                .unwrap_or_default();
-            if !["image/", "video/", "audio/"]
-                .iter()
-                .any(|prefix| content_type.starts_with(prefix))
-            {
-                return Err(FetchError::Document(
-                    current.to_string(),
-                    format!("not a media type: {content_type:?}"),
-                ));
-            }
-            let bytes = read_limited(response, max_bytes).await?;
-            return Ok(FetchedMedia {
-                content_type,
-                bytes,
-            });
+            return Ok((current, response));
         }
         Err(FetchError::Document(
             url.to_owned(),
@@ -291,12 +254,7 @@ impl Fetcher {
         ))
     }
 
-    async fn signed_get(&self, url: &Url) -> Result<reqwest::Response, FetchError> {
-        self.signed_get_with(url, ACCEPT_ACTIVITY, &self.signer)
-            .await
-    }
-
-    async fn signed_get_with(
+    async fn signed_get(
         &self,
         url: &Url,
         accept: &str,

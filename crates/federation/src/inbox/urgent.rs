@@ -14,7 +14,7 @@ use cohort_policy::{
     direct_messages_respect_professional_boundaries,
 };
 use cohort_screening::urgent::UrgentRouter;
-use cohort_store::{NewReport, now_ms};
+use cohort_store::now_ms;
 
 use super::process::Result;
 use crate::http::FederationState;
@@ -149,12 +149,11 @@ async fn try_report_crisis(
         return Ok(());
     }
     let attach = visibility != Visibility::Direct;
-    let category = cohort_moderation::Category::SelfHarm;
-    let report = NewReport {
-        reporter: None,
-        target: author,
-        status_ids: if attach { vec![status] } else { Vec::new() },
-        comment: crisis_report_comment(
+    let report = cohort_moderation::automatic_report(
+        cohort_moderation::Category::SelfHarm,
+        author,
+        if attach { vec![status] } else { Vec::new() },
+        crisis_report_comment(
             &finding,
             if attach {
                 "A post from another instance (attached)."
@@ -162,17 +161,7 @@ async fn try_report_crisis(
                 "A direct message from another instance to a clinician or institution here."
             },
         ),
-        category: category.as_str().to_owned(),
-        priority: category.priority(),
-        rule_ids: Vec::new(),
-        forward: false,
-        forward_comment: None,
-        comment_phi_reason: None,
-        origin_domain: None,
-        uri: None,
-        origin_actor: None,
-        forward_domains: Vec::new(),
-    };
+    );
     store
         .create_urgent_report(author, &format!("uri:{uri}"), "crisis", &report)
         .await?;
