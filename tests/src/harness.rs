@@ -254,7 +254,10 @@ impl Instance {
             .get(&format!("/api/v1/accounts/lookup?acct={acct}"), Some(token))
             .await;
         assert_eq!(status, 200, "lookup of {acct}: {account}");
-        let id = account["id"].as_str().expect("an account id").to_owned();
+        let id = account["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no account id for {acct}: {account}"))
+            .to_owned();
         let (status, relationship) = self
             .post(&format!("/api/v1/accounts/{id}/follow"), Some(token), &[])
             .await;
