@@ -981,8 +981,15 @@ async fn polls_federate_as_questions_and_remote_votes_are_counted_through_the_re
             &json!({"choices": [0]}),
         )
         .await;
-        assert_eq!(code, 422, "{body}");
-        assert!(error_of(&body).contains("other instances"));
+        // A vote in a remote poll is counted here at once and queued for the poll's origin.
+        assert_eq!(code, 200, "{body}");
+        assert_eq!(body["voted"], true);
+        assert_eq!(body["own_votes"], json!([0]));
+        assert_eq!(
+            body["options"],
+            json!([{"title": "East", "votes_count": 3}, {"title": "West", "votes_count": 5}])
+        );
+        assert_eq!(body["voters_count"], 8);
 
         // The status as ActivityPub: a Question with the counts as replies.
         // Fetched signed by another instance (authorized fetch).
