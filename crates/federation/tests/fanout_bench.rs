@@ -70,11 +70,13 @@ async fn fan_out_to_10k_followers_on_500_instances() {
             })
         };
 
+        let cpu_before = process_cpu_seconds();
         let start = Instant::now();
         delivery.plan_pending().await.unwrap();
         let planned = start.elapsed();
         let stats = delivery.run_until_idle().await.unwrap();
         let total = start.elapsed();
+        let cpu = process_cpu_seconds() - cpu_before;
         sampling.store(false, std::sync::atomic::Ordering::Relaxed);
         let rss_peak = sampler.await.unwrap().max(vm_rss_kib());
         let rss_after = vm_rss_kib();
@@ -94,6 +96,8 @@ async fn fan_out_to_10k_followers_on_500_instances() {
              deliveries/s: {:.0} (sending phase), {:.0} (end to end)\n  \
              bare RSA-2048 signing (aws-lc-rs, 1 thread): {:.0} signatures/s\n  \
              => delivery runs at {:.1}% of one core's signing rate (target: 80%)\n  \
+             CPU: {cpu:.2} s of this process's CPU time, {:.2} cores busy on average \
+             (the fake inboxes included)\n  \
              RSS (VmRSS): {rss_before} KiB before, {rss_peak} KiB peak during, \
              {rss_after} KiB after the fan-out",
             INSTANCES * FOLLOWERS_PER_INSTANCE,
@@ -105,9 +109,30 @@ async fn fan_out_to_10k_followers_on_500_instances() {
             INSTANCES as f64 / total.as_secs_f64(),
             sign_rate,
             100.0 * (INSTANCES as f64 / send_phase.as_secs_f64()) / sign_rate,
+            cpu / total.as_secs_f64(),
         );
     })
     .await;
+}
+
+/// User plus system CPU time this process has used, in seconds (`/proc/self/stat`; 0
+/// elsewhere): tells a fan-out that waits (latency-bound) from one that computes.
+fn process_cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    let ticks: f64 = fields
+        .get(11..13)
+        .map(|t| t.iter().filter_map(|v| v.parse::<f64>().ok()).sum())
+        .unwrap_or(0.0);
+    // Clock ticks are 100 per second on Linux.
+    ticks / 100.0
 }
 
 /// This process's resident set size in KiB (`VmRSS` of /proc/self/status; 0 elsewhere).

@@ -6,8 +6,9 @@
 mod common;
 
 use cohort_model::{Domain, Visibility};
+use cohort_policy::{DomainDecision, Rule};
 use cohort_store::testing::on_each_engine;
-use cohort_store::{UNREACHABLE_AFTER_MS, backoff_ms, now_ms};
+use cohort_store::{DeliveryCompletion, UNREACHABLE_AFTER_MS, backoff_ms, now_ms};
 use common::{FakeInboxes, Local, follows, remote};
 
 #[tokio::test]
@@ -132,6 +133,106 @@ async fn failures_back_off_and_after_three_days_mark_the_domain_unreachable_unti
             (state.fail_count, state.queued, state.unreachable_since),
             (0, 0, None)
         );
+    })
+    .await;
+}
+
+/// The delivery lanes complete their rows together (`complete_deliveries`, a few multi-row
+/// statements per batch): every row leaves the queue, each domain's decision and inbox are
+/// recorded once (the last decision for a domain stands), and a failing domain that answered
+/// ends its failure run while the others keep theirs.
+#[tokio::test]
+async fn rows_completed_together_leave_the_queue_with_their_decisions_and_inboxes_recorded() {
+    on_each_engine(|store| async move {
+        let net = FakeInboxes::start().await;
+        let local = Local::new(store.clone());
+        let pat = local.account("pat", &net).await;
+        let mut domains = Vec::new();
+        for i in 0..3 {
+            let d = net.domain(&format!("c{i}"));
+            let r = remote(&store, "bob", &d, true).await;
+            follows(&store, r, pat).await;
+            domains.push(d);
+        }
+        let status = local.post(pat, Visibility::Public, "x").await;
+        local.delivery().plan_pending().await.unwrap();
+        let now = now_ms();
+        // c0 and c1 were failing; only c0 answers now.
+        for d in &domains[..2] {
+            store
+                .record_domain_failure(d, now, "HTTP 503")
+                .await
+                .unwrap();
+        }
+        let queued = store
+            .queued_deliveries_of_domains(&domains, 10)
+            .await
+            .unwrap();
+        let completion = |d: &Domain, rule: Rule, answered: bool| DeliveryCompletion {
+            domain: d.clone(),
+            event: queued[d][0].event_id,
+            status: Some(status),
+            decisions: vec![DomainDecision {
+                domain: d.clone(),
+                allowed: true,
+                rule,
+            }],
+            delivered_inboxes: vec![format!("http://{d}/inbox")],
+            answered,
+        };
+        store
+            .complete_deliveries(&[
+                completion(&domains[0], Rule::AuthorSeesOwn, true),
+                completion(&domains[1], Rule::OpenAudience, false),
+                completion(&domains[2], Rule::OpenAudience, true),
+                // The same row again, decided by another rule: one decision stands, the last.
+                completion(&domains[0], Rule::OpenAudience, true),
+            ])
+            .await
+            .unwrap();
+
+        assert_eq!(store.delivery_queue_len().await.unwrap(), 0);
+        let decisions = store.audience_decisions_for_status(status).await.unwrap();
+        let decided: Vec<(&str, &str)> = decisions
+            .iter()
+            .map(|d| (d.domain.as_str(), d.rule.as_str()))
+            .collect();
+        let open = Rule::OpenAudience.as_str();
+        assert_eq!(
+            decided,
+            vec![
+                (domains[0].as_str(), open),
+                (domains[1].as_str(), open),
+                (domains[2].as_str(), open)
+            ]
+        );
+        let inboxes: Vec<String> = store
+            .recorded_inboxes(status)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.inbox)
+            .collect();
+        assert_eq!(
+            inboxes,
+            domains
+                .iter()
+                .map(|d| format!("http://{d}/inbox"))
+                .collect::<Vec<_>>()
+        );
+        let c0 = store
+            .domain_delivery_state(&domains[0])
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((c0.fail_count, c0.failing_since), (0, None), "c0 answered");
+        let c1 = store
+            .domain_delivery_state(&domains[1])
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(c1.fail_count, 1, "c1 did not answer: still failing");
+        assert!(c1.failing_since.is_some());
     })
     .await;
 }

@@ -18,7 +18,7 @@
 //! re-plans each activity at send time for its domain only, so a post to 10,000 followers on
 //! 500 instances loads 20 followers per worker, not 10,000).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use cohort_model::{Domain, Id};
 use cohort_policy::{DomainDecision, FactSet, PostFacts, Recipient};
@@ -26,7 +26,7 @@ use sqlx::Row;
 
 use crate::outbox::OutboxEvent;
 use crate::row::{id, id_from};
-use crate::sql::{IN_LIST_CHUNK, placeholders};
+use crate::sql::{IN_LIST_CHUNK, MULTI_ROW_CHUNK, placeholders, value_rows};
 use crate::{Engine, OutboxKind, Store, StoreError, now_ms};
 
 /// How long before the cursor the planner looks again for late-committing events (ids are
@@ -921,53 +921,110 @@ impl Store {
             return Ok(());
         }
         let now = now_ms();
-        let mut tx = self.writer().begin().await?;
+        // Multi-row statements, a few per chunk of rows, not a few per row: on SQLite every
+        // statement is a round trip to the connection's thread, which a fan-out to hundreds of
+        // domains would otherwise pay hundreds of times per commit.
+        // One decision per (status, domain): the last one stands (PostgreSQL refuses an
+        // upsert that touches the same row twice in one statement).
+        let mut decisions: BTreeMap<(Id, &str), &DomainDecision> = BTreeMap::new();
+        let mut delivered: BTreeSet<(Id, &str, &str)> = BTreeSet::new();
         for row in rows {
             if let Some(status) = row.status {
                 for d in &row.decisions {
-                    sqlx::query(
-                        "INSERT INTO audience_decisions (status_id, domain, allowed, rule, decided_at) \
-                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (status_id, domain) DO UPDATE SET \
-                         allowed = excluded.allowed, rule = excluded.rule, decided_at = excluded.decided_at",
-                    )
-                    .bind(status.as_i64())
-                    .bind(d.domain.as_str())
-                    .bind(d.allowed)
-                    .bind(d.rule.as_str())
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                    decisions.insert((status, d.domain.as_str()), d);
                 }
                 for inbox in &row.delivered_inboxes {
-                    insert_status_delivery(&mut tx, status, inbox, &row.domain, now).await?;
+                    delivered.insert((status, inbox.as_str(), row.domain.as_str()));
                 }
             }
-            sqlx::query("DELETE FROM delivery_queue WHERE domain = $1 AND event_id = $2")
-                .bind(row.domain.as_str())
-                .bind(row.event.as_i64())
-                .execute(&mut *tx)
-                .await?;
-            if row.answered {
-                let cleared = sqlx::query(
-                    "UPDATE outbox_instance_state SET fail_count = 0, failing_since = NULL, \
-                     next_attempt_at = 0, last_error = NULL WHERE domain = $1 AND \
-                     (fail_count > 0 OR failing_since IS NOT NULL)",
-                )
-                .bind(row.domain.as_str())
-                .execute(&mut *tx)
-                .await?;
-                if cleared.rows_affected() > 0 {
-                    sqlx::query(
-                        "INSERT INTO instances (domain, first_seen_at, last_success_at) VALUES ($1, $2, $2) \
-                         ON CONFLICT (domain) DO UPDATE SET last_success_at = excluded.last_success_at, \
-                         unreachable_since = NULL",
-                    )
-                    .bind(row.domain.as_str())
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+        }
+        let answered: BTreeSet<&str> = rows
+            .iter()
+            .filter(|r| r.answered)
+            .map(|r| r.domain.as_str())
+            .collect();
+        let mut tx = self.writer().begin().await?;
+        let decisions: Vec<_> = decisions.into_iter().collect();
+        for chunk in decisions.chunks(MULTI_ROW_CHUNK) {
+            let sql = format!(
+                "INSERT INTO audience_decisions (status_id, domain, allowed, rule, decided_at) \
+                 VALUES {} ON CONFLICT (status_id, domain) DO UPDATE SET \
+                 allowed = excluded.allowed, rule = excluded.rule, decided_at = excluded.decided_at",
+                value_rows(1, chunk.len(), 5)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for ((status, domain), d) in chunk {
+                query = query
+                    .bind(status.as_i64())
+                    .bind(*domain)
+                    .bind(d.allowed)
+                    .bind(d.rule.as_str())
+                    .bind(now);
             }
+            query.execute(&mut *tx).await?;
+        }
+        let delivered: Vec<_> = delivered.into_iter().collect();
+        for chunk in delivered.chunks(MULTI_ROW_CHUNK) {
+            let sql = format!(
+                "INSERT INTO status_deliveries (status_id, inbox_uri, domain, delivered_at) \
+                 VALUES {} ON CONFLICT (status_id, inbox_uri) DO NOTHING",
+                value_rows(1, chunk.len(), 4)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (status, inbox, domain) in chunk {
+                query = query
+                    .bind(status.as_i64())
+                    .bind(*inbox)
+                    .bind(*domain)
+                    .bind(now);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        for chunk in rows.chunks(MULTI_ROW_CHUNK) {
+            // `(a AND b) OR ...` rather than a row-value `IN (VALUES ...)`, whose parameter
+            // types PostgreSQL cannot infer.
+            let sql = format!(
+                "DELETE FROM delivery_queue WHERE {}",
+                (0..chunk.len())
+                    .map(|n| format!("(domain = ${} AND event_id = ${})", 2 * n + 1, 2 * n + 2))
+                    .collect::<Vec<_>>()
+                    .join(" OR ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for row in chunk {
+                query = query.bind(row.domain.as_str()).bind(row.event.as_i64());
+            }
+            query.execute(&mut *tx).await?;
+        }
+        let answered: Vec<&str> = answered.into_iter().collect();
+        for chunk in answered.chunks(IN_LIST_CHUNK) {
+            // A domain that answered ends its failure run; only those that were failing
+            // get their success recorded on the instance.
+            let sql = format!(
+                "UPDATE outbox_instance_state SET fail_count = 0, failing_since = NULL, \
+                 next_attempt_at = 0, last_error = NULL WHERE domain IN ({}) AND \
+                 (fail_count > 0 OR failing_since IS NOT NULL) RETURNING domain",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+            for domain in chunk {
+                query = query.bind(*domain);
+            }
+            let cleared: Vec<String> = query.fetch_all(&mut *tx).await?;
+            if cleared.is_empty() {
+                continue;
+            }
+            let sql = format!(
+                "INSERT INTO instances (domain, first_seen_at, last_success_at) VALUES {} \
+                 ON CONFLICT (domain) DO UPDATE SET last_success_at = excluded.last_success_at, \
+                 unreachable_since = NULL",
+                value_rows(1, cleared.len(), 3)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for domain in &cleared {
+                query = query.bind(domain.as_str()).bind(now).bind(now);
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
