@@ -533,9 +533,21 @@ pub fn poll_vote(id: &str, actor: &ActorRef, question_uri: &str, option: &str) -
 /// `Flag` (a forwarded report), in Mastodon's shape: `object` lists the reported account
 /// first, then the reported statuses; `content` is the comment (already redacted by the PHI
 /// guard where it named a patient). Sent by the instance actor, so it names no reporter.
-pub fn flag(id: &str, actor: &ActorRef, objects: &[String], content: &str) -> Unaddressed {
+/// A report about posts of a community hosted here, relayed to the community's moderators on
+/// other instances, names the community's Group as `audience` (Lemmy's FEP-1b12 property;
+/// Mastodon ignores it).
+pub fn flag(
+    id: &str,
+    actor: &ActorRef,
+    objects: &[String],
+    content: &str,
+    audience: Option<&str>,
+) -> Unaddressed {
     let mut f = Unaddressed::new("Flag", id, actor, json!(objects));
     f.body.insert("content".into(), json!(content));
+    if let Some(community) = audience {
+        f.body.insert("audience".into(), json!(community));
+    }
     f
 }
 
