@@ -169,6 +169,18 @@ impl Network {
     /// Mallory's post as `instance` knows it (the community's threads there): its id and
     /// Mallory's account id there.
     async fn post_on(&self, instance: &Instance, token: &str, community: &str) -> (String, String) {
+        self.thread_on(instance, token, community, &self.post_uri)
+            .await
+    }
+
+    /// A thread of the community as `instance` knows it: its id and its author's id there.
+    async fn thread_on(
+        &self,
+        instance: &Instance,
+        token: &str,
+        community: &str,
+        uri: &str,
+    ) -> (String, String) {
         let (status, threads) = instance
             .get(
                 &format!("/api/v1/communities/{community}/statuses"),
@@ -180,7 +192,7 @@ impl Network {
             .as_array()
             .unwrap()
             .iter()
-            .find(|s| s["uri"] == self.post_uri.as_str())
+            .find(|s| s["uri"] == uri)
             .unwrap_or_else(|| panic!("the post is known there: {threads}"));
         (
             post["id"].as_str().unwrap().to_owned(),
@@ -278,7 +290,7 @@ fn lemmy_flag(template: &str, net: &Network, summary: &str, n: u32) -> String {
 async fn a_forwarded_report_reaches_the_communitys_moderator_on_another_instance_and_the_outcome_comes_back()
  {
     for engine in engines() {
-        let net = Network::start(engine).await;
+        let mut net = Network::start(engine).await;
         let (post_on_beta, mallory_on_beta) =
             net.post_on(&net.beta, &net.bea, &net.community).await;
         let (status, filed) = net
@@ -399,6 +411,65 @@ async fn a_forwarded_report_reaches_the_communitys_moderator_on_another_instance
         assert_eq!(on_gamma[0]["comment"], "", "{engine:?}");
         assert_eq!(on_gamma[0]["target_account"]["username"], "mallory");
         assert_eq!(count(&net.beta, RECEIVED).await, 0, "{engine:?}");
+
+        // Carol (beta) posts in the community and Alice reports her with forward: one Flag
+        // goes to beta (Carol's instance) and, naming the community, to gamma.
+        let carol = net.beta.sign_in("carol", SCOPES).await;
+        let (status, body) = net
+            .beta
+            .post(
+                &format!("/api/v1/communities/{}/join", net.community),
+                Some(&carol),
+                &[],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        settle(&net.all()).await;
+        let (status, post) = net
+            .beta
+            .post(
+                "/api/v1/statuses",
+                Some(&carol),
+                &[(
+                    "status",
+                    &format!("@{} cinnamon instead of insulin", net.community),
+                )],
+            )
+            .await;
+        assert_eq!(status, 200, "{post}");
+        settle(&net.all()).await;
+        let (post_on_alpha, carol_on_alpha) = net
+            .thread_on(
+                &net.alpha,
+                &net.alice,
+                "caregivers",
+                post["uri"].as_str().unwrap(),
+            )
+            .await;
+        let (status, filed) = net
+            .alpha
+            .post(
+                "/api/v1/reports",
+                Some(&net.alice),
+                &[
+                    ("account_id", carol_on_alpha.as_str()),
+                    ("status_ids[]", post_on_alpha.as_str()),
+                    ("comment", "Dangerous advice"),
+                    ("forward", "true"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{filed}");
+        settle(&net.all()).await;
+        assert_eq!(count(&net.beta, RECEIVED).await, 1, "{engine:?}");
+        let on_gamma = net.reports(&net.gamma, &net.gus, &net.community).await;
+        assert_eq!(on_gamma.len(), 2, "{engine:?}: {on_gamma:?}");
+        assert!(
+            on_gamma.iter().any(|r| r["comment"] == "Dangerous advice"
+                && r["target_account"]["username"] == "carol"),
+            "{engine:?}: {on_gamma:?}"
+        );
+        assert_eq!(count(&net.gamma, RECEIVED).await, 3, "{engine:?}");
         net.stop().await;
     }
 }
