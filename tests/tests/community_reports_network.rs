@@ -32,6 +32,8 @@ async fn count(instance: &Instance, sql: &'static str) -> i64 {
 
 /// Reports received from another instance.
 const RECEIVED: &str = "SELECT COUNT(*) FROM reports WHERE origin_domain IS NOT NULL";
+/// Flags an instance sent (forwarded or relayed reports).
+const SENT_FLAGS: &str = "SELECT COUNT(*) FROM outbox_activities WHERE kind = 'flag'";
 
 /// The test network: the community `caregivers` on alpha with Gus (gamma) as a moderator,
 /// Bea (beta) and Alice (alpha) as members, and Mallory's post in it, received by beta and
@@ -312,15 +314,7 @@ async fn a_forwarded_report_reaches_the_communitys_moderator_on_another_instance
         // Alpha (Mallory's instance and the community's) received it, and relayed it once,
         // from its instance actor, to gamma only: never back to beta.
         assert_eq!(count(&net.alpha, RECEIVED).await, 1, "{engine:?}");
-        assert_eq!(
-            count(
-                &net.alpha,
-                "SELECT COUNT(*) FROM outbox_activities WHERE kind = 'flag'"
-            )
-            .await,
-            1,
-            "{engine:?}"
-        );
+        assert_eq!(count(&net.alpha, SENT_FLAGS).await, 1, "{engine:?}");
         assert_eq!(
             count(&net.beta, RECEIVED).await,
             0,
@@ -470,6 +464,34 @@ async fn a_forwarded_report_reaches_the_communitys_moderator_on_another_instance
             "{engine:?}: {on_gamma:?}"
         );
         assert_eq!(count(&net.gamma, RECEIVED).await, 3, "{engine:?}");
+
+        // Gus reports the post from gamma, forwarded to alpha: alpha does not relay it back
+        // to gamma, the only instance of the community's remote moderators.
+        let flags_before = count(&net.alpha, SENT_FLAGS).await;
+        let (post_on_gamma, mallory_on_gamma) =
+            net.post_on(&net.gamma, &net.gus, &net.community).await;
+        let (status, filed) = net
+            .gamma
+            .post(
+                "/api/v1/reports",
+                Some(&net.gus),
+                &[
+                    ("account_id", mallory_on_gamma.as_str()),
+                    ("status_ids[]", post_on_gamma.as_str()),
+                    ("comment", "Still there"),
+                    ("forward", "true"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{filed}");
+        settle(&net.all()).await;
+        assert_eq!(count(&net.alpha, RECEIVED).await, 2, "{engine:?}");
+        assert_eq!(count(&net.alpha, SENT_FLAGS).await, flags_before);
+        assert_eq!(
+            count(&net.gamma, RECEIVED).await,
+            3,
+            "{engine:?}: not relayed back"
+        );
         net.stop().await;
     }
 }

@@ -437,7 +437,8 @@ impl Store {
 
     /// Where a new report about posts of `community` is relayed: the instances of the
     /// community's remote moderators when it is hosted here, less the instance a received
-    /// report came from. `None` when there is nowhere to relay it.
+    /// report came from. `None` when there is nowhere to relay it, and for the reports the
+    /// instance files itself (crisis routing, impersonation), which never leave.
     async fn relay_plan(
         &self,
         community: Option<Id>,
@@ -446,7 +447,14 @@ impl Store {
         let Some(community) = community else {
             return Ok(None);
         };
-        let record = self.community(community).await?;
+        if new.reporter.is_none() && new.origin_domain.is_none() {
+            return Ok(None);
+        }
+        let record = match self.community(community).await {
+            Ok(record) => record,
+            Err(StoreError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
         if !record.is_local() {
             return Ok(None);
         }
