@@ -330,6 +330,15 @@ async fn a_forwarded_report_reaches_the_communitys_moderator_on_another_instance
         let report = &on_gamma[0];
         assert_eq!(report["comment"], "Preying on caregivers");
         assert_eq!(report["origin_domain"], net.alpha.domain.as_str());
+        assert_eq!(
+            count(
+                &net.gamma,
+                "SELECT COUNT(*) FROM reports WHERE uri LIKE 'http://alpha.localhost:%/activities/%'"
+            )
+            .await,
+            1,
+            "{engine:?}: the Flag is alpha's own activity (its instance actor's relay)"
+        );
         assert_eq!(report["target_account"]["username"], "mallory");
         assert_eq!(report["statuses"].as_array().unwrap().len(), 1, "{report}");
         assert!(report.get("account").is_none(), "{report}");

@@ -690,6 +690,42 @@ mod tests {
     }
 
     #[test]
+    fn a_report_relayed_to_a_communitys_moderators_names_the_community_as_audience() {
+        let instance = ActorRef {
+            id: "https://a.example/actor".into(),
+            followers: None,
+        };
+        let objects = vec![
+            "https://a.example/users/mallory".to_owned(),
+            "https://a.example/users/mallory/statuses/9".to_owned(),
+        ];
+        let relayed = flag(
+            "https://a.example/activities/5",
+            &instance,
+            &objects,
+            "Preying on caregivers",
+            Some("https://a.example/users/caregivers"),
+        );
+        assert_eq!(relayed.body["type"], "Flag");
+        assert_eq!(relayed.body["actor"], "https://a.example/actor");
+        assert_eq!(relayed.body["object"], json!(objects));
+        assert_eq!(relayed.body["content"], "Preying on caregivers");
+        assert_eq!(
+            relayed.body["audience"],
+            "https://a.example/users/caregivers"
+        );
+        // A report forwarded to the reported account's instance names no community.
+        let forwarded = flag(
+            "https://a.example/activities/6",
+            &instance,
+            &objects,
+            "",
+            None,
+        );
+        assert!(forwarded.body.get("audience").is_none());
+    }
+
+    #[test]
     fn an_outgoing_note_carries_its_media_as_documents() {
         let mut src = source();
         src.attachments = vec![Attachment {
