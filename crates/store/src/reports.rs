@@ -6,6 +6,15 @@
 //! transaction (`flag_event_id` links them), so a report is never forwarded half-way. The
 //! comment sent is `forward_comment`: the PHI guard's redacted copy when the original names
 //! a patient (decided by the caller, which alone has the guard).
+//!
+//! A report about posts of a community hosted here also reaches the community's moderators
+//! on other instances, who cannot see this instance's queue: the instances of those
+//! moderators (never the one a received report came from) are added to the report's
+//! `forward_domains`, and a report that is not forwarded anyway gets a `Flag` of its own
+//! (`relay_event_id`), written in the same transaction. That relayed `Flag` carries the
+//! comment only when it passed the PHI guard: a reporter's forwarded comment, or a received
+//! report's comment as the inbox screened it; a local reporter who did not forward keeps
+//! their words here.
 
 use cohort_model::{Domain, Id};
 use sqlx::any::AnyRow;
@@ -34,10 +43,13 @@ pub struct NewReport {
     pub rule_ids: Vec<String>,
     /// Send a `Flag` to the target's instance (needs a reporter and a remote target).
     pub forward: bool,
-    /// The comment as forwarded (redacted where it named a patient).
+    /// The comment as forwarded (redacted where it named a patient). For a received report:
+    /// its comment as screened by the PHI guard here, which a relay to the community's
+    /// remote moderators carries (`None`: the relay carries no comment).
     pub forward_comment: Option<String>,
     /// Further instances the `Flag` goes to (Mastodon's `forward_to_domains`), besides the
-    /// target's; the caller checked that each is involved in the reported posts.
+    /// target's; the caller checked that each is involved in the reported posts. (The
+    /// instances of the remote moderators of a community hosted here are added by the store.)
     pub forward_domains: Vec<Domain>,
     /// The PHI guard's reason when it redacted the forwarded comment.
     pub comment_phi_reason: Option<String>,
@@ -48,6 +60,14 @@ pub struct NewReport {
     /// The remote actor that sent the `Flag` (an instance actor), for a received report: the
     /// outcome goes back to it.
     pub origin_actor: Option<Id>,
+}
+
+/// Where a report is relayed (see the module documentation).
+struct Relay {
+    /// The community's Group account: the relay's outbox event is recorded as its.
+    group: Id,
+    /// The instances of its remote moderators.
+    domains: Vec<Domain>,
 }
 
 /// A stored report.
@@ -91,6 +111,9 @@ pub struct ReportRecord {
     pub action_taken_by: Option<Id>,
     /// The outbox event carrying its `Flag`.
     pub flag_event: Option<Id>,
+    /// The outbox event carrying the `Flag` relayed to the remote moderators of the community
+    /// (hosted here) of a report that was not forwarded.
+    pub relay_event: Option<Id>,
     /// Who sent a received report's `Flag`.
     pub origin_actor: Option<Id>,
     /// The outcome note the moderator chose to tell the reporter (or the sending instance).
@@ -130,7 +153,7 @@ const REPORT_COLUMNS: &str = "id, reporter_account_id, target_account_id, status
      priority, rule_ids, forwarded, forward_comment, comment_phi_reason, origin_domain, uri, \
      assigned_account_id, action_taken_at, action_taken_by_account_id, flag_event_id, origin_actor_id, \
      resolution_note, resolution_event_id, remote_resolved_at, remote_resolution, created_at, updated_at, \
-     forward_domains, community_id";
+     forward_domains, community_id, relay_event_id";
 
 fn optional_id(row: &AnyRow, column: &'static str) -> Result<Option<Id>, StoreError> {
     let raw: Option<i64> = row.try_get(column)?;
@@ -188,6 +211,7 @@ impl ReportRecord {
             action_taken_at: row.try_get("action_taken_at")?,
             action_taken_by: optional_id(row, "action_taken_by_account_id")?,
             flag_event: optional_id(row, "flag_event_id")?,
+            relay_event: optional_id(row, "relay_event_id")?,
             origin_actor: optional_id(row, "origin_actor_id")?,
             resolution_note: row.try_get("resolution_note")?,
             resolution_event: optional_id(row, "resolution_event_id")?,
@@ -265,16 +289,40 @@ impl Store {
             detail: e.to_string(),
         })?;
         let forward_domains: Vec<&str> = new.forward_domains.iter().map(Domain::as_str).collect();
-        let domains_json =
-            serde_json::to_string(&forward_domains).map_err(|e| StoreError::Corrupt {
-                column: "reports.forward_domains",
-                detail: e.to_string(),
-            })?;
         let flag_event = match (new.forward, new.reporter) {
             (true, Some(_)) => Some(self.next_id()),
             _ => None,
         };
         let community = self.community_of_statuses(&new.status_ids).await?;
+        let relay = self.relay_plan(community, new).await?;
+        // A forwarded report's Flag goes to the moderators' instances too; any other gets a
+        // Flag of its own for them.
+        let relay_event = match (&relay, flag_event) {
+            (Some(_), None) => Some(self.next_id()),
+            _ => None,
+        };
+        let mut sent_to: Vec<&str> = if flag_event.is_some() {
+            forward_domains
+        } else {
+            Vec::new()
+        };
+        if let Some(relay) = &relay {
+            for domain in &relay.domains {
+                if !sent_to.contains(&domain.as_str()) {
+                    sent_to.push(domain.as_str());
+                }
+            }
+        }
+        let domains_json = serde_json::to_string(&sent_to).map_err(|e| StoreError::Corrupt {
+            column: "reports.forward_domains",
+            detail: e.to_string(),
+        })?;
+        // The comment that leaves: the forwarded one, or the relay's (see the module docs).
+        let comment_sent = match (flag_event, relay_event) {
+            (Some(_), _) => new.forward_comment.clone(),
+            (None, Some(_)) if new.reporter.is_none() => new.forward_comment.clone(),
+            _ => None,
+        };
         if let Some(uri) = &new.uri {
             let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reports WHERE uri = $1")
                 .bind(uri)
@@ -287,8 +335,9 @@ impl Store {
         sqlx::query(
             "INSERT INTO reports (id, reporter_account_id, target_account_id, status_ids, comment, category, \
              priority, rule_ids, forwarded, forward_comment, comment_phi_reason, origin_domain, uri, \
-             flag_event_id, origin_actor_id, created_at, updated_at, forward_domains, community_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18)",
+             flag_event_id, origin_actor_id, created_at, updated_at, forward_domains, community_id, \
+             relay_event_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18, $19)",
         )
         .bind(report_id.as_i64())
         .bind(new.reporter.map(Id::as_i64))
@@ -299,19 +348,16 @@ impl Store {
         .bind(i64::from(new.priority))
         .bind(rules_json)
         .bind(flag_event.is_some())
-        .bind(flag_event.and(new.forward_comment.clone()))
+        .bind(comment_sent)
         .bind(&new.comment_phi_reason)
         .bind(new.origin_domain.as_ref().map(Domain::as_str))
         .bind(&new.uri)
         .bind(flag_event.map(Id::as_i64))
         .bind(new.origin_actor.map(Id::as_i64))
         .bind(now)
-        .bind(if flag_event.is_some() {
-            domains_json
-        } else {
-            "[]".to_owned()
-        })
+        .bind(domains_json)
         .bind(community.map(Id::as_i64))
+        .bind(relay_event.map(Id::as_i64))
         .execute(&mut **tx)
         .await?;
         // The moderators hear of it at once (Mastodon's `admin.report` notification), from
@@ -371,7 +417,115 @@ impl Store {
             )
             .await?;
         }
+        if let (Some(event), Some(relay)) = (relay_event, &relay) {
+            // The event's actor is the community's Group, for the record only: the Flag is
+            // sent and signed by the instance actor.
+            enqueue_in(
+                tx,
+                event,
+                &NewOutboxEvent {
+                    kind: OutboxKind::Flag,
+                    actor: relay.group,
+                    status: None,
+                    target_account: Some(new.target),
+                },
+            )
+            .await?;
+        }
         Ok(report_id)
+    }
+
+    /// Where a new report about posts of `community` is relayed: the instances of the
+    /// community's remote moderators when it is hosted here, less the instance a received
+    /// report came from. `None` when there is nowhere to relay it, and for the reports the
+    /// instance files itself (crisis routing, impersonation), which never leave.
+    async fn relay_plan(
+        &self,
+        community: Option<Id>,
+        new: &NewReport,
+    ) -> Result<Option<Relay>, StoreError> {
+        let Some(community) = community else {
+            return Ok(None);
+        };
+        if new.reporter.is_none() && new.origin_domain.is_none() {
+            return Ok(None);
+        }
+        let record = match self.community(community).await {
+            Ok(record) => record,
+            Err(StoreError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if !record.is_local() {
+            return Ok(None);
+        }
+        let domains: Vec<Domain> = self
+            .remote_moderator_domains(community)
+            .await?
+            .into_iter()
+            .filter(|d| Some(d) != new.origin_domain.as_ref())
+            .collect();
+        if domains.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Relay {
+            group: record.account.id,
+            domains,
+        }))
+    }
+
+    /// The domains of the remote moderators of `community` (current, not suspended here).
+    pub async fn remote_moderator_domains(&self, community: Id) -> Result<Vec<Domain>, StoreError> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT a.domain FROM community_members m JOIN accounts a ON a.id = m.account_id \
+             WHERE m.community_id = $1 AND m.state = 'member' AND m.role IN ('moderator', 'owner') \
+             AND a.domain IS NOT NULL AND a.suspended_at IS NULL ORDER BY a.domain",
+        )
+        .bind(community.as_i64())
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|d| {
+                Domain::parse(d).map_err(|e| StoreError::Corrupt {
+                    column: "accounts.domain",
+                    detail: e.to_string(),
+                })
+            })
+            .collect()
+    }
+
+    /// The remote moderators of `community` on `domain`: whom a relayed report is addressed
+    /// to there.
+    pub async fn remote_moderators_on(
+        &self,
+        community: Id,
+        domain: &Domain,
+    ) -> Result<Vec<Id>, StoreError> {
+        let rows: Vec<i64> = sqlx::query_scalar(
+            "SELECT a.id FROM community_members m JOIN accounts a ON a.id = m.account_id \
+             WHERE m.community_id = $1 AND m.state = 'member' AND m.role IN ('moderator', 'owner') \
+             AND a.domain = $2 AND a.suspended_at IS NULL ORDER BY m.created_at",
+        )
+        .bind(community.as_i64())
+        .bind(domain.as_str())
+        .fetch_all(self.reader())
+        .await?;
+        rows.into_iter()
+            .map(|r| id_from(r, "community_members.account_id"))
+            .collect()
+    }
+
+    /// Whether a local account (not suspended) moderates `community`: a report about its
+    /// posts, hosted here or elsewhere, is for this instance to handle.
+    pub async fn community_moderated_here(&self, community: Id) -> Result<bool, StoreError> {
+        let found: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM community_members m JOIN accounts a ON a.id = m.account_id \
+             WHERE m.community_id = $1 AND m.state = 'member' AND m.role IN ('moderator', 'owner') \
+             AND a.domain IS NULL AND a.suspended_at IS NULL",
+        )
+        .bind(community.as_i64())
+        .fetch_one(self.reader())
+        .await?;
+        Ok(found > 0)
     }
 
     /// The accounts the reported `statuses` answer or mention: whose instances a report may
@@ -450,12 +604,15 @@ impl Store {
         ReportRecord::from_row(&row)
     }
 
-    /// The report whose `Flag` an outbox event carries.
+    /// The report whose `Flag` (forwarded, or relayed to its community's remote moderators)
+    /// an outbox event carries.
     pub async fn report_by_flag_event(
         &self,
         event: Id,
     ) -> Result<Option<ReportRecord>, StoreError> {
-        let sql = format!("SELECT {REPORT_COLUMNS} FROM reports WHERE flag_event_id = $1");
+        let sql = format!(
+            "SELECT {REPORT_COLUMNS} FROM reports WHERE flag_event_id = $1 OR relay_event_id = $1"
+        );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(event.as_i64())
             .fetch_optional(self.reader())

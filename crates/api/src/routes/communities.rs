@@ -148,6 +148,34 @@ async fn standing(
     }
 }
 
+/// Refuses unless the account may see and resolve the community's reports: what
+/// [`require_moderator`] allows for a community hosted here, and for one hosted elsewhere
+/// its moderators here (the community's instance relays its reports to them) and this
+/// instance's staff.
+async fn require_report_moderator(
+    state: &ApiState,
+    community: &CommunityRecord,
+    auth: &Authenticated,
+) -> ApiResult<()> {
+    if community.is_local() {
+        return require_moderator(state, community, auth).await;
+    }
+    if auth.account.role.can_moderate() {
+        return Ok(());
+    }
+    let member = state
+        .store
+        .membership(community.id, auth.account.id)
+        .await?;
+    if member.as_ref().is_some_and(MemberRecord::can_moderate) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "Only this community's moderators may do that".into(),
+        ))
+    }
+}
+
 /// Refuses unless the account moderates the community (its owner or a moderator) or
 /// moderates the instance, which may step in anywhere on its own instance.
 async fn require_moderator(
@@ -463,6 +491,8 @@ pub async fn members(
 /// the reports about posts of this community, newest first; `resolved=true` lists the
 /// resolved ones, `resolved=false` (default) the open ones. Reports filed here or received
 /// from other instances (a Lemmy `Flag` to the community) alike; the reporter is never shown.
+/// For a community hosted elsewhere, its moderators here see the reports its instance relayed
+/// to them (and those sent here directly).
 pub async fn reports(
     State(state): State<ApiState>,
     auth: Authenticated,
@@ -471,7 +501,7 @@ pub async fn reports(
 ) -> ApiResult<Json<Value>> {
     auth.require("read")?;
     let community = visible_community(&state, &id, &auth.viewer()).await?;
-    require_moderator(&state, &community, &auth).await?;
+    require_report_moderator(&state, &community, &auth).await?;
     let resolved = params.bool("resolved")?.unwrap_or(false);
     let limit = page(&params, 80)?.limit;
     let reports = state
@@ -497,7 +527,7 @@ pub async fn resolve_report(
 ) -> ApiResult<Json<Value>> {
     auth.require("write")?;
     let community = visible_community(&state, &id, &auth.viewer()).await?;
-    require_moderator(&state, &community, &auth).await?;
+    require_report_moderator(&state, &community, &auth).await?;
     let report = parse_id(&report)?;
     let record = match state.store.report(report).await {
         Ok(r) if r.community == Some(community.id) => r,

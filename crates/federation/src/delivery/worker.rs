@@ -1154,6 +1154,10 @@ impl RowContext<'_> {
         .await
     }
 
+    /// A report's `Flag` or the outcome of a received one (see [`instance_row`]). A `Flag` is
+    /// never sent back to the instance the report came from; one relayed to the remote
+    /// moderators of a community hosted here (the report's `relay_event`) goes to them only,
+    /// not to the reported account's instance, which only a forwarded report reaches.
     async fn moderation(
         &self,
         report: &cohort_store::ReportRecord,
@@ -1162,50 +1166,89 @@ impl RowContext<'_> {
         let Some(counterpart) = self.event.target_account else {
             return Ok(finished());
         };
-        let Some(mut recipient) = self
+        let is_flag = self.event.kind == OutboxKind::Flag;
+        if is_flag && report.origin_domain.as_ref() == Some(self.domain()) {
+            return Ok(finished());
+        }
+        let relayed = is_flag && report.relay_event == Some(self.event.id);
+        // The Group of the reported posts' community, when it is hosted here: a relay names
+        // it as the Flag's `audience` (as Lemmy does), and its remote moderators receive it.
+        let hosted_community = match report.community {
+            Some(community) => match self.store().community(community).await {
+                Ok(c) if c.is_local() => Some(c),
+                Ok(_) | Err(StoreError::NotFound(_)) => None,
+                Err(e) => return Err(e),
+            },
+            None => None,
+        };
+        // The reported account (a Flag's first object), or the actor a `Resolve` answers;
+        // `None` when local (a report relayed to the community's moderators may be about a
+        // local account).
+        let counterpart_there = self
             .store()
             .remote_recipients(&[counterpart])
             .await?
             .into_iter()
-            .next()
-        else {
-            return Ok(finished());
+            .next();
+        let counterpart_uri = match &counterpart_there {
+            Some(r) => r.actor_uri.clone(),
+            None => match self.store().account_by_id(counterpart).await {
+                Ok(a) => a.actor_uri,
+                Err(StoreError::NotFound(_)) => return Ok(finished()),
+                Err(e) => return Err(e),
+            },
         };
-        let reported_uri = recipient.actor_uri.clone();
-        if recipient.party.domain.as_ref() != Some(self.domain()) {
-            // A Flag forwarded to a further instance (`forward_to_domains`): addressed to
-            // the account there that the reported posts answer or mention.
-            if self.event.kind != OutboxKind::Flag
-                || !report.forward_domains.contains(self.domain())
-            {
-                return Ok(finished());
-            }
-            // The community's Group first (Lemmy's shape: the Flag goes to the community),
-            // then the accounts the reported posts answer or mention.
-            let mut involved = Vec::new();
-            if let Some(community) = report.community {
-                match self.store().community(community).await {
-                    Ok(c) => involved.push(c.account.id),
-                    Err(StoreError::NotFound(_)) => {}
-                    Err(e) => return Err(e),
+        let recipient = match counterpart_there {
+            Some(r) if !relayed && r.party.domain.as_ref() == Some(self.domain()) => r,
+            _ => {
+                // A Flag forwarded to a further instance (`forward_to_domains`): addressed
+                // to the account there that the reported posts answer or mention, or to a
+                // remote moderator of the community.
+                if !is_flag || !report.forward_domains.contains(self.domain()) {
+                    return Ok(finished());
                 }
+                // A moderator's later forwarding of a relayed report: the relay reached the
+                // moderators already.
+                if report.relay_event.is_some() && !relayed {
+                    return Ok(finished());
+                }
+                // The community's Group first (Lemmy's shape: the Flag goes to the
+                // community), then the accounts the reported posts answer or mention, then
+                // the community's moderators there. A relay goes to the moderators only.
+                let mut involved = Vec::new();
+                if !relayed {
+                    if let Some(community) = report.community {
+                        match self.store().community(community).await {
+                            Ok(c) => involved.push(c.account.id),
+                            Err(StoreError::NotFound(_)) => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    involved.extend(
+                        self.store()
+                            .accounts_involved_in(&report.status_ids)
+                            .await?,
+                    );
+                }
+                if let Some(community) = &hosted_community {
+                    involved.extend(
+                        self.store()
+                            .remote_moderators_on(community.id, self.domain())
+                            .await?,
+                    );
+                }
+                let Some(there) = self
+                    .store()
+                    .remote_recipients(&involved)
+                    .await?
+                    .into_iter()
+                    .find(|r| r.party.domain.as_ref() == Some(self.domain()))
+                else {
+                    return Ok(finished());
+                };
+                there
             }
-            involved.extend(
-                self.store()
-                    .accounts_involved_in(&report.status_ids)
-                    .await?,
-            );
-            let Some(there) = self
-                .store()
-                .remote_recipients(&involved)
-                .await?
-                .into_iter()
-                .find(|r| r.party.domain.as_ref() == Some(self.domain()))
-            else {
-                return Ok(finished());
-            };
-            recipient = there;
-        }
+        };
         let facts = self.store().domain_facts(&[self.domain().clone()]).await?;
         let plan = plan_delivery(
             &facts,
@@ -1225,7 +1268,7 @@ impl RowContext<'_> {
                 .await?
                 .is_group;
         let activity = if self.event.kind == OutboxKind::Flag {
-            let mut objects = vec![reported_uri];
+            let mut objects = vec![counterpart_uri];
             for status in self.store().statuses(&report.status_ids).await? {
                 objects.push(status.uri);
             }
@@ -1239,7 +1282,10 @@ impl RowContext<'_> {
                     &content,
                 )
             } else {
-                render::flag(&self.activity_id, &self.actor, &objects, &content)
+                let audience = hosted_community
+                    .as_ref()
+                    .map(|c| c.account.actor_uri.as_str());
+                render::flag(&self.activity_id, &self.actor, &objects, &content, audience)
             }
         } else {
             let Some(flag_id) = &report.uri else {

@@ -7,18 +7,27 @@
 //! - the sender's domain rejects reports (`reject_reports`, or suspended) → **403**;
 //! - more than `FLAGS_PER_DOMAIN_PER_WINDOW` reports from its domain within the hour → **429**;
 //! - no local account named (directly, or as the author of a named local post), nor posts
-//!   known here that answer or mention a local account (a Flag forwarded to the instances
-//!   of the people a post concerns, Mastodon's `forward_to_domains`) → **422**.
+//!   known here that are in a community hosted here or moderated by a local account, or
+//!   that answer or mention a local account (a Flag forwarded to the instances of the
+//!   people a post concerns, Mastodon's `forward_to_domains`) → **422**.
 //!
 //! Applied from the queue ([`apply`]) as a report with `origin_domain` set and no reporter.
+//! A report about posts of a community is tied to it, so that the community's moderators
+//! here see it: the community may be hosted here, or elsewhere with a local account among
+//! its moderators (the hosting instance relays its reports to its remote moderators; see
+//! `cohort_store::reports`). When the community is hosted here, the comment is screened by
+//! the PHI guard now, and the relay carries the screened copy ([`relayed_comment`]).
 //!
 //! The loop closes with `Resolve` (Lemmy's report resolution): when a moderator resolves a
 //! received report, the outcome goes back to the actor that sent the Flag; a `Resolve` of one
 //! of our Flags is accepted only from the instance the report was sent to ([`resolution`]).
 
+use std::sync::OnceLock;
+
 use axum::http::StatusCode;
-use cohort_model::{Domain, Id};
+use cohort_model::{AuthorKind, Domain, Id};
 use cohort_moderation::{Category, FLAG_WINDOW_MS, FLAGS_PER_DOMAIN_PER_WINDOW, MAX_COMMENT_CHARS};
+use cohort_screening::phi::PhiGuard;
 use cohort_store::{NewReport, StoreError, now_ms};
 
 use super::activity::Object;
@@ -40,8 +49,9 @@ pub(crate) struct FlagTargets {
 
 /// The account and posts a Flag names; `None` if it names nothing of this instance. That is
 /// a local account (or the author of a named local post), or the remote account whose named
-/// posts are in a community hosted here, or answer or mention accounts of this instance (a
-/// Flag forwarded with Mastodon's `forward_to_domains`).
+/// posts are in a community hosted here or moderated by a local account (a report relayed
+/// by the community's instance, or a Lemmy `Flag`), or answer or mention accounts of this
+/// instance (a Flag forwarded with Mastodon's `forward_to_domains`).
 pub(crate) async fn targets(
     state: &FederationState,
     activity: &Object,
@@ -82,10 +92,14 @@ pub(crate) async fn targets(
         return Ok(None);
     };
     let named = by_author(&statuses, remote);
-    // A post in a community hosted here: the community's moderators are the ones to tell
-    // (Lemmy sends its Flag to the community).
+    // A post in a community hosted here, or in one hosted elsewhere that a local account
+    // moderates: the community's moderators are the ones to tell (Lemmy sends its Flag to
+    // the community; the community's instance relays reports to its remote moderators).
+    // The community is the one the post is in as known here, whatever the Flag's
+    // `audience` says.
     if let Some(community) = store.community_of_statuses(&named).await?
-        && store.community(community).await?.is_local()
+        && (store.community(community).await?.is_local()
+            || store.community_moderated_here(community).await?)
     {
         return Ok(Some(FlagTargets {
             account: remote,
@@ -136,7 +150,7 @@ pub(crate) async fn admit(
     if targets(state, activity).await?.is_none() {
         return Err(Refusal::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "the Flag names no account of this instance",
+            "the Flag names no account of this instance nor a post of a community moderated here",
         ));
     }
     Ok(())
@@ -183,6 +197,8 @@ pub(crate) async fn apply(
         .or(activity.summary.as_deref())
         .unwrap_or_default();
     let comment: String = plain_summary(raw).chars().take(MAX_COMMENT_CHARS).collect();
+    let (forward_comment, comment_phi_reason) =
+        relayed_comment(state, &targets.statuses, &comment).await?;
     let result = state
         .store()
         .create_report(&NewReport {
@@ -194,9 +210,9 @@ pub(crate) async fn apply(
             priority: Category::Other.priority(),
             rule_ids: Vec::new(),
             forward: false,
-            forward_comment: None,
+            forward_comment,
             forward_domains: Vec::new(),
-            comment_phi_reason: None,
+            comment_phi_reason,
             origin_domain: Some(domain),
             uri: activity.id.clone(),
             origin_actor: Some(actor),
@@ -206,6 +222,82 @@ pub(crate) async fn apply(
         Ok(_) | Err(StoreError::Conflict(_)) => Ok(()),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The comment a report received about `statuses` may carry further, with the PHI guard's
+/// reason when it redacted it: only a report about a community hosted here goes further (to
+/// the community's remote moderators), and only as this instance's guard let it through,
+/// the identifying spans replaced as in a forwarded local report. The sender is not trusted
+/// to have screened it. `(None, None)`: nothing goes further, or the guard is unavailable
+/// (the relay then carries no comment).
+async fn relayed_comment(
+    state: &FederationState,
+    statuses: &[Id],
+    comment: &str,
+) -> Result<(Option<String>, Option<String>), StoreError> {
+    let store = state.store();
+    let Some(community) = store.community_of_statuses(statuses).await? else {
+        return Ok((None, None));
+    };
+    if !store.community(community).await?.is_local() {
+        return Ok((None, None));
+    }
+    if comment.trim().is_empty() {
+        return Ok((Some(String::new()), None));
+    }
+    let Some(guard) = phi_guard().await else {
+        return Ok((None, None));
+    };
+    // Written by someone on another instance, about someone else: screened as a caregiver's
+    // words (no patient self-disclosure, no institution's public contact details).
+    let finding = guard.screen(comment, AuthorKind::Caregiver);
+    if !finding.identifies_patient {
+        return Ok((Some(comment.to_owned()), None));
+    }
+    let spans: Vec<(std::ops::Range<usize>, &str)> = finding
+        .spans
+        .iter()
+        .map(|s| (s.start..s.end, s.kind.as_str()))
+        .collect();
+    Ok((
+        Some(redact_code_points(comment, &spans)),
+        Some(finding.reason),
+    ))
+}
+
+/// [`cohort_moderation::redact`] for spans counted in code points, as the PHI guard counts
+/// them (`redact` cuts bytes: given code points, a comment with accents before a name would
+/// be cut in the wrong place, or the name skipped and left in).
+fn redact_code_points(comment: &str, spans: &[(std::ops::Range<usize>, &str)]) -> String {
+    let byte = |chars: usize| {
+        comment
+            .char_indices()
+            .nth(chars)
+            .map_or(comment.len(), |(b, _)| b)
+    };
+    let in_bytes: Vec<(std::ops::Range<usize>, &str)> = spans
+        .iter()
+        .map(|(r, kind)| (byte(r.start)..byte(r.end), *kind))
+        .collect();
+    cohort_moderation::redact(comment, &in_bytes)
+}
+
+/// The PHI guard for relayed report comments, built on first use off the async workers (an
+/// instance that never relays a report never pays for its dictionaries); `None`, logged,
+/// if it cannot be built.
+async fn phi_guard() -> Option<&'static PhiGuard> {
+    static GUARD: OnceLock<Option<PhiGuard>> = OnceLock::new();
+    fn build() -> Option<PhiGuard> {
+        PhiGuard::new()
+            .inspect_err(|e| tracing::error!(error = %e, "the PHI guard could not be built"))
+            .ok()
+    }
+    if GUARD.get().is_none()
+        && let Err(e) = tokio::task::spawn_blocking(|| GUARD.get_or_init(build).is_some()).await
+    {
+        tracing::error!(error = %e, "building the PHI guard failed");
+    }
+    GUARD.get_or_init(build).as_ref()
 }
 
 /// A `Resolve` of one of our Flags: the other instance's outcome, recorded on the report and
@@ -261,4 +353,24 @@ pub(crate) async fn resolution(
         .record_remote_resolution(report.id, &outcome)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_code_points;
+
+    #[test]
+    fn redaction_counts_code_points_as_the_phi_guard_does() {
+        let comment = "Café nurse: Mrs. Whitfield in bed 12B";
+        // "Whitfield" is code points 17..26 (bytes 18..27: "é" is two bytes).
+        let start = comment.chars().take_while(|c| *c != 'W').count();
+        assert_eq!(start, 17);
+        let redacted = redact_code_points(comment, &[(start..start + 9, "name")]);
+        assert!(!redacted.contains("Whitfield"), "{redacted}");
+        assert!(
+            redacted.starts_with("Café nurse: Mrs. [redacted"),
+            "{redacted}"
+        );
+        assert!(redacted.ends_with(" in bed 12B"), "{redacted}");
+    }
 }

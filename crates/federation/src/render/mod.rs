@@ -533,9 +533,21 @@ pub fn poll_vote(id: &str, actor: &ActorRef, question_uri: &str, option: &str) -
 /// `Flag` (a forwarded report), in Mastodon's shape: `object` lists the reported account
 /// first, then the reported statuses; `content` is the comment (already redacted by the PHI
 /// guard where it named a patient). Sent by the instance actor, so it names no reporter.
-pub fn flag(id: &str, actor: &ActorRef, objects: &[String], content: &str) -> Unaddressed {
+/// A report about posts of a community hosted here, relayed to the community's moderators on
+/// other instances, names the community's Group as `audience` (Lemmy's FEP-1b12 property;
+/// Mastodon ignores it).
+pub fn flag(
+    id: &str,
+    actor: &ActorRef,
+    objects: &[String],
+    content: &str,
+    audience: Option<&str>,
+) -> Unaddressed {
     let mut f = Unaddressed::new("Flag", id, actor, json!(objects));
     f.body.insert("content".into(), json!(content));
+    if let Some(community) = audience {
+        f.body.insert("audience".into(), json!(community));
+    }
     f
 }
 
@@ -675,6 +687,42 @@ mod tests {
                 },
             ],
         }
+    }
+
+    #[test]
+    fn a_report_relayed_to_a_communitys_moderators_names_the_community_as_audience() {
+        let instance = ActorRef {
+            id: "https://a.example/actor".into(),
+            followers: None,
+        };
+        let objects = vec![
+            "https://a.example/users/mallory".to_owned(),
+            "https://a.example/users/mallory/statuses/9".to_owned(),
+        ];
+        let relayed = flag(
+            "https://a.example/activities/5",
+            &instance,
+            &objects,
+            "Preying on caregivers",
+            Some("https://a.example/users/caregivers"),
+        );
+        assert_eq!(relayed.body["type"], "Flag");
+        assert_eq!(relayed.body["actor"], "https://a.example/actor");
+        assert_eq!(relayed.body["object"], json!(objects));
+        assert_eq!(relayed.body["content"], "Preying on caregivers");
+        assert_eq!(
+            relayed.body["audience"],
+            "https://a.example/users/caregivers"
+        );
+        // A report forwarded to the reported account's instance names no community.
+        let forwarded = flag(
+            "https://a.example/activities/6",
+            &instance,
+            &objects,
+            "",
+            None,
+        );
+        assert!(forwarded.body.get("audience").is_none());
     }
 
     #[test]
