@@ -272,18 +272,23 @@ pub fn check_comment(comment: &str) -> Result<(), ModerationError> {
 
 /// The comment with every span replaced by `[redacted LABEL]`, for forwarding a report whose
 /// comment identifies a patient: the remote moderators get the reason for the report
-/// without the identifiers. Spans are byte ranges; overlapping or out-of-bounds ones and
-/// ones that do not fall on character boundaries are merged or skipped, never a panic.
+/// without the identifiers. Spans are counted in Unicode code points, as the PHI guard
+/// reports them (`PhiSpan`), not bytes: a comment with an accent before a name would
+/// otherwise be cut in the wrong place, or the name skipped and left in. Overlapping spans
+/// are merged and out-of-bounds ones skipped, never a panic.
 pub fn redact(comment: &str, spans: &[(Range<usize>, &str)]) -> String {
+    // Byte offset of every code point, and of the end.
+    let bytes: Vec<usize> = comment
+        .char_indices()
+        .map(|(b, _)| b)
+        .chain(std::iter::once(comment.len()))
+        .collect();
     let mut spans: Vec<(Range<usize>, &str)> = spans
         .iter()
-        .filter(|(r, _)| {
-            r.start < r.end
-                && r.end <= comment.len()
-                && comment.is_char_boundary(r.start)
-                && comment.is_char_boundary(r.end)
+        .filter_map(|(r, label)| {
+            let (start, end) = (bytes.get(r.start)?, bytes.get(r.end)?);
+            (start < end).then_some((*start..*end, *label))
         })
-        .cloned()
         .collect();
     spans.sort_by_key(|(r, _)| r.start);
     let mut out = String::with_capacity(comment.len());
@@ -382,8 +387,21 @@ mod tests {
     }
 
     #[test]
-    fn redaction_skips_spans_off_character_boundaries() {
+    fn redaction_counts_code_points_as_the_phi_guard_does() {
+        let comment = "Café nurse: Mrs. Whitfield in bed 12B";
+        // "Whitfield" is code points 17..26 (bytes 18..27: "é" is two bytes).
+        let start = comment.chars().take_while(|c| *c != 'W').count();
+        assert_eq!(start, 17);
+        assert_eq!(
+            redact(comment, &[(start..start + 9, "name")]),
+            "Café nurse: Mrs. [redacted name] in bed 12B"
+        );
+    }
+
+    #[test]
+    fn redaction_skips_spans_out_of_bounds_or_empty() {
         let text = "é1";
-        assert_eq!(redact(text, &[(1..2, "x"), (5..9, "y")]), "é1");
+        assert_eq!(redact(text, &[(1..1, "x"), (5..9, "y"), (2..3, "z")]), "é1");
+        assert_eq!(redact(text, &[(0..1, "x")]), "[redacted x]1");
     }
 }

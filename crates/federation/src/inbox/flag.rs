@@ -260,26 +260,9 @@ async fn relayed_comment(
         .map(|s| (s.start..s.end, s.kind.as_str()))
         .collect();
     Ok((
-        Some(redact_code_points(comment, &spans)),
+        Some(cohort_moderation::redact(comment, &spans)),
         Some(finding.reason),
     ))
-}
-
-/// [`cohort_moderation::redact`] for spans counted in code points, as the PHI guard counts
-/// them (`redact` cuts bytes: given code points, a comment with accents before a name would
-/// be cut in the wrong place, or the name skipped and left in).
-fn redact_code_points(comment: &str, spans: &[(std::ops::Range<usize>, &str)]) -> String {
-    let byte = |chars: usize| {
-        comment
-            .char_indices()
-            .nth(chars)
-            .map_or(comment.len(), |(b, _)| b)
-    };
-    let in_bytes: Vec<(std::ops::Range<usize>, &str)> = spans
-        .iter()
-        .map(|(r, kind)| (byte(r.start)..byte(r.end), *kind))
-        .collect();
-    cohort_moderation::redact(comment, &in_bytes)
 }
 
 /// The PHI guard for relayed report comments, built on first use off the async workers (an
@@ -353,24 +336,4 @@ pub(crate) async fn resolution(
         .record_remote_resolution(report.id, &outcome)
         .await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact_code_points;
-
-    #[test]
-    fn redaction_counts_code_points_as_the_phi_guard_does() {
-        let comment = "Café nurse: Mrs. Whitfield in bed 12B";
-        // "Whitfield" is code points 17..26 (bytes 18..27: "é" is two bytes).
-        let start = comment.chars().take_while(|c| *c != 'W').count();
-        assert_eq!(start, 17);
-        let redacted = redact_code_points(comment, &[(start..start + 9, "name")]);
-        assert!(!redacted.contains("Whitfield"), "{redacted}");
-        assert!(
-            redacted.starts_with("Café nurse: Mrs. [redacted"),
-            "{redacted}"
-        );
-        assert!(redacted.ends_with(" in bed 12B"), "{redacted}");
-    }
 }
