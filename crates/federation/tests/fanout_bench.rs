@@ -4,7 +4,8 @@
 //! signing rate measured in the same run for comparison, and the resident set size before,
 //! during (peak) and after the fan-out.
 //!
-//! Run (release, both engines when COHORT_TEST_POSTGRES_URL is set):
+//! Run (release, both engines when COHORT_TEST_POSTGRES_URL is set; `COHORT_BENCH_PAUSE=1`
+//! pauses before the sending phase so that a profiler can attach):
 //! `cargo test --release -p cohort-federation --test fanout_bench -- --ignored --nocapture`
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -51,8 +52,8 @@ async fn fan_out_to_10k_followers_on_500_instances() {
 
         let sign_rate = signing_rate();
         local.post(pat, Visibility::Public, "to everyone").await;
-        let mut config = local.config(true);
-        config.max_concurrent_domains = 32;
+        // The default number of lanes, as `cohort serve` runs.
+        let config = local.config(true);
         let delivery = Delivery::new(store.clone(), config).unwrap();
 
         // Memory: resident set before, sampled during (the peak) and after the fan-out.
@@ -70,6 +71,12 @@ async fn fan_out_to_10k_followers_on_500_instances() {
             })
         };
 
+        // For profiling the sending phase alone: `COHORT_BENCH_PAUSE=1` prints the pid and
+        // waits two seconds, time to attach `perf record -p PID`.
+        if std::env::var_os("COHORT_BENCH_PAUSE").is_some() {
+            eprintln!("sending phase starts in 2 s; pid {}", std::process::id());
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
         let cpu_before = process_cpu_seconds();
         let start = Instant::now();
         delivery.plan_pending().await.unwrap();
