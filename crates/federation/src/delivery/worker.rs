@@ -122,6 +122,22 @@ fn finished() -> RowResult {
     RowResult::Finished(Completion::default())
 }
 
+/// The delivery gate's permits for one activity from `from` to one remote actor (a follow,
+/// a like, a vote, a report...): `None`, counted as denied, when the gate refuses.
+fn relationship_permits(
+    stats: &Stats,
+    facts: &FactSet,
+    from: &Party,
+    to: &Recipient,
+) -> Option<Vec<DeliveryPermit>> {
+    let plan = plan_delivery(facts, &Subject::Relationship { from, to });
+    if plan.permits.is_empty() {
+        stats.denied.fetch_add(1, Ordering::Relaxed);
+        return None;
+    }
+    Some(plan.permits)
+}
+
 /// Signing keys by account, parsed once.
 #[derive(Default)]
 pub(crate) struct KeyCache {
@@ -509,20 +525,9 @@ async fn contribution_row(
         activity_id: shared.config.urls.activity(event.id),
         signer,
     };
-    let facts = store
-        .domain_facts(std::slice::from_ref(&row.domain))
-        .await?;
-    let plan = plan_delivery(
-        &facts,
-        &Subject::Relationship {
-            from: &ctx.party,
-            to: &recipient,
-        },
-    );
-    if plan.permits.is_empty() {
-        shared.stats.denied.fetch_add(1, Ordering::Relaxed);
+    let Some(permits) = ctx.permits_to(&recipient).await? else {
         return Ok(finished());
-    }
+    };
     let activity = render::evaluation_contribution(
         &ctx.activity_id,
         &ctx.actor,
@@ -531,14 +536,8 @@ async fn contribution_row(
         k,
         event.created_at,
     );
-    ctx.spend(
-        plan.permits,
-        &activity,
-        false,
-        Completion::default(),
-        answered,
-    )
-    .await
+    ctx.spend(permits, &activity, false, Completion::default(), answered)
+        .await
 }
 
 struct RowContext<'a> {
@@ -558,6 +557,25 @@ impl RowContext<'_> {
 
     fn domain(&self) -> &Domain {
         &self.row.domain
+    }
+
+    /// The row's domain's current facts (its standing, blocks, allowlist mode).
+    async fn domain_facts(&self) -> Result<FactSet, StoreError> {
+        self.store()
+            .domain_facts(std::slice::from_ref(self.domain()))
+            .await
+    }
+
+    /// [`relationship_permits`] from this row's actor to `to`, with the domain's current
+    /// facts.
+    async fn permits_to(&self, to: &Recipient) -> Result<Option<Vec<DeliveryPermit>>, StoreError> {
+        let facts = self.domain_facts().await?;
+        Ok(relationship_permits(
+            &self.shared.stats,
+            &facts,
+            &self.party,
+            to,
+        ))
     }
 
     async fn status(&self) -> Result<Option<StatusRecord>, StoreError> {
@@ -832,18 +850,9 @@ impl RowContext<'_> {
         else {
             return Ok(finished());
         };
-        let facts = store.domain_facts(&[self.domain().clone()]).await?;
-        let plan = plan_delivery(
-            &facts,
-            &Subject::Relationship {
-                from: &self.party,
-                to: &recipient,
-            },
-        );
-        if plan.permits.is_empty() {
-            self.shared.stats.denied.fetch_add(1, Ordering::Relaxed);
+        let Some(permits) = self.permits_to(&recipient).await? else {
             return Ok(finished());
-        }
+        };
         let group = &self.actor;
         let inner_id = format!("{}#{}", self.activity_id, self.event.kind.as_str());
         let account_uri = match self.event.target_account {
@@ -887,14 +896,8 @@ impl RowContext<'_> {
             _ => return Ok(finished()),
         };
         let activity = render::group_announce(&self.activity_id, group, inner);
-        self.spend(
-            plan.permits,
-            &activity,
-            false,
-            Completion::default(),
-            answered,
-        )
-        .await
+        self.spend(permits, &activity, false, Completion::default(), answered)
+            .await
     }
 
     /// Follow, Accept, Reject, Block, Like and their Undos: to the one counterpart.
@@ -917,21 +920,15 @@ impl RowContext<'_> {
         if recipient.party.domain.as_ref() != Some(self.domain()) {
             return Ok(finished());
         }
-        let facts = self.store().domain_facts(&[self.domain().clone()]).await?;
+        let facts = self.domain_facts().await?;
         if self.event.kind == OutboxKind::PollVote {
             return self.poll_votes(&facts, &recipient, answered).await;
         }
-        let plan = plan_delivery(
-            &facts,
-            &Subject::Relationship {
-                from: &self.party,
-                to: &recipient,
-            },
-        );
-        if plan.permits.is_empty() {
-            self.shared.stats.denied.fetch_add(1, Ordering::Relaxed);
+        let Some(permits) =
+            relationship_permits(&self.shared.stats, &facts, &self.party, &recipient)
+        else {
             return Ok(finished());
-        }
+        };
         let them = recipient.actor_uri.as_str();
         let id = self.activity_id.as_str();
         let me = &self.actor;
@@ -987,14 +984,8 @@ impl RowContext<'_> {
             }
             _ => return Ok(finished()),
         };
-        self.spend(
-            plan.permits,
-            &activity,
-            false,
-            Completion::default(),
-            answered,
-        )
-        .await
+        self.spend(permits, &activity, false, Completion::default(), answered)
+            .await
     }
 
     /// A vote in a remote poll: one `Create(Note)` per choice, read from the voter's rows
@@ -1033,19 +1024,13 @@ impl RowContext<'_> {
             let id = format!("{}/choices/{choice}", self.activity_id);
             let vote = render::poll_vote(&id, &self.actor, &status.uri, option);
             // A permit is spent by one send: each choice is planned on its own.
-            let plan = plan_delivery(
-                facts,
-                &Subject::Relationship {
-                    from: &self.party,
-                    to: recipient,
-                },
-            );
-            if plan.permits.is_empty() {
-                self.shared.stats.denied.fetch_add(1, Ordering::Relaxed);
+            let Some(permits) =
+                relationship_permits(&self.shared.stats, facts, &self.party, recipient)
+            else {
                 return Ok(finished());
-            }
+            };
             match self
-                .spend(plan.permits, &vote, false, Completion::default(), answered)
+                .spend(permits, &vote, false, Completion::default(), answered)
                 .await?
             {
                 RowResult::Finished(_) => {}
@@ -1055,9 +1040,6 @@ impl RowContext<'_> {
         Ok(finished())
     }
 
-    /// `Flag` (the reported account first, then the reported statuses) to the reported
-    /// account's instance, or `Resolve` of a received `Flag` to the actor that sent it;
-    /// permitted like any activity to one counterpart.
     /// An actor `Update` with the current actor document, to one follower of the domain
     /// (the receiving instance refreshes the actor for all its accounts), under a
     /// relationship permit from the policy like any other activity to a remote actor.
@@ -1085,18 +1067,9 @@ impl RowContext<'_> {
         else {
             return Ok(finished());
         };
-        let facts = self.store().domain_facts(&[self.domain().clone()]).await?;
-        let plan = plan_delivery(
-            &facts,
-            &Subject::Relationship {
-                from: &self.party,
-                to: &recipient,
-            },
-        );
-        if plan.permits.is_empty() {
-            self.shared.stats.denied.fetch_add(1, Ordering::Relaxed);
+        let Some(permits) = self.permits_to(&recipient).await? else {
             return Ok(finished());
-        }
+        };
         let document = crate::http::actor_document(
             self.store(),
             &self.shared.config.urls,
@@ -1106,14 +1079,8 @@ impl RowContext<'_> {
         )
         .await?;
         let activity = render::update_actor(&self.activity_id, &self.actor, document);
-        self.spend(
-            plan.permits,
-            &activity,
-            false,
-            Completion::default(),
-            answered,
-        )
-        .await
+        self.spend(permits, &activity, false, Completion::default(), answered)
+            .await
     }
 
     /// The `Delete` of a purged actor (Mastodon's shape: `object` the actor id, to Public),
@@ -1126,7 +1093,7 @@ impl RowContext<'_> {
             .into_iter()
             .filter(|r| &r.domain == self.domain())
             .collect();
-        let facts = self.store().domain_facts(&[self.domain().clone()]).await?;
+        let facts = self.domain_facts().await?;
         if cohort_policy::Facts::domain_standing(&facts, self.domain())
             == cohort_policy::DomainStanding::Suspended
         {
@@ -1249,18 +1216,9 @@ impl RowContext<'_> {
                 there
             }
         };
-        let facts = self.store().domain_facts(&[self.domain().clone()]).await?;
-        let plan = plan_delivery(
-            &facts,
-            &Subject::Relationship {
-                from: &self.party,
-                to: &recipient,
-            },
-        );
-        if plan.permits.is_empty() {
-            self.shared.stats.denied.fetch_add(1, Ordering::Relaxed);
+        let Some(permits) = self.permits_to(&recipient).await? else {
             return Ok(finished());
-        }
+        };
         let to_group = recipient.party.id != counterpart
             && self
                 .store()
@@ -1300,14 +1258,8 @@ impl RowContext<'_> {
                 &outcome,
             )
         };
-        self.spend(
-            plan.permits,
-            &activity,
-            false,
-            Completion::default(),
-            answered,
-        )
-        .await
+        self.spend(permits, &activity, false, Completion::default(), answered)
+            .await
     }
 
     /// The id of the activity an Undo undoes: the earlier event's, or a derived one.
