@@ -8,6 +8,8 @@
 //! restart. The processor claims rows with a lease ([`Store::claim_inbox_items`]), applies
 //! them and deletes them ([`Store::finish_inbox_item`]).
 
+use std::collections::HashSet;
+
 use cohort_model::{Id, Visibility};
 use sqlx::Row;
 
@@ -120,43 +122,71 @@ impl Store {
     }
 
     /// [`Store::enqueue_inbox_activity`] for several activities in **one** transaction (the
-    /// inbox's group commit: on SQLite one commit of the single writer for many requests).
+    /// inbox's group commit: on SQLite one commit of the single writer for many requests),
+    /// written with two multi-row statements per batch rather than two per activity.
     /// Returns, in order, whether each was fresh; a replay (also of an earlier item of the
     /// same batch) writes nothing. Either every item is recorded or none is.
     pub async fn enqueue_inbox_activities(
         &self,
         items: &[NewInboxActivity<'_>],
     ) -> Result<Vec<bool>, StoreError> {
+        /// Rows per statement: well under SQLite's oldest limit of 999 bound parameters.
+        const ROWS: usize = 100;
         let now = now_ms();
-        let mut fresh = Vec::with_capacity(items.len());
+        // The first item with each id; later ones of the batch are replays of it.
+        let mut seen = HashSet::with_capacity(items.len());
+        let firsts: Vec<&NewInboxActivity<'_>> = items
+            .iter()
+            .filter(|item| seen.insert(item.activity_uri))
+            .collect();
         let mut tx = self.writer().begin().await?;
-        for item in items {
-            let seen = sqlx::query(
-                "INSERT INTO received_activities (activity_uri, received_at) VALUES ($1, $2) \
-                 ON CONFLICT (activity_uri) DO NOTHING",
-            )
-            .bind(item.activity_uri)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            if seen.rows_affected() == 0 {
-                fresh.push(false);
-                continue;
+        let mut recorded: HashSet<String> = HashSet::with_capacity(firsts.len());
+        for chunk in firsts.chunks(ROWS) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|n| format!("(${}, ${})", 2 * n + 1, 2 * n + 2))
+                .collect();
+            let sql = format!(
+                "INSERT INTO received_activities (activity_uri, received_at) VALUES {} \
+                 ON CONFLICT (activity_uri) DO NOTHING RETURNING activity_uri",
+                values.join(", ")
+            );
+            let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+            for item in chunk {
+                query = query.bind(item.activity_uri).bind(now);
             }
-            sqlx::query(
-                "INSERT INTO inbox_queue (id, activity_uri, actor_uri, activity_json, created_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(self.next_id().as_i64())
-            .bind(item.activity_uri)
-            .bind(item.actor_uri)
-            .bind(item.activity_json)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            fresh.push(true);
+            recorded.extend(query.fetch_all(&mut *tx).await?);
         }
-        if fresh.iter().any(|f| *f) {
+        let mut queued: HashSet<&str> = HashSet::with_capacity(recorded.len());
+        let fresh: Vec<bool> = items
+            .iter()
+            .map(|item| recorded.contains(item.activity_uri) && queued.insert(item.activity_uri))
+            .collect();
+        let to_queue: Vec<&NewInboxActivity<'_>> = items
+            .iter()
+            .zip(&fresh)
+            .filter_map(|(item, fresh)| fresh.then_some(item))
+            .collect();
+        for chunk in to_queue.chunks(ROWS) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|n| format!("({})", placeholders(5 * n + 1, 5)))
+                .collect();
+            let sql = format!(
+                "INSERT INTO inbox_queue (id, activity_uri, actor_uri, activity_json, created_at) \
+                 VALUES {}",
+                values.join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for item in chunk {
+                query = query
+                    .bind(self.next_id().as_i64())
+                    .bind(item.activity_uri)
+                    .bind(item.actor_uri)
+                    .bind(item.activity_json)
+                    .bind(now);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        if !to_queue.is_empty() {
             tx.commit().await?;
         }
         Ok(fresh)

@@ -649,13 +649,7 @@ impl FederationState {
     /// Fetches an actor (signed) and records it; returns its account id. Known actors are
     /// not refetched.
     pub async fn resolve_actor(&self, actor_uri: &str) -> Result<Id, ResolveError> {
-        if let Ok(actors) = self.inner.actors.lock()
-            && let Some(id) = actors.get(actor_uri)
-        {
-            return Ok(*id);
-        }
-        if let Some(id) = self.store().account_id_by_actor_uri(actor_uri).await? {
-            bounded_insert(&self.inner.actors, actor_uri.to_owned(), id);
+        if let Some(id) = self.known_actor(actor_uri).await? {
             return Ok(id);
         }
         let document = self.fetcher().fetch(actor_uri).await?;
@@ -673,6 +667,21 @@ impl FederationState {
         // A refused attestation only means no badge; the actor is still known.
         let _ = self.check_attestation(account, &actor, false).await;
         Ok(account)
+    }
+
+    /// The account id of an actor already known here (from memory, or the store), without
+    /// fetching anything: `None` for an actor never seen.
+    pub(crate) async fn known_actor(&self, actor_uri: &str) -> Result<Option<Id>, StoreError> {
+        if let Ok(actors) = self.inner.actors.lock()
+            && let Some(id) = actors.get(actor_uri)
+        {
+            return Ok(Some(*id));
+        }
+        let id = self.store().account_id_by_actor_uri(actor_uri).await?;
+        if let Some(id) = id {
+            bounded_insert(&self.inner.actors, actor_uri.to_owned(), id);
+        }
+        Ok(id)
     }
 
     /// Resolves `user@host` through WebFinger and records the actor; returns its account id.

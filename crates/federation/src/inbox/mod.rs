@@ -30,6 +30,7 @@
 pub mod activity;
 mod community;
 mod flag;
+mod plain;
 mod process;
 mod resolve;
 pub mod sanitize;
@@ -316,9 +317,10 @@ impl InboxProcessor {
                 });
                 lanes[lane].push(item);
             }
+            self.apply_plain_creates(&mut lanes).await;
             let permits = Arc::new(Semaphore::new(ACTORS_AT_ONCE));
             let mut running = JoinSet::new();
-            for lane in lanes {
+            for lane in lanes.into_iter().filter(|lane| !lane.is_empty()) {
                 let state = self.state.clone();
                 let permits = permits.clone();
                 running.spawn(async move {
@@ -347,6 +349,36 @@ impl InboxProcessor {
                 let backoff = 5_000_i64.saturating_mul(1 << item.attempts.clamp(0, 12));
                 let kept = store.retry_inbox_item(item.id, &why, backoff).await?;
                 tracing::warn!(activity = %item.activity_uri, reason = %why, retried = kept, "inbound activity failed");
+            }
+        }
+    }
+
+    /// Applies the leading plain Creates of every lane together ([`plain`]): their posts
+    /// are stored and their items removed from the queue in one transaction. Lanes the bulk
+    /// path hands back (and all of them if its transaction fails) get their items back in
+    /// front, in order, for the one-by-one path.
+    async fn apply_plain_creates(&self, lanes: &mut [Vec<InboxItem>]) {
+        let candidates = plain::candidates(&self.state, lanes);
+        if candidates.is_empty() {
+            return;
+        }
+        let handed_back = match plain::apply(&self.state, &candidates).await {
+            Ok(lanes) => lanes,
+            Err(e) => {
+                tracing::warn!(error = %e, items = candidates.len(), "bulk inbox apply failed; applying one by one");
+                candidates.iter().map(|c| c.lane).collect()
+            }
+        };
+        let mut back: Vec<Vec<InboxItem>> = vec![Vec::new(); lanes.len()];
+        for c in candidates {
+            if handed_back.contains(&c.lane) {
+                back[c.lane].push(c.item);
+            }
+        }
+        for (lane, mut items) in lanes.iter_mut().zip(back) {
+            if !items.is_empty() {
+                items.append(lane);
+                *lane = items;
             }
         }
     }
