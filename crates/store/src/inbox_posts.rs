@@ -16,9 +16,9 @@ use cohort_model::Id;
 use sqlx::Row;
 
 use crate::row::{id, id_from};
-use crate::sql::{IN_LIST_CHUNK, placeholders};
+use crate::sql::{IN_LIST_CHUNK, anonymous_or_numbered, value_rows};
 use crate::stream::{StreamEvent, StreamEventKind};
-use crate::{NewStatus, PostMedia, Store, StoreError, now_ms};
+use crate::{Engine, NewStatus, PostMedia, Store, StoreError, now_ms};
 
 /// What the inbox needs to know about a remote author before storing its posts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,7 +76,7 @@ impl Store {
                  WHERE f.target_account_id = a.id AND f.state = 'accepted' AND l.domain IS NULL) \
                  THEN 1 ELSE 0 END AS followed \
                  FROM accounts a WHERE a.id IN ({})",
-                placeholders(1, chunk.len())
+                anonymous_or_numbered(self.engine(), chunk.len())
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for account in chunk {
@@ -110,7 +110,7 @@ impl Store {
             let sql = format!(
                 "SELECT id, uri, account_id, thread_root_id, community_id FROM statuses \
                  WHERE uri IN ({})",
-                placeholders(1, chunk.len())
+                anonymous_or_numbered(self.engine(), chunk.len())
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for uri in chunk {
@@ -158,7 +158,7 @@ impl Store {
                 && p.status.in_reply_to == p.parent.map(|parent| parent.id)
         });
         for chunk in simple.chunks(INSERT_ROWS) {
-            insert_statuses_in(&mut tx, chunk).await?;
+            insert_statuses_in(self.engine(), &mut tx, chunk).await?;
         }
         for post in other {
             self.insert_status_in(&mut tx, &post.status).await?;
@@ -178,13 +178,10 @@ impl Store {
             })
             .collect();
         for chunk in tags.chunks(IN_LIST_CHUNK / 2) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|n| format!("(${}, ${})", 2 * n + 1, 2 * n + 2))
-                .collect();
             let sql = format!(
                 "INSERT INTO status_tags (status_id, tag) VALUES {} \
                  ON CONFLICT (status_id, tag) DO NOTHING",
-                values.join(", ")
+                value_rows(self.engine(), chunk.len(), 2)
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (status, tag) in chunk {
@@ -195,7 +192,7 @@ impl Store {
         for chunk in finished.chunks(IN_LIST_CHUNK) {
             let sql = format!(
                 "DELETE FROM inbox_queue WHERE id IN ({})",
-                placeholders(1, chunk.len())
+                anonymous_or_numbered(self.engine(), chunk.len())
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for item in chunk {
@@ -227,6 +224,7 @@ impl Store {
 /// One multi-row `INSERT` of remote posts that address nobody here (no mentions, no outbox
 /// event), with the thread each takes from its parent.
 async fn insert_statuses_in(
+    engine: Engine,
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     posts: &[&RemotePost],
 ) -> Result<(), StoreError> {
@@ -235,15 +233,12 @@ async fn insert_statuses_in(
         return Ok(());
     }
     let now = now_ms();
-    let values: Vec<String> = (0..posts.len())
-        .map(|n| format!("({})", placeholders(n * COLUMNS + 1, COLUMNS)))
-        .collect();
     let sql = format!(
         "INSERT INTO statuses (id, account_id, uri, url, local, visibility, local_only, \
          community_id, in_reply_to_id, in_reply_to_account_id, reblog_of_id, thread_root_id, \
          text_source, content_html, spoiler_text, sensitive, language, created_at, expires_at, \
          held_at, hold_reason) VALUES {}",
-        values.join(", ")
+        value_rows(engine, posts.len(), COLUMNS)
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for post in posts {

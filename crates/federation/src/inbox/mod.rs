@@ -24,8 +24,10 @@
 //!
 //! [`InboxProcessor`] applies queued activities to the store ([`process`]): an Announce's
 //! object from another origin is always refetched from its origin, never trusted inline.
-//! It claims a batch, applies activities of different actors concurrently (each actor's in
-//! arrival order) and removes the applied ones with one statement.
+//! It claims a batch; the plain Creates that lead each actor's activities are applied
+//! together ([`plain`]: bulk reads, one transaction that stores the posts and removes their
+//! items); the rest are applied per actor, different actors concurrently (each actor's in
+//! arrival order), and removed with one statement.
 
 pub mod activity;
 mod community;
@@ -296,9 +298,11 @@ impl InboxProcessor {
     ///
     /// Each round claims a batch and splits it by actor: different actors' activities are
     /// applied concurrently, one actor's in the order they arrived (a Create before the
-    /// Update or Delete of the same post). Applied items are removed together at the end of
-    /// the round; a crash before that re-applies them, which every handler tolerates (posts,
-    /// follows and favourites are looked up by id before they are written).
+    /// Update or Delete of the same post). Each actor's leading plain Creates go first, all
+    /// actors' together, and leave the queue in the transaction that stores their posts.
+    /// Other applied items are removed together at the end of the round; a crash before
+    /// that re-applies them, which every handler tolerates (posts, follows and favourites
+    /// are looked up by id before they are written).
     pub async fn run_until_idle(&self) -> Result<usize, StoreError> {
         let store = self.state.store();
         let mut handled = 0;
