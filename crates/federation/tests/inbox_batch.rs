@@ -326,10 +326,7 @@ async fn a_batch_queues_each_activity_id_once() {
         let a = create("alice", 1, "", json!({})).to_string();
         let b = create("alice", 2, "", json!({})).to_string();
         let alice = actor("alice");
-        let (one, two) = (
-            "http://peer.localhost:1/a/1",
-            "http://peer.localhost:1/a/2",
-        );
+        let (one, two) = ("http://peer.localhost:1/a/1", "http://peer.localhost:1/a/2");
         let items: Vec<NewInboxActivity<'_>> = [(one, &a), (two, &b), (one, &b), (seen_id, &a)]
             .into_iter()
             .map(|(id, json)| NewInboxActivity {

@@ -60,6 +60,8 @@ pub struct RemotePost {
 /// Rows one multi-row `INSERT` takes at most (21 values each: well under both engines'
 /// limits on bound parameters).
 const INSERT_ROWS: usize = 32;
+// SQLite before 3.32 allowed 999 bound parameters per statement.
+const _: () = assert!(INSERT_ROWS * 21 < 999);
 
 impl Store {
     /// [`RemoteAuthorFacts`] of several remote accounts, in one query per few hundred.
@@ -275,13 +277,4 @@ async fn insert_statuses_in(
         }
     })?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_full_insert_stays_under_sqlites_oldest_parameter_limit() {
-        // SQLite before 3.32 allowed 999 bound parameters per statement.
-        assert!(super::INSERT_ROWS * 21 < 999);
-    }
 }
