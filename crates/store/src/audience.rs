@@ -477,19 +477,38 @@ impl Store {
     /// The federation mode and one domain's policy, as [`Store::domain_facts`] loads them,
     /// in one query (every inbox request asks it before reading the body).
     pub async fn domain_facts_of(&self, domain: &Domain) -> Result<FactSet, StoreError> {
-        let rows = sqlx::query(
+        self.domains_facts_of(std::slice::from_ref(domain)).await
+    }
+
+    /// [`Store::domain_facts_of`] for several domains at once, in one query (the inbox asks
+    /// it for the requests that arrive together). Domains beyond the first few hundred are
+    /// not looked at; callers ask for fewer.
+    pub async fn domains_facts_of(&self, domains: &[Domain]) -> Result<FactSet, StoreError> {
+        let domains = &domains[..domains.len().min(IN_LIST_CHUNK)];
+        let sql = format!(
             "SELECT (SELECT value FROM instance_settings WHERE key = 'federation_mode') AS mode, \
-             p.policy, p.severity FROM (SELECT 1 AS one) o LEFT JOIN domain_policies p ON p.domain = $1",
-        )
-        .bind(domain.as_str())
-        .fetch_all(self.reader())
-        .await?;
+             p.domain, p.policy, p.severity FROM (SELECT 1 AS one) o \
+             LEFT JOIN domain_policies p ON p.domain IN ({})",
+            placeholders(1, domains.len().max(1))
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        if domains.is_empty() {
+            query = query.bind("");
+        }
+        for domain in domains {
+            query = query.bind(domain.as_str());
+        }
+        let rows = query.fetch_all(self.reader()).await?;
         let mut facts = FactSet::default();
         for row in rows {
             let mode: Option<String> = row.try_get("mode")?;
             facts.mode = match mode.as_deref() {
                 Some("allowlist") => cohort_policy::FederationMode::Allowlist,
                 _ => cohort_policy::FederationMode::Open,
+            };
+            let name: Option<String> = row.try_get("domain")?;
+            let Some(domain) = name.and_then(|n| domains.iter().find(|d| d.as_str() == n)) else {
+                continue;
             };
             let policy: Option<String> = row.try_get("policy")?;
             let severity: Option<String> = row.try_get("severity")?;

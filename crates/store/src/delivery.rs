@@ -26,7 +26,7 @@ use sqlx::Row;
 
 use crate::outbox::OutboxEvent;
 use crate::row::{id, id_from};
-use crate::sql::{IN_LIST_CHUNK, MULTI_ROW_CHUNK, placeholders, value_rows};
+use crate::sql::{IN_LIST_CHUNK, MULTI_ROW_CHUNK, anonymous_or_numbered, placeholders, value_rows};
 use crate::{Engine, OutboxKind, Store, StoreError, now_ms};
 
 /// How long before the cursor the planner looks again for late-committing events (ids are
@@ -950,7 +950,7 @@ impl Store {
                 "INSERT INTO audience_decisions (status_id, domain, allowed, rule, decided_at) \
                  VALUES {} ON CONFLICT (status_id, domain) DO UPDATE SET \
                  allowed = excluded.allowed, rule = excluded.rule, decided_at = excluded.decided_at",
-                value_rows(1, chunk.len(), 5)
+                value_rows(self.engine(), chunk.len(), 5)
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for ((status, domain), d) in chunk {
@@ -968,7 +968,7 @@ impl Store {
             let sql = format!(
                 "INSERT INTO status_deliveries (status_id, inbox_uri, domain, delivered_at) \
                  VALUES {} ON CONFLICT (status_id, inbox_uri) DO NOTHING",
-                value_rows(1, chunk.len(), 4)
+                value_rows(self.engine(), chunk.len(), 4)
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (status, inbox, domain) in chunk {
@@ -982,11 +982,16 @@ impl Store {
         }
         for chunk in rows.chunks(MULTI_ROW_CHUNK) {
             // `(a AND b) OR ...` rather than a row-value `IN (VALUES ...)`, whose parameter
-            // types PostgreSQL cannot infer.
+            // types PostgreSQL cannot infer; parameters as `value_rows` numbers them.
+            let engine = self.engine();
             let sql = format!(
                 "DELETE FROM delivery_queue WHERE {}",
                 (0..chunk.len())
-                    .map(|n| format!("(domain = ${} AND event_id = ${})", 2 * n + 1, 2 * n + 2))
+                    .map(|n| match engine {
+                        Engine::Sqlite => "(domain = ? AND event_id = ?)".to_owned(),
+                        Engine::Postgres =>
+                            format!("(domain = ${} AND event_id = ${})", 2 * n + 1, 2 * n + 2),
+                    })
                     .collect::<Vec<_>>()
                     .join(" OR ")
             );
@@ -1004,7 +1009,7 @@ impl Store {
                 "UPDATE outbox_instance_state SET fail_count = 0, failing_since = NULL, \
                  next_attempt_at = 0, last_error = NULL WHERE domain IN ({}) AND \
                  (fail_count > 0 OR failing_since IS NOT NULL) RETURNING domain",
-                placeholders(1, chunk.len())
+                anonymous_or_numbered(self.engine(), chunk.len())
             );
             let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
             for domain in chunk {
@@ -1018,7 +1023,7 @@ impl Store {
                 "INSERT INTO instances (domain, first_seen_at, last_success_at) VALUES {} \
                  ON CONFLICT (domain) DO UPDATE SET last_success_at = excluded.last_success_at, \
                  unreachable_since = NULL",
-                value_rows(1, cleared.len(), 3)
+                value_rows(self.engine(), cleared.len(), 3)
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for domain in &cleared {

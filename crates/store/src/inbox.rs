@@ -8,11 +8,13 @@
 //! restart. The processor claims rows with a lease ([`Store::claim_inbox_items`]), applies
 //! them and deletes them ([`Store::finish_inbox_item`]).
 
+use std::collections::HashSet;
+
 use cohort_model::{Id, Visibility};
 use sqlx::Row;
 
 use crate::row::{flag, id, id_from};
-use crate::sql::{IN_LIST_CHUNK, placeholders};
+use crate::sql::{IN_LIST_CHUNK, anonymous_or_numbered, value_rows};
 use crate::{Engine, Store, StoreError, now_ms};
 
 /// After this many failed attempts an inbox item is dropped (logged by the caller).
@@ -120,46 +122,113 @@ impl Store {
     }
 
     /// [`Store::enqueue_inbox_activity`] for several activities in **one** transaction (the
-    /// inbox's group commit: on SQLite one commit of the single writer for many requests).
+    /// inbox's group commit: on SQLite one commit of the single writer for many requests),
+    /// written with two multi-row statements per batch rather than two per activity.
     /// Returns, in order, whether each was fresh; a replay (also of an earlier item of the
     /// same batch) writes nothing. Either every item is recorded or none is.
     pub async fn enqueue_inbox_activities(
         &self,
         items: &[NewInboxActivity<'_>],
     ) -> Result<Vec<bool>, StoreError> {
+        /// Rows per statement: well under SQLite's oldest limit of 999 bound parameters.
+        const ROWS: usize = 100;
         let now = now_ms();
-        let mut fresh = Vec::with_capacity(items.len());
-        let mut tx = self.writer().begin().await?;
-        for item in items {
-            let seen = sqlx::query(
-                "INSERT INTO received_activities (activity_uri, received_at) VALUES ($1, $2) \
-                 ON CONFLICT (activity_uri) DO NOTHING",
-            )
-            .bind(item.activity_uri)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            if seen.rows_affected() == 0 {
-                fresh.push(false);
-                continue;
-            }
-            sqlx::query(
-                "INSERT INTO inbox_queue (id, activity_uri, actor_uri, activity_json, created_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(self.next_id().as_i64())
-            .bind(item.activity_uri)
-            .bind(item.actor_uri)
-            .bind(item.activity_json)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            fresh.push(true);
+        // The first item with each id; later ones of the batch are replays of it.
+        let mut seen = HashSet::with_capacity(items.len());
+        let firsts: Vec<&NewInboxActivity<'_>> = items
+            .iter()
+            .filter(|item| seen.insert(item.activity_uri))
+            .collect();
+        if self.engine() == Engine::Postgres && firsts.len() <= ROWS {
+            return self.enqueue_in_one_statement(items, &firsts, now).await;
         }
-        if fresh.iter().any(|f| *f) {
+        let mut tx = self.writer().begin().await?;
+        let mut recorded: HashSet<String> = HashSet::with_capacity(firsts.len());
+        for chunk in firsts.chunks(ROWS) {
+            let sql = format!(
+                "INSERT INTO received_activities (activity_uri, received_at) VALUES {} \
+                 ON CONFLICT (activity_uri) DO NOTHING RETURNING activity_uri",
+                value_rows(self.engine(), chunk.len(), 2)
+            );
+            let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+            for item in chunk {
+                query = query.bind(item.activity_uri).bind(now);
+            }
+            recorded.extend(query.fetch_all(&mut *tx).await?);
+        }
+        let mut queued: HashSet<&str> = HashSet::with_capacity(recorded.len());
+        let fresh: Vec<bool> = items
+            .iter()
+            .map(|item| recorded.contains(item.activity_uri) && queued.insert(item.activity_uri))
+            .collect();
+        let to_queue: Vec<&NewInboxActivity<'_>> = items
+            .iter()
+            .zip(&fresh)
+            .filter_map(|(item, fresh)| fresh.then_some(item))
+            .collect();
+        for chunk in to_queue.chunks(ROWS) {
+            let sql = format!(
+                "INSERT INTO inbox_queue (id, activity_uri, actor_uri, activity_json, created_at) \
+                 VALUES {}",
+                value_rows(self.engine(), chunk.len(), 5)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for item in chunk {
+                query = query
+                    .bind(self.next_id().as_i64())
+                    .bind(item.activity_uri)
+                    .bind(item.actor_uri)
+                    .bind(item.activity_json)
+                    .bind(now);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        if !to_queue.is_empty() {
             tx.commit().await?;
         }
         Ok(fresh)
+    }
+
+    /// PostgreSQL: [`Store::enqueue_inbox_activities`] as one statement (a data-modifying
+    /// `WITH`), so a group commit is one round trip. `firsts` are the items with distinct
+    /// ids, in order.
+    async fn enqueue_in_one_statement(
+        &self,
+        items: &[NewInboxActivity<'_>],
+        firsts: &[&NewInboxActivity<'_>],
+        now: i64,
+    ) -> Result<Vec<bool>, StoreError> {
+        let values: Vec<String> = (0..firsts.len())
+            .map(|n| {
+                let p = 4 * n + 2;
+                format!("(${p}, ${}, ${}, ${}::bigint)", p + 1, p + 2, p + 3)
+            })
+            .collect();
+        let sql = format!(
+            "WITH incoming (activity_uri, actor_uri, activity_json, id) AS (VALUES {}), \
+             recorded AS (INSERT INTO received_activities (activity_uri, received_at) \
+             SELECT activity_uri, $1 FROM incoming ON CONFLICT (activity_uri) DO NOTHING \
+             RETURNING activity_uri) \
+             INSERT INTO inbox_queue (id, activity_uri, actor_uri, activity_json, created_at) \
+             SELECT i.id, i.activity_uri, i.actor_uri, i.activity_json, $1 \
+             FROM incoming i JOIN recorded r ON r.activity_uri = i.activity_uri \
+             RETURNING activity_uri",
+            values.join(", ")
+        );
+        let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(now);
+        for item in firsts {
+            query = query
+                .bind(item.activity_uri)
+                .bind(item.actor_uri)
+                .bind(item.activity_json)
+                .bind(self.next_id().as_i64());
+        }
+        let recorded: HashSet<String> = query.fetch_all(self.writer()).await?.into_iter().collect();
+        let mut queued: HashSet<&str> = HashSet::with_capacity(recorded.len());
+        Ok(items
+            .iter()
+            .map(|item| recorded.contains(item.activity_uri) && queued.insert(item.activity_uri))
+            .collect())
     }
 
     /// Whether an activity id was received before.
@@ -172,31 +241,33 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// Claims up to `limit` due items for `lease_ms`, oldest first. On PostgreSQL several
-    /// processes can claim concurrently (`FOR UPDATE SKIP LOCKED`).
+    /// Claims up to `limit` due items for `lease_ms`, oldest first, with one statement. On
+    /// PostgreSQL several processes can claim concurrently (`FOR UPDATE SKIP LOCKED`).
     pub async fn claim_inbox_items(
         &self,
         limit: i64,
         lease_ms: i64,
     ) -> Result<Vec<InboxItem>, StoreError> {
         let now = now_ms();
-        let mut tx = self.writer().begin().await?;
         let sql = match self.engine() {
             Engine::Sqlite => {
-                "SELECT id, activity_uri, actor_uri, activity_json, attempts FROM inbox_queue \
-                 WHERE next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1) \
-                 ORDER BY id LIMIT $2"
+                "UPDATE inbox_queue SET lease_until = $1 WHERE id IN (SELECT id FROM inbox_queue \
+                 WHERE next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until < $2) \
+                 ORDER BY id LIMIT $3) \
+                 RETURNING id, activity_uri, actor_uri, activity_json, attempts"
             }
             Engine::Postgres => {
-                "SELECT id, activity_uri, actor_uri, activity_json, attempts FROM inbox_queue \
-                 WHERE next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1) \
-                 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED"
+                "UPDATE inbox_queue SET lease_until = $1 WHERE id IN (SELECT id FROM inbox_queue \
+                 WHERE next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until < $2) \
+                 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+                 RETURNING id, activity_uri, actor_uri, activity_json, attempts"
             }
         };
         let rows = sqlx::query(sql)
+            .bind(now + lease_ms)
             .bind(now)
             .bind(limit)
-            .fetch_all(&mut *tx)
+            .fetch_all(self.writer())
             .await?;
         let mut items = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -208,19 +279,8 @@ impl Store {
                 attempts: row.try_get("attempts")?,
             });
         }
-        // One UPDATE for the whole claim.
-        for chunk in items.chunks(IN_LIST_CHUNK) {
-            let sql = format!(
-                "UPDATE inbox_queue SET lease_until = $1 WHERE id IN ({})",
-                placeholders(2, chunk.len())
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now + lease_ms);
-            for item in chunk {
-                query = query.bind(item.id.as_i64());
-            }
-            query.execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
+        // RETURNING gives no order: oldest first, as claimed.
+        items.sort_by_key(|item| item.id);
         Ok(items)
     }
 
@@ -234,7 +294,7 @@ impl Store {
         for chunk in items.chunks(IN_LIST_CHUNK) {
             let sql = format!(
                 "DELETE FROM inbox_queue WHERE id IN ({})",
-                placeholders(1, chunk.len())
+                anonymous_or_numbered(self.engine(), chunk.len())
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for item in chunk {

@@ -31,6 +31,7 @@ mod evaluations;
 mod filters;
 mod ids;
 mod inbox;
+mod inbox_posts;
 mod interactions;
 mod lists;
 mod media;
@@ -81,6 +82,7 @@ pub use filters::{
 };
 pub use ids::now_ms;
 pub use inbox::{INBOX_MAX_ATTEMPTS, InboxItem, LocalActorProfile, NewInboxActivity, RemoteKey};
+pub use inbox_posts::{KnownStatus, RemoteAuthorFacts, RemotePost};
 pub use interactions::{NotificationRecord, StatusCounts, TagQuery, ViewerMarks};
 pub use lists::{ListFields, ListMemberError, ListRecord, RepliesPolicy};
 pub use media::{

@@ -255,6 +255,32 @@ impl Store {
         }
     }
 
+    /// [`Store::publish`] for the events of one batch of writes: on PostgreSQL one round
+    /// trip carries every `NOTIFY` (in order), instead of one round trip per event.
+    pub(crate) async fn publish_all(&self, events: Vec<StreamEvent>) {
+        let bus = self.inner_bus();
+        if bus.listen_url.is_none() {
+            for event in events {
+                let _ = bus.sender.send(event);
+            }
+            return;
+        }
+        for chunk in events.chunks(256) {
+            // Payloads are letters, digits and colons (see `to_payload`), safe as literals.
+            let sql = chunk
+                .iter()
+                .map(|e| format!("NOTIFY {STREAM_CHANNEL}, '{}'", e.to_payload()))
+                .collect::<Vec<_>>()
+                .join("; ");
+            if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(self.writer())
+                .await
+            {
+                tracing::warn!(error = %e, events = chunk.len(), "could not publish stream events");
+            }
+        }
+    }
+
     /// Where a status may stream (see [`StatusRouting`]). Deleted statuses are routed as
     /// they were, so that a `delete` reaches the streams that showed them.
     pub async fn status_routing(&self, status: Id) -> Result<StatusRouting, StoreError> {

@@ -117,6 +117,8 @@ struct Inner {
     enqueue: Batcher<QueuedActivity, Result<bool, StoreError>>,
     /// Remote posts the processor's lanes store, waiting for their group commit.
     posts: Batcher<(NewStatus, PostMedia), Result<(), StoreError>>,
+    /// Domains whose standing requests ask for together (one query for all of them).
+    standings: Batcher<Domain, Result<DomainStanding, StoreError>>,
     /// Remote keys by keyId, as last read from `remote_keys` (see [`KEY_CACHE_FOR`]).
     keys: Mutex<HashMap<String, (Instant, RemoteKey)>>,
     /// Remote actors' account ids by actor id (an actor's account id never changes).
@@ -198,6 +200,38 @@ async fn create_posts(
             out
         }
         Err(e) => vec![Err(e)],
+    }
+}
+
+/// The standing of each of `domains` (in order), read with one query for all of them; if
+/// that fails, each is asked on its own so that every caller gets its own answer.
+async fn domain_standings(
+    store: Store,
+    domains: Vec<Domain>,
+) -> Vec<Result<DomainStanding, StoreError>> {
+    let mut distinct: Vec<Domain> = Vec::with_capacity(domains.len());
+    for domain in &domains {
+        if !distinct.contains(domain) {
+            distinct.push(domain.clone());
+        }
+    }
+    match store.domains_facts_of(&distinct).await {
+        Ok(facts) => domains
+            .iter()
+            .map(|d| Ok(facts.domain_standing(d)))
+            .collect(),
+        Err(_) => {
+            let mut out = Vec::with_capacity(domains.len());
+            for domain in &domains {
+                out.push(
+                    store
+                        .domain_facts_of(domain)
+                        .await
+                        .map(|facts| facts.domain_standing(domain)),
+                );
+            }
+            out
+        }
     }
 }
 
@@ -302,9 +336,16 @@ impl FederationState {
                 create_posts(store.clone(), batch)
             })
         };
+        let standings = {
+            let store = store.clone();
+            Batcher::new(ENQUEUE_BATCH, move |domains| {
+                domain_standings(store.clone(), domains)
+            })
+        };
         Ok(FederationState {
             inner: Arc::new(Inner {
                 posts,
+                standings,
                 store,
                 urls,
                 fetcher,
@@ -425,8 +466,11 @@ impl FederationState {
         if domain == &self.inner.config.domain {
             return Ok(DomainStanding::Allowed);
         }
-        let facts = self.store().domain_facts_of(domain).await?;
-        Ok(facts.domain_standing(domain))
+        // Asked by every inbox request: the requests that arrive together share one query.
+        match self.inner.standings.call(domain.clone()).await {
+            Some(standing) => standing,
+            None => Err(StoreError::NotFound("the domain standing task")),
+        }
     }
 
     /// Refuses (403) a keyId whose host is suspended or not on the allowlist; decided from
@@ -649,13 +693,7 @@ impl FederationState {
     /// Fetches an actor (signed) and records it; returns its account id. Known actors are
     /// not refetched.
     pub async fn resolve_actor(&self, actor_uri: &str) -> Result<Id, ResolveError> {
-        if let Ok(actors) = self.inner.actors.lock()
-            && let Some(id) = actors.get(actor_uri)
-        {
-            return Ok(*id);
-        }
-        if let Some(id) = self.store().account_id_by_actor_uri(actor_uri).await? {
-            bounded_insert(&self.inner.actors, actor_uri.to_owned(), id);
+        if let Some(id) = self.known_actor(actor_uri).await? {
             return Ok(id);
         }
         let document = self.fetcher().fetch(actor_uri).await?;
@@ -673,6 +711,21 @@ impl FederationState {
         // A refused attestation only means no badge; the actor is still known.
         let _ = self.check_attestation(account, &actor, false).await;
         Ok(account)
+    }
+
+    /// The account id of an actor already known here (from memory, or the store), without
+    /// fetching anything: `None` for an actor never seen.
+    pub(crate) async fn known_actor(&self, actor_uri: &str) -> Result<Option<Id>, StoreError> {
+        if let Ok(actors) = self.inner.actors.lock()
+            && let Some(id) = actors.get(actor_uri)
+        {
+            return Ok(Some(*id));
+        }
+        let id = self.store().account_id_by_actor_uri(actor_uri).await?;
+        if let Some(id) = id {
+            bounded_insert(&self.inner.actors, actor_uri.to_owned(), id);
+        }
+        Ok(id)
     }
 
     /// Resolves `user@host` through WebFinger and records the actor; returns its account id.

@@ -24,12 +24,15 @@
 //!
 //! [`InboxProcessor`] applies queued activities to the store ([`process`]): an Announce's
 //! object from another origin is always refetched from its origin, never trusted inline.
-//! It claims a batch, applies activities of different actors concurrently (each actor's in
-//! arrival order) and removes the applied ones with one statement.
+//! It claims a batch; the plain Creates that lead each actor's activities are applied
+//! together ([`plain`]: bulk reads, one transaction that stores the posts and removes their
+//! items); the rest are applied per actor, different actors concurrently (each actor's in
+//! arrival order), and removed with one statement.
 
 pub mod activity;
 mod community;
 mod flag;
+mod plain;
 mod process;
 mod resolve;
 pub mod sanitize;
@@ -295,9 +298,11 @@ impl InboxProcessor {
     ///
     /// Each round claims a batch and splits it by actor: different actors' activities are
     /// applied concurrently, one actor's in the order they arrived (a Create before the
-    /// Update or Delete of the same post). Applied items are removed together at the end of
-    /// the round; a crash before that re-applies them, which every handler tolerates (posts,
-    /// follows and favourites are looked up by id before they are written).
+    /// Update or Delete of the same post). Each actor's leading plain Creates go first, all
+    /// actors' together, and leave the queue in the transaction that stores their posts.
+    /// Other applied items are removed together at the end of the round; a crash before
+    /// that re-applies them, which every handler tolerates (posts, follows and favourites
+    /// are looked up by id before they are written).
     pub async fn run_until_idle(&self) -> Result<usize, StoreError> {
         let store = self.state.store();
         let mut handled = 0;
@@ -316,9 +321,10 @@ impl InboxProcessor {
                 });
                 lanes[lane].push(item);
             }
+            self.apply_plain_creates(&mut lanes).await;
             let permits = Arc::new(Semaphore::new(ACTORS_AT_ONCE));
             let mut running = JoinSet::new();
-            for lane in lanes {
+            for lane in lanes.into_iter().filter(|lane| !lane.is_empty()) {
                 let state = self.state.clone();
                 let permits = permits.clone();
                 running.spawn(async move {
@@ -347,6 +353,36 @@ impl InboxProcessor {
                 let backoff = 5_000_i64.saturating_mul(1 << item.attempts.clamp(0, 12));
                 let kept = store.retry_inbox_item(item.id, &why, backoff).await?;
                 tracing::warn!(activity = %item.activity_uri, reason = %why, retried = kept, "inbound activity failed");
+            }
+        }
+    }
+
+    /// Applies the leading plain Creates of every lane together ([`plain`]): their posts
+    /// are stored and their items removed from the queue in one transaction. Lanes the bulk
+    /// path hands back (and all of them if its transaction fails) get their items back in
+    /// front, in order, for the one-by-one path.
+    async fn apply_plain_creates(&self, lanes: &mut [Vec<InboxItem>]) {
+        let candidates = plain::candidates(&self.state, lanes);
+        if candidates.is_empty() {
+            return;
+        }
+        let handed_back = match plain::apply(&self.state, &candidates).await {
+            Ok(lanes) => lanes,
+            Err(e) => {
+                tracing::warn!(error = %e, items = candidates.len(), "bulk inbox apply failed; applying one by one");
+                candidates.iter().map(|c| c.lane).collect()
+            }
+        };
+        let mut back: Vec<Vec<InboxItem>> = vec![Vec::new(); lanes.len()];
+        for c in candidates {
+            if handed_back.contains(&c.lane) {
+                back[c.lane].push(c.item);
+            }
+        }
+        for (lane, mut items) in lanes.iter_mut().zip(back) {
+            if !items.is_empty() {
+                items.append(lane);
+                *lane = items;
             }
         }
     }

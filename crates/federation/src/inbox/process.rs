@@ -499,7 +499,9 @@ pub(super) async fn store_post(
 /// Attachments from a domain that rejects media (`reject_media`), as Mastodon keeps them:
 /// links of type `unknown`, with the alt text but without the announced content type, size or
 /// blurhash, so that apps show a link to the origin instead of loading the file inline.
-fn media_as_links(media: Vec<cohort_store::NewRemoteMedia>) -> Vec<cohort_store::NewRemoteMedia> {
+pub(super) fn media_as_links(
+    media: Vec<cohort_store::NewRemoteMedia>,
+) -> Vec<cohort_store::NewRemoteMedia> {
     media
         .into_iter()
         .map(|m| cohort_store::NewRemoteMedia {
@@ -603,7 +605,7 @@ async fn record_vote(state: &FederationState, object: &Object, voter: Id, uri: &
 /// carry one in `name` (Lemmy's `Page`, `Article`, PeerTube's `Video`...). A `Note`'s or
 /// `Question`'s `name` is no title (a poll vote, a poll's text), and neither is a chat
 /// message's.
-fn post_content(object: &Object) -> String {
+pub(super) fn post_content(object: &Object) -> String {
     let content = object.content_html().map(sanitize_html).unwrap_or_default();
     match object.name.as_deref() {
         Some(title) if !matches!(object.kind(), "Note" | "Question" | "ChatMessage") => {
