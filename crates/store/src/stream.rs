@@ -193,8 +193,9 @@ pub struct StatusRouting {
     pub direct: bool,
     /// Held by the PHI guard.
     pub held: bool,
-    /// Local accounts whose home timeline shows it (its author, followers not reading the
-    /// author in an exclusive list, the accounts it addresses).
+    /// Accounts whose home timeline shows it (its author, followers not reading the
+    /// author in an exclusive list, the accounts it addresses). Remote followers may be
+    /// in the set: only local accounts stream, so they never match.
     pub home: HashSet<Id>,
     /// Lists whose timeline shows it.
     pub lists: HashSet<Id>,
@@ -306,9 +307,13 @@ impl Store {
             .map(|m| id_from(m, "status_mentions.account_id"))
             .collect::<Result<_, _>>()?;
         let home = async {
+            // Remote followers are not filtered out: only local accounts stream, so they
+            // never match. Joining `accounts` for `domain IS NULL` let PostgreSQL, on tables
+            // not yet analysed, walk the partial index of local usernames once per follower
+            // (90 ms for 1,000 followers instead of 1).
             let rows: Vec<i64> = sqlx::query_scalar(
-                "SELECT f.account_id FROM follows f JOIN accounts a ON a.id = f.account_id \
-                 WHERE f.target_account_id = $1 AND f.state = 'accepted' AND a.domain IS NULL \
+                "SELECT f.account_id FROM follows f \
+                 WHERE f.target_account_id = $1 AND f.state = 'accepted' \
                  AND NOT EXISTS (SELECT 1 FROM list_accounts la JOIN lists l ON l.id = la.list_id \
                      WHERE l.account_id = f.account_id AND l.exclusive = TRUE AND la.account_id = $1)",
             )
@@ -569,10 +574,15 @@ async fn listen(
 }
 
 /// `column` is one of the ids bound (by [`id_set_value`]) as parameter `param`: one
-/// parameter for the whole set, an array on PostgreSQL, a JSON array on SQLite.
+/// parameter for the whole set, an array on PostgreSQL, a JSON array on SQLite. Written as
+/// `IN (SELECT ...)` on both, so that the planner hashes or joins the set: PostgreSQL's
+/// `= ANY(array)` is a linear search per row in a prepared statement's generic plan
+/// (33 ms instead of 2 for 1,000 viewers following one author).
 fn in_id_set(engine: Engine, column: &str, param: usize) -> String {
     match engine {
-        Engine::Postgres => format!("{column} = ANY(CAST(${param} AS BIGINT[]))"),
+        Engine::Postgres => {
+            format!("{column} IN (SELECT unnest(CAST(${param} AS BIGINT[])))")
+        }
         Engine::Sqlite => format!("{column} IN (SELECT value FROM json_each(${param}))"),
     }
 }
