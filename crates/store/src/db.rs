@@ -22,6 +22,10 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres
 const SQLITE_CONNECTION_PRAGMAS: &str =
     "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;";
 
+/// How long a PostgreSQL connection may sit idle in the pool before it is pinged when
+/// handed out again.
+const PING_IDLE_CONNECTIONS_AFTER: Duration = Duration::from_secs(30);
+
 /// The database engine behind a [`Store`].
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Engine {
@@ -133,9 +137,23 @@ impl Store {
                 (reader, writer)
             }
             Engine::Postgres => {
+                // sqlx pings every connection it hands out by default: on PostgreSQL that is
+                // a second round trip for every statement run on the pool (and live events
+                // wait on chains of them). Only a connection idle long enough for the server
+                // or a proxy to have dropped it is checked; one that broke sooner fails
+                // the statement that finds out, as it could between a ping and its use.
                 let pool = AnyPoolOptions::new()
                     .max_connections(settings.max_connections)
                     .acquire_timeout(settings.acquire_timeout)
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for >= PING_IDLE_CONNECTIONS_AFTER {
+                                sqlx::Connection::ping(conn).await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .connect(&settings.url)
                     .await
                     .map_err(connect_error)?;

@@ -498,13 +498,13 @@ impl Store {
         &self,
         new: &NewStatus,
         media: &PostMedia,
-    ) -> Result<crate::StatusRecord, StoreError> {
+    ) -> Result<(), StoreError> {
         let mut tx = self.writer().begin().await?;
         self.insert_status_in(&mut tx, new).await?;
         self.attach_media_in(&mut tx, new, media).await?;
         tx.commit().await?;
         self.publish_created(new).await;
-        self.status(new.id).await
+        Ok(())
     }
 
     /// Creates several posts with their media in **one** transaction, as

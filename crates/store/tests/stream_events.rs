@@ -67,3 +67,154 @@ async fn a_process_receives_its_own_events_on_both_engines() {
     })
     .await;
 }
+
+async fn account(store: &Store, name: &str, role: cohort_model::Role) -> cohort_policy::Party {
+    let base = format!("https://cohort.example/users/{name}");
+    let id = store
+        .create_local_account(&cohort_store::NewLocalAccount {
+            username: cohort_model::Username::parse(name).unwrap(),
+            email: format!("{name}@example.org"),
+            role,
+            author_kind: cohort_model::AuthorKind::Patient,
+            password_hash: "x".into(),
+            approved: true,
+            locked: false,
+            actor_uri: base.clone(),
+            inbox_uri: format!("{base}/inbox"),
+            shared_inbox_uri: "https://cohort.example/inbox".into(),
+            followers_uri: format!("{base}/followers"),
+            url: base.clone(),
+            key_id: format!("{base}#main-key"),
+            public_key_pem: "P".into(),
+            private_key_pem: "K".into(),
+        })
+        .await
+        .unwrap()
+        .id;
+    cohort_policy::Party {
+        id,
+        domain: None,
+        suspended: false,
+    }
+}
+
+async fn post(store: &Store, author: Id, visibility: cohort_model::Visibility) -> Id {
+    let id = store.next_id();
+    store
+        .create_status(&cohort_store::NewStatus {
+            id,
+            author,
+            uri: format!("https://cohort.example/statuses/{id}"),
+            url: None,
+            local: true,
+            audience: cohort_policy::Audience::new(visibility),
+            text_source: "hello".into(),
+            content_html: "<p>hello</p>".into(),
+            spoiler_text: String::new(),
+            sensitive: false,
+            language: None,
+            in_reply_to: None,
+            reblog_of: None,
+            addressed: Vec::new(),
+            held_reason: None,
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+    id
+}
+
+/// The streaming hub decides a live event for every connected viewer from one batch of
+/// facts, loaded in one statement; each viewer's decision must be the one its own facts
+/// give (a block or a follow seen by the batch exactly as by the viewer's own read).
+#[tokio::test]
+async fn the_batch_of_facts_for_connected_viewers_decides_as_each_viewers_own_facts() {
+    use cohort_model::{Domain, Role, Visibility};
+    use cohort_policy::{FederationMode, Viewer, decide_view};
+    on_each_engine(|store| async move {
+        let author = account(&store, "author", Role::Member).await;
+        let follower = account(&store, "follower", Role::Member).await;
+        let blocker = account(&store, "blocker", Role::Member).await;
+        let blocked = account(&store, "blocked", Role::Member).await;
+        let stranger = account(&store, "stranger", Role::Member).await;
+        let moderator = account(&store, "moderator", Role::Moderator).await;
+        store
+            .set_follow(follower.id, author.id, cohort_store::FollowState::Accepted)
+            .await
+            .unwrap();
+        store.block(blocker.id, author.id).await.unwrap();
+        store.block(author.id, blocked.id).await.unwrap();
+        let elsewhere = Domain::parse("elsewhere.example").unwrap();
+        store
+            .block_domain_and_drop_followers(stranger.id, &elsewhere)
+            .await
+            .unwrap();
+        store
+            .set_federation_mode(FederationMode::Allowlist)
+            .await
+            .unwrap();
+        let viewers = vec![
+            follower.clone(),
+            blocker.clone(),
+            blocked.clone(),
+            stranger.clone(),
+            moderator.clone(),
+        ];
+        let public = store
+            .status(post(&store, author.id, Visibility::Public).await)
+            .await
+            .unwrap();
+        let private = store
+            .status(post(&store, author.id, Visibility::Followers).await)
+            .await
+            .unwrap();
+        let batch = store
+            .facts_for_local_viewers(&viewers, &[&public.facts, &private.facts])
+            .await
+            .unwrap();
+        assert!(batch.follows.contains(&(follower.id, author.id)));
+        assert!(batch.blocks.contains(&(blocker.id, author.id)));
+        assert!(batch.blocks.contains(&(author.id, blocked.id)));
+        assert!(
+            batch
+                .account_domain_blocks
+                .contains(&(stranger.id, elsewhere.clone()))
+        );
+        assert!(batch.moderators.contains(&moderator.id));
+        assert!(!batch.moderators.contains(&follower.id));
+        assert_eq!(batch.mode, FederationMode::Allowlist);
+
+        let mut seen = Vec::new();
+        for viewer in &viewers {
+            let as_viewer = Viewer::Account(viewer.clone());
+            for post in [&public, &private] {
+                let own = store
+                    .facts_for_viewer(&as_viewer, &[&post.facts])
+                    .await
+                    .unwrap();
+                let from_batch = decide_view(&batch, &as_viewer, &post.facts).allows();
+                assert_eq!(
+                    from_batch,
+                    decide_view(&own, &as_viewer, &post.facts).allows(),
+                    "viewer {} on a {:?} post",
+                    viewer.id,
+                    post.facts.audience.visibility
+                );
+                seen.push((viewer.id, post.facts.audience.visibility, from_batch));
+            }
+        }
+        // And the outcomes themselves: the follower sees both, the blocks hide the author
+        // both ways, a stranger sees only the public post.
+        for (viewer, visibility, allowed) in seen {
+            let expected = match visibility {
+                Visibility::Public => viewer != blocker.id && viewer != blocked.id,
+                _ => viewer == follower.id,
+            };
+            assert_eq!(
+                allowed, expected,
+                "viewer {viewer} on a {visibility:?} post"
+            );
+        }
+    })
+    .await;
+}

@@ -429,7 +429,11 @@ impl StreamSession {
         kind: StreamEventKind,
     ) -> ApiResult<Vec<Frame>> {
         let store = self.state.store.clone();
-        let Some(routing) = live.routing(&store).await? else {
+        // Where the status streams and its facts are independent reads, each made once per
+        // event for every connection: made together, as they are on every event's path.
+        let (routing, record) = tokio::join!(live.routing(&store), live.record(&store));
+        record?;
+        let Some(routing) = routing? else {
             return Ok(Vec::new());
         };
         let me = self.me();
@@ -536,13 +540,17 @@ impl StreamSession {
             .await?
             .is_some_and(|r| r.reblog_of_id.is_some());
         if is_new && !is_boost && routing.author != auth.account.id {
-            if !live
-                .viewer_may_see(self.hub(), store, &auth.party())
-                .await?
-            {
+            // The gate's decision and the shared rendering do not depend on each other, so
+            // they are made together; the rendering is used only once the gate allowed it.
+            let party = auth.party();
+            let (allowed, shared) = tokio::join!(
+                live.viewer_may_see(self.hub(), store, &party),
+                live.anonymous_rendering(&self.state),
+            );
+            if !allowed? {
                 return Ok(None);
             }
-            if let Some(shared) = live.anonymous_rendering(&self.state).await? {
+            if let Some(shared) = shared? {
                 return Ok(Some((shared, true)));
             }
         }
