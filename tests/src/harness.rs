@@ -265,6 +265,27 @@ impl Instance {
         id
     }
 
+    /// The account signed in with `token` finds the community `name@host`, hosted on another
+    /// instance, through WebFinger and joins it through the communities API. Settle the
+    /// network for the membership to reach the community's instance.
+    pub async fn join_remote_community(&self, token: &str, community: &str) {
+        let (status, body) = self
+            .get(
+                &format!("/api/v1/accounts/lookup?acct={community}"),
+                Some(token),
+            )
+            .await;
+        assert_eq!(status, 200, "lookup of {community}: {body}");
+        let (status, body) = self
+            .post(
+                &format!("/api/v1/communities/{community}/join"),
+                Some(token),
+                &[],
+            )
+            .await;
+        assert_eq!(status, 200, "joining {community}: {body}");
+    }
+
     /// GET with an optional token; returns status and JSON (Null if not JSON).
     pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
         let mut request = self.http.get(self.url(path));

@@ -51,22 +51,17 @@ async fn member(instance: &mut Instance, name: &str, community: &str) -> String 
     let token = instance.sign_in(name, SCOPES).await;
     if community.contains('@') {
         // A community hosted elsewhere is found through WebFinger first.
+        instance.join_remote_community(&token, community).await;
+    } else {
         let (status, body) = instance
-            .get(
-                &format!("/api/v1/accounts/lookup?acct={community}"),
+            .post(
+                &format!("/api/v1/communities/{community}/join"),
                 Some(&token),
+                &[],
             )
             .await;
         assert_eq!(status, 200, "{body}");
     }
-    let (status, body) = instance
-        .post(
-            &format!("/api/v1/communities/{community}/join"),
-            Some(&token),
-            &[],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
     token
 }
 

@@ -85,21 +85,7 @@ impl Network {
             assert_eq!(status, 200, "{body}");
         }
         for (instance, token) in [(&beta, &bea), (&gamma, &gus)] {
-            let (status, body) = instance
-                .get(
-                    &format!("/api/v1/accounts/lookup?acct={community}"),
-                    Some(token),
-                )
-                .await;
-            assert_eq!(status, 200, "{body}");
-            let (status, body) = instance
-                .post(
-                    &format!("/api/v1/communities/{community}/join"),
-                    Some(token),
-                    &[],
-                )
-                .await;
-            assert_eq!(status, 200, "{body}");
+            instance.join_remote_community(token, &community).await;
         }
         settle(&[&alpha, &beta, &gamma]).await;
         let (status, gus_on_alpha) = alpha

@@ -1607,21 +1607,7 @@ async fn a_forwarded_report_about_a_post_in_a_remote_community_reaches_its_moder
         let community_id = created["id"].as_str().unwrap().to_owned();
         let community = format!("caregivers@{}", gamma.domain);
         for (instance, token) in [(&alpha, &alice), (&beta, &mallory)] {
-            let (status, body) = instance
-                .get(
-                    &format!("/api/v1/accounts/lookup?acct={community}"),
-                    Some(token),
-                )
-                .await;
-            assert_eq!(status, 200, "{body}");
-            let (status, body) = instance
-                .post(
-                    &format!("/api/v1/communities/{community}/join"),
-                    Some(token),
-                    &[],
-                )
-                .await;
-            assert_eq!(status, 200, "{body}");
+            instance.join_remote_community(token, &community).await;
         }
         settle(&all).await;
         let (status, post) = beta

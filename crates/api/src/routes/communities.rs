@@ -148,36 +148,9 @@ async fn standing(
     }
 }
 
-/// Refuses unless the account may see and resolve the community's reports: what
-/// [`require_moderator`] allows for a community hosted here, and for one hosted elsewhere
-/// its moderators here (the community's instance relays its reports to them) and this
-/// instance's staff.
-async fn require_report_moderator(
-    state: &ApiState,
-    community: &CommunityRecord,
-    auth: &Authenticated,
-) -> ApiResult<()> {
-    if community.is_local() {
-        return require_moderator(state, community, auth).await;
-    }
-    if auth.account.role.can_moderate() {
-        return Ok(());
-    }
-    let member = state
-        .store
-        .membership(community.id, auth.account.id)
-        .await?;
-    if member.as_ref().is_some_and(MemberRecord::can_moderate) {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(
-            "Only this community's moderators may do that".into(),
-        ))
-    }
-}
-
 /// Refuses unless the account moderates the community (its owner or a moderator) or
-/// moderates the instance, which may step in anywhere on its own instance.
+/// moderates the instance, which may step in anywhere on its own instance. Moderation of a
+/// community hosted elsewhere is done there.
 async fn require_moderator(
     state: &ApiState,
     community: &CommunityRecord,
@@ -188,6 +161,17 @@ async fn require_moderator(
             "This community is hosted on another instance; moderate it there".into(),
         ));
     }
+    require_moderation_rights(state, community, auth).await
+}
+
+/// Refuses unless the account moderates this instance or is the community's owner or a
+/// moderator here. The reports routes use it alone: a community hosted elsewhere relays its
+/// reports to its moderators on other instances, who see and resolve them here.
+async fn require_moderation_rights(
+    state: &ApiState,
+    community: &CommunityRecord,
+    auth: &Authenticated,
+) -> ApiResult<()> {
     if auth.account.role.can_moderate() {
         return Ok(());
     }
@@ -501,7 +485,7 @@ pub async fn reports(
 ) -> ApiResult<Json<Value>> {
     auth.require("read")?;
     let community = visible_community(&state, &id, &auth.viewer()).await?;
-    require_report_moderator(&state, &community, &auth).await?;
+    require_moderation_rights(&state, &community, &auth).await?;
     let resolved = params.bool("resolved")?.unwrap_or(false);
     let limit = page(&params, 80)?.limit;
     let reports = state
@@ -527,7 +511,7 @@ pub async fn resolve_report(
 ) -> ApiResult<Json<Value>> {
     auth.require("write")?;
     let community = visible_community(&state, &id, &auth.viewer()).await?;
-    require_report_moderator(&state, &community, &auth).await?;
+    require_moderation_rights(&state, &community, &auth).await?;
     let report = parse_id(&report)?;
     let record = match state.store.report(report).await {
         Ok(r) if r.community == Some(community.id) => r,
