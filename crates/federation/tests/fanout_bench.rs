@@ -50,6 +50,8 @@ async fn fan_out_to_10k_followers_on_500_instances() {
         }
         let setup = setup.elapsed();
 
+        // The planner's statistics as `cohort serve` keeps them (at start and hourly).
+        store.refresh_planner_statistics().await.unwrap();
         let sign_rate = signing_rate();
         local.post(pat, Visibility::Public, "to everyone").await;
         // The default number of lanes, as `cohort serve` runs.

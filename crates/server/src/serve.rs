@@ -258,7 +258,8 @@ pub async fn open_store(config: &Config) -> Result<Store, RunError> {
 /// Deletes expired posts every few seconds (each recording the `Delete` that reaches every
 /// inbox the post went to) and wakes delivery when it did; about hourly, probes instances
 /// marked unreachable; at start and about hourly, purges local accounts suspended for 30
-/// days (`Store::purge_suspended_accounts`).
+/// days (`Store::purge_suspended_accounts`) and refreshes the query planner's statistics
+/// (`Store::refresh_planner_statistics`).
 async fn expire_periodically(store: Store, delivery: Delivery) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     let mut ticks: u64 = 0;
@@ -290,6 +291,13 @@ async fn expire_periodically(store: Store, delivery: Delivery) {
                     tracing::warn!(error = %e, "purging suspended accounts failed; will retry")
                 }
             }
+        }
+        // At start, then about hourly: the query planner's statistics (see
+        // `Store::refresh_planner_statistics`).
+        if ticks % 720 == 1
+            && let Err(e) = store.refresh_planner_statistics().await
+        {
+            tracing::warn!(error = %e, "refreshing the planner's statistics failed; will retry");
         }
         match expire_due_statuses(&store, cohort_store::now_ms()).await {
             Ok(0) => {}

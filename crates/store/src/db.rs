@@ -218,6 +218,22 @@ impl Store {
         Ok(())
     }
 
+    /// Refreshes the query planner's statistics: `PRAGMA optimize` on SQLite (which analyses
+    /// the tables whose statistics are missing or stale, each from a bounded sample),
+    /// `ANALYZE` on PostgreSQL (which autovacuum also does, in its own time). SQLite gathers
+    /// none by itself, and without them it cannot tell a selective index from one holding
+    /// every follower of a popular account: a fan-out's follow checks then read all of the
+    /// author's follows once per batch of candidates. `cohort serve` calls this at start and
+    /// about hourly.
+    pub async fn refresh_planner_statistics(&self) -> Result<(), StoreError> {
+        let statement = match self.inner.engine {
+            Engine::Sqlite => "PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;",
+            Engine::Postgres => "ANALYZE",
+        };
+        sqlx::query(statement).execute(&self.inner.writer).await?;
+        Ok(())
+    }
+
     /// Which engine this store runs on.
     pub fn engine(&self) -> Engine {
         self.inner.engine

@@ -166,3 +166,33 @@ async fn the_database_answers_pings() {
     })
     .await;
 }
+
+/// `cohort serve` refreshes the planner's statistics at start and hourly: afterwards the
+/// engine has statistics for a table that has rows (SQLite's `sqlite_stat1`, PostgreSQL's
+/// `pg_stats`), and a second refresh with nothing changed succeeds too.
+#[tokio::test]
+async fn refreshing_the_planner_statistics_records_them_for_tables_with_rows() {
+    on_each_engine(|store| async move {
+        for n in 0..5 {
+            store
+                .create_local_account(&new_account(
+                    &format!("pat{n}"),
+                    &format!("p{n}@example.org"),
+                ))
+                .await
+                .unwrap();
+        }
+        store.refresh_planner_statistics().await.unwrap();
+        let sql = match store.engine() {
+            cohort_store::Engine::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'accounts'"
+            }
+            cohort_store::Engine::Postgres => {
+                "SELECT COUNT(*) FROM pg_stats WHERE tablename = 'accounts'"
+            }
+        };
+        assert!(store.scalar_i64_for_tests(sql).await.unwrap() > 0, "{sql}");
+        store.refresh_planner_statistics().await.unwrap();
+    })
+    .await;
+}
