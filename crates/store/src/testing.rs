@@ -9,7 +9,7 @@ use std::future::Future;
 
 // Database names below are generated here from hex digits, never from input, so the
 // formatted DDL is safe.
-use crate::{DatabaseSettings, Engine, Store, StoreError};
+use crate::{DatabaseSettings, Engine, NewLocalAccount, Store, StoreError};
 
 /// The environment variable naming a PostgreSQL server for tests.
 pub const POSTGRES_URL_VAR: &str = "COHORT_TEST_POSTGRES_URL";
@@ -167,5 +167,30 @@ impl Store {
             .fetch_one(self.reader())
             .await?;
         Ok(n > 0)
+    }
+}
+
+/// A local account of `https://cohort.example` for store tests: a patient named `name` with
+/// `role`, approved and unlocked, its URLs derived from the name, placeholder keys. Panics
+/// on a name that is not a valid username (a mistake in the test).
+pub fn local_account(name: &str, role: cohort_model::Role) -> NewLocalAccount {
+    let base = format!("https://cohort.example/users/{name}");
+    NewLocalAccount {
+        username: cohort_model::Username::parse(name)
+            .unwrap_or_else(|e| panic!("test username {name}: {e}")),
+        email: format!("{name}@example.org"),
+        role,
+        author_kind: cohort_model::AuthorKind::Patient,
+        password_hash: "x".into(),
+        approved: true,
+        locked: false,
+        actor_uri: base.clone(),
+        inbox_uri: format!("{base}/inbox"),
+        shared_inbox_uri: "https://cohort.example/inbox".into(),
+        followers_uri: format!("{base}/followers"),
+        url: base.clone(),
+        key_id: format!("{base}#main-key"),
+        public_key_pem: "P".into(),
+        private_key_pem: "K".into(),
     }
 }

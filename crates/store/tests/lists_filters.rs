@@ -4,35 +4,17 @@
 // Test code: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use cohort_model::{AuthorKind, Id, Role, Username, Visibility};
+use cohort_model::{Id, Role, Visibility};
 use cohort_policy::Audience;
 use cohort_store::testing::on_each_engine;
 use cohort_store::{
     FilterAction, FilterContext, FilterFields, FollowState, KeywordChanges, ListFields,
-    ListMemberError, NewKeyword, NewLocalAccount, NewStatus, Page, RepliesPolicy, Store,
-    StoreError,
+    ListMemberError, NewKeyword, NewStatus, Page, RepliesPolicy, Store, StoreError,
 };
 
 async fn local(store: &Store, name: &str) -> Id {
-    let base = format!("https://cohort.example/users/{name}");
     store
-        .create_local_account(&NewLocalAccount {
-            username: Username::parse(name).unwrap(),
-            email: format!("{name}@example.org"),
-            role: Role::Member,
-            author_kind: AuthorKind::Patient,
-            password_hash: "x".into(),
-            approved: true,
-            locked: false,
-            actor_uri: base.clone(),
-            inbox_uri: format!("{base}/inbox"),
-            shared_inbox_uri: "https://cohort.example/inbox".into(),
-            followers_uri: format!("{base}/followers"),
-            url: base.clone(),
-            key_id: format!("{base}#main-key"),
-            public_key_pem: "P".into(),
-            private_key_pem: "K".into(),
-        })
+        .create_local_account(&cohort_store::testing::local_account(name, Role::Member))
         .await
         .unwrap()
         .id

@@ -69,25 +69,8 @@ async fn a_process_receives_its_own_events_on_both_engines() {
 }
 
 async fn account(store: &Store, name: &str, role: cohort_model::Role) -> cohort_policy::Party {
-    let base = format!("https://cohort.example/users/{name}");
     let id = store
-        .create_local_account(&cohort_store::NewLocalAccount {
-            username: cohort_model::Username::parse(name).unwrap(),
-            email: format!("{name}@example.org"),
-            role,
-            author_kind: cohort_model::AuthorKind::Patient,
-            password_hash: "x".into(),
-            approved: true,
-            locked: false,
-            actor_uri: base.clone(),
-            inbox_uri: format!("{base}/inbox"),
-            shared_inbox_uri: "https://cohort.example/inbox".into(),
-            followers_uri: format!("{base}/followers"),
-            url: base.clone(),
-            key_id: format!("{base}#main-key"),
-            public_key_pem: "P".into(),
-            private_key_pem: "K".into(),
-        })
+        .create_local_account(&cohort_store::testing::local_account(name, role))
         .await
         .unwrap()
         .id;
