@@ -134,24 +134,13 @@ async fn a_mixed_batch_ends_as_applying_it_one_by_one_would() {
         store.set_follow(pat, alice, FollowState::Accepted).await.unwrap();
         store.set_follow(pat, carol, FollowState::Accepted).await.unwrap();
         store.set_suspended(carol, true).await.unwrap();
-        let pats_post = NewStatus {
-            id: store.next_id(),
-            author: pat,
-            uri: format!("{}/statuses/1", urls.actor(&Username::parse("pat").unwrap())),
-            url: None,
-            local: true,
-            audience: Audience::new(Visibility::Public),
-            text_source: "hi".into(),
-            content_html: "<p>hi</p>".into(),
-            spoiler_text: String::new(),
-            sensitive: false,
-            language: None,
-            in_reply_to: None,
-            reblog_of: None,
-            addressed: Vec::new(),
-            held_reason: None,
-            expires_at: None,
-        };
+        let pats_post = cohort_store::testing::local_status(
+            store.next_id(),
+            pat,
+            format!("{}/statuses/1", urls.actor(&Username::parse("pat").unwrap())),
+            Visibility::Public,
+            "hi",
+        );
         store.create_status(&pats_post).await.unwrap();
 
         let mut update = create("alice", 1, "", json!({"content": "<p>post 1, edited</p>"}));

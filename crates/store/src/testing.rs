@@ -9,7 +9,7 @@ use std::future::Future;
 
 // Database names below are generated here from hex digits, never from input, so the
 // formatted DDL is safe.
-use crate::{DatabaseSettings, Engine, NewLocalAccount, Store, StoreError};
+use crate::{DatabaseSettings, Engine, NewLocalAccount, NewStatus, Store, StoreError};
 
 /// The environment variable naming a PostgreSQL server for tests.
 pub const POSTGRES_URL_VAR: &str = "COHORT_TEST_POSTGRES_URL";
@@ -192,5 +192,35 @@ pub fn local_account(name: &str, role: cohort_model::Role) -> NewLocalAccount {
         key_id: format!("{base}#main-key"),
         public_key_pem: "P".into(),
         private_key_pem: "K".into(),
+    }
+}
+
+/// A plain local post for store tests: `text` as source and as one paragraph of HTML, to
+/// `visibility`, no reply, no content warning, no addressees. Override fields with struct
+/// update syntax where a test needs more.
+pub fn local_status(
+    id: cohort_model::Id,
+    author: cohort_model::Id,
+    uri: String,
+    visibility: cohort_model::Visibility,
+    text: &str,
+) -> NewStatus {
+    NewStatus {
+        id,
+        author,
+        uri,
+        url: None,
+        local: true,
+        audience: cohort_policy::Audience::new(visibility),
+        text_source: text.to_owned(),
+        content_html: format!("<p>{text}</p>"),
+        spoiler_text: String::new(),
+        sensitive: false,
+        language: None,
+        in_reply_to: None,
+        reblog_of: None,
+        addressed: Vec::new(),
+        held_reason: None,
+        expires_at: None,
     }
 }

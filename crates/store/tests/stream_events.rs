@@ -84,24 +84,13 @@ async fn account(store: &Store, name: &str, role: cohort_model::Role) -> cohort_
 async fn post(store: &Store, author: Id, visibility: cohort_model::Visibility) -> Id {
     let id = store.next_id();
     store
-        .create_status(&cohort_store::NewStatus {
+        .create_status(&cohort_store::testing::local_status(
             id,
             author,
-            uri: format!("https://cohort.example/statuses/{id}"),
-            url: None,
-            local: true,
-            audience: cohort_policy::Audience::new(visibility),
-            text_source: "hello".into(),
-            content_html: "<p>hello</p>".into(),
-            spoiler_text: String::new(),
-            sensitive: false,
-            language: None,
-            in_reply_to: None,
-            reblog_of: None,
-            addressed: Vec::new(),
-            held_reason: None,
-            expires_at: None,
-        })
+            format!("https://cohort.example/statuses/{id}"),
+            visibility,
+            "hello",
+        ))
         .await
         .unwrap();
     id

@@ -123,9 +123,8 @@ pub async fn health() -> &'static str {
 #[cfg(test)]
 mod tests {
     use cohort_model::{AuthorKind, Domain, Id, Role, Username, Visibility};
-    use cohort_policy::Audience;
     use cohort_store::testing::TestDatabase;
-    use cohort_store::{NewLocalAccount, NewStatus, Store};
+    use cohort_store::{NewLocalAccount, Store};
 
     use super::*;
     use crate::state::ApiSettings;
@@ -158,24 +157,13 @@ mod tests {
     async fn public_post(store: &Store, author: Id) {
         let id = store.next_id();
         store
-            .create_status(&NewStatus {
+            .create_status(&cohort_store::testing::local_status(
                 id,
                 author,
-                uri: format!("https://cohort.example/statuses/{id}"),
-                url: None,
-                local: true,
-                audience: Audience::new(Visibility::Public),
-                text_source: "hello".into(),
-                content_html: "<p>hello</p>".into(),
-                spoiler_text: String::new(),
-                sensitive: false,
-                language: None,
-                in_reply_to: None,
-                reblog_of: None,
-                addressed: Vec::new(),
-                held_reason: None,
-                expires_at: None,
-            })
+                format!("https://cohort.example/statuses/{id}"),
+                Visibility::Public,
+                "hello",
+            ))
             .await
             .unwrap();
     }
