@@ -276,8 +276,12 @@ async fn expire_periodically(store: Store, delivery: Delivery) {
                 Err(e) => tracing::warn!(error = %e, "probing unreachable instances failed"),
             }
         }
-        // At start, then about hourly: purge local accounts suspended for 30 days.
+        // At start, then about hourly: purge local accounts suspended for 30 days, and
+        // refresh the query planner's statistics (see `Store::refresh_planner_statistics`).
         if ticks % 720 == 1 {
+            if let Err(e) = store.refresh_planner_statistics().await {
+                tracing::warn!(error = %e, "refreshing the planner's statistics failed; will retry");
+            }
             match store.purge_suspended_accounts(cohort_store::now_ms()).await {
                 Ok(purged) if !purged.is_empty() => {
                     tracing::info!(
@@ -291,13 +295,6 @@ async fn expire_periodically(store: Store, delivery: Delivery) {
                     tracing::warn!(error = %e, "purging suspended accounts failed; will retry")
                 }
             }
-        }
-        // At start, then about hourly: the query planner's statistics (see
-        // `Store::refresh_planner_statistics`).
-        if ticks % 720 == 1
-            && let Err(e) = store.refresh_planner_statistics().await
-        {
-            tracing::warn!(error = %e, "refreshing the planner's statistics failed; will retry");
         }
         match expire_due_statuses(&store, cohort_store::now_ms()).await {
             Ok(0) => {}
