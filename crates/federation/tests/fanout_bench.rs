@@ -55,7 +55,15 @@ async fn fan_out_to_10k_followers_on_500_instances() {
         let sign_rate = signing_rate();
         local.post(pat, Visibility::Public, "to everyone").await;
         // The default number of lanes, as `cohort serve` runs.
-        let config = local.config(true);
+        let mut config = local.config(true);
+        // `COHORT_BENCH_LANES=N` tries another number of lanes (delivery.max_concurrent_domains).
+        if let Some(lanes) = std::env::var("COHORT_BENCH_LANES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+        {
+            config.max_concurrent_domains = lanes;
+        }
+        let lanes = config.max_concurrent_domains;
         let delivery = Delivery::new(store.clone(), config).unwrap();
 
         // Memory: resident set before, sampled during (the peak) and after the fan-out.
@@ -100,7 +108,7 @@ async fn fan_out_to_10k_followers_on_500_instances() {
         let send_phase = total - planned;
         println!(
             "[{engine}] fan-out: 1 public post, {} followers on {INSTANCES} instances \
-             (setup {:.1}s)\n  planning (candidate domains, 500 queue rows): {:.0} ms\n  \
+             (setup {:.1}s, {lanes} lanes)\n  planning (candidate domains, 500 queue rows): {:.0} ms\n  \
              all {INSTANCES} instances reached in {:.2} s total ({:.2} s sending)\n  \
              deliveries/s: {:.0} (sending phase), {:.0} (end to end)\n  \
              bare RSA-2048 signing (aws-lc-rs, 1 thread): {:.0} signatures/s\n  \

@@ -6,7 +6,8 @@
 //! `verify_rsa_sha256`, one thread) measured in the same run. The requests are signed before
 //! the clock starts: the sender's signing is not what this measures.
 //!
-//! Run (release, both engines when COHORT_TEST_POSTGRES_URL is set):
+//! Run (release, both engines when COHORT_TEST_POSTGRES_URL is set; `COHORT_BENCH_PAUSE=1`
+//! pauses before the timed phase so that a profiler can attach):
 //! `cargo test --release -p cohort-federation --test inbox_bench -- --ignored --nocapture`
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -245,6 +246,12 @@ async fn signed_creates_accepted_and_processed_per_second() {
             let verify_rate = verification_rate(&keys[0]);
             let prepared: Vec<Prepared> = (0..ACTIVITIES).map(prepare).collect();
 
+            // For profiling the timed phase alone: `COHORT_BENCH_PAUSE=1` prints the pid
+            // and waits two seconds, time to attach `perf record -p PID`.
+            if std::env::var_os("COHORT_BENCH_PAUSE").is_some() {
+                eprintln!("timed phase starts in 2 s; pid {}", std::process::id());
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
             let start = Instant::now();
             let permits = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
             let mut requests = tokio::task::JoinSet::new();

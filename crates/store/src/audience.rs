@@ -15,7 +15,7 @@ use cohort_policy::{
 use sqlx::Row;
 
 use crate::row::{flag, id, id_from};
-use crate::sql::{IN_LIST_CHUNK, placeholders};
+use crate::sql::{id_set_value, in_id_set, in_text_set, text_set_value};
 use crate::{Store, StoreError, now_ms};
 
 /// One row of the decision log.
@@ -259,34 +259,21 @@ impl Store {
     /// accounts without an inbox are left out.
     pub async fn remote_recipients(&self, ids: &[Id]) -> Result<Vec<Recipient>, StoreError> {
         let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(IN_LIST_CHUNK) {
-            let sql = format!(
-                "SELECT id, domain, suspended_at, actor_uri, inbox_uri, shared_inbox_uri FROM accounts \
-                 WHERE domain IS NOT NULL AND inbox_uri IS NOT NULL AND id IN ({})",
-                placeholders(1, chunk.len())
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for id in chunk {
-                query = query.bind(id.as_i64());
-            }
-            for row in query.fetch_all(self.reader()).await? {
-                let domain: String = row.try_get("domain")?;
-                let domain = Domain::parse(&domain).map_err(|e| StoreError::Corrupt {
-                    column: "accounts.domain",
-                    detail: e.to_string(),
-                })?;
-                let suspended: Option<i64> = row.try_get("suspended_at")?;
-                out.push(Recipient {
-                    party: Party {
-                        id: id(&row, "id")?,
-                        domain: Some(domain),
-                        suspended: suspended.is_some(),
-                    },
-                    actor_uri: row.try_get("actor_uri")?,
-                    inbox: row.try_get("inbox_uri")?,
-                    shared_inbox: row.try_get("shared_inbox_uri")?,
-                });
-            }
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let engine = self.engine();
+        let sql = format!(
+            "SELECT id, domain, suspended_at, actor_uri, inbox_uri, shared_inbox_uri FROM accounts \
+             WHERE domain IS NOT NULL AND inbox_uri IS NOT NULL AND {}",
+            in_id_set(engine, "id", 1)
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id_set_value(engine, ids))
+            .fetch_all(self.reader())
+            .await?;
+        for row in &rows {
+            out.push(recipient(row)?);
         }
         out.sort_by_key(|r| r.party.id);
         Ok(out)
@@ -442,33 +429,32 @@ impl Store {
         domains: &BTreeSet<Domain>,
     ) -> Result<(), StoreError> {
         facts.mode = self.federation_mode().await?;
-        let list: Vec<&Domain> = domains.iter().collect();
-        for chunk in list.chunks(IN_LIST_CHUNK) {
-            let sql = format!(
-                "SELECT domain, policy, severity FROM domain_policies WHERE domain IN ({})",
-                placeholders(1, chunk.len())
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for d in chunk {
-                query = query.bind(d.as_str());
-            }
-            for row in query.fetch_all(self.reader()).await? {
-                let domain: String = row.try_get("domain")?;
-                let policy: String = row.try_get("policy")?;
-                let severity: String = row.try_get("severity")?;
-                let Ok(domain) = Domain::parse(&domain) else {
-                    continue;
-                };
-                match policy.as_str() {
-                    // A `noop` block only carries flags (reject media, reject reports).
-                    "block" if severity != "noop" => {
-                        facts.blocked_domains.insert(domain, severity != "silence");
-                    }
-                    "allow" => {
-                        facts.allowed_domains.insert(domain);
-                    }
-                    _ => {}
+        if domains.is_empty() {
+            return Ok(());
+        }
+        let engine = self.engine();
+        let sql = format!(
+            "SELECT domain, policy, severity FROM domain_policies WHERE {}",
+            in_text_set(engine, "domain", 1)
+        );
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(text_set_value(domains.iter().map(Domain::as_str)));
+        for row in query.fetch_all(self.reader()).await? {
+            let domain: String = row.try_get("domain")?;
+            let policy: String = row.try_get("policy")?;
+            let severity: String = row.try_get("severity")?;
+            let Ok(domain) = Domain::parse(&domain) else {
+                continue;
+            };
+            match policy.as_str() {
+                // A `noop` block only carries flags (reject media, reject reports).
+                "block" if severity != "noop" => {
+                    facts.blocked_domains.insert(domain, severity != "silence");
                 }
+                "allow" => {
+                    facts.allowed_domains.insert(domain);
+                }
+                _ => {}
             }
         }
         Ok(())
@@ -481,23 +467,17 @@ impl Store {
     }
 
     /// [`Store::domain_facts_of`] for several domains at once, in one query (the inbox asks
-    /// it for the requests that arrive together). Domains beyond the first few hundred are
-    /// not looked at; callers ask for fewer.
+    /// it for the requests that arrive together).
     pub async fn domains_facts_of(&self, domains: &[Domain]) -> Result<FactSet, StoreError> {
-        let domains = &domains[..domains.len().min(IN_LIST_CHUNK)];
+        let engine = self.engine();
         let sql = format!(
             "SELECT (SELECT value FROM instance_settings WHERE key = 'federation_mode') AS mode, \
              p.domain, p.policy, p.severity FROM (SELECT 1 AS one) o \
-             LEFT JOIN domain_policies p ON p.domain IN ({})",
-            placeholders(1, domains.len().max(1))
+             LEFT JOIN domain_policies p ON {}",
+            in_text_set(engine, "p.domain", 1)
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        if domains.is_empty() {
-            query = query.bind("");
-        }
-        for domain in domains {
-            query = query.bind(domain.as_str());
-        }
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(text_set_value(domains.iter().map(Domain::as_str)));
         let rows = query.fetch_all(self.reader()).await?;
         let mut facts = FactSet::default();
         for row in rows {
@@ -588,22 +568,20 @@ impl Store {
         if lefts.is_empty() || rights.is_empty() {
             return Ok(out);
         }
-        let right_chunk = IN_LIST_CHUNK.min(rights.len());
-        for lchunk in lefts.chunks(IN_LIST_CHUNK) {
-            for rchunk in rights.chunks(right_chunk) {
-                let sql = format!(
-                    "SELECT {left}, {right} FROM {table} WHERE {left} IN ({}) AND {right} IN ({}){extra}",
-                    placeholders(1, lchunk.len()),
-                    placeholders(lchunk.len() + 1, rchunk.len()),
-                );
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for id in lchunk.iter().chain(rchunk) {
-                    query = query.bind(id.as_i64());
-                }
-                for row in query.fetch_all(self.reader()).await? {
-                    out.push((id(&row, left)?, id(&row, right)?));
-                }
-            }
+        // One statement, each side bound as one set (see `in_id_set`).
+        let engine = self.engine();
+        let sql = format!(
+            "SELECT {left}, {right} FROM {table} WHERE {} AND {}{extra}",
+            in_id_set(engine, left, 1),
+            in_id_set(engine, right, 2),
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id_set_value(engine, lefts))
+            .bind(id_set_value(engine, rights))
+            .fetch_all(self.reader())
+            .await?;
+        for row in &rows {
+            out.push((id(row, left)?, id(row, right)?));
         }
         Ok(out)
     }
@@ -613,22 +591,24 @@ impl Store {
         facts: &mut FactSet,
         accounts: &[Id],
     ) -> Result<(), StoreError> {
-        for chunk in accounts.chunks(IN_LIST_CHUNK) {
-            let sql = format!(
-                "SELECT account_id, domain FROM account_domain_blocks WHERE account_id IN ({})",
-                placeholders(1, chunk.len())
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for id in chunk {
-                query = query.bind(id.as_i64());
-            }
-            for row in query.fetch_all(self.reader()).await? {
-                let domain: String = row.try_get("domain")?;
-                if let Ok(domain) = Domain::parse(&domain) {
-                    facts
-                        .account_domain_blocks
-                        .insert((id(&row, "account_id")?, domain));
-                }
+        if accounts.is_empty() {
+            return Ok(());
+        }
+        let engine = self.engine();
+        let sql = format!(
+            "SELECT account_id, domain FROM account_domain_blocks WHERE {}",
+            in_id_set(engine, "account_id", 1)
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id_set_value(engine, accounts))
+            .fetch_all(self.reader())
+            .await?;
+        for row in &rows {
+            let domain: String = row.try_get("domain")?;
+            if let Ok(domain) = Domain::parse(&domain) {
+                facts
+                    .account_domain_blocks
+                    .insert((id(row, "account_id")?, domain));
             }
         }
         Ok(())
@@ -668,25 +648,27 @@ impl Store {
         for (ids, sql, set) in [
             (
                 authors,
-                "SELECT id FROM accounts WHERE silenced_at IS NOT NULL AND id IN",
+                "SELECT id FROM accounts WHERE silenced_at IS NOT NULL AND",
                 &mut facts.limited,
             ),
             (
                 viewers,
                 "SELECT id FROM accounts WHERE domain IS NULL \
-                 AND role IN ('moderator', 'admin') AND id IN",
+                 AND role IN ('moderator', 'admin') AND",
                 &mut facts.moderators,
             ),
         ] {
-            for chunk in ids.chunks(IN_LIST_CHUNK) {
-                let sql = format!("{sql} ({})", placeholders(1, chunk.len()));
-                let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
-                for id in chunk {
-                    query = query.bind(id.as_i64());
-                }
-                for found in query.fetch_all(self.reader()).await? {
-                    set.insert(id_from(found, "accounts.id")?);
-                }
+            if ids.is_empty() {
+                continue;
+            }
+            let engine = self.engine();
+            let sql = format!("{sql} {}", in_id_set(engine, "id", 1));
+            let found: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(id_set_value(engine, ids))
+                .fetch_all(self.reader())
+                .await?;
+            for found in found {
+                set.insert(id_from(found, "accounts.id")?);
             }
         }
         Ok(())
@@ -778,5 +760,26 @@ fn decision_from_row(row: &sqlx::any::AnyRow) -> Result<StoredDecision, StoreErr
         allowed: flag(row, "allowed")?,
         rule,
         decided_at: row.try_get("decided_at")?,
+    })
+}
+
+/// A delivery candidate from a row of `accounts` (`id, domain, suspended_at, actor_uri,
+/// inbox_uri, shared_inbox_uri`).
+pub(crate) fn recipient(row: &sqlx::any::AnyRow) -> Result<Recipient, StoreError> {
+    let domain: String = row.try_get("domain")?;
+    let domain = Domain::parse(&domain).map_err(|e| StoreError::Corrupt {
+        column: "accounts.domain",
+        detail: e.to_string(),
+    })?;
+    let suspended: Option<i64> = row.try_get("suspended_at")?;
+    Ok(Recipient {
+        party: Party {
+            id: id(row, "id")?,
+            domain: Some(domain),
+            suspended: suspended.is_some(),
+        },
+        actor_uri: row.try_get("actor_uri")?,
+        inbox: row.try_get("inbox_uri")?,
+        shared_inbox: row.try_get("shared_inbox_uri")?,
     })
 }

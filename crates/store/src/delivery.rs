@@ -26,7 +26,10 @@ use sqlx::Row;
 
 use crate::outbox::OutboxEvent;
 use crate::row::{id, id_from};
-use crate::sql::{IN_LIST_CHUNK, MULTI_ROW_CHUNK, anonymous_or_numbered, placeholders, value_rows};
+use crate::sql::{
+    IN_LIST_CHUNK, MULTI_ROW_CHUNK, anonymous_or_numbered, in_text_set, placeholders,
+    text_set_value, value_rows,
+};
 use crate::{Engine, OutboxKind, Store, StoreError, now_ms};
 
 /// How long before the cursor the planner looks again for late-committing events (ids are
@@ -830,60 +833,66 @@ impl Store {
         let receiving: BTreeSet<Domain> = receiving.iter().cloned().collect();
         domains.extend(receiving.iter().cloned());
         let subject_author = post.author.id;
-        let receiving_list: Vec<&Domain> = receiving.iter().collect();
+        let engine = self.engine();
+        let receiving_set = text_set_value(receiving.iter().map(Domain::as_str));
 
-        let mut candidate_ids: BTreeSet<Id> = BTreeSet::new();
-        for chunk in receiving_list.chunks(IN_LIST_CHUNK) {
-            // From the domains' accounts (indexed by domain) to their follow of the author
-            // (the unique index): the cost grows with these domains' accounts, not with the
-            // author's followers on every domain.
-            let sql = format!(
-                "SELECT a.id FROM accounts a WHERE a.domain IN ({}) AND EXISTS (SELECT 1 FROM \
-                 follows f WHERE f.account_id = a.id AND f.target_account_id = $1 AND \
-                 f.state = 'accepted')",
-                placeholders(2, chunk.len())
-            );
-            let mut query =
-                sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(subject_author.as_i64());
-            for d in chunk {
-                query = query.bind(d.as_str());
-            }
-            let followers: Vec<i64> = query.fetch_all(self.reader()).await?;
-            candidate_ids.extend(followers.into_iter().filter_map(|i| Id::from_i64(i).ok()));
+        // The author's followers on these domains, with their inboxes, in one statement:
+        // from the domains' accounts (indexed by domain) to their follow of the author (the
+        // unique index), so the cost grows with these domains' accounts, not with the
+        // author's followers everywhere. Each of them follows the author: that fact is
+        // recorded here rather than read again below.
+        let sql = format!(
+            "SELECT a.id, a.domain, a.suspended_at, a.actor_uri, a.inbox_uri, a.shared_inbox_uri \
+             FROM accounts a WHERE {} AND a.inbox_uri IS NOT NULL AND EXISTS (SELECT 1 FROM \
+             follows f WHERE f.account_id = a.id AND f.target_account_id = $1 AND \
+             f.state = 'accepted')",
+            in_text_set(engine, "a.domain", 2)
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(subject_author.as_i64())
+            .bind(&receiving_set)
+            .fetch_all(self.reader())
+            .await?;
+        let mut candidates: Vec<Recipient> = Vec::with_capacity(rows.len());
+        for row in &rows {
+            candidates.push(crate::audience::recipient(row)?);
         }
-        candidate_ids.extend(post.addressed.iter().copied());
+        drop(rows);
+        let followers: BTreeSet<Id> = candidates.iter().map(|c| c.party.id).collect();
+
+        // The others: addressed accounts, the subject's and its parent's authors, and the
+        // community's members on these domains.
+        let mut others: BTreeSet<Id> = post.addressed.iter().copied().collect();
         let subject = post.reblog_of.as_deref().unwrap_or(post);
-        candidate_ids.insert(subject.author.id);
+        others.insert(subject.author.id);
         if let Some(parent) = &subject.parent {
-            candidate_ids.insert(parent.author.id);
+            others.insert(parent.author.id);
         }
         if let Some(community) = subject.audience.community {
-            for chunk in receiving_list.chunks(IN_LIST_CHUNK) {
-                let sql = format!(
-                    "SELECT a.id FROM accounts a WHERE a.domain IN ({}) AND EXISTS (SELECT 1 FROM \
-                     community_members m WHERE m.account_id = a.id AND m.community_id = $1 AND \
-                     m.state = 'member')",
-                    placeholders(2, chunk.len())
-                );
-                let mut query =
-                    sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(community.as_i64());
-                for d in chunk {
-                    query = query.bind(d.as_str());
-                }
-                let members: Vec<i64> = query.fetch_all(self.reader()).await?;
-                candidate_ids.extend(members.into_iter().filter_map(|i| Id::from_i64(i).ok()));
-            }
+            let sql = format!(
+                "SELECT a.id FROM accounts a WHERE {} AND EXISTS (SELECT 1 FROM \
+                 community_members m WHERE m.account_id = a.id AND m.community_id = $1 AND \
+                 m.state = 'member')",
+                in_text_set(engine, "a.domain", 2)
+            );
+            let members: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(community.as_i64())
+                .bind(&receiving_set)
+                .fetch_all(self.reader())
+                .await?;
+            others.extend(members.into_iter().filter_map(|i| Id::from_i64(i).ok()));
         }
-        candidate_ids.remove(&subject_author);
-        let mut candidates = self
-            .remote_recipients(&candidate_ids.into_iter().collect::<Vec<_>>())
-            .await?;
+        others.remove(&subject_author);
+        let others: Vec<Id> = others.difference(&followers).copied().collect();
+        candidates.extend(self.remote_recipients(&others).await?);
         candidates.retain(|c| {
-            c.party
-                .domain
-                .as_ref()
-                .is_some_and(|d| receiving.contains(d))
+            c.party.id != subject_author
+                && c.party
+                    .domain
+                    .as_ref()
+                    .is_some_and(|d| receiving.contains(d))
         });
+        candidates.sort_by_key(|r| r.party.id);
 
         let candidate_list: Vec<Id> = candidates.iter().map(|c| c.party.id).collect();
         let author_list: Vec<Id> = authors.iter().copied().collect();
@@ -892,7 +901,23 @@ impl Store {
         let mut facts = FactSet::default();
         self.load_domain_facts(&mut facts, &domains).await?;
         if !candidate_list.is_empty() {
-            self.load_follows(&mut facts, &candidate_list, &author_list)
+            // Follows of the post's author: known for its followers, read for the others.
+            for follower in &followers {
+                facts.follows.insert((*follower, subject_author));
+            }
+            let not_followers: Vec<Id> = candidate_list
+                .iter()
+                .filter(|c| !followers.contains(c))
+                .copied()
+                .collect();
+            self.load_follows(&mut facts, &not_followers, &[subject_author])
+                .await?;
+            let other_authors: Vec<Id> = author_list
+                .iter()
+                .filter(|a| **a != subject_author)
+                .copied()
+                .collect();
+            self.load_follows(&mut facts, &candidate_list, &other_authors)
                 .await?;
             self.load_blocks(&mut facts, &candidate_list, &author_list)
                 .await?;

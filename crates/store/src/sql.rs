@@ -1,5 +1,7 @@
 //! Small helpers for SQL that both engines accept.
 
+use cohort_model::Id;
+
 use crate::Engine;
 
 /// `$start, $start+1, ...` for `count` values: the placeholder list of an `IN (...)`.
@@ -45,6 +47,58 @@ pub(crate) const IN_LIST_CHUNK: usize = 500;
 /// How many rows go into one multi-row statement: with up to a handful of columns, well
 /// under SQLite's 32,766 bound parameters and PostgreSQL's 65,535.
 pub(crate) const MULTI_ROW_CHUNK: usize = 200;
+
+/// `column` is one of the ids bound (by [`id_set_value`]) as parameter `param`: one
+/// parameter for the whole set, an array on PostgreSQL, a JSON array on SQLite, so that a
+/// set of thousands is one statement with one bound value (numbered parameters cost n² to
+/// bind on SQLite, see [`anonymous_or_numbered`], and an `IN` list of them had to be cut
+/// into chunks of [`IN_LIST_CHUNK`], a statement each). Written as `IN (SELECT ...)` on
+/// both, so that the planner hashes or joins the set: PostgreSQL's `= ANY(array)` is a
+/// linear search per row in a prepared statement's generic plan (33 ms instead of 2 for
+/// 1,000 viewers following one author).
+pub(crate) fn in_id_set(engine: Engine, column: &str, param: usize) -> String {
+    match engine {
+        Engine::Postgres => {
+            format!("{column} IN (SELECT unnest(CAST(${param} AS BIGINT[])))")
+        }
+        Engine::Sqlite => format!("{column} IN (SELECT value FROM json_each(${param}))"),
+    }
+}
+
+/// The value of an id set parameter (see [`in_id_set`]): `{1,2}` or `[1,2]`.
+pub(crate) fn id_set_value(engine: Engine, ids: &[Id]) -> String {
+    let list = ids
+        .iter()
+        .map(|id| id.as_i64().to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    match engine {
+        Engine::Postgres => format!("{{{list}}}"),
+        Engine::Sqlite => format!("[{list}]"),
+    }
+}
+
+/// [`in_id_set`] for text values (domains, URIs), bound by [`text_set_value`]: a JSON array
+/// of strings on both engines.
+pub(crate) fn in_text_set(engine: Engine, column: &str, param: usize) -> String {
+    match engine {
+        Engine::Postgres => {
+            format!("{column} IN (SELECT jsonb_array_elements_text(CAST(${param} AS JSONB)))")
+        }
+        Engine::Sqlite => format!("{column} IN (SELECT value FROM json_each(${param}))"),
+    }
+}
+
+/// The value of a text set parameter (see [`in_text_set`]): a JSON array of the strings.
+pub(crate) fn text_set_value<'a>(values: impl IntoIterator<Item = &'a str>) -> String {
+    serde_json::Value::Array(
+        values
+            .into_iter()
+            .map(|v| serde_json::Value::String(v.to_owned()))
+            .collect(),
+    )
+    .to_string()
+}
 
 #[cfg(test)]
 mod tests {

@@ -174,10 +174,15 @@ impl KeyCache {
 /// long to be seen, and a Delete made meanwhile still reaches every inbox that got the post.
 const SHARED_FOR: Duration = Duration::from_secs(1);
 
-/// Values shared between the rows of one activity for [`SHARED_FOR`], by id.
+/// Values shared between the rows of one activity for [`SHARED_FOR`], by id. Loaded once:
+/// the lanes that start together on one activity (up to `max_concurrent_domains` of them)
+/// wait for the first one's load instead of each loading and rendering the same post.
 pub(crate) struct Recent<T> {
-    entries: Mutex<HashMap<Id, (Instant, T)>>,
+    entries: Mutex<HashMap<Id, (Instant, Cell<T>)>>,
 }
+
+/// One value of a [`Recent`], filled by the first lane that asks.
+type Cell<T> = Arc<tokio::sync::OnceCell<T>>;
 
 impl<T> Default for Recent<T> {
     fn default() -> Self {
@@ -187,19 +192,55 @@ impl<T> Default for Recent<T> {
     }
 }
 
+/// Why [`Recent::get_or_load`] has no value.
+enum NotLoaded<E> {
+    /// The loader found nothing (nothing is remembered: the next row asks again).
+    Missing,
+    /// The loader failed.
+    Failed(E),
+}
+
 impl<T: Clone> Recent<T> {
-    fn get(&self, id: Id) -> Option<T> {
-        let entries = self.entries.lock().ok()?;
-        let (at, value) = entries.get(&id)?;
-        (at.elapsed() < SHARED_FOR).then(|| value.clone())
+    /// The cell of `id`, fresh if the last one is older than [`SHARED_FOR`].
+    fn cell(&self, id: Id) -> Cell<T> {
+        let Ok(mut entries) = self.entries.lock() else {
+            return Arc::default();
+        };
+        if let Some((at, cell)) = entries.get(&id)
+            && at.elapsed() < SHARED_FOR
+        {
+            return cell.clone();
+        }
+        if entries.len() >= 1024 {
+            entries.retain(|_, (at, _)| at.elapsed() < SHARED_FOR);
+        }
+        let cell = Arc::new(tokio::sync::OnceCell::new());
+        entries.insert(id, (Instant::now(), cell.clone()));
+        cell
     }
 
-    fn put(&self, id: Id, value: T) {
-        if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() >= 1024 {
-                entries.retain(|_, (at, _)| at.elapsed() < SHARED_FOR);
-            }
-            entries.insert(id, (Instant::now(), value));
+    /// The value of `id`: shared if loaded within [`SHARED_FOR`], else loaded by `load`, once
+    /// for all the callers that ask meanwhile. `Ok(None)` when `load` finds nothing; a
+    /// failure is not remembered either.
+    async fn get_or_load<E, F, Fut>(&self, id: Id, load: F) -> Result<Option<T>, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<T>, E>>,
+    {
+        let cell = self.cell(id);
+        let loaded = cell
+            .get_or_try_init(|| async {
+                match load().await {
+                    Ok(Some(value)) => Ok(value),
+                    Ok(None) => Err(NotLoaded::Missing),
+                    Err(e) => Err(NotLoaded::Failed(e)),
+                }
+            })
+            .await;
+        match loaded {
+            Ok(value) => Ok(Some(value.clone())),
+            Err(NotLoaded::Missing) => Ok(None),
+            Err(NotLoaded::Failed(e)) => Err(e),
         }
     }
 }
@@ -322,15 +363,12 @@ async fn deliver_row(
 ) -> Result<RowResult, StoreError> {
     let store = &shared.store;
     let cache = &shared.activities;
-    let event = match cache.events.get(row.event_id) {
-        Some(event) => event,
-        None => {
-            let Some(event) = store.outbox_event(row.event_id).await? else {
-                return Ok(finished());
-            };
-            cache.events.put(row.event_id, event.clone());
-            event
-        }
+    let Some(event) = cache
+        .events
+        .get_or_load(row.event_id, || store.outbox_event(row.event_id))
+        .await?
+    else {
+        return Ok(finished());
     };
     if matches!(event.kind, OutboxKind::Flag | OutboxKind::ResolveReport) {
         return instance_row(shared, row, &event, answered).await;
@@ -341,16 +379,18 @@ async fn deliver_row(
     let Some(actor_id) = event.actor else {
         return Ok(finished());
     };
-    let actor = match cache.actors.get(actor_id) {
-        Some(actor) => actor,
-        None => match store.delivery_actor(actor_id).await {
-            Ok(a) => {
-                cache.actors.put(actor_id, a.clone());
-                a
+    let loaded = cache
+        .actors
+        .get_or_load(actor_id, || async {
+            match store.delivery_actor(actor_id).await {
+                Ok(actor) => Ok(Some(actor)),
+                Err(StoreError::NotFound(_)) => Ok(None),
+                Err(e) => Err(e),
             }
-            Err(StoreError::NotFound(_)) => return Ok(finished()),
-            Err(e) => return Err(e),
-        },
+        })
+        .await?;
+    let Some(actor) = loaded else {
+        return Ok(finished());
     };
     if actor.domain.is_some() {
         tracing::warn!(event = %event.id, "outbox event by a remote account; not delivered");
@@ -591,20 +631,20 @@ impl RowContext<'_> {
 
     /// Create, Update, Announce: re-planned over the domain's current candidates.
     async fn post(&self, answered: &mut bool) -> Result<RowResult, StoreError> {
-        let rendered = match self.shared.activities.posts.get(self.event.id) {
-            Some(rendered) => rendered,
-            None => {
+        let loaded = self
+            .shared
+            .activities
+            .posts
+            .get_or_load(self.event.id, || async {
                 let Some(record) = self.status().await? else {
-                    return Ok(finished());
+                    return Ok(None);
                 };
                 let activity = self.render_post(&record).await?;
-                let rendered: RenderedPost = Arc::new((record, activity));
-                self.shared
-                    .activities
-                    .posts
-                    .put(self.event.id, rendered.clone());
-                rendered
-            }
+                Ok::<_, StoreError>(Some(Arc::new((record, activity))))
+            })
+            .await?;
+        let Some(rendered) = loaded else {
+            return Ok(finished());
         };
         let request = PlanRequest {
             event: self.event.id,
