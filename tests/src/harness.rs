@@ -286,6 +286,32 @@ impl Instance {
         assert_eq!(status, 200, "joining {community}: {body}");
     }
 
+    /// A community hosted here, joined from other instances: the account signed in with
+    /// `owner` creates it (`form`: its `name` and any other fields of
+    /// `POST /api/v1/communities`), each of `members` (an instance and a token there) finds
+    /// and joins it ([`Instance::join_remote_community`]), and `network` is settled so that
+    /// the memberships have reached this instance. Returns the community as the other
+    /// instances name it (`name@host`) and the creation's answer.
+    pub async fn community_with_remote_members(
+        &self,
+        owner: &str,
+        form: &[(&str, &str)],
+        members: &[(&Instance, &str)],
+        network: &[&Instance],
+    ) -> (String, Value) {
+        let (status, created) = self.post("/api/v1/communities", Some(owner), form).await;
+        assert_eq!(status, 201, "creating a community: {created}");
+        let name = created["name"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no community name: {created}"));
+        let community = format!("{name}@{}", self.domain);
+        for (instance, token) in members {
+            instance.join_remote_community(token, &community).await;
+        }
+        settle(network).await;
+        (community, created)
+    }
+
     /// GET with an optional token; returns status and JSON (Null if not JSON).
     pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
         let mut request = self.http.get(self.url(path));
