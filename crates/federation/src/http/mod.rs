@@ -579,11 +579,26 @@ impl FederationState {
             }
         }
         let unauthorized = |why: String| Refusal::new(StatusCode::UNAUTHORIZED, why);
+        // A key that cannot be fetched *now* (the signer's server timed out, was
+        // overloaded or restarting) is a transient fault: 503, so that the sender retries,
+        // where a 401 would make it drop the activity for good (and make a fetch of ours
+        // that it answers with a transient 401 look permanent). A key that does not exist
+        // (404, 410, a bad document) is the signer's fault: 401.
+        let unfetchable = |e: FetchError, what: &str| {
+            if e.is_transient() {
+                Refusal::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("cannot fetch the signer's {what} now: {e}"),
+                )
+            } else {
+                unauthorized(format!("cannot fetch the signer's {what}: {e}"))
+            }
+        };
         let document = self
             .fetcher()
             .fetch(signature::key_document_url(key_id))
             .await
-            .map_err(|e| unauthorized(format!("cannot fetch the signer's key: {e}")))?;
+            .map_err(|e| unfetchable(e, "key"))?;
         let mut actor = Object::from_value(document)
             .map_err(|e| unauthorized(format!("signer's key document: {e}")))?;
         if actor.public_key.is_empty()
@@ -595,7 +610,7 @@ impl FederationState {
                 .fetcher()
                 .fetch(&owner)
                 .await
-                .map_err(|e| unauthorized(format!("cannot fetch the key's owner: {e}")))?;
+                .map_err(|e| unfetchable(e, "key's owner"))?;
             actor = Object::from_value(owner_doc)
                 .map_err(|e| unauthorized(format!("key owner document: {e}")))?;
         }
