@@ -286,6 +286,32 @@ impl Instance {
         assert_eq!(status, 200, "joining {community}: {body}");
     }
 
+    /// A community hosted here, joined from other instances: the account signed in with
+    /// `owner` creates it (`form`: its `name` and any other fields of
+    /// `POST /api/v1/communities`), each of `members` (an instance and a token there) finds
+    /// and joins it ([`Instance::join_remote_community`]), and `network` is settled so that
+    /// the memberships have reached this instance. Returns the community as the other
+    /// instances name it (`name@host`) and the creation's answer.
+    pub async fn community_with_remote_members(
+        &self,
+        owner: &str,
+        form: &[(&str, &str)],
+        members: &[(&Instance, &str)],
+        network: &[&Instance],
+    ) -> (String, Value) {
+        let (status, created) = self.post("/api/v1/communities", Some(owner), form).await;
+        assert_eq!(status, 201, "creating a community: {created}");
+        let name = created["name"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no community name: {created}"));
+        let community = format!("{name}@{}", self.domain);
+        for (instance, token) in members {
+            instance.join_remote_community(token, &community).await;
+        }
+        settle(network).await;
+        (community, created)
+    }
+
     /// GET with an optional token; returns status and JSON (Null if not JSON).
     pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
         let mut request = self.http.get(self.url(path));
@@ -375,6 +401,14 @@ impl Instance {
         usize::try_from(deliveries + inbox).unwrap_or(usize::MAX) + unplanned
     }
 
+    /// How many delivery rows this instance's pipeline has finished so far (delivered,
+    /// refused, retried or denied), by the harness's drains and by the server's own
+    /// background workers alike.
+    pub fn deliveries_done(&self) -> u64 {
+        let stats = self.server.delivery.stats();
+        stats.delivered + stats.refused + stats.retried + stats.denied
+    }
+
     /// Runs this instance's background work once: delivers what is queued and processes
     /// what arrived. Returns how much happened.
     pub async fn drain_once(&self) -> usize {
@@ -428,6 +462,11 @@ mod cohort_server_passwords {
 /// that failed transiently (a timeout on a loaded machine) backs off for about a second; a
 /// quiet round with such work still queued waits for it (up to 20 s, then returns and lets
 /// the test's own assertions speak).
+///
+/// The servers' own background workers run meanwhile. The instances' queues are read one
+/// after the other, so an activity that a background worker delivers from an instance read
+/// later to one read earlier is in neither queue when each is read: the round counts as
+/// quiet only if no instance finished a delivery while its queues were being read.
 pub async fn settle(instances: &[&Instance]) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let mut busy_rounds = 0;
@@ -444,12 +483,20 @@ pub async fn settle(instances: &[&Instance]) {
             );
             continue;
         }
+        let delivered_before: Vec<u64> = instances.iter().map(|i| i.deliveries_done()).collect();
         let mut waiting = 0;
         for instance in instances {
             waiting += instance.queued_work().await;
         }
-        if waiting == 0 || std::time::Instant::now() > deadline {
+        let delivered_after: Vec<u64> = instances.iter().map(|i| i.deliveries_done()).collect();
+        // Something that moved between instances while the queues were read may be in
+        // none of them: such a round is not quiet.
+        let moved_meanwhile = delivered_after != delivered_before;
+        if (waiting == 0 && !moved_meanwhile) || std::time::Instant::now() > deadline {
             return;
+        }
+        if moved_meanwhile {
+            continue;
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }

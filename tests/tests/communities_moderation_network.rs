@@ -121,27 +121,14 @@ async fn a_groups_moderation_reaches_its_members_instances() {
         let mo = beta.sign_in("mo", SCOPES).await;
         let gus = gamma.sign_in("gus", SCOPES).await;
         let all = [&alpha, &beta, &gamma];
-        let (status, created) = alpha
-            .post(
-                "/api/v1/communities",
-                Some(&olga),
+        let (community, _) = alpha
+            .community_with_remote_members(
+                &olga,
                 &[("name", "diabetes"), ("title", "Type 1 diabetes")],
+                &[(&beta, &pat), (&beta, &mo), (&gamma, &gus)],
+                &all,
             )
             .await;
-        assert_eq!(status, 201, "{created}");
-        let community = format!("diabetes@{}", alpha.domain);
-        for (instance, token) in [(&beta, &pat), (&beta, &mo), (&gamma, &gus)] {
-            account_id(instance, token, &community).await;
-            let (status, body) = instance
-                .post(
-                    &format!("/api/v1/communities/{community}/join"),
-                    Some(token),
-                    &[],
-                )
-                .await;
-            assert_eq!(status, 200, "{body}");
-        }
-        settle(&all).await;
         let (status, thread) = beta
             .post(
                 "/api/v1/statuses",
@@ -270,23 +257,11 @@ async fn announced_moderation_by_a_non_moderator_or_of_another_community_changes
         let olga = alpha.sign_in("olga", SCOPES).await;
         let pat = beta.sign_in("pat", SCOPES).await;
         let all = [&alpha, &beta];
-        let (status, created) = alpha
-            .post("/api/v1/communities", Some(&olga), &[("name", "diabetes")])
+        let (community, created) = alpha
+            .community_with_remote_members(&olga, &[("name", "diabetes")], &[(&beta, &pat)], &all)
             .await;
-        assert_eq!(status, 201, "{created}");
         let group_id = created["account"]["id"].as_str().unwrap().to_owned();
         let group_uri = format!("http://{}/users/diabetes", alpha.domain);
-        let community = format!("diabetes@{}", alpha.domain);
-        account_id(&beta, &pat, &community).await;
-        let (status, body) = beta
-            .post(
-                &format!("/api/v1/communities/{community}/join"),
-                Some(&pat),
-                &[],
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        settle(&all).await;
         let pat_uri = format!("http://{}/users/pat", beta.domain);
         let members_before = beta
             .store()

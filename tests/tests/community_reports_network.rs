@@ -69,25 +69,20 @@ impl Network {
         let alice = alpha.sign_in("alice", SCOPES).await;
         let bea = beta.sign_in("bea", SCOPES).await;
         let gus = gamma.sign_in("gus", SCOPES).await;
-        let (status, created) = alpha
-            .post(
-                "/api/v1/communities",
-                Some(&olga),
+        let (community, _) = alpha
+            .community_with_remote_members(
+                &olga,
                 &[("name", "caregivers")],
+                &[(&beta, &bea), (&gamma, &gus)],
+                &[&alpha, &beta, &gamma],
             )
             .await;
-        assert_eq!(status, 201, "{created}");
-        let community = format!("caregivers@{}", alpha.domain);
         for token in [&mallory, &alice] {
             let (status, body) = alpha
                 .post("/api/v1/communities/caregivers/join", Some(token), &[])
                 .await;
             assert_eq!(status, 200, "{body}");
         }
-        for (instance, token) in [(&beta, &bea), (&gamma, &gus)] {
-            instance.join_remote_community(token, &community).await;
-        }
-        settle(&[&alpha, &beta, &gamma]).await;
         let (status, gus_on_alpha) = alpha
             .get(
                 &format!("/api/v1/accounts/lookup?acct=gus@{}", gamma.domain),

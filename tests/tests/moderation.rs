@@ -1596,20 +1596,15 @@ async fn a_forwarded_report_about_a_post_in_a_remote_community_reaches_its_moder
         let mallory = beta.sign_in("mallory", "read write follow").await;
         let olga = gamma.sign_in("olga", "read write follow").await;
         let all = [&alpha, &beta, &gamma];
-        let (status, created) = gamma
-            .post(
-                "/api/v1/communities",
-                Some(&olga),
+        let (community, created) = gamma
+            .community_with_remote_members(
+                &olga,
                 &[("name", "caregivers")],
+                &[(&alpha, &alice), (&beta, &mallory)],
+                &all,
             )
             .await;
-        assert_eq!(status, 201, "{created}");
         let community_id = created["id"].as_str().unwrap().to_owned();
-        let community = format!("caregivers@{}", gamma.domain);
-        for (instance, token) in [(&alpha, &alice), (&beta, &mallory)] {
-            instance.join_remote_community(token, &community).await;
-        }
-        settle(&all).await;
         let (status, post) = beta
             .post(
                 "/api/v1/statuses",

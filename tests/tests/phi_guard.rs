@@ -354,3 +354,21 @@ async fn edits_are_screened_too_and_an_edit_that_passes_releases_the_hold() {
         instance.stop().await;
     }
 }
+
+#[tokio::test]
+async fn the_client_api_and_the_inbox_share_one_guard_built_on_first_use() {
+    for engine in engines() {
+        let mut instance = Instance::start(engine, &[]).await;
+        instance.create_account("pat", Role::Member, false).await;
+        let pat = instance.sign_in("pat", "read write follow").await;
+        let guard = instance.server.federation.phi_guard();
+        assert!(!guard.is_built(), "nothing screened yet, nothing built");
+        let (status, posted) = instance
+            .post("/api/v1/statuses", Some(&pat), &[("status", HARMLESS)])
+            .await;
+        assert_eq!(status, 200, "{posted}");
+        // The post was screened by the client API: the guard the inbox holds is that one.
+        assert!(guard.is_built());
+        instance.stop().await;
+    }
+}

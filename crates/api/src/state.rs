@@ -1,11 +1,11 @@
 //! What every handler can reach.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use cohort_federation::urls::LocalUrls;
 use cohort_model::Domain;
 use cohort_policy::PhiRules;
-use cohort_screening::phi::PhiGuard;
+use cohort_screening::phi::{PhiGuard, SharedPhiGuard};
 use cohort_store::Store;
 
 /// Who may sign up (mirrors the server's configuration).
@@ -128,8 +128,9 @@ pub struct ApiState {
     pub settings: Arc<ApiSettings>,
     /// Local URL shapes.
     pub urls: Arc<LocalUrls>,
-    /// The PHI guard, built on first use (see [`ApiState::phi_guard`]).
-    phi_guard: Arc<OnceLock<Result<PhiGuard, String>>>,
+    /// The PHI guard, built on first use (see [`ApiState::phi_guard`]); the server's own,
+    /// shared with its federation state ([`ApiState::with_phi_guard`]).
+    phi_guard: SharedPhiGuard,
     /// Federation, for resolving remote accounts (`user@host`); absent in tests that run
     /// the API alone.
     pub federation: Option<cohort_federation::FederationState>,
@@ -145,13 +146,13 @@ impl ApiState {
     pub fn new(store: Store, settings: ApiSettings) -> Self {
         let plain_http = settings.base_url.starts_with("http://");
         let urls = LocalUrls::new(&settings.domain, plain_http);
-        let phi_guard: Arc<OnceLock<Result<PhiGuard, String>>> = Arc::new(OnceLock::new());
         ApiState {
             streaming: crate::streaming::StreamHub::new(store.clone()),
             store,
             settings: Arc::new(settings),
             urls: Arc::new(urls),
-            phi_guard,
+            // A state built alone (in a test) has its own; the server passes the process's.
+            phi_guard: SharedPhiGuard::new(),
             federation: None,
             // The server always replaces this with the configured data dir
             // (`with_media`); the default only serves states built for unit tests.
@@ -170,6 +171,12 @@ impl ApiState {
     /// The same state, able to resolve remote accounts through `federation`.
     pub fn with_federation(mut self, federation: cohort_federation::FederationState) -> Self {
         self.federation = Some(federation);
+        self
+    }
+
+    /// The same state, screening posts with `guard` (the process's one PHI guard).
+    pub fn with_phi_guard(mut self, guard: SharedPhiGuard) -> Self {
+        self.phi_guard = guard;
         self
     }
 
@@ -198,27 +205,8 @@ impl ApiState {
         })
     }
 
-    /// The PHI guard, built on first use off the async workers (about 80 ms and 18 MB once,
-    /// in a release build): a process that never screens a post (a delivery-only process on
-    /// a shared PostgreSQL, an idle instance) never pays for its dictionaries.
+    /// The PHI guard, built on first use off the async workers (see [`SharedPhiGuard`]).
     pub async fn phi_guard(&self) -> Result<&PhiGuard, String> {
-        if self.phi_guard.get().is_none() {
-            let cell = Arc::clone(&self.phi_guard);
-            let built = tokio::task::spawn_blocking(move || {
-                cell.get_or_init(build_guard);
-            })
-            .await;
-            if let Err(e) = built {
-                return Err(format!("the PHI guard could not be built: {e}"));
-            }
-        }
-        self.phi_guard
-            .get_or_init(build_guard)
-            .as_ref()
-            .map_err(Clone::clone)
+        self.phi_guard.get().await
     }
-}
-
-fn build_guard() -> Result<PhiGuard, String> {
-    PhiGuard::new().map_err(|e| format!("the PHI guard could not be built: {e}"))
 }

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
@@ -34,6 +34,8 @@ use serde_json::{Value, json};
 struct Peer {
     docs: Arc<Mutex<HashMap<String, Value>>>,
     hits: Arc<AtomicUsize>,
+    /// Answers 503 to everything (a peer overloaded or restarting).
+    unavailable: Arc<AtomicBool>,
 }
 
 async fn peer_get(
@@ -47,6 +49,9 @@ async fn peer_get(
         .and_then(|h| h.to_str().ok())
         .unwrap_or("");
     let url = format!("http://{host}{}", uri.path());
+    if peer.unavailable.load(Ordering::SeqCst) {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
     match peer.docs.lock().unwrap().get(&url) {
         Some(doc) => (
             [("content-type", "application/activity+json")],
@@ -688,6 +693,26 @@ async fn a_create_with_a_forged_attributed_to_is_rejected() {
     let activity = create_note(&w.alice, 2, vec![w.local_actor("pat")], "<p>hi</p>");
     assert_eq!(w.deliver(&w.bob, &activity).await, 401);
     assert_eq!(w.store.inbox_queue_len().await.unwrap(), 0);
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_signer_whose_key_cannot_be_fetched_now_is_503_and_one_without_a_key_is_401() {
+    let w = World::start().await;
+    // The signer's server is overloaded: its key cannot be fetched now. A 401 would make
+    // the sender drop the activity for good; 503 makes it retry.
+    w.peer.unavailable.store(true, Ordering::SeqCst);
+    let activity = follow(&w, &w.alice, 1, "pat");
+    assert_eq!(w.deliver(&w.alice, &activity).await, 503);
+    assert_eq!(w.store.inbox_queue_len().await.unwrap(), 0);
+    // The retry, once the signer's server answers again, is accepted.
+    w.peer.unavailable.store(false, Ordering::SeqCst);
+    assert_eq!(w.deliver(&w.alice, &activity).await, 202);
+    assert_eq!(w.store.inbox_queue_len().await.unwrap(), 1);
+    // A signer whose key does not exist (404) is refused for good.
+    w.peer.docs.lock().unwrap().remove(&w.bob.key_id);
+    let activity = follow(&w, &w.bob, 1, "pat");
+    assert_eq!(w.deliver(&w.bob, &activity).await, 401);
     w.finish().await;
 }
 

@@ -36,6 +36,9 @@ pub struct AppState {
     pub federation: FederationState,
     /// The streaming API's live events (ended at shutdown).
     pub streaming: cohort_api::streaming::StreamHub,
+    /// The process's one PHI guard, built on first use; the federation state holds the
+    /// same one (relayed report comments), and so does every client API state made here.
+    pub phi_guard: cohort_screening::phi::SharedPhiGuard,
 }
 
 /// Builds the whole application.
@@ -113,6 +116,7 @@ pub(crate) fn api_state(state: &AppState) -> ApiState {
         .with_federation(state.federation.clone())
         .with_media(media)
         .with_streaming(state.streaming.clone())
+        .with_phi_guard(state.phi_guard.clone())
 }
 
 /// Browser clients call the API from other origins: allow any origin (tokens, not cookies,

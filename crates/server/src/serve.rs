@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use cohort_federation::delivery::expire_due_statuses;
 use cohort_federation::{Delivery, DeliveryConfig, FederationConfig, FederationState};
+use cohort_screening::phi::SharedPhiGuard;
 use cohort_store::{DatabaseSettings, Store};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -222,9 +223,12 @@ pub async fn prepare(config: Config) -> Result<Prepared, RunError> {
     federation_config.trusted_verifiers = config.trusted_verifiers.clone();
     federation_config.clinician_direct_messages = config.clinician_direct_messages;
     federation_config.aggregate_min_patients = config.aggregate_min_patients;
-    let federation = FederationState::new(store.clone(), federation_config)
-        .await
-        .map_err(|e| RunError::Other(format!("cannot start federation: {e}")))?;
+    // One PHI guard for the process: the client API and the inbox share it.
+    let phi_guard = SharedPhiGuard::new();
+    let federation =
+        FederationState::with_phi_guard(store.clone(), federation_config, phi_guard.clone())
+            .await
+            .map_err(|e| RunError::Other(format!("cannot start federation: {e}")))?;
     let mut delivery_config =
         DeliveryConfig::new(config.domain.clone(), config.allow_loopback_federation);
     delivery_config.lease = Duration::from_secs(config.delivery_lease_seconds);
@@ -239,6 +243,7 @@ pub async fn prepare(config: Config) -> Result<Prepared, RunError> {
             config: Arc::new(config),
             metrics: Metrics::new(),
             federation,
+            phi_guard,
         },
         delivery,
     })

@@ -45,6 +45,15 @@ pub enum FetchError {
 }
 
 impl FetchError {
+    /// Worth trying again later: a network failure or timeout, `429`, or a `5xx`.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            FetchError::Http(_) => true,
+            FetchError::Status { status, .. } => *status == 429 || *status >= 500,
+            FetchError::Refused(_) | FetchError::Document(..) => false,
+        }
+    }
+
     /// 404 or 410: the object is gone.
     pub fn is_gone(&self) -> bool {
         matches!(

@@ -23,6 +23,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::routing::{get, post};
 use cohort_model::{Domain, Id};
 use cohort_policy::{DomainStanding, Facts, Party, Viewer};
+use cohort_screening::phi::SharedPhiGuard;
 use cohort_store::{NewRemoteAccount, NewStatus, PostMedia, RemoteKey, Store, StoreError, now_ms};
 use tokio::sync::Notify;
 use url::Url;
@@ -125,6 +126,9 @@ struct Inner {
     actors: Mutex<HashMap<String, Id>>,
     /// Domains recently seen not marked unreachable (see [`REACHABLE_FOR`]).
     reachable: Mutex<HashMap<Domain, Instant>>,
+    /// The PHI guard for relayed report comments (the process's one, when the server built
+    /// this state).
+    phi_guard: SharedPhiGuard,
 }
 
 /// How long a remote key read from the store is trusted from memory. A rotated key still
@@ -301,8 +305,18 @@ impl axum::response::IntoResponse for Refusal {
 
 impl FederationState {
     /// Loads (or, the first time, generates and stores) the instance actor's key and builds
-    /// the state.
+    /// the state, with a PHI guard of its own.
     pub async fn new(store: Store, config: FederationConfig) -> Result<Self, FederationError> {
+        FederationState::with_phi_guard(store, config, SharedPhiGuard::new()).await
+    }
+
+    /// As [`FederationState::new`], screening with `phi_guard`: the process's one PHI guard,
+    /// which the client API shares.
+    pub async fn with_phi_guard(
+        store: Store,
+        config: FederationConfig,
+        phi_guard: SharedPhiGuard,
+    ) -> Result<Self, FederationError> {
         let (public_pem, private_pem) = match store.instance_actor_keys().await? {
             Some(pair) => pair,
             None => {
@@ -356,6 +370,7 @@ impl FederationState {
                 keys: Mutex::default(),
                 actors: Mutex::default(),
                 reachable: Mutex::default(),
+                phi_guard,
             }),
         })
     }
@@ -383,6 +398,11 @@ impl FederationState {
     /// The instance actor's public key.
     pub fn instance_public_key_pem(&self) -> &str {
         &self.inner.instance_public_key_pem
+    }
+
+    /// The PHI guard, built on first use.
+    pub fn phi_guard(&self) -> &SharedPhiGuard {
+        &self.inner.phi_guard
     }
 
     pub(crate) fn wake_processor(&self) {
@@ -559,11 +579,26 @@ impl FederationState {
             }
         }
         let unauthorized = |why: String| Refusal::new(StatusCode::UNAUTHORIZED, why);
+        // A key that cannot be fetched *now* (the signer's server timed out, was
+        // overloaded or restarting) is a transient fault: 503, so that the sender retries,
+        // where a 401 would make it drop the activity for good (and make a fetch of ours
+        // that it answers with a transient 401 look permanent). A key that does not exist
+        // (404, 410, a bad document) is the signer's fault: 401.
+        let unfetchable = |e: FetchError, what: &str| {
+            if e.is_transient() {
+                Refusal::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("cannot fetch the signer's {what} now: {e}"),
+                )
+            } else {
+                unauthorized(format!("cannot fetch the signer's {what}: {e}"))
+            }
+        };
         let document = self
             .fetcher()
             .fetch(signature::key_document_url(key_id))
             .await
-            .map_err(|e| unauthorized(format!("cannot fetch the signer's key: {e}")))?;
+            .map_err(|e| unfetchable(e, "key"))?;
         let mut actor = Object::from_value(document)
             .map_err(|e| unauthorized(format!("signer's key document: {e}")))?;
         if actor.public_key.is_empty()
@@ -575,7 +610,7 @@ impl FederationState {
                 .fetcher()
                 .fetch(&owner)
                 .await
-                .map_err(|e| unauthorized(format!("cannot fetch the key's owner: {e}")))?;
+                .map_err(|e| unfetchable(e, "key's owner"))?;
             actor = Object::from_value(owner_doc)
                 .map_err(|e| unauthorized(format!("key owner document: {e}")))?;
         }

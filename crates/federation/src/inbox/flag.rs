@@ -22,12 +22,9 @@
 //! received report, the outcome goes back to the actor that sent the Flag; a `Resolve` of one
 //! of our Flags is accepted only from the instance the report was sent to ([`resolution`]).
 
-use std::sync::OnceLock;
-
 use axum::http::StatusCode;
 use cohort_model::{AuthorKind, Domain, Id};
 use cohort_moderation::{Category, FLAG_WINDOW_MS, FLAGS_PER_DOMAIN_PER_WINDOW, MAX_COMMENT_CHARS};
-use cohort_screening::phi::PhiGuard;
 use cohort_store::{NewReport, StoreError, now_ms};
 
 use super::activity::Object;
@@ -245,8 +242,14 @@ async fn relayed_comment(
     if comment.trim().is_empty() {
         return Ok((Some(String::new()), None));
     }
-    let Some(guard) = phi_guard().await else {
-        return Ok((None, None));
+    // Built on first use off the async workers: an instance that never relays a report
+    // never pays for its dictionaries.
+    let guard = match state.phi_guard().get().await {
+        Ok(guard) => guard,
+        Err(e) => {
+            tracing::error!(error = %e, "relaying a report comment without the PHI guard: no comment");
+            return Ok((None, None));
+        }
     };
     // Written by someone on another instance, about someone else: screened as a caregiver's
     // words (no patient self-disclosure, no institution's public contact details).
@@ -263,24 +266,6 @@ async fn relayed_comment(
         Some(cohort_moderation::redact(comment, &spans)),
         Some(finding.reason),
     ))
-}
-
-/// The PHI guard for relayed report comments, built on first use off the async workers (an
-/// instance that never relays a report never pays for its dictionaries); `None`, logged,
-/// if it cannot be built.
-async fn phi_guard() -> Option<&'static PhiGuard> {
-    static GUARD: OnceLock<Option<PhiGuard>> = OnceLock::new();
-    fn build() -> Option<PhiGuard> {
-        PhiGuard::new()
-            .inspect_err(|e| tracing::error!(error = %e, "the PHI guard could not be built"))
-            .ok()
-    }
-    if GUARD.get().is_none()
-        && let Err(e) = tokio::task::spawn_blocking(|| GUARD.get_or_init(build).is_some()).await
-    {
-        tracing::error!(error = %e, "building the PHI guard failed");
-    }
-    GUARD.get_or_init(build).as_ref()
 }
 
 /// A `Resolve` of one of our Flags: the other instance's outcome, recorded on the report and

@@ -8,7 +8,9 @@
 //! 3. signature: draft-cavage, covering `(request-target)`, `host`, `date`, `digest`;
 //!    `Digest: SHA-256` must match the body; `Date` at most 12 hours old (1 hour ahead);
 //!    the key fetched (signed, by the instance actor) from the signer's actor document and
-//!    cached → **401** for missing, bad, expired or unverifiable (RFC 9421 included);
+//!    cached → **401** for missing, bad, expired or unverifiable (RFC 9421 included), but
+//!    **503** when the key cannot be fetched now (a timeout, `429` or `5xx`: the sender
+//!    retries);
 //! 4. parse → **400** if not an activity (no type, id or actor);
 //! 5. origin: the signer is the activity's actor (**401** otherwise); the activity's id is
 //!    on the actor's host, an embedded Create/Update object is attributed to the actor and

@@ -31,12 +31,10 @@ impl From<StoreError> for ProcessError {
 
 impl From<FetchError> for ProcessError {
     fn from(e: FetchError) -> Self {
-        match e {
-            FetchError::Http(_) => ProcessError::Transient(e.to_string()),
-            FetchError::Status { status, .. } if status == 429 || status >= 500 => {
-                ProcessError::Transient(e.to_string())
-            }
-            other => ProcessError::Permanent(other.to_string()),
+        if e.is_transient() {
+            ProcessError::Transient(e.to_string())
+        } else {
+            ProcessError::Permanent(e.to_string())
         }
     }
 }

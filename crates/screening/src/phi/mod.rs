@@ -17,6 +17,7 @@ mod geo;
 mod ids;
 mod lexicon;
 mod names;
+mod shared;
 #[cfg(test)]
 mod tests;
 mod text;
@@ -29,6 +30,7 @@ use regex::Regex;
 
 pub use cohort_model::AuthorKind;
 pub use eval::{EvalError, PhiEvalReport};
+pub use shared::SharedPhiGuard;
 
 /// Posts longer than this are screened on their first `MAX_SCAN_BYTES` bytes only. Real posts
 /// are a few KB; the cap bounds the work an abusive 500 KB post can cause.
