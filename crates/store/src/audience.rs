@@ -16,7 +16,7 @@ use sqlx::Row;
 
 use crate::row::{flag, id, id_from};
 use crate::sql::{id_set_value, in_id_set, in_text_set, text_set_value};
-use crate::{Store, StoreError, now_ms};
+use crate::{Engine, Store, StoreError, now_ms};
 
 /// One row of the decision log.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -761,6 +761,66 @@ fn decision_from_row(row: &sqlx::any::AnyRow) -> Result<StoredDecision, StoreErr
         rule,
         decided_at: row.try_get("decided_at")?,
     })
+}
+
+/// The select list that aggregates rows of `accounts` (as `alias`) into one JSON array of
+/// delivery candidates, read back by [`recipients_from_json`]: one value for thousands of
+/// candidates instead of one row each.
+pub(crate) fn recipients_json(engine: Engine, alias: &str) -> String {
+    let a = alias;
+    match engine {
+        Engine::Sqlite => format!(
+            "COALESCE(json_group_array(json_array({a}.id, {a}.domain, {a}.suspended_at IS NOT NULL, \
+             {a}.actor_uri, {a}.inbox_uri, {a}.shared_inbox_uri)), '[]')"
+        ),
+        Engine::Postgres => format!(
+            "COALESCE(CAST(json_agg(json_build_array({a}.id, {a}.domain, \
+             {a}.suspended_at IS NOT NULL, {a}.actor_uri, {a}.inbox_uri, {a}.shared_inbox_uri)) \
+             AS TEXT), '[]')"
+        ),
+    }
+}
+
+/// One candidate as [`recipients_json`] writes it: `[id, domain, suspended, actor_uri,
+/// inbox_uri, shared_inbox_uri]` (`suspended` is `0`/`1` on SQLite, a boolean on
+/// PostgreSQL).
+#[derive(serde::Deserialize)]
+struct RecipientJson(
+    i64,
+    String,
+    serde_json::Value,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+/// The candidates of a [`recipients_json`] array.
+pub(crate) fn recipients_from_json(json: &str) -> Result<Vec<Recipient>, StoreError> {
+    let corrupt = |detail: String| StoreError::Corrupt {
+        column: "accounts (delivery candidates)",
+        detail,
+    };
+    let rows: Vec<RecipientJson> =
+        serde_json::from_str(json).map_err(|e| corrupt(e.to_string()))?;
+    let mut out = Vec::with_capacity(rows.len());
+    for RecipientJson(account, domain, suspended, actor_uri, inbox, shared_inbox) in rows {
+        let domain = Domain::parse(&domain).map_err(|e| corrupt(e.to_string()))?;
+        let Some(inbox) = inbox else {
+            continue;
+        };
+        out.push(Recipient {
+            party: Party {
+                id: id_from(account, "accounts.id")?,
+                domain: Some(domain),
+                suspended: suspended.as_bool().unwrap_or(false)
+                    || suspended.as_i64().is_some_and(|n| n != 0),
+            },
+            actor_uri,
+            inbox,
+            shared_inbox,
+        });
+    }
+    Ok(out)
 }
 
 /// A delivery candidate from a row of `accounts` (`id, domain, suspended_at, actor_uri,

@@ -85,18 +85,21 @@ pub(crate) async fn plan_posts(
             .collect();
         match store.delivery_candidates_on_domains(post, &domains).await {
             Ok((facts, candidates)) => {
+                let mut by_domain: HashMap<Domain, Vec<Recipient>> = HashMap::new();
+                for candidate in candidates {
+                    if let Some(domain) = candidate.party.domain.clone() {
+                        by_domain.entry(domain).or_default().push(candidate);
+                    }
+                }
                 for n in indices {
-                    let domain = &requests[n].domain;
-                    let mine: Vec<_> = candidates
-                        .iter()
-                        .filter(|c| c.party.domain.as_ref() == Some(domain))
-                        .cloned()
-                        .collect();
+                    let mine = by_domain
+                        .get(&requests[n].domain)
+                        .map_or(&[][..], Vec::as_slice);
                     let plan = plan_delivery(
                         &facts,
                         &Subject::Post {
                             post,
-                            candidates: &mine,
+                            candidates: mine,
                         },
                     );
                     out[n] = Some(Ok(DomainPlan {
