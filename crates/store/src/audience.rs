@@ -16,7 +16,7 @@ use sqlx::Row;
 
 use crate::row::{flag, id, id_from};
 use crate::sql::{id_set_value, in_id_set, in_text_set, text_set_value};
-use crate::{Engine, Store, StoreError, now_ms};
+use crate::{Store, StoreError, now_ms};
 
 /// One row of the decision log.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -765,34 +765,19 @@ fn decision_from_row(row: &sqlx::any::AnyRow) -> Result<StoredDecision, StoreErr
 
 /// The select list that aggregates rows of `accounts` (as `alias`) into one JSON array of
 /// delivery candidates, read back by [`recipients_from_json`]: one value for thousands of
-/// candidates instead of one row each.
-pub(crate) fn recipients_json(engine: Engine, alias: &str) -> String {
+/// candidates instead of one row each (SQLite only).
+pub(crate) fn recipients_json(alias: &str) -> String {
     let a = alias;
-    match engine {
-        Engine::Sqlite => format!(
-            "COALESCE(json_group_array(json_array({a}.id, {a}.domain, {a}.suspended_at IS NOT NULL, \
-             {a}.actor_uri, {a}.inbox_uri, {a}.shared_inbox_uri)), '[]')"
-        ),
-        Engine::Postgres => format!(
-            "COALESCE(CAST(json_agg(json_build_array({a}.id, {a}.domain, \
-             {a}.suspended_at IS NOT NULL, {a}.actor_uri, {a}.inbox_uri, {a}.shared_inbox_uri)) \
-             AS TEXT), '[]')"
-        ),
-    }
+    format!(
+        "COALESCE(json_group_array(json_array({a}.id, {a}.domain, {a}.suspended_at IS NOT NULL, \
+         {a}.actor_uri, {a}.inbox_uri, {a}.shared_inbox_uri)), '[]')"
+    )
 }
 
-/// One candidate as [`recipients_json`] writes it: `[id, domain, suspended, actor_uri,
-/// inbox_uri, shared_inbox_uri]` (`suspended` is `0`/`1` on SQLite, a boolean on
-/// PostgreSQL).
+/// One candidate as [`recipients_json`] writes it: `[id, domain, suspended (0 or 1),
+/// actor_uri, inbox_uri, shared_inbox_uri]`.
 #[derive(serde::Deserialize)]
-struct RecipientJson(
-    i64,
-    String,
-    serde_json::Value,
-    String,
-    Option<String>,
-    Option<String>,
-);
+struct RecipientJson(i64, String, i64, String, Option<String>, Option<String>);
 
 /// The candidates of a [`recipients_json`] array.
 pub(crate) fn recipients_from_json(json: &str) -> Result<Vec<Recipient>, StoreError> {
@@ -812,8 +797,7 @@ pub(crate) fn recipients_from_json(json: &str) -> Result<Vec<Recipient>, StoreEr
             party: Party {
                 id: id_from(account, "accounts.id")?,
                 domain: Some(domain),
-                suspended: suspended.as_bool().unwrap_or(false)
-                    || suspended.as_i64().is_some_and(|n| n != 0),
+                suspended: suspended != 0,
             },
             actor_uri,
             inbox,
