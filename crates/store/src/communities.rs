@@ -281,6 +281,20 @@ fn new_invite_code() -> String {
         .collect()
 }
 
+/// What a removal from a community sends ([`Store::remove_from_community`]), written in the
+/// removal's own transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RemovalNotice {
+    /// Nothing: the removal came from elsewhere (the community's Group relayed it).
+    Received,
+    /// The community is hosted here: its Group (this account) relays the removal to every
+    /// instance that received the post, and the removal goes into the moderation log.
+    RelayFromGroup(Id),
+    /// The community is hosted elsewhere and a moderator here removed the post: their
+    /// `Delete` goes to the community's Group (this account), which relays it.
+    ToRemoteGroup(Id),
+}
+
 impl Store {
     /// Creates a local community: its Group account and keys, the community row, and the
     /// creator as owner and first member, in one transaction. A name already used by any
@@ -986,8 +1000,8 @@ impl Store {
 
     /// Removes a post (and, for a thread, the Group's announcement of it) from a community:
     /// it disappears from every read path like a deleted post, and the removal (by whom,
-    /// why) is kept. When `relay_by` names the (local) Group, a `GroupRemove` event relays
-    /// the removal to every instance that received the post, in the same transaction.
+    /// why) is kept. What it sends (`notice`) is written in the same transaction, so that
+    /// a removal is never made here without its notice or sent without being made here.
     /// Returns `false` when the post is not in this community or already gone.
     pub async fn remove_from_community(
         &self,
@@ -995,7 +1009,7 @@ impl Store {
         status: Id,
         moderator: Id,
         reason: &str,
-        relay_by: Option<Id>,
+        notice: RemovalNotice,
     ) -> Result<bool, StoreError> {
         let now = now_ms();
         let mut tx = self.writer().begin().await?;
@@ -1018,7 +1032,16 @@ impl Store {
             .bind(status.as_i64())
             .execute(&mut *tx)
             .await?;
-        if let Some(group) = relay_by {
+        if let RemovalNotice::ToRemoteGroup(group) = notice {
+            let event = crate::outbox::NewOutboxEvent {
+                kind: crate::outbox::OutboxKind::ModeratorDelete,
+                actor: moderator,
+                status: Some(status),
+                target_account: Some(group),
+            };
+            crate::outbox::enqueue_in(&mut tx, self.next_id(), &event).await?;
+        }
+        if let RemovalNotice::RelayFromGroup(group) = notice {
             // Hosted here: relayed to every instance, and written in the mod log.
             let event = crate::outbox::NewOutboxEvent {
                 kind: crate::outbox::OutboxKind::GroupRemove,

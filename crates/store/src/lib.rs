@@ -63,7 +63,7 @@ pub use blocklists::{AppliedImport, BlockImportRecord};
 pub use clinicians::{ClinicianBadge, ClinicianVerification, NewVerification, RemoteAttestation};
 pub use communities::{
     CommunityRecord, CommunityUpdate, InviteRecord, JOIN_REQUESTS_PER_HOUR, JoinOutcome,
-    MemberRecord, MemberState, NewLocalCommunity,
+    MemberRecord, MemberState, NewLocalCommunity, RemovalNotice,
 };
 pub use conversations::ConversationRecord;
 pub use db::{DatabaseSettings, Engine, PoolStats, Store, mask_password};

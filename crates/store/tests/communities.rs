@@ -11,7 +11,7 @@ use cohort_policy::Audience;
 use cohort_store::testing::on_each_engine;
 use cohort_store::{
     CommunityRecord, CommunityUpdate, JoinOutcome, MemberState, NewLocalAccount, NewLocalCommunity,
-    NewStatus, Page, Store, StoreError,
+    NewStatus, OutboxKind, Page, RemovalNotice, Store, StoreError,
 };
 
 const BASE: &str = "https://cohort.example";
@@ -471,13 +471,25 @@ async fn threads_are_announced_listed_pinned_and_removed() {
 
         assert!(
             store
-                .remove_from_community(c.id, thread.id, owner, "off topic", Some(c.account.id))
+                .remove_from_community(
+                    c.id,
+                    thread.id,
+                    owner,
+                    "off topic",
+                    RemovalNotice::RelayFromGroup(c.account.id)
+                )
                 .await
                 .unwrap()
         );
         assert!(
             !store
-                .remove_from_community(c.id, thread.id, owner, "again", Some(c.account.id))
+                .remove_from_community(
+                    c.id,
+                    thread.id,
+                    owner,
+                    "again",
+                    RemovalNotice::RelayFromGroup(c.account.id)
+                )
                 .await
                 .unwrap()
         );
@@ -623,7 +635,7 @@ async fn the_directory_lists_discoverable_communities_matching_the_query() {
 }
 
 /// The kinds of the outbox events recorded so far, oldest first.
-async fn outbox_kinds(store: &Store) -> Vec<cohort_store::OutboxKind> {
+async fn outbox_kinds(store: &Store) -> Vec<OutboxKind> {
     store
         .outbox_events_after(0, 1000)
         .await
@@ -635,7 +647,7 @@ async fn outbox_kinds(store: &Store) -> Vec<cohort_store::OutboxKind> {
 
 #[tokio::test]
 async fn a_federated_communitys_moderation_is_announced_and_a_local_ones_is_not() {
-    use cohort_store::OutboxKind as K;
+    use OutboxKind as K;
     on_each_engine(|store| async move {
         let owner = person(&store, "olga").await;
         let mo = person(&store, "mo").await;
@@ -695,6 +707,88 @@ async fn a_federated_communitys_moderation_is_announced_and_a_local_ones_is_not(
                 assert_eq!(event.actor, Some(c.account.id), "the Group announces");
             }
         }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_removal_and_the_notice_it_sends_are_written_together() {
+    on_each_engine(|store| async move {
+        let owner = person(&store, "olga").await;
+        let pat = person(&store, "pat").await;
+        let c = community(
+            &store,
+            "open",
+            owner,
+            Membership::Open,
+            CommunityVisibility::Public,
+        )
+        .await;
+        store.join_community(&c, pat, None).await.unwrap();
+        let removed_here = status(&store, pat, c.id, None);
+        store.create_status(&removed_here).await.unwrap();
+        let relayed = status(&store, pat, c.id, None);
+        store.create_status(&relayed).await.unwrap();
+        let notices = |store: Store| async move {
+            store
+                .unplanned_outbox_events(100)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|e| {
+                    matches!(
+                        e.kind,
+                        OutboxKind::ModeratorDelete | OutboxKind::GroupRemove
+                    )
+                })
+                .map(|e| (e.kind, e.actor, e.status, e.target_account))
+                .collect::<Vec<_>>()
+        };
+
+        // A moderator here removing from a community hosted elsewhere: their Delete to the
+        // community's Group is queued with the removal.
+        assert!(
+            store
+                .remove_from_community(
+                    c.id,
+                    removed_here.id,
+                    owner,
+                    "names a patient",
+                    RemovalNotice::ToRemoteGroup(c.account.id)
+                )
+                .await
+                .unwrap()
+        );
+        let expected = vec![(
+            OutboxKind::ModeratorDelete,
+            Some(owner),
+            Some(removed_here.id),
+            Some(c.account.id),
+        )];
+        assert_eq!(notices(store.clone()).await, expected);
+        assert!(store.status(removed_here.id).await.unwrap().facts.deleted);
+
+        // Nothing removed, nothing sent.
+        assert!(
+            !store
+                .remove_from_community(
+                    c.id,
+                    removed_here.id,
+                    owner,
+                    "again",
+                    RemovalNotice::ToRemoteGroup(c.account.id)
+                )
+                .await
+                .unwrap()
+        );
+        // A removal received from the Group sends nothing back.
+        assert!(
+            store
+                .remove_from_community(c.id, relayed.id, c.account.id, "", RemovalNotice::Received)
+                .await
+                .unwrap()
+        );
+        assert_eq!(notices(store.clone()).await, expected);
     })
     .await;
 }

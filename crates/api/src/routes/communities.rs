@@ -971,7 +971,7 @@ pub async fn remove_status(
             status,
             auth.account.id,
             &reason,
-            Some(community.account.id),
+            cohort_store::RemovalNotice::RelayFromGroup(community.account.id),
         )
         .await?
     {
@@ -1014,20 +1014,17 @@ async fn remove_from_remote_community(
     }
     if !state
         .store
-        .remove_from_community(community.id, status, auth.account.id, reason, None)
+        .remove_from_community(
+            community.id,
+            status,
+            auth.account.id,
+            reason,
+            cohort_store::RemovalNotice::ToRemoteGroup(community.account.id),
+        )
         .await?
     {
         return Err(ApiError::NotFound);
     }
-    state
-        .store
-        .enqueue_outbox_event(&cohort_store::NewOutboxEvent {
-            kind: cohort_store::OutboxKind::ModeratorDelete,
-            actor: auth.account.id,
-            status: Some(status),
-            target_account: Some(community.account.id),
-        })
-        .await?;
     Ok(Json(json!({})))
 }
 

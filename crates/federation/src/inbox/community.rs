@@ -168,7 +168,7 @@ pub(super) async fn moderator_removal(
             status,
             moderator,
             &reason,
-            Some(community.account.id),
+            cohort_store::RemovalNotice::RelayFromGroup(community.account.id),
         )
         .await?;
     Ok(true)
@@ -202,7 +202,13 @@ pub(super) async fn relayed_removal(
     }
     let reason = inner.summary.clone().unwrap_or_default();
     store
-        .remove_from_community(community.id, status, group, &reason, None)
+        .remove_from_community(
+            community.id,
+            status,
+            group,
+            &reason,
+            cohort_store::RemovalNotice::Received,
+        )
         .await?;
     Ok(())
 }
