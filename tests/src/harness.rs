@@ -78,14 +78,15 @@ impl Instance {
         if let Some(db) = &database {
             vars.insert("COHORT_DATABASE_URL".into(), db.url.clone());
         }
-        // The domain must be known before the port is: bind first to learn a free port.
-        let probe =
+        // The domain must be known before the port is: bind first to learn a free port, and
+        // hand the bound listener to the server (released in between, an outgoing
+        // connection could take the port as its own).
+        let listener =
             std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
-        let port = probe
+        let port = listener
             .local_addr()
             .map(|a| a.port())
             .unwrap_or_else(|e| panic!("addr: {e}"));
-        drop(probe);
         vars.insert("COHORT_LISTEN".into(), format!("127.0.0.1:{port}"));
         let domain = match name {
             Some(name) => format!("{name}.localhost:{port}"),
@@ -102,7 +103,7 @@ impl Instance {
         if std::env::var("COHORT_TEST_LOG").is_ok() {
             cohort_server::logging::init(&config);
         }
-        let server = RunningServer::start(config)
+        let server = RunningServer::start_on(config, listener)
             .await
             .unwrap_or_else(|e| panic!("start instance: {e}"));
         let base = format!("http://{}", server.addr);

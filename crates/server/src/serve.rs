@@ -216,6 +216,31 @@ pub async fn prepare(config: Config) -> Result<Prepared, RunError> {
                 e.to_string()
             },
         })?;
+    prepare_with(config, listener).await
+}
+
+/// [`prepare`] on a listener bound already (a test network learns each instance's port,
+/// which is part of its domain, by binding it, and keeps it bound so that no other socket
+/// takes the port in between). `config.listen` is not used.
+pub async fn prepare_on(
+    config: Config,
+    listener: std::net::TcpListener,
+) -> Result<Prepared, RunError> {
+    ensure_writable_dir(&config.data_dir)?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| RunError::Other(format!("the given listener has no address: {e}")))?;
+    let listener = listener
+        .set_nonblocking(true)
+        .and_then(|()| TcpListener::from_std(listener))
+        .map_err(|e| RunError::Listen {
+            addr,
+            reason: e.to_string(),
+        })?;
+    prepare_with(config, listener).await
+}
+
+async fn prepare_with(config: Config, listener: TcpListener) -> Result<Prepared, RunError> {
     let store = open_store(&config).await?;
     let mut federation_config =
         FederationConfig::new(config.domain.clone(), config.allow_loopback_federation);
@@ -417,7 +442,18 @@ pub struct RunningServer {
 impl RunningServer {
     /// Prepares and starts a server.
     pub async fn start(config: Config) -> Result<RunningServer, RunError> {
-        let prepared = prepare(config).await?;
+        RunningServer::started(prepare(config).await?)
+    }
+
+    /// Prepares and starts a server on a listener bound already (see [`prepare_on`]).
+    pub async fn start_on(
+        config: Config,
+        listener: std::net::TcpListener,
+    ) -> Result<RunningServer, RunError> {
+        RunningServer::started(prepare_on(config, listener).await?)
+    }
+
+    fn started(prepared: Prepared) -> Result<RunningServer, RunError> {
         let addr = prepared.local_addr()?;
         let store = prepared.store().clone();
         let delivery = prepared.delivery().clone();
