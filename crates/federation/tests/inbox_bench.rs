@@ -132,7 +132,10 @@ async fn bare_http_rate(prepared: &[Prepared]) -> f64 {
     let statuses = requests.join_all().await;
     let rate = prepared.len() as f64 / start.elapsed().as_secs_f64();
     server.abort();
-    assert!(statuses.iter().all(|s| *s == 202), "the no-op server answered");
+    assert!(
+        statuses.iter().all(|s| *s == 202),
+        "the no-op server answered"
+    );
     rate
 }
 
