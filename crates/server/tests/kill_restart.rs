@@ -28,10 +28,9 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use cohort_model::{AuthorKind, Domain, Id, Role, Username, Visibility};
-use cohort_policy::Audience;
 use cohort_server::config::Config;
 use cohort_store::testing::{POSTGRES_URL_VAR, TestDatabase};
-use cohort_store::{FollowState, NewLocalAccount, NewRemoteAccount, NewStatus, Store};
+use cohort_store::{FollowState, NewLocalAccount, NewRemoteAccount, Store};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cohort");
 const DOMAINS: usize = 8;
@@ -189,24 +188,13 @@ async fn seed(store: &Store, recorder_port: u16) -> (BTreeSet<Delivery>, Vec<(Id
         let id = store.next_id();
         let uri = format!("{base}/statuses/{id}");
         store
-            .create_status(&NewStatus {
+            .create_status(&cohort_store::testing::local_status(
                 id,
-                author: pat,
-                uri: uri.clone(),
-                url: None,
-                local: true,
-                audience: Audience::new(Visibility::Followers),
-                text_source: format!("post {n}"),
-                content_html: format!("<p>post {n}</p>"),
-                spoiler_text: String::new(),
-                sensitive: false,
-                language: None,
-                in_reply_to: None,
-                reblog_of: None,
-                addressed: Vec::new(),
-                held_reason: None,
-                expires_at: None,
-            })
+                pat,
+                uri.clone(),
+                Visibility::Followers,
+                &format!("post {n}"),
+            ))
             .await
             .unwrap();
         for inbox in &inboxes {
