@@ -423,40 +423,18 @@ impl Store {
         Ok(out)
     }
 
+    /// The federation mode and the policies of `domains` ([`Store::domains_facts_of`]: one
+    /// query, one reading of the policy rows).
     pub(crate) async fn load_domain_facts(
         &self,
         facts: &mut FactSet,
         domains: &BTreeSet<Domain>,
     ) -> Result<(), StoreError> {
-        facts.mode = self.federation_mode().await?;
-        if domains.is_empty() {
-            return Ok(());
-        }
-        let engine = self.engine();
-        let sql = format!(
-            "SELECT domain, policy, severity FROM domain_policies WHERE {}",
-            in_text_set(engine, "domain", 1)
-        );
-        let query = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(text_set_value(domains.iter().map(Domain::as_str)));
-        for row in query.fetch_all(self.reader()).await? {
-            let domain: String = row.try_get("domain")?;
-            let policy: String = row.try_get("policy")?;
-            let severity: String = row.try_get("severity")?;
-            let Ok(domain) = Domain::parse(&domain) else {
-                continue;
-            };
-            match policy.as_str() {
-                // A `noop` block only carries flags (reject media, reject reports).
-                "block" if severity != "noop" => {
-                    facts.blocked_domains.insert(domain, severity != "silence");
-                }
-                "allow" => {
-                    facts.allowed_domains.insert(domain);
-                }
-                _ => {}
-            }
-        }
+        let list: Vec<Domain> = domains.iter().cloned().collect();
+        let loaded = self.domains_facts_of(&list).await?;
+        facts.mode = loaded.mode;
+        facts.blocked_domains.extend(loaded.blocked_domains);
+        facts.allowed_domains.extend(loaded.allowed_domains);
         Ok(())
     }
 
